@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/query"
+	"github.com/trailaudit/trail/internal/sqlite"
+)
+
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("export", "--org ORG [flags]", stderr)
+	org := fs.String("org", "", "the `org` whose log to export (required)")
+	format := fs.String("format", "json", "json, ndjson or csv")
+	q := fs.String("q", "", "export only events matching this search `string` (as in the API's q)")
+	out := fs.String("out", "", "write to this `file` instead of stdout")
+	data := dataFlag(fs)
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if !audit.ValidOrg(*org) {
+		return usagef("--org is required: 1 to 96 of A-Z a-z 0-9 _ - .")
+	}
+	if _, err := audit.ParseFormat(*format); err != nil {
+		return usagef("--format: %s", audit.ErrorMessage(err))
+	}
+	store, err := sqlite.Open(*data, sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc := audit.NewService(audit.Config{Store: store, Logger: newLogger(io.Discard)})
+	defer svc.Close()
+	filter, err := parseQuery(svc, *q)
+	if err != nil {
+		return usagef("--q: %v", err)
+	}
+	x, err := svc.StartExport(ctx, *org, audit.ExportRequest{
+		Format: *format, Filter: filter, Query: *q,
+		Actor: audit.Actor{Type: "system", ID: "trail-cli", Name: "trail export"},
+	})
+	if err != nil {
+		return err
+	}
+	w, closeOut, err := output(*out, stdout)
+	if err != nil {
+		return err
+	}
+	progress := func(n int64) { fmt.Fprintf(stderr, "\rexported %d of at most %d events", n, x.Size) }
+	n, err := x.WriteTo(ctx, w, progress)
+	fmt.Fprintln(stderr)
+	if cerr := closeOut(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("export failed after %d events: %w", n, err)
+	}
+	fmt.Fprintf(stderr, "exported %d events of %s (log size %d) as %s%s\n", n, *org, x.Size, *format, dest(*out))
+	return nil
+}
+
+// parseQuery parses a search string against the service's catalog.
+func parseQuery(svc *audit.Service, q string) (audit.Filter, error) {
+	cat := svc.Catalog()
+	return query.Parse(q, query.Options{
+		KnownType:     func(n string) bool { _, ok := cat.Lookup(n); return ok },
+		KnownCategory: func(s string) bool { _, ok := cat.Category(s); return ok },
+	})
+}
+
+func output(path string, stdout io.Writer) (io.Writer, func() error, error) {
+	if path == "" || path == "-" {
+		return stdout, func() error { return nil }, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() error {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}, nil
+}
+
+func dest(path string) string {
+	if path == "" || path == "-" {
+		return ""
+	}
+	return " to " + path
+}

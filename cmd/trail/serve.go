@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/trailaudit/trail/internal/api"
+	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/geo"
+	"github.com/trailaudit/trail/internal/sqlite"
+)
+
+// serveConfig is what `trail serve` runs with.
+type serveConfig struct {
+	addr       string
+	data       string
+	geoip      string
+	demo       bool
+	ipv4Prefix int
+	ipv6Prefix int
+	limits     audit.Limits
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "[flags]", stderr)
+	var c serveConfig
+	fs.StringVar(&c.addr, "addr", env("TRAIL_ADDR", "127.0.0.1:8080"), "listen `address` (env TRAIL_ADDR)")
+	data := dataFlag(fs)
+	fs.StringVar(&c.geoip, "geoip", env("TRAIL_GEOIP", ""), "MaxMind-format `file` (.mmdb) for IP geolocation, e.g. DB-IP Lite (env TRAIL_GEOIP); without it no location is stored")
+	fs.BoolVar(&c.demo, "demo", false, "load a demo org \"acme\" with 180 days of history (once) and print a read key")
+	fs.IntVar(&c.ipv4Prefix, "ipv4-prefix", 24, "leading `bits` of an IPv4 client address kept when anonymizing")
+	fs.IntVar(&c.ipv6Prefix, "ipv6-prefix", 48, "leading `bits` of an IPv6 client address kept when anonymizing")
+	fs.Int64Var(&c.limits.MaxBody, "max-body", audit.DefaultMaxBody, "largest ingest request body in `bytes`")
+	fs.IntVar(&c.limits.MaxBatch, "max-batch", audit.DefaultMaxBatch, "most `events` in one ingest request")
+	fs.IntVar(&c.limits.MaxEvent, "max-event", audit.DefaultMaxEvent, "largest event in `bytes` of JSON")
+	fs.IntVar(&c.limits.MaxDescription, "max-description", audit.DefaultMaxDescription, "longest description in `bytes`")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	c.data = *data
+	if c.ipv4Prefix < 0 || c.ipv4Prefix > 32 || c.ipv6Prefix < 0 || c.ipv6Prefix > 128 {
+		return usagef("--ipv4-prefix must be 0..32 and --ipv6-prefix 0..128")
+	}
+	return serve(ctx, c, stdout, newLogger(stderr))
+}
+
+// serve runs the server until ctx is done.
+func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logger) error {
+	store, err := sqlite.Open(c.data, sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	log.Info("store opened", "engine", "sqlite", "path", store.Path())
+
+	var locator audit.Locator
+	if c.geoip != "" {
+		db, err := geo.Open(c.geoip)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		locator = db
+		log.Info("IP geolocation enabled", "database", db.Description())
+	} else {
+		log.Warn("no IP geolocation database (--geoip): events are stored without location; see the README to get DB-IP Lite")
+	}
+
+	var ready atomic.Bool
+	a := api.New(api.Config{Logger: log, Ready: ready.Load})
+	svc := audit.NewService(audit.Config{
+		Store: store, Locator: locator, Logger: log, Metrics: a.Metrics(),
+		IPv4Prefix: c.ipv4Prefix, IPv6Prefix: c.ipv6Prefix, Limits: c.limits,
+	})
+	defer svc.Close()
+	a.SetService(svc)
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", c.addr, err)
+	}
+	srv := &http.Server{
+		Handler:           a,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	base := "http://" + ln.Addr().String()
+	log.Info("listening", "addr", ln.Addr().String())
+
+	if c.demo {
+		if err := loadDemo(ctx, svc, base, stdout, log); err != nil {
+			srv.Close()
+			return err
+		}
+	}
+	ready.Store(true)
+	log.Info("ready")
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,268 @@
+// Package api is Trail's HTTP JSON API: ingest, query, export, the activity
+// counts, the catalog, health and metrics, on the standard library's
+// net/http with Go 1.22 method-and-path patterns.
+//
+// Every route is declared in one table (routes). A route names the scope it
+// needs; the router authenticates the bearer key on every request (no
+// caching: a key revoked from the CLI stops working at once), then checks
+// the key's org binding before anything else about the org, so that an org
+// outside the binding answers 404 exactly as an absent one would. Errors are
+// *audit.Error values mapped to statuses in one place (errors.go) and
+// written as {"error": {"code", "message", "details"}}.
+//
+// Events go out as the exact bytes the store keeps; the API never decodes
+// and re-encodes an event.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/trailaudit/trail/internal/audit"
+)
+
+// Config configures an API. Service is required; the zero value of every
+// other field is its default.
+type Config struct {
+	// Service is the write path and the source of reads (Service.Store()).
+	Service *audit.Service
+	Logger  *slog.Logger // default slog.Default()
+	// Registry receives the API's metrics, and the Go and process
+	// collectors; nil: a new registry.
+	Registry *prometheus.Registry
+	// Ready reports whether the server may take traffic (e.g. once demo
+	// data is loaded); nil: ready once the store answers Ping.
+	Ready func() bool
+	Now   func() time.Time // default time.Now
+}
+
+// API is the HTTP handler of the JSON API. It is safe for concurrent use.
+type API struct {
+	svc     *audit.Service
+	store   audit.Store
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	ready   func() bool
+	now     func() time.Time
+	metrics *metrics
+	prom    http.Handler // the /metrics exposition
+	mux     *http.ServeMux
+	catalog []byte // the encoded GET /api/v1/catalog reply
+	touch   keyToucher
+}
+
+// New returns the API for cfg. It registers its metrics in cfg.Registry.
+func New(cfg Config) *API {
+	a := &API{
+		svc: cfg.Service, store: cfg.Service.Store(), log: cfg.Logger,
+		reg: cfg.Registry, ready: cfg.Ready, now: cfg.Now,
+		mux: http.NewServeMux(),
+	}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.reg == nil {
+		a.reg = prometheus.NewRegistry()
+	}
+	if a.ready == nil {
+		a.ready = func() bool { return true }
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	a.metrics = newMetrics(a.reg)
+	a.prom = promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})
+	a.catalog = encodeCatalog(a.svc.Catalog())
+	a.touch = keyToucher{store: a.store, log: a.log, last: map[string]time.Time{}}
+	for _, rt := range a.routes() {
+		a.mux.Handle(rt.method+" "+rt.pattern, a.handler(rt))
+	}
+	return a
+}
+
+// Metrics returns the audit.Metrics to hand to audit.Config.Metrics, so
+// that group commits are recorded in the API's registry. See CommitMetrics
+// for wiring the Service before the API.
+func (a *API) Metrics() audit.Metrics { return a.metrics.commit }
+
+// Close waits for background work (recording keys' last use) to finish.
+// Call it after the HTTP server has shut down and before closing the store.
+func (a *API) Close() { a.touch.wait() }
+
+// route is one entry of the route table.
+type route struct {
+	method  string
+	pattern string      // a net/http path pattern; {org} marks an org route
+	scope   audit.Scope // "" : no key needed
+	handle  handlerFunc
+}
+
+// handlerFunc serves one request for an authenticated caller (the zero
+// caller on public routes). A returned error is written as the JSON error
+// response; a handler returns one only before writing anything.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c caller) error
+
+// routes is the route table: every route the API serves, in one place.
+// The OpenAPI test and the isolation test walk it.
+func (a *API) routes() []route {
+	return []route{
+		{"POST", "/api/v1/orgs/{org}/events", audit.ScopeIngest, a.ingest},
+		{"GET", "/api/v1/orgs/{org}/events", audit.ScopeRead, a.list},
+		{"GET", "/api/v1/orgs/{org}/events/{id}", audit.ScopeRead, a.event},
+		{"GET", "/api/v1/orgs/{org}/export", audit.ScopeRead, a.export},
+		{"GET", "/api/v1/orgs/{org}/activity", audit.ScopeRead, a.activity},
+		{"GET", "/api/v1/catalog", "", a.catalogHandler},
+		{"GET", "/openapi.yaml", "", a.openapi},
+		{"GET", "/healthz", "", a.healthz},
+		{"GET", "/readyz", "", a.readyz},
+		{"GET", "/metrics", "", a.metricsHandler},
+	}
+}
+
+// handler wraps a route's handlerFunc with authentication and error
+// writing.
+func (a *API) handler(rt route) http.Handler {
+	orgRoute := strings.Contains(rt.pattern, "{org}")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var c caller
+		if rt.scope != "" {
+			var err error
+			if c, err = a.authorize(r, rt.scope, orgRoute); err != nil {
+				a.writeError(w, r, err)
+				return
+			}
+		}
+		if err := rt.handle(w, r, c); err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+// ServeHTTP serves the API: security headers on every response, routing
+// (unknown routes get a JSON 404, a wrong method a JSON 405), a log line
+// and metrics per request.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	setSecurityHeaders(w.Header())
+	info := &requestInfo{}
+	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
+	sw := &statusWriter{ResponseWriter: w}
+	defer a.finish(sw, r, info, start)
+	if _, pattern := a.mux.Handler(r); pattern == "" {
+		a.unrouted(sw, r)
+		return
+	}
+	a.mux.ServeHTTP(sw, r)
+}
+
+// finish logs and counts the request; it turns a handler's panic into a
+// 500 when nothing was written yet, and lets http.ErrAbortHandler (an
+// export cut short on purpose) through.
+func (a *API) finish(sw *statusWriter, r *http.Request, info *requestInfo, start time.Time) {
+	p := recover()
+	status := sw.status
+	if p != nil && p != http.ErrAbortHandler {
+		a.log.ErrorContext(r.Context(), "handler panic", "route", r.Pattern, "panic", p)
+		if !sw.wrote {
+			a.writeError(sw, r, audit.Errorf(audit.CodeInternal, "panic"))
+			status, p = sw.status, nil
+		}
+	}
+	if status == 0 {
+		status = http.StatusOK
+	}
+	route := r.Pattern
+	if route == "" {
+		route = "unrouted"
+	}
+	took := time.Since(start)
+	a.metrics.observe(route, status, took)
+	a.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("method", r.Method), slog.String("route", route),
+		slog.Int("status", status), slog.Duration("duration", took),
+		slog.String("org", info.org), slog.String("key", info.keyID),
+		slog.Bool("aborted", p != nil))
+	if p != nil {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// unrouted answers a request no route matches: 405 with Allow when the
+// path exists for other methods, else 404, both as JSON errors.
+func (a *API) unrouted(w http.ResponseWriter, r *http.Request) {
+	h, _ := a.mux.Handler(r)
+	probe := &headerProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		a.writeError(w, r, audit.Errorf(codeMethodNotAllowed, "method %s is not allowed here; allowed: %s", r.Method, probe.header.Get("Allow")))
+		return
+	}
+	a.writeError(w, r, errNoRoute)
+}
+
+// setSecurityHeaders sets the headers every response carries. The API
+// serves no HTML, so the strictest CSP applies everywhere.
+func setSecurityHeaders(h http.Header) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+}
+
+// requestInfo carries what the request log line reports, filled in by
+// authorization.
+type requestInfo struct {
+	org   string
+	keyID string
+}
+
+type requestInfoKey struct{}
+
+func infoOf(ctx context.Context) *requestInfo {
+	if info, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		return info
+	}
+	return &requestInfo{}
+}
+
+// statusWriter records the status and whether anything was written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.status, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushes).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// headerProbe captures what the mux's fallback handler would answer.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(code int)        { p.status = code }

@@ -1,0 +1,191 @@
+package api
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/query"
+)
+
+// maxQueryLen bounds the search string before it reaches the parser.
+const maxQueryLen = 4096
+
+// ingest serves POST /api/v1/orgs/{org}/events: a batch of 1 to
+// Limits.MaxBatch events as {"events": [...]} (application/json or no
+// Content-Type) or NDJSON (application/x-ndjson). The batch is stored
+// whole or not at all; the reply is {"events": [{"id", "seq"}, ...]} in
+// request order.
+func (a *API) ingest(w http.ResponseWriter, r *http.Request, c caller) error {
+	raws, err := a.readBatch(w, r)
+	if err != nil {
+		a.metrics.rejected(audit.ErrorCode(err), 0)
+		return err
+	}
+	acks, err := a.svc.Ingest(r.Context(), c.Org, raws)
+	if err != nil {
+		a.metrics.rejected(audit.ErrorCode(err), len(raws))
+		return err
+	}
+	a.metrics.batchSize.Observe(float64(len(acks)))
+	a.metrics.ingested.Add(float64(len(acks)))
+	writeJSON(w, http.StatusOK, struct {
+		Events []audit.Ack `json:"events"`
+	}{acks})
+	return nil
+}
+
+// readBatch reads the bounded body and splits it into raw events.
+func (a *API) readBatch(w http.ResponseWriter, r *http.Request) ([]json.RawMessage, error) {
+	ndjson, err := batchFormat(r.Header.Get("Content-Type"))
+	if err != nil {
+		return nil, err
+	}
+	lim := a.svc.Limits()
+	// One byte over the limit lets SplitBatch name the limit itself.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, lim.MaxBody+1))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, audit.Errorf(audit.CodeTooLarge, "request body is larger than %d bytes", lim.MaxBody)
+	case err != nil:
+		return nil, &audit.Error{Code: audit.CodeInvalid, Message: "could not read the request body", Err: err}
+	}
+	return audit.SplitBatch(body, ndjson, lim)
+}
+
+// batchFormat tells NDJSON from a JSON envelope by Content-Type.
+func batchFormat(contentType string) (ndjson bool, err error) {
+	if contentType == "" {
+		return false, nil
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	switch {
+	case err != nil:
+	case mt == "application/json":
+		return false, nil
+	case mt == "application/x-ndjson":
+		return true, nil
+	}
+	return false, audit.Errorf(audit.CodeUnsupported, "unsupported Content-Type: send application/json ({\"events\": [...]}) or application/x-ndjson (one event per line)")
+}
+
+// list serves GET /api/v1/orgs/{org}/events: one page of the org's log,
+// newest first unless order=asc. The reply is {"events": [...],
+// "next_cursor": "..."} with each event's stored bytes verbatim;
+// next_cursor is absent on the last page. Reads are not recorded.
+func (a *API) list(w http.ResponseWriter, r *http.Request, c caller) error {
+	req, err := a.listRequest(r)
+	if err != nil {
+		return err
+	}
+	res, err := a.svc.List(r.Context(), c.Org, req)
+	if err != nil {
+		return err
+	}
+	writeEvents(w, res)
+	return nil
+}
+
+// listRequest reads q, limit, cursor, order and after_seq.
+func (a *API) listRequest(r *http.Request) (audit.ListRequest, error) {
+	v := r.URL.Query()
+	req := audit.ListRequest{Cursor: v.Get("cursor"), AfterSeq: -1}
+	var err error
+	if req.Filter, err = a.parseQuery(v.Get("q")); err != nil {
+		return req, err
+	}
+	if req.Limit, err = parseLimit(v.Get("limit")); err != nil {
+		return req, err
+	}
+	if req.Order, err = parseOrder(v.Get("order")); err != nil {
+		return req, err
+	}
+	if s := v.Get("after_seq"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return req, audit.Errorf(audit.CodeInvalid, "after_seq must be a seq: an integer >= 0")
+		}
+		req.AfterSeq = n
+	}
+	return req, nil
+}
+
+// parseQuery parses a search string against the service's catalog.
+func (a *API) parseQuery(q string) (audit.Filter, error) {
+	if len(q) > maxQueryLen {
+		return audit.Filter{}, audit.Errorf(audit.CodeInvalid, "the search string (q) is longer than %d bytes", maxQueryLen)
+	}
+	cat := a.svc.Catalog()
+	return query.Parse(q, query.Options{
+		KnownType:     func(s string) bool { _, ok := cat.Lookup(s); return ok },
+		KnownCategory: func(s string) bool { _, ok := cat.Category(s); return ok },
+	})
+}
+
+func parseLimit(s string) (int, error) {
+	if s == "" {
+		return audit.DefaultPageSize, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > audit.MaxPageSize {
+		return 0, audit.Errorf(audit.CodeInvalid, "limit must be an integer from 1 to %d", audit.MaxPageSize)
+	}
+	return n, nil
+}
+
+func parseOrder(s string) (audit.Order, error) {
+	switch s {
+	case "", "desc":
+		return audit.Desc, nil
+	case "asc":
+		return audit.Asc, nil
+	}
+	return 0, audit.Errorf(audit.CodeInvalid, "order must be desc (newest first, the default) or asc")
+}
+
+// writeEvents writes a page by copying the stored bytes of each event
+// into the response: events are never decoded and re-encoded.
+func writeEvents(w http.ResponseWriter, res audit.ListResult) {
+	w.Header().Set("Content-Type", "application/json")
+	bw := bufio.NewWriterSize(w, 32<<10)
+	bw.WriteString(`{"events":[`)
+	for i, ev := range res.Events {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.Write(ev)
+	}
+	bw.WriteByte(']')
+	if res.NextCursor != "" {
+		cur, _ := json.Marshal(res.NextCursor)
+		bw.WriteString(`,"next_cursor":`)
+		bw.Write(cur)
+	}
+	bw.WriteString("}\n")
+	bw.Flush()
+}
+
+// event serves GET /api/v1/orgs/{org}/events/{id}: the stored bytes of
+// one event, or 404.
+func (a *API) event(w http.ResponseWriter, r *http.Request, c caller) error {
+	id := r.PathValue("id")
+	if !audit.ValidEventID(id) {
+		return audit.Errorf(audit.CodeNotFound, "no event with this id")
+	}
+	_, data, err := a.store.Event(r.Context(), c.Org, id)
+	if audit.ErrorCode(err) == audit.CodeNotFound {
+		return audit.Errorf(audit.CodeNotFound, "no event with this id")
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(data)
+	return nil
+}

@@ -1,0 +1,65 @@
+package audit
+
+import (
+	"encoding/json"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAppendCanonicalGolden(t *testing.T) {
+	at := time.Date(2026, 11, 22, 10, 4, 5, 123456789, time.UTC)
+	e := Event{
+		ID: "ev1", Org: "acme", Seq: 7, Type: "org.change_role", Category: "membership",
+		Actor:       Actor{Type: "user", ID: "u1", Name: "alice"},
+		Targets:     []Target{{Type: "user", ID: "u2", Name: "bob \"the\" <b>"}},
+		Description: "alice changed bob's role\nfrom read to admin \u2028",
+		Client:      &Client{IP: "81.2.69.0", IPPrefixLen: 24, UserAgent: "curl/8"},
+		Location:    &Location{CountryCode: "GB", Country: "United Kingdom", Region: "England", City: "London"},
+		OccurredAt:  at, ReceivedAt: at.Add(time.Second),
+		Metadata: map[string]any{"z": json.Number("1.50"), "a": []any{"x", true, nil}, "m": map[string]any{"b": "\x01", "a": "é"}},
+	}
+	got := string(e.AppendCanonical(nil))
+	want := `{"id":"ev1","org":"acme","seq":7,"type":"org.change_role","category":"membership",` +
+		`"actor":{"type":"user","id":"u1","name":"alice"},"targets":[{"type":"user","id":"u2","name":"bob \"the\" <b>"}],` +
+		`"description":"alice changed bob's role\nfrom read to admin \u2028",` +
+		`"client":{"ip":"81.2.69.0","ip_prefix_len":24,"user_agent":"curl/8"},` +
+		`"location":{"country_code":"GB","country":"United Kingdom","region":"England","city":"London"},` +
+		`"occurred_at":"2026-11-22T10:04:05.123456Z","received_at":"2026-11-22T10:04:06.123456Z",` +
+		`"metadata":{"a":["x",true,null],"m":{"a":"é","b":"\u0001"},"z":1.50}}`
+	if got != want {
+		t.Fatalf("canonical encoding:\ngot  %s\nwant %s", got, want)
+	}
+	if !json.Valid([]byte(got)) {
+		t.Fatal("canonical encoding is not valid JSON")
+	}
+	// Trail's own events are marked; no client, no location.
+	e.Client, e.Location, e.Metadata, e.RecordedBy = nil, nil, nil, RecordedByTrail
+	got = string(e.AppendCanonical(nil))
+	if want := `"client":null,"location":null`; !strings.Contains(got, want) {
+		t.Errorf("got %s, want it to contain %s", got, want)
+	}
+	if want := `"metadata":{},"recorded_by":"trail"}`; !strings.Contains(got, want) {
+		t.Errorf("got %s, want it to end with %s", got, want)
+	}
+}
+
+func TestAnonymize(t *testing.T) {
+	tests := []struct {
+		in       string
+		want     string
+		wantBits int
+	}{
+		{"81.2.69.160", "81.2.69.0", 24},
+		{"::ffff:81.2.69.160", "81.2.69.0", 24},
+		{"2a02:26f0:1:2:3:4:5:6", "2a02:26f0:1::", 48},
+		{"2a02:26f0:ffff:ffff::1", "2a02:26f0:ffff::", 48},
+	}
+	for _, tt := range tests {
+		got, bits := Anonymize(netip.MustParseAddr(tt.in), 24, 48)
+		if got.String() != tt.want || bits != tt.wantBits {
+			t.Errorf("Anonymize(%s) = %s/%d, want %s/%d", tt.in, got, bits, tt.want, tt.wantBits)
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package query
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trailaudit/trail/internal/audit"
+)
+
+// maxYear is the last year a bound may fall in: time.RFC3339 and
+// time.DateOnly cannot render later ones, and Format must.
+const maxYear = 9999
+
+// endpoint is one end of a range as written: a UTC day, an instant, or
+// open ("*").
+type endpoint struct {
+	t    time.Time // the day's first instant, or the instant
+	day  bool
+	open bool
+}
+
+// start returns the first instant e covers; the zero time when e is open.
+func (e endpoint) start() time.Time {
+	if e.open {
+		return time.Time{}
+	}
+	return e.t
+}
+
+// end returns the first instant after all that e covers: the next day for
+// a day, the next nanosecond for an instant; the zero time when e is open.
+func (e endpoint) end() time.Time {
+	switch {
+	case e.open:
+		return time.Time{}
+	case e.day:
+		return e.t.AddDate(0, 0, 1)
+	}
+	return e.t.Add(time.Nanosecond)
+}
+
+func dateTerm(f audit.Field) parseFunc {
+	return func(p *parser, v string, pos int) (audit.Term, *SyntaxError) {
+		from, to, err := p.dateRange(v, pos)
+		if err != nil {
+			return audit.Term{}, err
+		}
+		return audit.Term{Field: f, From: from, To: to}, nil
+	}
+}
+
+// dateRange parses a RANGE into an inclusive From and an exclusive To.
+func (p *parser) dateRange(v string, pos int) (from, to time.Time, err *SyntaxError) {
+	if op := comparison(v); op != "" {
+		from, to, err = p.compare(op, v[len(op):], pos+len(op))
+	} else {
+		from, to, err = p.interval(v, pos)
+	}
+	if err != nil {
+		return from, to, err
+	}
+	if from.Year() > maxYear || to.Year() > maxYear {
+		return from, to, errorf(pos, "date out of range: bounds must fall in the years 1 to %d", maxYear)
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return from, to, errorf(pos, "the range ends before it starts")
+	}
+	return from, to, nil
+}
+
+func comparison(v string) string {
+	for _, op := range []string{">=", "<=", ">", "<"} {
+		if strings.HasPrefix(v, op) {
+			return op
+		}
+	}
+	return ""
+}
+
+// compare parses the date after a comparison operator.
+func (p *parser) compare(op, v string, pos int) (from, to time.Time, err *SyntaxError) {
+	e, err := p.endpoint(v, pos, false)
+	if err != nil {
+		return from, to, err
+	}
+	switch op {
+	case ">=":
+		from = e.start()
+	case ">":
+		from = e.end()
+	case "<=":
+		to = e.end()
+	case "<":
+		// A zero To would mean "open": nothing to search before year 1.
+		if e.t.IsZero() {
+			return from, to, errorf(pos, "date out of range: nothing is before %s", quote(v))
+		}
+		to = e.start()
+	}
+	return from, to, nil
+}
+
+// interval parses DATE and START..END.
+func (p *parser) interval(v string, pos int) (from, to time.Time, err *SyntaxError) {
+	a, b, ok := strings.Cut(v, "..")
+	if !ok {
+		e, err := p.endpoint(v, pos, false)
+		return e.start(), e.end(), err
+	}
+	ea, err := p.endpoint(a, pos, true)
+	if err != nil {
+		return from, to, err
+	}
+	eb, err := p.endpoint(b, pos+len(a)+len(".."), true)
+	return ea.start(), eb.end(), err
+}
+
+// endpoint parses one date, timestamp, relative day or, when openOK, "*".
+func (p *parser) endpoint(s string, pos int, openOK bool) (endpoint, *SyntaxError) {
+	var e endpoint
+	var ok bool
+	switch {
+	case s == "":
+		return e, errorf(pos, "missing date")
+	case s == "*" && openOK:
+		return endpoint{open: true}, nil
+	case s == "*":
+		return e, errorf(pos, `"*" may only stand for an open end of a range, as in 2026-01-01..*`)
+	case strings.HasPrefix(s, "@"):
+		if e, ok = p.relativeDay(s); !ok {
+			return e, errorf(pos, "invalid relative date %s: want @today, @today-7d or @today-2w", quote(s))
+		}
+	default:
+		if e, ok = absolute(s); !ok {
+			return e, errorf(pos, "invalid date %s: want YYYY-MM-DD or an RFC 3339 timestamp such as 2026-01-01T10:00:00Z", quote(s))
+		}
+	}
+	if y := e.t.Year(); y < 1 || y > maxYear {
+		return e, errorf(pos, "date out of range: %s is not in the years 1 to %d", quote(s), maxYear)
+	}
+	return e, nil
+}
+
+// absolute parses YYYY-MM-DD or an RFC 3339 timestamp, in UTC.
+func absolute(s string) (endpoint, bool) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return endpoint{t: t, day: true}, true
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return endpoint{t: t.UTC()}, true
+	}
+	return endpoint{}, false
+}
+
+// relativeDay parses @today, @today-Nd and @today-Nw: the UTC day of
+// Options.Now, or N days or weeks before it.
+func (p *parser) relativeDay(s string) (endpoint, bool) {
+	rest, ok := strings.CutPrefix(s, "@today")
+	days := 0
+	if ok && rest != "" {
+		days, ok = daysBack(rest)
+	}
+	if !ok {
+		return endpoint{}, false
+	}
+	y, m, d := p.opts.now().UTC().Date()
+	return endpoint{t: time.Date(y, m, d-days, 0, 0, 0, 0, time.UTC), day: true}, true
+}
+
+// daysBack parses -Nd or -Nw, N of one to six digits, into days.
+func daysBack(s string) (int, bool) {
+	num, ok := strings.CutPrefix(s, "-")
+	if !ok || len(num) < 2 || len(num) > 7 || !allBytes(num[:len(num)-1], isDigit) {
+		return 0, false
+	}
+	n, err := strconv.Atoi(num[:len(num)-1])
+	switch num[len(num)-1] {
+	case 'd':
+		return n, err == nil
+	case 'w':
+		return 7 * n, err == nil
+	}
+	return 0, false
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }

@@ -1,0 +1,310 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trailaudit/trail/internal/audit"
+)
+
+// Query implements audit.EventStore.
+func (s *Store) Query(ctx context.Context, org string, q audit.Query) (audit.Page, error) {
+	num, ok, err := s.orgNum(ctx, org)
+	if err != nil || !ok {
+		return audit.Page{}, err
+	}
+	sqlText, args := buildQuery(num, q)
+	rows, err := s.r.QueryContext(ctx, sqlText, args...)
+	if err != nil {
+		return audit.Page{}, storeErr("querying events", err)
+	}
+	defer rows.Close()
+	var page audit.Page
+	for rows.Next() {
+		if len(page.Events) == q.Limit {
+			page.More = true
+			break
+		}
+		var k int64
+		var data []byte
+		if err := rows.Scan(&k, &data); err != nil {
+			return audit.Page{}, storeErr("reading events", err)
+		}
+		page.Events = append(page.Events, data)
+		page.Seqs = append(page.Seqs, k&(1<<seqBits-1))
+	}
+	if err := rows.Err(); err != nil {
+		return audit.Page{}, storeErr("reading events", err)
+	}
+	return page, nil
+}
+
+// scanChunk is how many events one read transaction of a scan returns.
+const scanChunk = 2000
+
+// Scan implements audit.EventStore: chunked queries in ascending order,
+// each its own short read transaction.
+func (s *Store) Scan(ctx context.Context, org string, from, to int64, f audit.Filter, fn func(int64, []byte) error) error {
+	after := from - 1
+	for after+1 < to {
+		page, err := s.Query(ctx, org, audit.Query{Filter: f, Order: audit.Asc, After: after, Before: to, Limit: scanChunk})
+		if err != nil {
+			return err
+		}
+		for i, data := range page.Events {
+			if err := fn(page.Seqs[i], data); err != nil {
+				return err
+			}
+		}
+		if !page.More {
+			return nil
+		}
+		after = page.Seqs[len(page.Seqs)-1]
+	}
+	return nil
+}
+
+// Size implements audit.EventStore.
+func (s *Store) Size(ctx context.Context, org string) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, `SELECT size FROM orgs WHERE name = ?`, org).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, storeErr("reading size", err)
+	}
+	return n, nil
+}
+
+// Event implements audit.EventStore.
+func (s *Store) Event(ctx context.Context, org, id string) (int64, []byte, error) {
+	num, ok, err := s.orgNum(ctx, org)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !ok {
+		return 0, nil, audit.ErrNotFound
+	}
+	var k int64
+	var data []byte
+	err = s.r.QueryRowContext(ctx, `SELECT k, data FROM events WHERE org = ? AND id = ?`, num, id).Scan(&k, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, audit.ErrNotFound
+	}
+	if err != nil {
+		return 0, nil, storeErr("reading event", err)
+	}
+	return k & (1<<seqBits - 1), data, nil
+}
+
+// DailyCounts implements audit.EventStore.
+func (s *Store) DailyCounts(ctx context.Context, org string, from, to time.Time) ([]audit.DayCount, error) {
+	num, ok, err := s.orgNum(ctx, org)
+	if err != nil || !ok {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT day, category, n FROM daily WHERE org = ? AND day >= ? AND day < ? ORDER BY day, category`,
+		num, dayOf(from.UnixMicro()), dayOf(to.Add(-time.Microsecond).UnixMicro())+1)
+	if err != nil {
+		return nil, storeErr("reading daily counts", err)
+	}
+	defer rows.Close()
+	var out []audit.DayCount
+	for rows.Next() {
+		var d audit.DayCount
+		var day int64
+		if err := rows.Scan(&day, &d.Category, &d.Count); err != nil {
+			return nil, storeErr("reading daily counts", err)
+		}
+		d.Day = time.UnixMicro(day * microsPerDay).UTC()
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Orgs implements audit.EventStore.
+func (s *Store) Orgs(ctx context.Context) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name FROM orgs WHERE size > 0 ORDER BY name`)
+	if err != nil {
+		return nil, storeErr("listing orgs", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, storeErr("listing orgs", err)
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// buildQuery turns a query into SQL over events e. It picks the access
+// path: full text drives from the FTS index, an actor or target from
+// refs, anything else from events and its indexes, always in key order
+// so the first page never sorts the whole match.
+func buildQuery(num int64, q audit.Query) (string, []any) {
+	lo, hi := num<<seqBits, num<<seqBits|(1<<seqBits-1)
+	if q.After >= 0 {
+		lo = max(lo, num<<seqBits|(q.After+1))
+	}
+	if q.Before >= 0 {
+		hi = min(hi, num<<seqBits|q.Before-1)
+		if q.Before == 0 {
+			hi = lo - 1
+		}
+	}
+	b := &qb{num: num}
+	var from, key string
+	match, exclude := ftsMatch(q.Filter.Terms)
+	if match != "" {
+		from, key = "events_fts f CROSS JOIN events e ON e.k = f.rowid", "f.rowid"
+		b.where("events_fts MATCH ?", match)
+	} else if i := refDriver(q.Filter.Terms); i >= 0 {
+		t := q.Filter.Terms[i]
+		from, key = "refs r CROSS JOIN events e ON e.k = r.k", "r.k"
+		b.where("r.org = ? AND r.kind = ? AND r.value = ?", num, refKind(t.Field), t.Value)
+	} else {
+		from, key = "events e", "e.k"
+	}
+	b.where(key+" BETWEEN ? AND ?", lo, hi)
+	if exclude != "" {
+		b.where("e.k NOT IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ? AND rowid BETWEEN ? AND ?)", exclude, lo, hi)
+	}
+	for _, t := range q.Filter.Terms {
+		b.term(t)
+	}
+	order := " DESC"
+	if q.Order == audit.Asc {
+		order = " ASC"
+	}
+	sqlText := "SELECT e.k, e.data FROM " + from + " WHERE " + strings.Join(b.conds, " AND ") +
+		" ORDER BY " + key + order + " LIMIT " + strconv.Itoa(q.Limit+1)
+	return sqlText, b.args
+}
+
+type qb struct {
+	num   int64
+	conds []string
+	args  []any
+}
+
+func (b *qb) where(cond string, args ...any) {
+	b.conds = append(b.conds, cond)
+	b.args = append(b.args, args...)
+}
+
+// term adds the condition of one term; text terms are handled by the FTS
+// match unless negated alone (see ftsMatch).
+func (b *qb) term(t audit.Term) {
+	not := ""
+	if t.Negate {
+		not = "NOT "
+	}
+	switch t.Field {
+	case audit.FieldType:
+		b.where(not+"(e.type = ?)", t.Value)
+	case audit.FieldTypePrefix:
+		b.where(not+"(e.type >= ? AND e.type < ?)", t.Value, prefixEnd(t.Value))
+	case audit.FieldCategory:
+		b.where(not+"(e.category = ?)", t.Value)
+	case audit.FieldCountry:
+		b.where(not+"(e.country = ?)", t.Value)
+	case audit.FieldActor, audit.FieldTarget:
+		b.where(not+"EXISTS (SELECT 1 FROM refs x WHERE x.org = ? AND x.kind = ? AND x.value = ? AND x.k = e.k)", b.num, refKind(t.Field), t.Value)
+	case audit.FieldOccurred:
+		b.timeRange(not, "e.occurred", t)
+	case audit.FieldReceived:
+		b.timeRange(not, "e.received", t)
+	}
+}
+
+func (b *qb) timeRange(not, col string, t audit.Term) {
+	var parts []string
+	var args []any
+	if !t.From.IsZero() {
+		parts = append(parts, col+" >= ?")
+		args = append(args, t.From.UnixMicro())
+	}
+	if !t.To.IsZero() {
+		parts = append(parts, col+" < ?")
+		args = append(args, t.To.UnixMicro())
+	}
+	if len(parts) > 0 {
+		b.where(not+"("+strings.Join(parts, " AND ")+")", args...)
+	}
+}
+
+func refKind(f audit.Field) string {
+	if f == audit.FieldActor {
+		return refActor
+	}
+	return refTarget
+}
+
+// refDriver returns the index of the first positive actor or target term.
+func refDriver(terms []audit.Term) int {
+	for i, t := range terms {
+		if !t.Negate && (t.Field == audit.FieldActor || t.Field == audit.FieldTarget) {
+			return i
+		}
+	}
+	return -1
+}
+
+// prefixEnd returns the smallest string greater than every string with
+// prefix p.
+func prefixEnd(p string) string {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return "\U0010FFFF"
+}
+
+// ftsMatch builds FTS5 expressions from the text terms: match ANDs the
+// positive terms and subtracts the negated ones with NOT; when no term is
+// positive, match is "" and exclude ORs the negated terms, for a NOT IN.
+func ftsMatch(terms []audit.Term) (match, exclude string) {
+	var pos, neg []string
+	for _, t := range terms {
+		if t.Field != audit.FieldText {
+			continue
+		}
+		if e := ftsTerm(t); e != "" && t.Negate {
+			neg = append(neg, e)
+		} else if e != "" {
+			pos = append(pos, e)
+		}
+	}
+	if len(pos) == 0 {
+		return "", strings.Join(neg, " OR ")
+	}
+	match = "(" + strings.Join(pos, " AND ") + ")"
+	for _, n := range neg {
+		match += " NOT " + n
+	}
+	return match, ""
+}
+
+// ftsTerm quotes a word (as a prefix query) or a phrase for FTS5.
+func ftsTerm(t audit.Term) string {
+	v := strings.TrimSpace(t.Value)
+	if v == "" {
+		return ""
+	}
+	quoted := `"` + strings.ReplaceAll(v, `"`, `""`) + `"`
+	if t.Phrase {
+		return quoted
+	}
+	return quoted + "*"
+}

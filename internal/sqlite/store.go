@@ -1,0 +1,176 @@
+// Package sqlite is Trail's embedded store: one SQLite database (WAL,
+// synchronous=FULL) in a data directory, implementing audit.Store.
+//
+// Each org's events live together: the table's integer key is the org's
+// number shifted left by 40 bits plus the event's seq, so one org's log is
+// one contiguous, seq-ordered range of the table, and appends touch only
+// the end of it. Several processes may open the same directory at once
+// (a server and the CLI); SQLite's locking serialises their writes.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/trailaudit/trail/internal/audit"
+)
+
+// FileName is the database file inside the data directory.
+const FileName = "trail.db"
+
+// seqBits is how many bits of an event key hold the seq.
+const seqBits = 40
+
+// Options configures Open; the zero value is the default.
+type Options struct {
+	// CacheMiB is the page cache of each connection; default 64.
+	CacheMiB int
+	// ReadConns is the number of read connections; default 4.
+	ReadConns int
+}
+
+// Store is the SQLite engine. It is safe for concurrent use.
+type Store struct {
+	path string
+	w    *sql.DB // one connection: every write goes through it
+	r    *sql.DB // read-only connections
+
+	mu   sync.Mutex
+	orgs map[string]int64 // org name → number; numbers never change
+
+	stmts writeStmts
+}
+
+// Open opens (creating if needed) the store in dir and brings its schema
+// up to date.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.CacheMiB <= 0 {
+		opts.CacheMiB = 64
+	}
+	if opts.ReadConns <= 0 {
+		opts.ReadConns = 4
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: creating data directory: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	w, err := openDB(path, opts, false)
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	if err := migrate(w); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := openDB(path, opts, true)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(opts.ReadConns)
+	r.SetMaxIdleConns(opts.ReadConns)
+	s := &Store{path: path, w: w, r: r, orgs: map[string]int64{}}
+	if err := s.prepare(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openDB(path string, opts Options, readOnly bool) (*sql.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(15000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", opts.CacheMiB<<10))
+	q.Add("_pragma", "temp_store(MEMORY)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.r.PingContext(ctx)
+}
+
+// Close closes the database. Pending writes have been committed or failed.
+func (s *Store) Close() error {
+	s.stmts.close()
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// Analyze refreshes the query planner's statistics; run after bulk loads.
+func (s *Store) Analyze(ctx context.Context) error {
+	_, err := s.w.ExecContext(ctx, "ANALYZE")
+	return err
+}
+
+// orgNum returns the number of an existing org, or false.
+func (s *Store) orgNum(ctx context.Context, org string) (int64, bool, error) {
+	s.mu.Lock()
+	n, ok := s.orgs[org]
+	s.mu.Unlock()
+	if ok {
+		return n, true, nil
+	}
+	err := s.r.QueryRowContext(ctx, "SELECT num FROM orgs WHERE name = ?", org).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, storeErr("looking up org", err)
+	}
+	s.remember(org, n)
+	return n, true, nil
+}
+
+func (s *Store) remember(org string, n int64) {
+	s.mu.Lock()
+	s.orgs[org] = n
+	s.mu.Unlock()
+}
+
+// storeErr wraps a database failure; busy and I/O failures become
+// CodeUnavailable so callers are told to retry.
+func storeErr(what string, err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN:
+			return &audit.Error{Code: audit.CodeUnavailable, Message: "the store is unavailable; retry", Err: fmt.Errorf("%s: %w", what, err)}
+		}
+	}
+	return &audit.Error{Code: audit.CodeInternal, Message: "internal error", Err: fmt.Errorf("%s: %w", what, err)}
+}
+
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+var _ audit.Store = (*Store)(nil)
