@@ -54,14 +54,17 @@ type API struct {
 	prom    http.Handler // the /metrics exposition
 	mux     *http.ServeMux
 	catalog []byte // the encoded GET /api/v1/catalog reply
-	touch   keyToucher
+	touch   *keyToucher
 }
 
-// New returns the API for cfg. It registers its metrics in cfg.Registry.
+// New returns the API for cfg and registers its metrics in cfg.Registry.
+//
+// cfg.Service may be nil when the service must be built after the API (to
+// hand it a.Metrics()); SetService must then be called before the API
+// serves. Until then every route answers 503.
 func New(cfg Config) *API {
 	a := &API{
-		svc: cfg.Service, store: cfg.Service.Store(), log: cfg.Logger,
-		reg: cfg.Registry, ready: cfg.Ready, now: cfg.Now,
+		log: cfg.Logger, reg: cfg.Registry, ready: cfg.Ready, now: cfg.Now,
 		mux: http.NewServeMux(),
 	}
 	if a.log == nil {
@@ -78,17 +81,27 @@ func New(cfg Config) *API {
 	}
 	a.metrics = newMetrics(a.reg)
 	a.prom = promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})
-	a.catalog = encodeCatalog(a.svc.Catalog())
-	a.touch = keyToucher{store: a.store, log: a.log, last: map[string]time.Time{}}
+	a.touch = &keyToucher{log: a.log, last: map[string]time.Time{}}
 	for _, rt := range a.routes() {
 		a.mux.Handle(rt.method+" "+rt.pattern, a.handler(rt))
+	}
+	if cfg.Service != nil {
+		a.SetService(cfg.Service)
 	}
 	return a
 }
 
+// SetService sets the service of an API built without one. It must be
+// called once, before the API serves its first request.
+func (a *API) SetService(svc *audit.Service) {
+	a.svc, a.store = svc, svc.Store()
+	a.catalog = encodeCatalog(svc.Catalog())
+	a.touch.store = a.store
+}
+
 // Metrics returns the audit.Metrics to hand to audit.Config.Metrics, so
-// that group commits are recorded in the API's registry. See CommitMetrics
-// for wiring the Service before the API.
+// that group commits are recorded in the API's registry: commit latency,
+// events committed, group size and store errors.
 func (a *API) Metrics() audit.Metrics { return a.metrics.commit }
 
 // Close waits for background work (recording keys' last use) to finish.
@@ -154,6 +167,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
 	sw := &statusWriter{ResponseWriter: w}
 	defer a.finish(sw, r, info, start)
+	if a.svc == nil {
+		a.writeError(sw, r, audit.Errorf(audit.CodeUnavailable, "Trail is starting; not ready yet"))
+		return
+	}
 	if _, pattern := a.mux.Handler(r); pattern == "" {
 		a.unrouted(sw, r)
 		return

@@ -13,9 +13,6 @@ import (
 	"github.com/trailaudit/trail/internal/query"
 )
 
-// maxQueryLen bounds the search string before it reaches the parser.
-const maxQueryLen = 4096
-
 // ingest serves POST /api/v1/orgs/{org}/events: a batch of 1 to
 // Limits.MaxBatch events as {"events": [...]} (application/json or no
 // Content-Type) or NDJSON (application/x-ndjson). The batch is stored
@@ -116,11 +113,9 @@ func (a *API) listRequest(r *http.Request) (audit.ListRequest, error) {
 	return req, nil
 }
 
-// parseQuery parses a search string against the service's catalog.
+// parseQuery parses a search string against the service's catalog. The
+// parser bounds its length (1024 bytes) and number of terms.
 func (a *API) parseQuery(q string) (audit.Filter, error) {
-	if len(q) > maxQueryLen {
-		return audit.Filter{}, audit.Errorf(audit.CodeInvalid, "the search string (q) is longer than %d bytes", maxQueryLen)
-	}
 	cat := a.svc.Catalog()
 	return query.Parse(q, query.Options{
 		KnownType:     func(s string) bool { _, ok := cat.Lookup(s); return ok },

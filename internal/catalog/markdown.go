@@ -37,8 +37,8 @@ func (c *Catalog) mdIntro(b *bytes.Buffer) {
 	fmt.Fprintf(b, "- At most %d metadata keys; keys of 1 to %d characters from `A-Z a-z 0-9 _ . -`;\n", MaxMetadataKeys, MaxKeyLen)
 	fmt.Fprintf(b, "  each value at most %d bytes encoded as JSON.\n", MaxValueBytes)
 	b.WriteString("- Kinds: `string`, `int` (a JSON integer), `number`, `bool`, `string_list`, `object`, `any`.\n")
-	fmt.Fprintf(b, "- *Names only* types refuse the metadata keys %s: they carry names, never values.\n",
-		"`"+strings.Join(RefusedKeys, "`, `")+"`")
+	fmt.Fprintf(b, "- *Names only* types refuse the metadata keys %s (in any case): they carry names, never values.\n",
+		"`"+strings.Join(refusedKeys, "`, `")+"`")
 	b.WriteString("- *Recorded by Trail* types are the ones Trail writes itself when the audit log is read or exported.\n\n")
 	b.WriteString("Templates render the description when the producer sends none: `{actor}`, `{target:TYPE}`,\n")
 	b.WriteString("`{targets:TYPE}`, `{meta:KEY}`, `{…|fallback}`, and `[optional group|alternative]`; the syntax\n")

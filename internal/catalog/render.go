@@ -194,7 +194,7 @@ func valueText(v any) (string, bool) {
 		return listText(keys)
 	}
 	s := clean(fmt.Sprint(v))
-	return s, s != ""
+	return s, s != "" && s != "<nil>"
 }
 
 func toAny(l []string) []any {

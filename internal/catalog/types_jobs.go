@@ -41,10 +41,10 @@ func auditLogTypes() []Type {
 			Summary: "Audit log exported",
 			Metadata: []MetaRule{
 				str("format", "json, ndjson or csv"),
-				str("query", "the search that selected the events, if any"),
-				integer("count", "the number of events exported"),
+				str("filter", "the search string that selected the events, if any"),
+				integer("size", "N, the log size when the export started: it covers seq 0 … N-1"),
 			},
-			Template: "{actor} exported the audit log[ as {meta:format}][ (search: {meta:query})]",
+			Template: "{actor} exported the audit log[ as {meta:format}][ (filter: {meta:filter})]",
 		},
 		{
 			Name: "org.audit_log.view", Category: c, TrailOnly: true,

@@ -20,9 +20,13 @@ const (
 	MaxValueBytes   = 1024 // bytes of one metadata value, encoded as JSON
 )
 
-// RefusedKeys are the metadata keys a NamesOnly type refuses (compared
+// refusedKeys are the metadata keys a NamesOnly type refuses (compared
 // without regard to case): they would carry a secret's value.
-var RefusedKeys = []string{"value", "values", "secret", "secrets", "token", "password"}
+var refusedKeys = []string{"value", "values", "secret", "secrets", "token", "password"}
+
+// RefusedKeys returns the top-level metadata keys that NamesOnly types
+// refuse, whatever their case. The slice is the caller's.
+func RefusedKeys() []string { return slices.Clone(refusedKeys) }
 
 // Validate checks targets and metadata against t and returns every
 // problem, or nil if there is none. Metadata values are those of
@@ -158,7 +162,7 @@ func quoteKey(k string) string {
 }
 
 func refusedKey(k string) bool {
-	return slices.ContainsFunc(RefusedKeys, func(r string) bool { return strings.EqualFold(r, k) })
+	return slices.ContainsFunc(refusedKeys, func(r string) bool { return strings.EqualFold(r, k) })
 }
 
 // encodedLen returns the length of v encoded as JSON (without HTML

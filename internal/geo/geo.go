@@ -167,8 +167,12 @@ func (f *file) locate(addr netip.Addr) (audit.Location, error) {
 	if f.v4only && addr.Is6() {
 		return audit.Location{}, nil
 	}
-	var rec record
-	if err := f.r.Lookup(addr).Decode(&rec); err != nil {
+	res := f.r.Lookup(addr)
+	if !res.Found() {
+		return audit.Location{}, res.Err()
+	}
+	rec := new(record) // allocated only for a hit: Decode takes an any
+	if err := res.Decode(rec); err != nil {
 		return audit.Location{}, err
 	}
 	return rec.location(), nil

@@ -18,25 +18,15 @@ func IsPublic(addr netip.Addr) bool {
 	addr = addr.Unmap().WithZone("")
 	switch {
 	case addr.Is4():
-		return !inAny(addr, nonPublic4)
+		return !nonPublic4.contains(addr)
 	case addr.Is6():
-		return global6.Contains(addr) && !inAny(addr, nonPublic6)
-	}
-	return false
-}
-
-// inAny reports whether addr is in one of prefixes.
-func inAny(addr netip.Addr, prefixes []netip.Prefix) bool {
-	for _, p := range prefixes {
-		if p.Contains(addr) {
-			return true
-		}
+		return global6.Contains(addr) && !nonPublic6.contains(addr)
 	}
 	return false
 }
 
 // nonPublic4 lists the IPv4 ranges that are not publicly routed unicast.
-var nonPublic4 = prefixes(
+var nonPublic4 = newPrefixSet(
 	"0.0.0.0/8",       // "this network", includes unspecified
 	"10.0.0.0/8",      // private
 	"100.64.0.0/10",   // shared address space (CGNAT)
@@ -59,17 +49,47 @@ var global6 = netip.MustParsePrefix("2000::/3")
 
 // nonPublic6 lists the ranges inside global6 that are not publicly routed.
 // Loopback, link-local, ULA, multicast and the rest lie outside global6.
-var nonPublic6 = prefixes(
+var nonPublic6 = newPrefixSet(
 	"2001::/23",     // IETF protocol assignments (incl. Teredo, ORCHID)
 	"2001:db8::/32", // documentation
 	"3fff::/20",     // documentation (RFC 9637)
 )
 
-// prefixes parses each CIDR string, panicking on a malformed one.
-func prefixes(cidrs ...string) []netip.Prefix {
-	out := make([]netip.Prefix, len(cidrs))
-	for i, c := range cidrs {
-		out[i] = netip.MustParsePrefix(c)
+// prefixSet is a fixed set of prefixes of one address family, indexed by
+// the first byte of the addresses they cover so that a lookup tests only
+// the one or two prefixes that can match.
+type prefixSet [256][]netip.Prefix
+
+// newPrefixSet parses cidrs, panicking on a malformed one.
+func newPrefixSet(cidrs ...string) *prefixSet {
+	var s prefixSet
+	for _, c := range cidrs {
+		p := netip.MustParsePrefix(c)
+		first, span := int(firstByte(p.Addr())), 1
+		if p.Bits() < 8 {
+			span = 1 << (8 - p.Bits())
+		}
+		for b := first; b < first+span; b++ {
+			s[b] = append(s[b], p)
+		}
 	}
-	return out
+	return &s
+}
+
+// contains reports whether addr lies in one of the prefixes.
+func (s *prefixSet) contains(addr netip.Addr) bool {
+	for _, p := range s[firstByte(addr)] {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// firstByte returns the most significant byte of addr.
+func firstByte(addr netip.Addr) byte {
+	if addr.Is4() {
+		return addr.As4()[0]
+	}
+	return addr.As16()[0]
 }

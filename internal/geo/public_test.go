@@ -93,3 +93,20 @@ func BenchmarkIsPublic(b *testing.B) {
 		geo.IsPublic(v6)
 	}
 }
+
+// TestPrefixSetSpans checks prefixes shorter than /8 cover every first byte.
+func TestPrefixSetSpans(t *testing.T) {
+	for b := 224; b <= 255; b++ {
+		a := netip.AddrFrom4([4]byte{byte(b), 1, 2, 3})
+		if geo.IsPublic(a) {
+			t.Errorf("IsPublic(%s) = true", a)
+		}
+	}
+	for b := 1; b < 224; b++ {
+		a := netip.AddrFrom4([4]byte{byte(b), 1, 2, 3})
+		want := b != 10 && b != 127
+		if got := geo.IsPublic(a); got != want {
+			t.Errorf("IsPublic(%s) = %v, want %v", a, got, want)
+		}
+	}
+}

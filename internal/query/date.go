@@ -142,15 +142,51 @@ func (p *parser) endpoint(s string, pos int, openOK bool) (endpoint, *SyntaxErro
 	return e, nil
 }
 
-// absolute parses YYYY-MM-DD or an RFC 3339 timestamp, in UTC.
+// absolute parses YYYY-MM-DD or an RFC 3339 timestamp, in UTC. The shape
+// is checked first because time.Parse also takes one-digit hours, signed
+// years and a comma before the fraction.
 func absolute(s string) (endpoint, bool) {
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return endpoint{t: t, day: true}, true
+	if matchShape(s, "dddd-dd-dd") {
+		t, err := time.Parse(time.DateOnly, s)
+		return endpoint{t: t, day: true}, err == nil
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return endpoint{t: t.UTC()}, true
+	if isRFC3339(s) {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		return endpoint{t: t.UTC()}, err == nil
 	}
 	return endpoint{}, false
+}
+
+// isRFC3339 reports whether s is shaped YYYY-MM-DDTHH:MM:SS, then an
+// optional fraction of one to nine digits, then Z or ±HH:MM.
+func isRFC3339(s string) bool {
+	const shape = "dddd-dd-ddTdd:dd:dd"
+	if len(s) <= len(shape) || !matchShape(s[:len(shape)], shape) {
+		return false
+	}
+	rest := s[len(shape):]
+	if frac, ok := strings.CutPrefix(rest, "."); ok {
+		n := len(frac) - len(strings.TrimLeft(frac, "0123456789"))
+		if n == 0 || n > 9 {
+			return false
+		}
+		rest = frac[n:]
+	}
+	return rest == "Z" || len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && matchShape(rest[1:], "dd:dd")
+}
+
+// matchShape reports whether s is shape with each 'd' standing for an
+// ASCII digit.
+func matchShape(s, shape string) bool {
+	if len(s) != len(shape) {
+		return false
+	}
+	for i := range len(s) {
+		if shape[i] == 'd' && !isDigit(s[i]) || shape[i] != 'd' && s[i] != shape[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // relativeDay parses @today, @today-Nd and @today-Nw: the UTC day of
