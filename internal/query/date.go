@@ -18,14 +18,18 @@ type endpoint struct {
 	t    time.Time // the day's first instant, or the instant
 	day  bool
 	open bool
+	pos  int // where it is written, for errors
 }
 
 // start returns the first instant e covers; the zero time when e is open.
-func (e endpoint) start() time.Time {
-	if e.open {
-		return time.Time{}
+// Since the zero time means open, a closed e cannot start at that instant
+// (0001-01-01, or 0001-01-01T00:00:00Z): it is out of range. It can end
+// there, as in *..0001-01-01.
+func (e endpoint) start() (time.Time, *SyntaxError) {
+	if !e.open && e.t.IsZero() {
+		return e.t, errorf(e.pos, "date out of range: bounds must fall in the years 1 to %d", maxYear)
 	}
-	return e.t
+	return e.t, nil
 }
 
 // end returns the first instant after all that e covers: the next day for
@@ -86,34 +90,30 @@ func (p *parser) compare(op, v string, pos int) (from, to time.Time, err *Syntax
 	}
 	switch op {
 	case ">=":
-		from = e.start()
+		from, err = e.start()
 	case ">":
 		from = e.end()
 	case "<=":
 		to = e.end()
 	case "<":
-		// A zero To would mean "open": nothing to search before year 1.
-		if e.t.IsZero() {
-			return from, to, errorf(pos, "date out of range: nothing is before %s", quote(v))
-		}
-		to = e.start()
+		to, err = e.start()
 	}
-	return from, to, nil
+	return from, to, err
 }
 
 // interval parses DATE and START..END.
 func (p *parser) interval(v string, pos int) (from, to time.Time, err *SyntaxError) {
 	a, b, ok := strings.Cut(v, "..")
-	if !ok {
-		e, err := p.endpoint(v, pos, false)
-		return e.start(), e.end(), err
+	ea, err := p.endpoint(a, pos, ok)
+	eb := ea
+	if ok && err == nil {
+		eb, err = p.endpoint(b, pos+len(a)+len(".."), true)
 	}
-	ea, err := p.endpoint(a, pos, true)
 	if err != nil {
 		return from, to, err
 	}
-	eb, err := p.endpoint(b, pos+len(a)+len(".."), true)
-	return ea.start(), eb.end(), err
+	from, err = ea.start()
+	return from, eb.end(), err
 }
 
 // endpoint parses one date, timestamp, relative day or, when openOK, "*".
@@ -139,6 +139,7 @@ func (p *parser) endpoint(s string, pos int, openOK bool) (endpoint, *SyntaxErro
 	if y := e.t.Year(); y < 1 || y > maxYear {
 		return e, errorf(pos, "date out of range: %s is not in the years 1 to %d", quote(s), maxYear)
 	}
+	e.pos = pos
 	return e, nil
 }
 
@@ -158,7 +159,8 @@ func absolute(s string) (endpoint, bool) {
 }
 
 // isRFC3339 reports whether s is shaped YYYY-MM-DDTHH:MM:SS, then an
-// optional fraction of one to nine digits, then Z or ±HH:MM.
+// optional fraction of one to nine digits, then Z or an offset ±HH:MM
+// below 24 hours.
 func isRFC3339(s string) bool {
 	const shape = "dddd-dd-ddTdd:dd:dd"
 	if len(s) <= len(shape) || !matchShape(s[:len(shape)], shape) {
@@ -172,7 +174,12 @@ func isRFC3339(s string) bool {
 		}
 		rest = frac[n:]
 	}
-	return rest == "Z" || len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && matchShape(rest[1:], "dd:dd")
+	if rest == "Z" {
+		return true
+	}
+	// time.Parse takes offsets up to +99:99.
+	return len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && matchShape(rest[1:], "dd:dd") &&
+		rest[1:3] < "24" && rest[4:6] < "60"
 }
 
 // matchShape reports whether s is shape with each 'd' standing for an

@@ -103,8 +103,11 @@ func formatRange(from, to time.Time) string {
 	case from.IsZero():
 		return shorter("<"+formatFirst(to), "<="+formatLast(to))
 	}
+	if to.Sub(from) == time.Nanosecond { // one instant, even at midnight
+		return from.UTC().Format(time.RFC3339Nano)
+	}
 	first, last := formatFirst(from), formatLast(to)
-	if first == last {
+	if first == last { // one day
 		return first
 	}
 	return first + ".." + last

@@ -38,6 +38,7 @@ func TestFormat(t *testing.T) {
 		{[]audit.Term{received(ts("2026-01-01T10:00:00Z"), ts("2026-01-01T12:00:00Z").Add(ns))},
 			"received:2026-01-01T10:00:00Z..2026-01-01T12:00:00Z"},
 		{[]audit.Term{received(ts("2026-01-01T10:00:00Z"), ts("2026-01-01T10:00:00Z").Add(ns))}, "received:2026-01-01T10:00:00Z"},
+		{[]audit.Term{received(day("2026-01-01"), day("2026-01-01").Add(ns))}, "received:2026-01-01T00:00:00Z"},
 		{[]audit.Term{created(day("2026-01-01"), ts("2026-01-01T12:00:00Z"))}, "created:2026-01-01..2026-01-01T11:59:59.999999999Z"},
 		{[]audit.Term{created(time.Date(2026, 1, 1, 1, 0, 0, 0, paris), time.Date(2026, 1, 2, 1, 0, 0, 0, paris))},
 			"created:2026-01-01"},

@@ -4,8 +4,10 @@
 // string with Format. It uses only the standard library.
 //
 // The syntax follows GitHub's audit-log search. A search is a list of terms
-// separated by white space, and an event must match every term: there is no
-// OR, and repeating a qualifier narrows the search further. A term is
+// separated by white space (any Unicode space, U+3000 included), and an
+// event must match every term: there is no OR, and repeating a qualifier
+// narrows the search further. Control characters, tabs and newlines
+// included, and invalid UTF-8 are rejected. A term is
 //
 //	word               free text (audit.FieldText), matched as a word prefix
 //	"a phrase"         free text matched as an exact phrase
@@ -43,7 +45,8 @@
 // 2026-01-01T00:00:00Z and To 2026-02-02T00:00:00Z, >2026-03-01 gives From
 // 2026-03-02T00:00:00Z, and a timestamp range T1..T2 gives To T2+1ns. From
 // is inclusive and To exclusive, as audit.Term documents, and an open side
-// is the zero time. Bounds must fall in the years 1 to 9999.
+// is the zero time. Bounds must fall in the years 1 to 9999, and a range
+// cannot start at the zero time itself (0001-01-01T00:00:00Z).
 //
 // Parse is strict so that a mistyped search fails loudly instead of
 // matching the wrong events: a word with a colon must start with a known
@@ -172,8 +175,8 @@ type parser struct {
 func (p *parser) terms() ([]audit.Term, *SyntaxError) {
 	var terms []audit.Term
 	for i := p.skipSpace(0); i < len(p.s); i = p.skipSpace(i) {
-		if max := p.opts.maxTerms(); len(terms) == max {
-			return nil, errorf(i, "too many terms; the limit is %d", max)
+		if limit := p.opts.maxTerms(); len(terms) == limit {
+			return nil, errorf(i, "too many terms; the limit is %d", limit)
 		}
 		t, end, err := p.term(i)
 		if err != nil {
@@ -301,9 +304,9 @@ func (p *parser) tokenEnd(i int) int {
 // quote renders user input for an error message: quoted, escaped and cut
 // to a readable length.
 func quote(s string) string {
-	const max = 40
-	if len(s) > max {
-		cut := max
+	const maxQuoted = 40
+	if len(s) > maxQuoted {
+		cut := maxQuoted
 		for !utf8.RuneStart(s[cut]) {
 			cut--
 		}
