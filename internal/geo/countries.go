@@ -10,12 +10,35 @@ package geo
 // Korea") rather than the formal ISO ones, matching what MaxMind databases
 // carry in names.en.
 func CountryName(code string) (string, bool) {
-	if len(code) != 2 {
+	if !isCode(code) {
 		return "", false
 	}
-	name, ok := countryNames[[2]byte{upper(code[0]), upper(code[1])}]
-	return name, ok
+	name := countryIndex[letterIndex(code[0])*26+letterIndex(code[1])]
+	return name, name != ""
 }
+
+// isCode reports whether s is two ASCII letters.
+func isCode(s string) bool {
+	return len(s) == 2 && isLetter(s[0]) && isLetter(s[1])
+}
+
+// isLetter reports whether b is an ASCII letter.
+func isLetter(b byte) bool {
+	u := upper(b)
+	return 'A' <= u && u <= 'Z'
+}
+
+// letterIndex maps an ASCII letter of either case to 0–25.
+func letterIndex(b byte) int { return int(upper(b) - 'A') }
+
+// countryIndex is countryNames as an array indexed by the two letters,
+// for a lookup without hashing on the ingest path.
+var countryIndex = func() (a [26 * 26]string) {
+	for code, name := range countryNames {
+		a[letterIndex(code[0])*26+letterIndex(code[1])] = name
+	}
+	return a
+}()
 
 // upper returns the ASCII upper-case form of b.
 func upper(b byte) byte {

