@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"io"
+	"os"
+	"runtime/pprof"
 
 	"github.com/trailaudit/trail/internal/bench"
 )
@@ -18,8 +20,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.Queries, "queries", 200, "first-page queries per filter kind")
 	fs.BoolVar(&o.Baseline, "baseline", true, "also measure the naive SQLite baseline on the same events")
 	fs.BoolVar(&o.SkipQuery, "skip-queries", false, "skip the query latency phase")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this `file`")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	return bench.Run(ctx, o, stdout)
 }

@@ -33,8 +33,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c serveConfig
 	fs.StringVar(&c.addr, "addr", env("TRAIL_ADDR", "127.0.0.1:8080"), "listen `address` (env TRAIL_ADDR)")
 	data := dataFlag(fs)
-	fs.StringVar(&c.geoip, "geoip", env("TRAIL_GEOIP", ""), "MaxMind-format `file` (.mmdb) for IP geolocation, e.g. DB-IP Lite (env TRAIL_GEOIP); without it no location is stored")
-	fs.BoolVar(&c.demo, "demo", false, "load a demo org \"acme\" with 180 days of history (once) and print a read key")
+	fs.StringVar(&c.geoip, "geoip", env("TRAIL_GEOIP", ""), "MaxMind-format `file`s (.mmdb) for IP geolocation, several separated by \":\", e.g. DB-IP Lite city-ipv4:city-ipv6 (env TRAIL_GEOIP); without it no location is stored")
+	fs.BoolVar(&c.demo, "demo", false, "load a demo org \"acme\" with 180 days of history (once) and print a read and an ingest key")
 	fs.IntVar(&c.ipv4Prefix, "ipv4-prefix", 24, "leading `bits` of an IPv4 client address kept when anonymizing")
 	fs.IntVar(&c.ipv6Prefix, "ipv6-prefix", 48, "leading `bits` of an IPv6 client address kept when anonymizing")
 	fs.Int64Var(&c.limits.MaxBody, "max-body", audit.DefaultMaxBody, "largest ingest request body in `bytes`")

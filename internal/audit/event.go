@@ -5,6 +5,8 @@
 package audit
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -202,7 +204,8 @@ func appendString(dst []byte, s string) []byte {
 }
 
 // SearchText is the text free-text search matches: the description, the
-// actor, the targets, the type and every string in the metadata.
+// actor, the targets, the type and every key and string in the metadata
+// (keys sorted, so the same event always gives the same text).
 func (e *Event) SearchText() string {
 	var b []byte
 	add := func(s string) {
@@ -229,9 +232,9 @@ func (e *Event) SearchText() string {
 				walk(x)
 			}
 		case map[string]any:
-			for k, x := range v {
+			for _, k := range slices.Sorted(maps.Keys(v)) {
 				add(k)
-				walk(x)
+				walk(v[k])
 			}
 		}
 	}

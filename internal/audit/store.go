@@ -48,8 +48,9 @@ type EventStore interface {
 	// ErrNotFound.
 	Event(ctx context.Context, org, id string) (seq int64, data []byte, err error)
 
-	// DailyCounts returns the number of events per (day, category) whose
-	// occurred_at falls in [from, to), by UTC day, in ascending day order.
+	// DailyCounts returns the number of events per (UTC day, category) of
+	// occurred_at, for every day that overlaps [from, to), in ascending day
+	// order. Pass midnight UTC bounds for an exact range.
 	DailyCounts(ctx context.Context, org string, from, to time.Time) ([]DayCount, error)
 
 	// Orgs returns every org that has at least one event, sorted.
@@ -99,9 +100,9 @@ const (
 	Asc
 )
 
-// Query selects a page of events. Cursor positions are seqs: with Desc,
-// only events with seq < Before (when Before >= 0); with Asc, only events
-// with seq > After (when After >= 0). Use -1 for "no bound".
+// Query selects a page of events. Both bounds apply in either order: only
+// events with seq < Before (when Before >= 0) and seq > After (when After
+// >= 0). Use -1 for "no bound": the zero Query (Before 0) matches nothing.
 type Query struct {
 	Filter Filter
 	Order  Order

@@ -198,7 +198,11 @@ func conflictMessage(d []audit.Detail) string {
 	return "event " + strconv.Itoa(d[0].Index) + " reuses an id already stored with different content; nothing was stored"
 }
 
+// sameHash compares a stored hash with h; a zero hash is stored as NULL.
 func sameHash(stored []byte, h [sha256.Size]byte) bool {
+	if stored == nil {
+		return h == [sha256.Size]byte{}
+	}
 	return len(stored) == sha256.Size && [sha256.Size]byte(stored) == h
 }
 

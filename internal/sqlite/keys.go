@@ -15,6 +15,9 @@ func (s *Store) CreateKey(ctx context.Context, k audit.Key, hash [sha256.Size]by
 	_, err := s.w.ExecContext(ctx, `INSERT INTO keys (id, hash, name, scope, org, created, expires, last_used, revoked)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0)`,
 		k.ID, hash[:], k.Name, string(k.Scope), k.Org, micros(k.CreatedAt), micros(k.ExpiresAt))
+	if isUniqueViolation(err) {
+		return &audit.Error{Code: audit.CodeConflict, Message: "a key with this id or secret exists already", Err: err}
+	}
 	if err != nil {
 		return storeErr("creating key", err)
 	}
@@ -61,8 +64,12 @@ func (s *Store) RevokeKey(ctx context.Context, id string, t time.Time) error {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		var one int
-		if err := s.w.QueryRowContext(ctx, `SELECT 1 FROM keys WHERE id = ?`, id).Scan(&one); err != nil {
+		err := s.w.QueryRowContext(ctx, `SELECT 1 FROM keys WHERE id = ?`, id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
 			return audit.ErrNotFound
+		}
+		if err != nil {
+			return storeErr("revoking key", err)
 		}
 	}
 	return nil

@@ -150,15 +150,15 @@ func (s *Store) Orgs(ctx context.Context) ([]string, error) {
 // refs, anything else from events and its indexes, always in key order
 // so the first page never sorts the whole match.
 func buildQuery(num int64, q audit.Query) (string, []any) {
-	lo, hi := num<<seqBits, num<<seqBits|(1<<seqBits-1)
+	// Bounds are clamped to the seq range first: a seq bound past 2^40
+	// would otherwise spill into the org bits of the key.
+	const maxSeq = 1<<seqBits - 1
+	lo, hi := num<<seqBits, num<<seqBits|maxSeq
 	if q.After >= 0 {
-		lo = max(lo, num<<seqBits|(q.After+1))
+		lo = max(lo, num<<seqBits+min(q.After, maxSeq)+1)
 	}
 	if q.Before >= 0 {
-		hi = min(hi, num<<seqBits|q.Before-1)
-		if q.Before == 0 {
-			hi = lo - 1
-		}
+		hi = min(hi, num<<seqBits+min(q.Before, maxSeq+1)-1)
 	}
 	b := &qb{num: num}
 	var from, key string
@@ -280,10 +280,10 @@ func ftsMatch(terms []audit.Term) (match, exclude string) {
 		if t.Field != audit.FieldText {
 			continue
 		}
-		if e := ftsTerm(t); e != "" && t.Negate {
-			neg = append(neg, e)
-		} else if e != "" {
-			pos = append(pos, e)
+		if t.Negate {
+			neg = append(neg, ftsTerm(t))
+		} else {
+			pos = append(pos, ftsTerm(t))
 		}
 	}
 	if len(pos) == 0 {
@@ -296,13 +296,11 @@ func ftsMatch(terms []audit.Term) (match, exclude string) {
 	return match, ""
 }
 
-// ftsTerm quotes a word (as a prefix query) or a phrase for FTS5.
+// ftsTerm quotes a word (as a prefix query) or a phrase for FTS5. A value
+// with no word in it (blank or punctuation only) becomes an empty phrase,
+// which matches no event, so the term and its negation still split the log.
 func ftsTerm(t audit.Term) string {
-	v := strings.TrimSpace(t.Value)
-	if v == "" {
-		return ""
-	}
-	quoted := `"` + strings.ReplaceAll(v, `"`, `""`) + `"`
+	quoted := `"` + strings.ReplaceAll(t.Value, `"`, `""`) + `"`
 	if t.Phrase {
 		return quoted
 	}

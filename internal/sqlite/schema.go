@@ -46,9 +46,11 @@ var schema = []string{
 		k     INTEGER NOT NULL,
 		PRIMARY KEY (org, kind, value, k)
 	) WITHOUT ROWID`,
-	// Free text: contentless, rowid = events.k.
+	// Free text: contentless, rowid = events.k. contentless_delete lets
+	// retention and erasure delete rows without the original text (FTS5
+	// refuses it together with columnsize=0).
 	`CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
-		text, content='', contentless_delete=1, columnsize=0,
+		text, content='', contentless_delete=1,
 		tokenize='unicode61 remove_diacritics 2'
 	)`,
 	// Events per org, UTC day (of occurred_at) and category, for charts.

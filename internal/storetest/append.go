@@ -274,6 +274,22 @@ var idempotencyTests = []test{
 			h.t.Errorf("Scan ids = %v (seqs %v), want %v", gotIDs, seqs, want)
 		}
 	}},
+	{"ZeroHashIsAHashToo", func(h *harness) {
+		p := &audit.Pending{Event: newEvent("acme", "z", 0)} // Hash left zero
+		b := &audit.Batch{Org: "acme", Events: []*audit.Pending{p}}
+		h.append(b)
+		retry := &audit.Batch{Org: "acme", Events: []*audit.Pending{{Event: newEvent("acme", "z", 0)}}}
+		h.append(retry)
+		if got := h.seqs(retry); !slices.Equal(got, []int64{0}) {
+			h.t.Errorf("retry with the same zero Hash: seqs = %v, want [0]", got)
+		}
+		other := batch("acme", newEvent("acme", "z", 0))
+		h.append(other)
+		if audit.ErrorCode(other.Err) != audit.CodeConflict {
+			h.t.Errorf("same id, non-zero Hash after a zero one: Err = %v, want a conflict", other.Err)
+		}
+		h.wantSize("acme", 1)
+	}},
 	{"WholeBatchRetried", func(h *harness) {
 		evs := []audit.Event{newEvent("acme", "r0", 0), newEvent("acme", "r1", 1), newEvent("acme", "r2", 2)}
 		first := h.appendOK("acme", evs...)
