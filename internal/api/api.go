@@ -27,8 +27,8 @@ import (
 	"github.com/trailaudit/trail/internal/audit"
 )
 
-// Config configures an API. Service is required; the zero value of every
-// other field is its default.
+// Config configures an API. Service is required (here or through
+// SetService); the zero value of every other field is its default.
 type Config struct {
 	// Service is the write path and the source of reads (Service.Store()).
 	Service *audit.Service
@@ -61,7 +61,7 @@ type API struct {
 //
 // cfg.Service may be nil when the service must be built after the API (to
 // hand it a.Metrics()); SetService must then be called before the API
-// serves. Until then every route answers 503.
+// serves. Until then every route but /healthz answers 503.
 func New(cfg Config) *API {
 	a := &API{
 		log: cfg.Logger, reg: cfg.Registry, ready: cfg.Ready, now: cfg.Now,
@@ -142,7 +142,14 @@ func (a *API) routes() []route {
 // writing.
 func (a *API) handler(rt route) http.Handler {
 	orgRoute := strings.Contains(rt.pattern, "{org}")
+	name := rt.method + " " + rt.pattern
+	needsService := rt.pattern != "/healthz"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		infoOf(r.Context()).route = name
+		if needsService && a.svc == nil {
+			a.writeError(w, r, audit.Errorf(audit.CodeUnavailable, "Trail is starting; not ready yet"))
+			return
+		}
 		var c caller
 		if rt.scope != "" {
 			var err error
@@ -167,10 +174,6 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
 	sw := &statusWriter{ResponseWriter: w}
 	defer a.finish(sw, r, info, start)
-	if a.svc == nil {
-		a.writeError(sw, r, audit.Errorf(audit.CodeUnavailable, "Trail is starting; not ready yet"))
-		return
-	}
 	if _, pattern := a.mux.Handler(r); pattern == "" {
 		a.unrouted(sw, r)
 		return
@@ -185,7 +188,7 @@ func (a *API) finish(sw *statusWriter, r *http.Request, info *requestInfo, start
 	p := recover()
 	status := sw.status
 	if p != nil && p != http.ErrAbortHandler {
-		a.log.ErrorContext(r.Context(), "handler panic", "route", r.Pattern, "panic", p)
+		a.log.ErrorContext(r.Context(), "handler panic", "route", info.route, "panic", p)
 		if !sw.wrote {
 			a.writeError(sw, r, audit.Errorf(audit.CodeInternal, "panic"))
 			status, p = sw.status, nil
@@ -194,21 +197,31 @@ func (a *API) finish(sw *statusWriter, r *http.Request, info *requestInfo, start
 	if status == 0 {
 		status = http.StatusOK
 	}
-	route := r.Pattern
+	// Only the table's patterns become labels: r.Pattern can hold a
+	// client's path (the mux's redirects for unclean paths).
+	route := info.route
 	if route == "" {
 		route = "unrouted"
 	}
 	took := time.Since(start)
 	a.metrics.observe(route, status, took)
-	a.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+	level := slog.LevelInfo
+	if probeRoutes[route] && status < 500 {
+		level = slog.LevelDebug // probes and scrapes would drown the log
+	}
+	a.log.LogAttrs(r.Context(), level, "request",
 		slog.String("method", r.Method), slog.String("route", route),
 		slog.Int("status", status), slog.Duration("duration", took),
 		slog.String("org", info.org), slog.String("key", info.keyID),
+		slog.String("code", string(info.code)),
 		slog.Bool("aborted", p != nil))
 	if p != nil {
 		panic(http.ErrAbortHandler)
 	}
 }
+
+// probeRoutes are logged at debug level unless they fail.
+var probeRoutes = map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true}
 
 // unrouted answers a request no route matches: 405 with Allow when the
 // path exists for other methods, else 404, both as JSON errors.
@@ -235,10 +248,12 @@ func setSecurityHeaders(h http.Header) {
 }
 
 // requestInfo carries what the request log line reports, filled in by
-// authorization.
+// the route's handler and by authorization.
 type requestInfo struct {
-	org   string
-	keyID string
+	route string     // the route's "METHOD pattern"
+	org   string     // set once the caller may act on it
+	keyID string     // set once the key is known
+	code  audit.Code // the error code answered, if any
 }
 
 type requestInfoKey struct{}

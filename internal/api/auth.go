@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -68,8 +67,11 @@ func (a *API) lookupKey(r *http.Request) (audit.Key, error) {
 	if !ok {
 		return audit.Key{}, errNoKey
 	}
+	if !audit.LooksLikeSecret(secret) {
+		return audit.Key{}, errBadKey // not worth a store lookup
+	}
 	key, err := a.store.KeyByHash(r.Context(), audit.HashSecret(secret))
-	if errors.Is(err, audit.ErrNotFound) || audit.ErrorCode(err) == audit.CodeNotFound {
+	if err != nil && audit.ErrorCode(err) == audit.CodeNotFound {
 		return audit.Key{}, errBadKey
 	}
 	if err != nil {

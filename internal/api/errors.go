@@ -80,6 +80,7 @@ func errorObjectOf(err error) errorObject {
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	obj := errorObjectOf(err)
 	status := statusOf(obj.Code)
+	infoOf(r.Context()).code = obj.Code
 	a.logFailure(r, status, err)
 	h := w.Header()
 	switch status {
@@ -96,9 +97,9 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 func (a *API) logFailure(r *http.Request, status int, err error) {
 	switch {
 	case status == http.StatusInternalServerError:
-		a.log.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "err", err)
+		a.log.ErrorContext(r.Context(), "request failed", "route", infoOf(r.Context()).route, "err", err)
 	case status == http.StatusServiceUnavailable && errors.Unwrap(err) != nil:
-		a.log.WarnContext(r.Context(), "request failed", "route", r.Pattern, "err", err)
+		a.log.WarnContext(r.Context(), "request failed", "route", infoOf(r.Context()).route, "err", err)
 	}
 }
 

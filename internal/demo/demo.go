@@ -30,7 +30,7 @@ import (
 // Options says what history to make. The zero value of a field means its
 // default.
 type Options struct {
-	Org    string    // the org's identifier; default "acme"
+	Org    string    // the org's identifier (org targets name it); default "acme"
 	Events int       // how many events; default 24000. At least one of every type and the stories are always made.
 	Days   int       // the events fall in the Days days before Now; default 180
 	Now    time.Time // the end of the history; default time.Now()
@@ -68,8 +68,8 @@ func (o Options) withDefaults() Options {
 // platform's own events), occurred_at (RFC 3339, UTC, in the past) and
 // metadata. Descriptions are left to the catalog's templates.
 //
-// The whole history is planned when iteration starts (a few milliseconds
-// for the default size); events are encoded batch by batch.
+// The whole history is planned when iteration starts (about a tenth of a
+// second for the default size); events are encoded batch by batch.
 func Batches(opts Options) iter.Seq[[]json.RawMessage] {
 	o := opts.withDefaults()
 	return func(yield func([]json.RawMessage) bool) {

@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"cmp"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -32,6 +31,7 @@ type event struct {
 	targets []ref
 	meta    map[string]any
 	client  *client
+	ua      uaKind // what a member acted with
 }
 
 // gen plans a history: stories first, then one event of every type the
@@ -54,6 +54,9 @@ type marks struct {
 	cutoff        time.Time // granular org.settings.* events from here on
 	sso           time.Time // members sign in through SSO from here on
 	tokenApproval time.Time // token authorization requests from here on
+	groups        time.Time // resource groups exist from here on
+	schedules     time.Time // scheduled jobs exist from here on
+	providers     time.Time // inference providers are on from here on
 }
 
 func newGen(o Options) *gen {
@@ -126,15 +129,19 @@ func plan(o Options) []*event {
 	return g.events
 }
 
-// add records e once it fits its type; events of types the catalog does
-// not have are dropped.
+// add records e once it fits its type, and gives a member's event its
+// client; events of types the catalog does not have are dropped.
 func (g *gen) add(e *event) *event {
-	e.at = g.clamp(e.at).Truncate(time.Millisecond)
+	e.at = g.clamp(e.at)
 	if e.meta == nil {
 		e.meta = map[string]any{}
 	}
 	if !g.fit(e) {
 		return e
+	}
+	e.at = g.clamp(e.at).Truncate(time.Millisecond)
+	if e.by != nil && e.client == nil {
+		e.client = g.clientOf(e.by, e.at, e.ua)
 	}
 	g.events = append(g.events, e)
 	return e
@@ -142,10 +149,7 @@ func (g *gen) add(e *event) *event {
 
 // by records an event of member m at t.
 func (g *gen) by(m *member, t time.Time, typ string, ua uaKind, meta map[string]any, targets ...ref) *event {
-	t = g.clamp(t)
-	e := &event{at: t, typ: typ, actor: m.ref(), by: m, targets: targets, meta: meta}
-	e.client = g.clientOf(m, t, ua)
-	return g.add(e)
+	return g.add(&event{at: t, typ: typ, actor: m.ref(), by: m, ua: ua, targets: targets, meta: meta})
 }
 
 // bySystem records an event of the platform itself: no client.
@@ -162,9 +166,10 @@ func (g *gen) clientOf(m *member, t time.Time, ua uaKind) *client {
 	c := &client{UserAgent: userAgent(g.rng, m, ua)}
 	local := t.In(time.FixedZone("", m.tz*60))
 	h := local.Hour()
+	trip := g.onTrip(m, t)
 	switch {
-	case g.onTrip(m, t) != nil:
-		c.IP = g.onTrip(m, t).addr.String()
+	case trip != nil:
+		c.IP = trip.addr.String()
 	case m.office != nil && !weekend(local) && h >= 9 && h < 18 && g.rng.IntN(10) < 7:
 		c.IP = m.office.addrs[g.rng.IntN(len(m.office.addrs))].String()
 	case m.home6.IsValid() && g.rng.IntN(2) == 0:
@@ -196,23 +201,26 @@ func (g *gen) ciClient() *client {
 	return &client{IP: addrIn(g.rng, cloud4).String(), UserAgent: ua}
 }
 
-// pick returns a weighted random member among those who pass ok and are
-// members for some of [lo, hi), or nil if none does.
+// pick returns a random member among those who pass ok and are members
+// for some of [lo, hi), or nil if none does. Each is weighted by their
+// activity and by how much of [lo, hi) they are a member for.
 func (g *gen) pick(lo, hi time.Time, ok func(*member) bool) *member {
 	var cands []*member
+	var weights []float64
 	total := 0.0
 	for _, m := range g.members {
 		if !ok(m) || m.joined.IsZero() {
 			continue
 		}
 		if a, b := g.bounds(m, lo, hi); a.Before(b) {
-			cands = append(cands, m)
-			total += m.weight
+			w := m.weight * float64(b.Sub(a)) / float64(hi.Sub(lo)) // late joiners act less
+			cands, weights = append(cands, m), append(weights, w)
+			total += w
 		}
 	}
 	r := g.rng.Float64() * total
-	for _, m := range cands {
-		if r -= m.weight; r < 0 {
+	for i, m := range cands {
+		if r -= weights[i]; r < 0 {
 			return m
 		}
 	}
@@ -231,30 +239,39 @@ func (g *gen) other(e *event) *member {
 	return m
 }
 
-// existing returns a random repo of kind (any kind when "") created
-// before t, or the first such repo when none was yet.
-func (g *gen) existing(t time.Time, kinds ...string) *repo {
-	var cands []*repo
+// repoFor returns a random repository of one of kinds (any kind when
+// none is given) that exists at e's time. When none does yet, it returns
+// one of them and moves e to a few days after its creation.
+func (g *gen) repoFor(e *event, kinds ...string) *repo {
+	var cands, all []*repo
 	for _, r := range g.repos {
-		if (len(kinds) == 0 || slices.Contains(kinds, r.kind)) && !r.made.IsZero() && r.made.Before(t) {
+		if len(kinds) > 0 && !slices.Contains(kinds, r.kind) {
+			continue
+		}
+		all = append(all, r)
+		if !r.made.IsZero() && r.made.Before(e.at) {
 			cands = append(cands, r)
 		}
 	}
-	if len(cands) == 0 {
-		for _, r := range g.repos {
-			if len(kinds) == 0 || slices.Contains(kinds, r.kind) {
-				return r
-			}
-		}
+	if len(cands) > 0 {
+		return cands[g.rng.IntN(len(cands))]
 	}
-	return cands[g.rng.IntN(len(cands))]
+	r := all[g.rng.IntN(len(all))]
+	switch {
+	case r.made.IsZero():
+	case e.by != nil:
+		e.at = g.workTime(e.by, r.made.Add(time.Hour), r.made.Add(14*day))
+	default:
+		e.at = r.made.Add(time.Hour + g.jitter(3*day))
+	}
+	return r
 }
 
 // one returns a random element of s.
 func one[T any](g *gen, s []T) T { return s[g.rng.IntN(len(s))] }
 
 // some returns 1 to n distinct random elements of s, in s's order.
-func some[T cmp.Ordered](g *gen, s []T, n int) []T {
+func some[T any](g *gen, s []T, n int) []T {
 	k := 1 + g.rng.IntN(min(n, len(s)))
 	idx := g.rng.Perm(len(s))[:k]
 	slices.Sort(idx)

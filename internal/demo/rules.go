@@ -75,9 +75,9 @@ func (g *gen) targetOf(typ string, e *event) ref {
 	case catalog.TargetUser:
 		return g.other(e).ref()
 	case catalog.TargetRepo:
-		return g.existing(e.at, "model", "dataset").ref()
+		return g.repoFor(e, "model", "dataset").ref()
 	case catalog.TargetSpace:
-		return g.existing(e.at, "space").ref()
+		return g.repoFor(e, "space").ref()
 	case catalog.TargetCollection:
 		return one(g, collections)
 	case catalog.TargetToken:

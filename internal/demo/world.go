@@ -20,6 +20,7 @@ type member struct {
 	weight   float64 // relative activity
 	browser  string  // the member's usual browser
 	lib      string  // the member's huggingface_hub user agent
+	business bool    // runs the business side: billing, not settings or repositories
 
 	founder bool      // joins on the first day
 	joined  time.Time // set by the founding and joining stories
@@ -72,7 +73,7 @@ func newMembers() []*member {
 	return []*member{
 		{id: "u_7f3a9c2e41b8d605", name: "alice", role: "admin", country: "FR", tz: 60, office: paris, weight: 1.2, browser: uaChromeMac, lib: uaHub26, founder: true},
 		{id: "u_2c81e0f5b7a94d13", name: "jonas", role: "admin", country: "DE", tz: 60, office: berlin, weight: 1.0, browser: uaFirefoxLinux, lib: uaHub26, founder: true},
-		{id: "u_91d4b6a0e3c7f258", name: "olivia", role: "admin", country: "US", tz: -300, weight: 0.6, browser: uaSafariMac, lib: uaHub25, founder: true},
+		{id: "u_91d4b6a0e3c7f258", name: "olivia", role: "admin", country: "US", tz: -300, weight: 0.6, browser: uaSafariMac, lib: uaHub25, founder: true, business: true},
 		{id: "u_4be7035fa1d92c6e", name: "bob", role: "write", country: "DE", tz: 60, office: berlin, weight: 1.0, browser: uaChromeLinux, lib: uaHub26T, founder: true},
 		{id: "u_c05a8f2d94e1b736", name: "chen.wei", role: "write", country: "US", tz: -480, shift: 1, weight: 1.3, browser: uaChromeMac, lib: uaHub26T, founder: true},
 		{id: "u_6e2d91c4a8b0f57a", name: "fatima", role: "contributor", country: "FR", tz: 60, office: paris, weight: 1.0, browser: uaFirefoxWin, lib: uaHub26},
@@ -110,11 +111,10 @@ var tokens = []*token{
 
 // repo is a model, dataset or Space of the org.
 type repo struct {
-	name  string // acme/…
-	kind  string // model, dataset or space
-	owner string // who created it
-	group string // resource group, "" for none
-	at    float64
+	name  string    // acme/…
+	kind  string    // model, dataset or space
+	owner string    // who created it
+	group string    // resource group, "" for none
 	made  time.Time // set when the founding story creates it
 }
 
@@ -150,6 +150,13 @@ func newRepos() []*repo {
 // group is a resource group.
 type group struct{ name, description string }
 
+// groupPeople are the members of each resource group.
+var groupPeople = map[string][]string{
+	"research":   {"chen.wei", "lucas", "kenji", "noah"},
+	"production": {"priya", "alice", "noah"},
+	"eu-data":    {"fatima", "bob"},
+}
+
 func (g group) ref() ref { return ref{Type: "resource_group", ID: hexID("rg/" + g.name), Name: g.name} }
 
 var groups = []group{
@@ -168,7 +175,7 @@ func (s scheduled) ref() ref {
 var schedules = []scheduled{
 	{"nightly-eval", "0 2 * * *", "a10g-large", "ghcr.io/acme-ai/eval-harness:2.4"},
 	{"weekly-dataset-refresh", "0 4 * * 1", "cpu-upgrade", "python:3.11-slim"},
-	{"hourly-space-warmup", "@hourly", "cpu-basic", "curlimages/curl:8.10.1"},
+	{"space-warmup", "0 */6 * * *", "cpu-basic", "curlimages/curl:8.10.1"},
 }
 
 var collections = []ref{
