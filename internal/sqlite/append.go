@@ -12,7 +12,7 @@ import (
 )
 
 type writeStmts struct {
-	insertEvent, insertRef, insertText, findID *sql.Stmt
+	findID *sql.Stmt
 }
 
 func (s *Store) prepare() error {
@@ -26,10 +26,7 @@ func (s *Store) prepare() error {
 		return st
 	}
 	s.stmts = writeStmts{
-		insertEvent: prep(`INSERT INTO events (k, org, id, type, category, country, occurred, received, hash, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		insertRef:   prep(`INSERT OR IGNORE INTO refs (org, kind, value, k) VALUES (?, ?, ?, ?)`),
-		insertText:  prep(`INSERT INTO events_fts (rowid, text) VALUES (?, ?)`),
-		findID:      prep(`SELECT k, hash FROM events WHERE org = ? AND id = ?`),
+		findID: prep(`SELECT k, hash FROM events WHERE org = ? AND id = ?`),
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: preparing statements: %w", err)
@@ -38,10 +35,8 @@ func (s *Store) prepare() error {
 }
 
 func (w *writeStmts) close() {
-	for _, st := range []*sql.Stmt{w.insertEvent, w.insertRef, w.insertText, w.findID} {
-		if st != nil {
-			st.Close()
-		}
+	if w.findID != nil {
+		w.findID.Close()
 	}
 }
 
@@ -74,12 +69,7 @@ func (s *Store) Append(ctx context.Context, batches []*audit.Batch) error {
 	}
 	defer tx.Rollback()
 	a := &appendTx{s: s, tx: tx, ctx: ctx, orgs: map[string]*orgState{}, daily: map[dayKey]int64{}}
-	a.ins = writeStmts{
-		insertEvent: tx.StmtContext(ctx, s.stmts.insertEvent),
-		insertRef:   tx.StmtContext(ctx, s.stmts.insertRef),
-		insertText:  tx.StmtContext(ctx, s.stmts.insertText),
-		findID:      tx.StmtContext(ctx, s.stmts.findID),
-	}
+	a.ins = writeStmts{findID: tx.StmtContext(ctx, s.stmts.findID)}
 	for _, b := range batches {
 		if err := a.batch(b); err != nil {
 			return err
@@ -211,18 +201,20 @@ func sameHash(stored []byte, h [sha256.Size]byte) bool {
 func (a *appendTx) insertAll(st *orgState, events []*audit.Pending, known map[int]int64, daily map[dayKey]int64) ([]audit.Ack, int64, error) {
 	acks := make([]audit.Ack, len(events))
 	size := st.size
+	rows := newRows()
 	for i, p := range events {
 		if seq, ok := known[i]; ok {
 			acks[i] = audit.Ack{ID: p.Event.ID, Seq: seq}
 			continue
 		}
-		if err := a.insert(st.num, size, p); err != nil {
-			return nil, 0, err
-		}
+		rows.add(st.num, size, p)
 		acks[i] = audit.Ack{ID: p.Event.ID, Seq: size}
 		ev := &p.Event
 		daily[dayKey{st.num, dayOf(ev.OccurredAt.UnixMicro()), ev.Category}]++
 		size++
+	}
+	if err := a.s.bulk.flush(a.ctx, a.tx, rows); err != nil {
+		return nil, 0, err
 	}
 	return acks, size, nil
 }
@@ -236,63 +228,6 @@ func dayOf(micros int64) int64 {
 	}
 	return d
 }
-
-func (a *appendTx) insert(num, seq int64, p *audit.Pending) error {
-	k := num<<seqBits | seq
-	data := p.Encode(seq)
-	ev := &p.Event
-	country := ""
-	if ev.Location != nil {
-		country = ev.Location.CountryCode
-	}
-	var hash any
-	if p.Hash != ([sha256.Size]byte{}) {
-		hash = p.Hash[:]
-	}
-	if _, err := a.ins.insertEvent.ExecContext(a.ctx, k, num, ev.ID, ev.Type, ev.Category, country,
-		ev.OccurredAt.UnixMicro(), ev.ReceivedAt.UnixMicro(), hash, data); err != nil {
-		return err
-	}
-	if err := a.refs(num, k, ev); err != nil {
-		return err
-	}
-	_, err := a.ins.insertText.ExecContext(a.ctx, k, ev.SearchText())
-	return err
-}
-
-func (a *appendTx) refs(num, k int64, ev *audit.Event) error {
-	add := func(kind, v string) error {
-		if v == "" {
-			return nil
-		}
-		_, err := a.ins.insertRef.ExecContext(a.ctx, num, kind, v, k)
-		return err
-	}
-	if err := add(refActor, ev.Actor.ID); err != nil {
-		return err
-	}
-	if ev.Actor.Name != ev.Actor.ID {
-		if err := add(refActor, ev.Actor.Name); err != nil {
-			return err
-		}
-	}
-	for _, t := range ev.Targets {
-		if err := add(refTarget, t.ID); err != nil {
-			return err
-		}
-		if t.Name != t.ID {
-			if err := add(refTarget, t.Name); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-const (
-	refActor  = "a"
-	refTarget = "t"
-)
 
 // finish writes the orgs' new sizes and the per-day counts.
 func (a *appendTx) finish() error {

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -13,57 +14,81 @@ import (
 
 // Query implements audit.EventStore.
 func (s *Store) Query(ctx context.Context, org string, q audit.Query) (audit.Page, error) {
-	num, ok, err := s.orgNum(ctx, org)
-	if err != nil || !ok {
-		return audit.Page{}, err
-	}
-	sqlText, args := buildQuery(num, q)
-	rows, err := s.r.QueryContext(ctx, sqlText, args...)
-	if err != nil {
-		return audit.Page{}, storeErr("querying events", err)
-	}
-	defer rows.Close()
 	var page audit.Page
-	for rows.Next() {
+	_, err := s.each(ctx, org, q, func(seq int64, data []byte) error {
 		if len(page.Events) == q.Limit {
 			page.More = true
-			break
+			return errStop
 		}
-		var k int64
-		var data []byte
-		if err := rows.Scan(&k, &data); err != nil {
-			return audit.Page{}, storeErr("reading events", err)
-		}
-		page.Events = append(page.Events, data)
-		page.Seqs = append(page.Seqs, k&(1<<seqBits-1))
-	}
-	if err := rows.Err(); err != nil {
-		return audit.Page{}, storeErr("reading events", err)
+		page.Events = append(page.Events, bytes.Clone(data))
+		page.Seqs = append(page.Seqs, seq)
+		return nil
+	})
+	if err != nil {
+		return audit.Page{}, err
 	}
 	return page, nil
 }
 
+// errStop ends an each loop early without an error.
+var errStop = errors.New("stop")
+
+// each runs q (which asks for q.Limit+1 rows) and calls fn for every row
+// with the stored bytes, valid only during the call. It returns the number
+// of rows read.
+func (s *Store) each(ctx context.Context, org string, q audit.Query, fn func(seq int64, data []byte) error) (int, error) {
+	num, ok, err := s.orgNum(ctx, org)
+	if err != nil || !ok {
+		return 0, err
+	}
+	sqlText, args := buildQuery(num, q)
+	rows, err := s.r.QueryContext(ctx, sqlText, args...)
+	if err != nil {
+		return 0, storeErr("querying events", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var k int64
+		var data sql.RawBytes
+		if err := rows.Scan(&k, &data); err != nil {
+			return n, storeErr("reading events", err)
+		}
+		n++
+		if err := fn(k&(1<<seqBits-1), data); err != nil {
+			if err == errStop {
+				return n, nil
+			}
+			return n, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return n, storeErr("reading events", err)
+	}
+	return n, nil
+}
+
 // scanChunk is how many events one read transaction of a scan returns.
-const scanChunk = 2000
+const scanChunk = 10000
 
 // Scan implements audit.EventStore: chunked queries in ascending order,
-// each its own short read transaction.
+// each its own short read transaction, so no transaction is held for the
+// whole scan and memory stays flat.
 func (s *Store) Scan(ctx context.Context, org string, from, to int64, f audit.Filter, fn func(int64, []byte) error) error {
 	after := from - 1
 	for after+1 < to {
-		page, err := s.Query(ctx, org, audit.Query{Filter: f, Order: audit.Asc, After: after, Before: to, Limit: scanChunk})
+		// buildQuery asks for Limit+1 rows; read them all but act on Limit.
+		q := audit.Query{Filter: f, Order: audit.Asc, After: after, Before: to, Limit: scanChunk - 1}
+		n, err := s.each(ctx, org, q, func(seq int64, data []byte) error {
+			after = seq
+			return fn(seq, data)
+		})
 		if err != nil {
 			return err
 		}
-		for i, data := range page.Events {
-			if err := fn(page.Seqs[i], data); err != nil {
-				return err
-			}
-		}
-		if !page.More {
+		if n < scanChunk {
 			return nil
 		}
-		after = page.Seqs[len(page.Seqs)-1]
 	}
 	return nil
 }

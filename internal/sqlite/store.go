@@ -48,6 +48,7 @@ type Store struct {
 	orgs map[string]int64 // org name → number; numbers never change
 
 	stmts writeStmts
+	bulk  bulkStmts
 }
 
 // Open opens (creating if needed) the store in dir and brings its schema
@@ -80,6 +81,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(opts.ReadConns)
 	r.SetMaxIdleConns(opts.ReadConns)
 	s := &Store{path: path, w: w, r: r, orgs: map[string]int64{}}
+	if s.bulk, err = prepareBulk(w); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: preparing statements: %w", err)
+	}
 	if err := s.prepare(); err != nil {
 		s.Close()
 		return nil, err
@@ -96,6 +101,7 @@ func openDB(path string, opts Options, readOnly bool) (*sql.DB, error) {
 	q.Add("_pragma", "temp_store(MEMORY)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
+		q.Add("_pragma", "mmap_size(8589934592)")
 	} else {
 		q.Set("_txlock", "immediate")
 	}
@@ -121,6 +127,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the database. Pending writes have been committed or failed.
 func (s *Store) Close() error {
 	s.stmts.close()
+	s.bulk.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
