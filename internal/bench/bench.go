@@ -76,7 +76,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		dir = d
 	}
 	fmt.Fprintf(out, "trail bench: %d CPUs, GOMAXPROCS %d, data %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), dir)
-	pool := eventPool(200_000, o.Batch)
+	pool := eventPool(100_000, o.Batch)
 	fmt.Fprintf(out, "event pool: %d events, %d bytes of JSON per event on average\n", len(pool.events), pool.avgSize)
 
 	store, err := sqlite.Open(filepath.Join(dir, "trail"), sqlite.Options{})
@@ -128,7 +128,9 @@ func eventPool(n, batch int) *pool {
 			if err := json.Unmarshal(raw, &m); err != nil {
 				panic(err)
 			}
+			// Live traffic: Trail assigns ids, and events occur when received.
 			delete(m, "id")
+			delete(m, "occurred_at")
 			out, _ := json.Marshal(m)
 			p.events = append(p.events, out)
 			total += len(out)
@@ -166,18 +168,23 @@ func preload(ctx context.Context, svc *audit.Service, store *sqlite.Store, o Opt
 	next.Store(have)
 	var wg sync.WaitGroup
 	errc := make(chan error, 8)
-	batches := splitRaw(p.events, 1000)
+	h := history{start: time.Now().Add(-180 * 24 * time.Hour), total: int64(o.Preload)}
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
-		go func(w int) {
+		go func() {
 			defer wg.Done()
-			for i := w; next.Add(1000) <= int64(o.Preload)+999; i += 8 {
-				if _, err := svc.Ingest(ctx, o.Org, batches[i%len(batches)]); err != nil {
+			for {
+				first := next.Add(1000) - 1000
+				if first >= int64(o.Preload) {
+					return
+				}
+				batch := h.batch(p.events, first, min(1000, int64(o.Preload)-first))
+				if _, err := svc.Ingest(ctx, o.Org, batch); err != nil {
 					errc <- err
 					return
 				}
 			}
-		}(w)
+		}()
 	}
 	wg.Wait()
 	close(errc)
@@ -193,10 +200,27 @@ func preload(ctx context.Context, svc *audit.Service, store *sqlite.Store, o Opt
 	return nil
 }
 
-func splitRaw(events []json.RawMessage, size int) [][]json.RawMessage {
-	var out [][]json.RawMessage
-	for i := 0; i+size <= len(events); i += size {
-		out = append(out, events[i:i+size])
+// history spreads preloaded events evenly over the last 180 days, in
+// order, as a log that grew over time would be.
+type history struct {
+	start time.Time
+	total int64
+}
+
+// batch returns n pool events numbered from first, each with its
+// occurred_at spliced in.
+func (h history) batch(events []json.RawMessage, first, n int64) []json.RawMessage {
+	step := 180 * 24 * time.Hour / time.Duration(h.total)
+	out := make([]json.RawMessage, n)
+	for i := range n {
+		raw := events[(first+i)%int64(len(events))]
+		at := h.start.Add(time.Duration(first+i) * step).UTC().Format(time.RFC3339Nano)
+		e := make([]byte, 0, len(raw)+48)
+		e = append(e, raw[:len(raw)-1]...)
+		e = append(e, `,"occurred_at":"`...)
+		e = append(e, at...)
+		e = append(e, `"}`...)
+		out[i] = e
 	}
 	return out
 }
