@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -75,11 +77,19 @@ func SplitBatch(body []byte, ndjson bool, lim Limits) ([]json.RawMessage, error)
 func splitEnvelope(body []byte, maxBatch int) ([]json.RawMessage, error) {
 	var env map[string]json.RawMessage
 	if err := json.Unmarshal(body, &env); err != nil {
+		if i := failingEvent(body); i >= 0 {
+			return nil, &Error{
+				Code:    CodeInvalid,
+				Message: fmt.Sprintf("request body is not valid JSON: event %d: %s", i, jsonProblem(err)),
+				Details: []Detail{{Index: i, Expected: "valid JSON"}},
+				Err:     err,
+			}
+		}
 		return nil, &Error{Code: CodeInvalid, Message: "request body is not valid JSON: " + jsonProblem(err), Err: err}
 	}
-	for k := range env {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
 		if k != "events" {
-			return nil, Errorf(CodeInvalid, "unknown field %q in request body: expected {\"events\": [...]}", k)
+			return nil, Errorf(CodeInvalid, "unknown field %q in request body: expected {\"events\": [...]}", shorten(k))
 		}
 	}
 	raw, ok := env["events"]
@@ -104,9 +114,47 @@ func splitEnvelope(body []byte, maxBatch int) ([]json.RawMessage, error) {
 	return raws, nil
 }
 
+// failingEvent returns the index of the element of the "events" array of
+// the invalid JSON body at which decoding fails, or -1 when the problem is
+// outside that array. It only locates the problem for the error message.
+func failingEvent(body []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return -1
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return -1
+		}
+		if key != "events" {
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return -1
+			}
+			continue
+		}
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+			return -1
+		}
+		for i := 0; dec.More(); i++ {
+			var r json.RawMessage
+			if dec.Decode(&r) != nil {
+				return i
+			}
+		}
+		if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
+			return -1
+		}
+	}
+	return -1
+}
+
 func splitNDJSON(body []byte, maxBatch int) ([]json.RawMessage, error) {
 	var raws []json.RawMessage
+	lineNo := 0
 	for line := range bytes.SplitSeq(body, []byte{'\n'}) {
+		lineNo++
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
 			continue
@@ -117,7 +165,12 @@ func splitNDJSON(body []byte, maxBatch int) ([]json.RawMessage, error) {
 		if !json.Valid(line) {
 			var v any
 			err := json.Unmarshal(line, &v)
-			return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("line for event %d is not valid JSON: %s", len(raws), jsonProblem(err)), Err: err}
+			return nil, &Error{
+				Code:    CodeInvalid,
+				Message: fmt.Sprintf("line %d (event %d) is not valid JSON: %s", lineNo, len(raws), jsonProblem(err)),
+				Details: []Detail{{Index: len(raws), Expected: "valid JSON"}},
+				Err:     err,
+			}
 		}
 		raws = append(raws, json.RawMessage(line))
 	}

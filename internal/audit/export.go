@@ -27,6 +27,9 @@ type ExportRequest struct {
 	Filter Filter
 	Query  string // the search string Filter came from, recorded in metadata
 	Actor  Actor  // who exports; recorded in the org.audit_log.export event
+	// Integrity adds the integrity block as the last line of an NDJSON
+	// export (JSON exports always carry it when Trail signs).
+	Integrity bool
 }
 
 // Export is a started export: its size N is fixed, and it is recorded.
@@ -37,6 +40,8 @@ type Export struct {
 	Size   int64     // N: the export covers seq 0 … N-1
 	At     time.Time // when N was fixed
 	Logged Ack       // the org.audit_log.export event recording this export
+
+	checkpoint *SignedCheckpoint // signed at Size; nil when Trail signs nothing
 }
 
 // ParseFormat validates an export format name; "" means json.
@@ -68,6 +73,9 @@ func (s *Service) StartExport(ctx context.Context, org string, req ExportRequest
 		meta["filter"] = req.Query
 	}
 	if x.Logged, err = s.Record(ctx, org, "org.audit_log.export", req.Actor, meta); err != nil {
+		return nil, err
+	}
+	if err := x.signExport(ctx); err != nil {
 		return nil, err
 	}
 	return x, nil
@@ -114,7 +122,15 @@ func (x *Export) WriteTo(ctx context.Context, w io.Writer, progress func(n int64
 	if x.req.Format == FormatJSON {
 		bw.WriteString(`],"count":`)
 		bw.WriteString(strconv.FormatInt(count, 10))
+		if err := x.writeIntegrity(ctx, bw); err != nil {
+			return count, err
+		}
 		bw.WriteString("}\n")
+	}
+	if x.req.Format == FormatNDJSON {
+		if err := x.writeIntegrityLine(ctx, bw, count); err != nil {
+			return count, err
+		}
 	}
 	if progress != nil {
 		progress(count)

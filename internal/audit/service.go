@@ -25,6 +25,8 @@ type Config struct {
 	Now      func() time.Time // default time.Now
 	Logger   *slog.Logger     // default slog.Default()
 	Metrics  Metrics          // nil: none
+	// Integrity signs checkpoints (checkpoint.go); zero: none are signed.
+	Integrity IntegrityConfig
 }
 
 // Metrics receives what the write path observes. Implementations must be
@@ -47,6 +49,7 @@ type Service struct {
 	now        func() time.Time
 	log        *slog.Logger
 	metrics    Metrics
+	integ      *integrity // checkpoints and quarantine (checkpoint.go)
 
 	queue   chan *commit
 	stop    chan struct{}
@@ -88,6 +91,7 @@ func NewService(cfg Config) *Service {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.integ = newIntegrity(cfg.Integrity, s.log)
 	s.stopped.Add(1)
 	go s.committer()
 	return s
@@ -186,6 +190,9 @@ func (s *Service) Record(ctx context.Context, org, typ string, actor Actor, meta
 // submit queues b for the next group commit and waits until it is durable
 // or failed.
 func (s *Service) submit(ctx context.Context, b *Batch) error {
+	if err := s.integ.quarantined(b.Org); err != nil {
+		return err
+	}
 	c := &commit{batch: b, done: make(chan struct{})}
 	s.closeMu.RLock()
 	if s.closed {
@@ -256,6 +263,9 @@ func (s *Service) commitGroup(group []*commit) {
 		events += len(c.batch.Events)
 	}
 	err := s.store.Append(context.Background(), batches)
+	if err == nil {
+		s.integ.committed(batches)
+	}
 	if err != nil {
 		s.log.Error("commit failed", "batches", len(batches), "events", events, "err", err)
 		if ErrorCode(err) != CodeUnavailable {

@@ -13,6 +13,8 @@ import (
 type Store interface {
 	EventStore
 	KeyStore
+	ViewerStore
+	Ledger // the Merkle tree and checkpoints (integrity.go)
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
 	Close() error

@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -55,13 +57,13 @@ func (s *Service) prepare(org string, index int, raw json.RawMessage) (*Pending,
 		return nil, p.details
 	}
 	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
 		p.fail("", "a JSON object")
 		return nil, p.details
 	}
-	for k := range fields {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		if !fieldsIgnored[k] && !fieldsKnown[k] {
-			p.fail(k, "no such field; known fields: "+knownFields)
+			p.fail(shorten(k), "no such field; known fields: "+knownFields)
 		}
 	}
 	ev := Event{Org: org}
@@ -80,9 +82,7 @@ func (s *Service) prepare(org string, index int, raw json.RawMessage) (*Pending,
 	}
 	ev.Actor = p.actor(fields)
 	ev.Targets = p.targets(fields)
-	if d := p.str(fields, "description", false, s.limits.MaxDescription); d != "" {
-		ev.Description = d
-	}
+	ev.Description = p.str(fields, "description", false, s.limits.MaxDescription)
 	addr, ua := p.client(fields)
 	occurred, hasOccurred := p.occurred(fields, s.now())
 	ev.OccurredAt = occurred
@@ -93,8 +93,9 @@ func (s *Service) prepare(org string, index int, raw json.RawMessage) (*Pending,
 		}
 	}
 	if len(p.details) > 0 {
-		return nil, p.details
+		return nil, p.finish()
 	}
+	sent := ev.Description
 	if ev.Description == "" {
 		ev.Description = typ.Render(catalog.Ref(ev.Actor), refs(ev.Targets), ev.Metadata)
 	}
@@ -102,7 +103,14 @@ func (s *Service) prepare(org string, index int, raw json.RawMessage) (*Pending,
 		ev.Client, ev.Location = s.enrich(addr, ua)
 	}
 	pe := &Pending{Event: ev, defaultOccurred: !hasOccurred}
-	pe.Hash = sha256.Sum256(ev.AppendCanonical(nil)) // seq 0, received_at zero: producer content only
+	// The hash covers the producer's content only (seq 0, received_at
+	// zero), not what Trail derives from it (category, a rendered
+	// description, the location), so that a retry still matches after a
+	// catalog or geolocation database update. The address is the
+	// anonymized one: not even a hash of the full address is kept.
+	h := ev
+	h.Category, h.Description, h.Location = "", sent, nil
+	pe.Hash = sha256.Sum256(h.AppendCanonical(nil))
 	if ev.ID == "" {
 		pe.Event.ID = newEventID()
 	}
@@ -158,14 +166,45 @@ func refs(ts []Target) []catalog.Ref {
 	return out
 }
 
+// maxEventDetails bounds the problems listed for one event, so that an
+// error never grows much larger than the request (an event of thousands
+// of unknown fields); the rest are counted.
+const maxEventDetails = 20
+
 // parser decodes the fields of one event, collecting every problem.
 type parser struct {
 	index   int
 	details []Detail
+	more    int // problems found past maxEventDetails
 }
 
 func (p *parser) fail(field, expected string) {
+	if len(p.details) >= maxEventDetails {
+		p.more++
+		return
+	}
 	p.details = append(p.details, Detail{Index: p.index, Field: field, Expected: expected})
+}
+
+// finish returns the details, with a last one counting those not listed.
+func (p *parser) finish() []Detail {
+	if p.more > 0 {
+		p.details = append(p.details, Detail{Index: p.index, Expected: fmt.Sprintf("%d more problems in this event, not listed", p.more)})
+	}
+	return p.details
+}
+
+// shorten bounds a field name taken from the input before it is echoed.
+func shorten(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // str decodes a string field; maxLen is in bytes.
@@ -229,9 +268,9 @@ func (p *parser) ref(raw json.RawMessage, field string) (typ, id, name string) {
 	if m == nil {
 		return
 	}
-	for k := range m {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if k != "type" && k != "id" && k != "name" {
-			p.fail(field+"."+k, "no such field; known fields: type, id, name")
+			p.fail(field+"."+shorten(k), "no such field; known fields: type, id, name")
 		}
 	}
 	if typ = p.str(m, "type", true, maxTypeLen); typ != "" && !refType.MatchString(typ) {
@@ -303,9 +342,9 @@ func (p *parser) client(fields map[string]json.RawMessage) (netip.Addr, string) 
 		return netip.Addr{}, ""
 	}
 	m := p.object(raw, "client")
-	for k := range m {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if k != "ip" && k != "user_agent" && k != "ip_prefix_len" {
-			p.fail("client."+k, "no such field; known fields: ip, user_agent")
+			p.fail("client."+shorten(k), "no such field; known fields: ip, user_agent")
 		}
 	}
 	var addr netip.Addr
@@ -314,9 +353,11 @@ func (p *parser) client(fields map[string]json.RawMessage) (netip.Addr, string) 
 		var err error
 		if json.Unmarshal(ipRaw, &s) != nil {
 			p.fail("client.ip", "an IPv4 or IPv6 address as a string")
-		} else if addr, err = netip.ParseAddr(s); err != nil || addr.Zone() != "" {
-			p.fail("client.ip", "an IPv4 or IPv6 address")
-			addr = netip.Addr{}
+		} else if s != "" { // "": no address, as Trail stores a user agent alone
+			if addr, err = netip.ParseAddr(s); err != nil || addr.Zone() != "" {
+				p.fail("client.ip", "an IPv4 or IPv6 address")
+				addr = netip.Addr{}
+			}
 		}
 	}
 	ua := ""
@@ -339,6 +380,12 @@ func (p *parser) occurred(fields map[string]json.RawMessage, now time.Time) (tim
 	if t.After(now.Add(maxFutureSkew)) {
 		p.fail("occurred_at", "a time no more than 5 minutes in the future")
 	}
+	if t.UTC().Year() < 0 {
+		// "0000-01-01T00:00:00+01:00" is year -1 in UTC, which has no
+		// RFC 3339 form: the stored event could not be re-ingested.
+		p.fail("occurred_at", "a time from year 0000 UTC on")
+		return time.Time{}, false
+	}
 	return t.UTC().Truncate(time.Microsecond), true
 }
 
@@ -354,12 +401,9 @@ func (p *parser) metadata(fields map[string]json.RawMessage) map[string]any {
 		p.fail("metadata", "an object")
 		return nil
 	}
-	for k, v := range m {
-		if s, ok := v.(string); ok && hasControl(s, true) {
-			p.fail("metadata."+k, "text without control characters")
-		}
-		if !utf8.ValidString(k) {
-			p.fail("metadata", "keys of valid UTF-8")
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if s, ok := m[k].(string); ok && hasControl(s, true) {
+			p.fail("metadata."+shorten(k), "text without control characters")
 		}
 	}
 	return m
