@@ -20,12 +20,14 @@ import (
 	"time"
 )
 
-// buildTrail builds the trail binary once per test binary run.
+// buildTrail builds the trail binary once per test binary run, into
+// binDir, which TestMain removes.
 var buildTrail = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "trail-bin-")
 	if err != nil {
 		return "", err
 	}
+	binDir = dir
 	bin := filepath.Join(dir, "trail")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
@@ -47,7 +49,7 @@ func trailBinary(t *testing.T) string {
 type server struct {
 	cmd  *exec.Cmd
 	base string
-	logs *bytes.Buffer
+	logs *syncBuffer // the server's stderr, its structured log
 }
 
 // startServer runs trail serve on a port the OS picks and waits until it
@@ -64,7 +66,7 @@ func startServer(t *testing.T, bin, data string, extra ...string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, logs: &bytes.Buffer{}}
+	s := &server{cmd: cmd, logs: &syncBuffer{}}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,11 +22,16 @@ func loadDemo(ctx context.Context, svc *audit.Service, base string, stdout io.Wr
 	if err != nil {
 		return err
 	}
+	incomplete := false
 	if size == 0 {
 		start := time.Now()
 		n := 0
 		for batch := range demo.Batches(demo.Options{Org: demoOrg}) {
 			if _, err := svc.Ingest(ctx, demoOrg, batch); err != nil {
+				if ctx.Err() != nil {
+					log.Warn("stopped while loading the demo data: the demo org is incomplete; start with an empty data directory to load all of it", "org", demoOrg, "events", n)
+					return errDemoInterrupted
+				}
 				return fmt.Errorf("loading demo data: %w", err)
 			}
 			n += len(batch)
@@ -36,6 +42,10 @@ func loadDemo(ctx context.Context, svc *audit.Service, base string, stdout io.Wr
 				return err
 			}
 		}
+	} else if incomplete, err = demoIncomplete(ctx, store); err != nil {
+		return err
+	} else if incomplete {
+		log.Warn("demo org incomplete: its first load was interrupted; nothing added; start with an empty data directory to load all of it", "org", demoOrg, "events", size)
 	} else {
 		log.Info("demo org already present; nothing added", "org", demoOrg, "events", size)
 	}
@@ -48,8 +58,12 @@ func loadDemo(ctx context.Context, svc *audit.Service, base string, stdout io.Wr
 		return err
 	}
 	size, _ = store.Size(ctx, demoOrg)
+	note := ""
+	if incomplete {
+		note = "\nThe demo org is incomplete: its first load was interrupted. Start with an empty --data\ndirectory to load all of it.\n"
+	}
 	fmt.Fprintf(stdout, `
-Trail is running at %[1]s with the demo org %[2]q (%[3]d events).
+Trail is running at %[1]s with the demo org %[2]q (%[3]d events).%[6]s
 Keys for %[2]s (shown once, not logged):
   read:   %[4]s
   ingest: %[5]s
@@ -62,6 +76,29 @@ Try:
     -d '{"events":[{"type":"repo.create","actor":{"type":"user","id":"u1","name":"alice"},"targets":[{"type":"repo","name":"acme/new-model"}]}]}' \
     '%[1]s/api/v1/orgs/%[2]s/events'
 
-`, base, demoOrg, size, read, ingest)
+`, base, demoOrg, size, read, ingest, note)
 	return nil
+}
+
+// errDemoInterrupted is loadDemo's error when the server was asked to stop
+// while the demo data was loading.
+var errDemoInterrupted = errors.New("stopped while loading the demo data")
+
+// demoIncomplete reports whether the demo org holds the start of the demo
+// history but not its end: a first load was interrupted. An org that
+// merely shares the demo's name has none of its event ids.
+func demoIncomplete(ctx context.Context, store audit.Store) (bool, error) {
+	has := func(id string) (bool, error) {
+		_, _, err := store.Event(ctx, demoOrg, id)
+		if audit.ErrorCode(err) == audit.CodeNotFound {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	first, err := has(demo.EventID(0))
+	if err != nil || !first {
+		return false, err
+	}
+	last, err := has(demo.EventID(demo.DefaultEvents - 1))
+	return !last, err
 }

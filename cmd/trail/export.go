@@ -21,8 +21,11 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if !audit.ValidOrg(*org) {
-		return usagef("--org is required: 1 to 96 of A-Z a-z 0-9 _ - .")
+	switch {
+	case *org == "":
+		return usagef("--org is required")
+	case !audit.ValidOrg(*org):
+		return usagef("--org %q is not a valid org identifier: 1 to 96 of A-Z a-z 0-9 _ - .", *org)
 	}
 	if _, err := audit.ParseFormat(*format); err != nil {
 		return usagef("--format: %s", audit.ErrorMessage(err))
@@ -38,25 +41,28 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usagef("--q: %v", err)
 	}
+	// Open the output first: an export that cannot be written must not
+	// be recorded as done.
+	w, closeOut, err := output(*out, stdout)
+	if err != nil {
+		return err
+	}
 	x, err := svc.StartExport(ctx, *org, audit.ExportRequest{
 		Format: *format, Filter: filter, Query: *q,
 		Actor: audit.Actor{Type: "system", ID: "trail-cli", Name: "trail export"},
 	})
 	if err != nil {
-		return err
-	}
-	w, closeOut, err := output(*out, stdout)
-	if err != nil {
+		closeOut(false)
 		return err
 	}
 	progress := func(n int64) { fmt.Fprintf(stderr, "\rexported %d of at most %d events", n, x.Size) }
 	n, err := x.WriteTo(ctx, w, progress)
 	fmt.Fprintln(stderr)
-	if cerr := closeOut(); err == nil {
+	if cerr := closeOut(err == nil); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("export failed after %d events: %w", n, err)
+		return fmt.Errorf("export failed after %d events%s: %w", n, removed(*out), err)
 	}
 	fmt.Fprintf(stderr, "exported %d events of %s (log size %d) as %s%s\n", n, *org, x.Size, *format, dest(*out))
 	return nil
@@ -71,21 +77,35 @@ func parseQuery(svc *audit.Service, q string) (audit.Filter, error) {
 	})
 }
 
-func output(path string, stdout io.Writer) (io.Writer, func() error, error) {
+// output opens the export's destination. Its close function, told
+// whether the export completed, syncs a complete file and removes an
+// incomplete one, so that a truncated CSV or NDJSON file never passes for
+// a whole export.
+func output(path string, stdout io.Writer) (io.Writer, func(complete bool) error, error) {
 	if path == "" || path == "-" {
-		return stdout, func() error { return nil }, nil
+		return stdout, func(bool) error { return nil }, nil
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, nil, err
 	}
-	return f, func() error {
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return err
+	return f, func(complete bool) error {
+		err := f.Sync()
+		if cerr := f.Close(); err == nil {
+			err = cerr
 		}
-		return f.Close()
+		if !complete || err != nil {
+			os.Remove(path)
+		}
+		return err
 	}, nil
+}
+
+func removed(path string) string {
+	if path == "" || path == "-" {
+		return ""
+	}
+	return " (the incomplete " + path + " was removed)"
 }
 
 func dest(path string) string {

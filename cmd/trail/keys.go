@@ -46,6 +46,9 @@ func keysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	if *scope == "" {
+		return usagef("--scope is required: ingest, read or admin")
+	}
 	sc, err := audit.ParseScope(*scope)
 	if err != nil {
 		return usagef("--scope: %s", audit.ErrorMessage(err))

@@ -101,6 +101,10 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	if c.demo {
 		if err := loadDemo(ctx, svc, base, stdout, log); err != nil {
 			srv.Close()
+			a.Close()
+			if errors.Is(err, errDemoInterrupted) {
+				return nil // a requested stop, not a failure
+			}
 			return err
 		}
 	}

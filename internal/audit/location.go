@@ -5,10 +5,10 @@ import "net/netip"
 // Location is where a client IP address was located at ingestion time.
 // Empty fields are unknown.
 type Location struct {
-	CountryCode string // ISO 3166-1 alpha-2, upper case ("FR")
-	Country     string // English short name ("France")
-	Region      string // first-level subdivision ("Île-de-France")
-	City        string
+	CountryCode string `json:"country_code"` // ISO 3166-1 alpha-2, upper case ("FR")
+	Country     string `json:"country"`      // English short name ("France")
+	Region      string `json:"region"`       // first-level subdivision ("Île-de-France")
+	City        string `json:"city"`
 }
 
 // Empty reports whether nothing is known about the location.
