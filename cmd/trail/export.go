@@ -8,7 +8,6 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/query"
-	"github.com/trailaudit/trail/internal/sqlite"
 )
 
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -17,7 +16,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	format := fs.String("format", "json", "json, ndjson or csv")
 	q := fs.String("q", "", "export only events matching this search `string` (as in the API's q)")
 	out := fs.String("out", "", "write to this `file` instead of stdout")
-	data := dataFlag(fs)
+	data, storeURL := dataFlag(fs), storeFlag(fs)
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -30,7 +29,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if _, err := audit.ParseFormat(*format); err != nil {
 		return usagef("--format: %s", audit.ErrorMessage(err))
 	}
-	store, err := sqlite.Open(*data, sqlite.Options{})
+	store, err := openStore(ctx, *data, *storeURL)
 	if err != nil {
 		return err
 	}

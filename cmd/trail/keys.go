@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
-	"github.com/trailaudit/trail/internal/sqlite"
 )
 
 const keysUsage = `create --scope ingest|read|admin [--org ORG] [--name NAME] [--expires DURATION]
@@ -42,7 +41,7 @@ func keysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	org := fs.String("org", "", "bind the key to this `org`; without it the key serves every org")
 	name := fs.String("name", "", "a `label` for the key, shown by keys list")
 	expires := fs.Duration("expires", 0, "the key expires after this `duration` (e.g. 720h); 0 means never")
-	data := dataFlag(fs)
+	data, storeURL := dataFlag(fs), storeFlag(fs)
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -59,7 +58,7 @@ func keysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *expires < 0 {
 		return usagef("--expires must not be negative")
 	}
-	store, err := sqlite.Open(*data, sqlite.Options{})
+	store, err := openStore(ctx, *data, *storeURL)
 	if err != nil {
 		return err
 	}
@@ -106,11 +105,11 @@ func expiryLabel(t time.Time) string {
 
 func keysList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("keys list", "[--data DIR]", stderr)
-	data := dataFlag(fs)
+	data, storeURL := dataFlag(fs), storeFlag(fs)
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	store, err := sqlite.Open(*data, sqlite.Options{})
+	store, err := openStore(ctx, *data, *storeURL)
 	if err != nil {
 		return err
 	}
@@ -149,7 +148,7 @@ func stamp(t time.Time) string {
 
 func keysRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("keys revoke", "ID [--data DIR]", stderr)
-	data := dataFlag(fs)
+	data, storeURL := dataFlag(fs), storeFlag(fs)
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -157,7 +156,7 @@ func keysRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(pos) != 1 {
 		return usagef("expected one key ID (see trail keys list)")
 	}
-	store, err := sqlite.Open(*data, sqlite.Options{})
+	store, err := openStore(ctx, *data, *storeURL)
 	if err != nil {
 		return err
 	}

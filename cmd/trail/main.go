@@ -19,6 +19,7 @@ const usage = `trail — audit logs for multi-tenant platforms
 Usage:
   trail serve   [--addr ADDR] [--data DIR] [--geoip FILE] [--demo]   run the server
   trail keys    create|list|revoke [flags]                            manage API keys
+  trail link    --org ORG --user ID [--name NAME] [--public-url URL]  a viewer link to the audit-log page
   trail export  --org ORG [--format json|ndjson|csv] [--q QUERY] [--out FILE]
   trail bench   [flags]                                               measure ingest, query, export
   trail version
@@ -45,6 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"serve":  runServe,
 		"keys":   runKeys,
+		"link":   runLink,
 		"export": runExport,
 		"bench":  runBench,
 		"version": func(context.Context, []string, io.Writer, io.Writer) error {

@@ -14,25 +14,27 @@ import (
 	"github.com/trailaudit/trail/internal/api"
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/geo"
-	"github.com/trailaudit/trail/internal/sqlite"
+	"github.com/trailaudit/trail/internal/web"
 )
 
 // serveConfig is what `trail serve` runs with.
 type serveConfig struct {
 	addr       string
 	data       string
+	store      string // --store: "" for SQLite in data, or a postgres:// URL
 	geoip      string
 	demo       bool
 	ipv4Prefix int
 	ipv6Prefix int
 	limits     audit.Limits
+	viewer     viewerFlags // link.go
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", "[flags]", stderr)
 	var c serveConfig
 	fs.StringVar(&c.addr, "addr", env("TRAIL_ADDR", "127.0.0.1:8080"), "listen `address` (env TRAIL_ADDR)")
-	data := dataFlag(fs)
+	data, storeURL := dataFlag(fs), storeFlag(fs)
 	fs.StringVar(&c.geoip, "geoip", env("TRAIL_GEOIP", ""), "MaxMind-format `file`s (.mmdb) for IP geolocation, several separated by \":\", e.g. DB-IP Lite city-ipv4:city-ipv6 (env TRAIL_GEOIP); without it no location is stored")
 	fs.BoolVar(&c.demo, "demo", false, "load a demo org \"acme\" with 180 days of history (once) and print a read and an ingest key")
 	fs.IntVar(&c.ipv4Prefix, "ipv4-prefix", 24, "leading `bits` of an IPv4 client address kept when anonymizing")
@@ -41,10 +43,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.limits.MaxBatch, "max-batch", audit.DefaultMaxBatch, "most `events` in one ingest request")
 	fs.IntVar(&c.limits.MaxEvent, "max-event", audit.DefaultMaxEvent, "largest event in `bytes` of JSON")
 	fs.IntVar(&c.limits.MaxDescription, "max-description", audit.DefaultMaxDescription, "longest description in `bytes`")
+	c.viewer.register(fs)
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	c.data = *data
+	c.data, c.store = *data, *storeURL
 	if c.ipv4Prefix < 0 || c.ipv4Prefix > 32 || c.ipv6Prefix < 0 || c.ipv6Prefix > 128 {
 		return usagef("--ipv4-prefix must be 0..32 and --ipv6-prefix 0..128")
 	}
@@ -53,14 +56,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // serve runs the server until ctx is done.
 func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logger) error {
-	store, err := sqlite.Open(c.data, sqlite.Options{})
+	store, err := openStore(ctx, c.data, c.store)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	log.Info("store opened", "engine", "sqlite", "path", store.Path())
+	engine, where := storeLabel(c.data, c.store)
+	log.Info("store opened", "engine", engine, "path", where)
 
 	var locator audit.Locator
+	var attribution web.Attribution
 	if c.geoip != "" {
 		db, err := geo.Open(c.geoip)
 		if err != nil {
@@ -68,26 +73,33 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		}
 		defer db.Close()
 		locator = db
+		attribution.Text, attribution.URL = db.Attribution()
 		log.Info("IP geolocation enabled", "database", db.Description())
 	} else {
 		log.Warn("no IP geolocation database (--geoip): events are stored without location; see the README to get DB-IP Lite")
 	}
 
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", c.addr, err)
+	}
+	viewers, err := c.viewer.viewers(store, ln.Addr())
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	var ready atomic.Bool
-	a := api.New(api.Config{Logger: log, Ready: ready.Load})
+	a := api.New(api.Config{Logger: log, Ready: ready.Load, Viewers: viewers})
 	svc := audit.NewService(audit.Config{
 		Store: store, Locator: locator, Logger: log, Metrics: a.Metrics(),
 		IPv4Prefix: c.ipv4Prefix, IPv6Prefix: c.ipv6Prefix, Limits: c.limits,
 	})
 	defer svc.Close()
 	a.SetService(svc)
+	pages := web.New(web.Config{Service: svc, Viewers: viewers, Attribution: attribution, Logger: log})
 
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", c.addr, err)
-	}
 	srv := &http.Server{
-		Handler:           a,
+		Handler:           pages.Wrap(a),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
@@ -105,6 +117,11 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 			if errors.Is(err, errDemoInterrupted) {
 				return nil // a requested stop, not a failure
 			}
+			return err
+		}
+		if err := printDemoLink(ctx, viewers, stdout); err != nil {
+			srv.Close()
+			a.Close()
 			return err
 		}
 	}

@@ -40,6 +40,9 @@ type Config struct {
 	// data is loaded); nil: ready once the store answers Ping.
 	Ready func() bool
 	Now   func() time.Time // default time.Now
+	// Viewers mints viewer links and ends sessions (viewer.go); nil: one
+	// over the service's store, building relative link URLs.
+	Viewers *audit.Viewers
 }
 
 // API is the HTTP handler of the JSON API. It is safe for concurrent use.
@@ -55,6 +58,7 @@ type API struct {
 	mux     *http.ServeMux
 	catalog []byte // the encoded GET /api/v1/catalog reply
 	touch   *keyToucher
+	viewers *audit.Viewers
 }
 
 // New returns the API for cfg and registers its metrics in cfg.Registry.
@@ -65,7 +69,7 @@ type API struct {
 func New(cfg Config) *API {
 	a := &API{
 		log: cfg.Logger, reg: cfg.Registry, ready: cfg.Ready, now: cfg.Now,
-		mux: http.NewServeMux(),
+		mux: http.NewServeMux(), viewers: cfg.Viewers,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -130,6 +134,8 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/orgs/{org}/events/{id}", audit.ScopeRead, a.event},
 		{"GET", "/api/v1/orgs/{org}/export", audit.ScopeRead, a.export},
 		{"GET", "/api/v1/orgs/{org}/activity", audit.ScopeRead, a.activity},
+		{"POST", "/api/v1/orgs/{org}/viewer-links", audit.ScopeAdmin, a.createViewerLink},
+		{"DELETE", "/api/v1/orgs/{org}/sessions", audit.ScopeAdmin, a.endSessions},
 		{"GET", "/api/v1/catalog", "", a.catalogHandler},
 		{"GET", "/openapi.yaml", "", a.openapi},
 		{"GET", "/healthz", "", a.healthz},

@@ -4,13 +4,14 @@ package api
 type RouteInfo struct {
 	Method, Pattern string
 	Public          bool // no key needed
+	Scope           string
 }
 
 // RouteTable returns every route the API registers, from the one table.
 func RouteTable() []RouteInfo {
 	var out []RouteInfo
 	for _, rt := range (&API{}).routes() {
-		out = append(out, RouteInfo{Method: rt.method, Pattern: rt.pattern, Public: rt.scope == ""})
+		out = append(out, RouteInfo{Method: rt.method, Pattern: rt.pattern, Public: rt.scope == "", Scope: string(rt.scope)})
 	}
 	return out
 }

@@ -53,6 +53,7 @@ type appendTx struct {
 type orgState struct {
 	num  int64
 	size int64
+	tree treeState // the org's Merkle tree edge (tree.go)
 }
 
 type dayKey struct {
@@ -84,6 +85,7 @@ func (s *Store) Append(ctx context.Context, batches []*audit.Batch) error {
 	for org, st := range a.orgs {
 		s.remember(org, st.num)
 	}
+	a.keepTrees()
 	return nil
 }
 
@@ -214,6 +216,9 @@ func (a *appendTx) insertAll(st *orgState, events []*audit.Pending, known map[in
 		size++
 	}
 	if err := a.s.bulk.flush(a.ctx, a.tx, rows); err != nil {
+		return nil, 0, err
+	}
+	if err := a.growTree(st, rows); err != nil {
 		return nil, 0, err
 	}
 	return acks, size, nil

@@ -14,6 +14,7 @@ import (
 // b-tree work, dominates single-row inserts.
 type rows struct {
 	events, refs, text []any
+	leaves             [][]byte // each event's stored bytes, for the Merkle tree (tree.go)
 }
 
 func newRows() *rows { return &rows{} }
@@ -33,6 +34,7 @@ func (r *rows) add(num, seq int64, p *audit.Pending) {
 	}
 	r.events = append(r.events, k, num, ev.ID, ev.Type, ev.Category, country,
 		ev.OccurredAt.UnixMicro(), ev.ReceivedAt.UnixMicro(), hash, data)
+	r.leaves = append(r.leaves, data)
 	r.ref(num, k, refActor, ev.Actor.ID, ev.Actor.Name)
 	for _, t := range ev.Targets {
 		r.ref(num, k, refTarget, t.ID, t.Name)
@@ -72,7 +74,7 @@ type bulkStmts map[*table]*sql.Stmt
 
 func prepareBulk(db *sql.DB) (bulkStmts, error) {
 	b := bulkStmts{}
-	for _, t := range []*table{&eventsTable, &refsTable, &textTable} {
+	for _, t := range []*table{&eventsTable, &refsTable, &textTable, &treeTable} {
 		st, err := db.Prepare(t.sql(maxRows))
 		if err != nil {
 			b.close()

@@ -72,6 +72,43 @@ var schema = []string{
 		last_used INTEGER NOT NULL,
 		revoked   INTEGER NOT NULL
 	)`,
+	// Viewer links and sessions (viewer.go), by the SHA-256 of their
+	// secret; times in Unix microseconds, 0 for never.
+	`CREATE TABLE IF NOT EXISTS viewer_links (
+		hash      BLOB PRIMARY KEY,
+		org       TEXT NOT NULL,
+		user_id   TEXT NOT NULL,
+		user_name TEXT NOT NULL,
+		created   INTEGER NOT NULL,
+		expires   INTEGER NOT NULL,
+		used      INTEGER NOT NULL
+	) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS sessions (
+		hash      BLOB PRIMARY KEY,
+		org       TEXT NOT NULL,
+		user_id   TEXT NOT NULL,
+		user_name TEXT NOT NULL,
+		created   INTEGER NOT NULL,
+		expires   INTEGER NOT NULL,
+		viewed    INTEGER NOT NULL
+	) WITHOUT ROWID`,
+	`CREATE INDEX IF NOT EXISTS sessions_user ON sessions (org, user_id)`,
+	// Each org's Merkle tree: tlog stored hashes (idx = tlog.StoredHashIndex),
+	// written with the events (tree.go).
+	`CREATE TABLE IF NOT EXISTS tree (
+		org  INTEGER NOT NULL,
+		idx  INTEGER NOT NULL,
+		hash BLOB NOT NULL,
+		PRIMARY KEY (org, idx)
+	) WITHOUT ROWID`,
+	// Each org's latest signed checkpoint (checkpoint.go).
+	`CREATE TABLE IF NOT EXISTS checkpoints (
+		org    INTEGER PRIMARY KEY,
+		size   INTEGER NOT NULL,
+		root   BLOB NOT NULL,
+		note   TEXT NOT NULL,
+		signed INTEGER NOT NULL
+	)`,
 }
 
 func migrate(db *sql.DB) error {

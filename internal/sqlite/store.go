@@ -22,6 +22,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/ledger"
 )
 
 // FileName is the database file inside the data directory.
@@ -44,8 +45,9 @@ type Store struct {
 	w    *sql.DB // one connection: every write goes through it
 	r    *sql.DB // read-only connections
 
-	mu   sync.Mutex
-	orgs map[string]int64 // org name → number; numbers never change
+	mu    sync.Mutex
+	orgs  map[string]int64       // org name → number; numbers never change
+	trees map[int64]*ledger.Edge // org number → tree edge after the last commit (tree.go)
 
 	stmts writeStmts
 	bulk  bulkStmts

@@ -51,6 +51,8 @@ func Run(t *testing.T, open func(t *testing.T) audit.Store) {
 		{"Orgs", orgsTests},
 		{"Isolation", isolationTests},
 		{"Keys", keyTests},
+		{"Ledger", ledgerTests},
+		{"Viewer", viewerTests},
 		{"Load", loadTests},
 	}
 	for _, g := range groups {

@@ -1,0 +1,80 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/trailaudit/trail/internal/audit"
+)
+
+// maxViewerLinkBody bounds the body of POST viewer-links.
+const maxViewerLinkBody = 4 << 10
+
+// viewerLinkRequest is the body of POST /api/v1/orgs/{org}/viewer-links.
+type viewerLinkRequest struct {
+	User *struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"user"`
+}
+
+// createViewerLink serves POST /api/v1/orgs/{org}/viewer-links (admin):
+// a single-use link, valid a few minutes, that opens the org's audit-log
+// page for the given user. The reply is {"url", "expires_at"}; the URL is
+// built from the configured public URL, never from the request's Host.
+// The token is in the reply only: it is not logged and stored hashed.
+func (a *API) createViewerLink(w http.ResponseWriter, r *http.Request, c caller) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxViewerLinkBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return audit.Errorf(audit.CodeTooLarge, "request body is larger than %d bytes", maxViewerLinkBody)
+	case err != nil:
+		return &audit.Error{Code: audit.CodeInvalid, Message: "could not read the request body", Err: err}
+	}
+	var req viewerLinkRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || req.User == nil {
+		return audit.Errorf(audit.CodeInvalid, `the body must be {"user": {"id": "...", "name": "..."}}`)
+	}
+	url, expires, err := a.viewerAccess().Mint(r.Context(), c.Org, audit.Actor{ID: req.User.ID, Name: req.User.Name})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, struct {
+		URL       string `json:"url"`
+		ExpiresAt string `json:"expires_at"`
+	}{url, expires.UTC().Format(time.RFC3339)})
+	return nil
+}
+
+// endSessions serves DELETE /api/v1/orgs/{org}/sessions?user=ID (admin):
+// it ends every page session of that user in the org at once, for a
+// platform that demotes or removes an admin. The reply is {"ended": N}.
+func (a *API) endSessions(w http.ResponseWriter, r *http.Request, c caller) error {
+	user := r.URL.Query().Get("user")
+	if user == "" || len(user) > 256 {
+		return audit.Errorf(audit.CodeInvalid, "user is required: the id of the user whose sessions end (at most 256 bytes)")
+	}
+	n, err := a.viewerAccess().EndSessions(r.Context(), c.Org, user)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Ended int64 `json:"ended"`
+	}{n})
+	return nil
+}
+
+// viewerAccess returns the configured Viewers, or defaults over the store.
+func (a *API) viewerAccess() *audit.Viewers {
+	if a.viewers != nil {
+		return a.viewers
+	}
+	return audit.NewViewers(a.store, audit.ViewerConfig{Now: a.now})
+}

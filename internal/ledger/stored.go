@@ -1,0 +1,12 @@
+package ledger
+
+import "golang.org/x/mod/sumdb/tlog"
+
+// storedIndex is the stored hash index of a perfect subtree.
+func storedIndex(n Node) int64 { return tlog.StoredHashIndex(n.Level, n.Index) }
+
+// StoredIndex is the tlog stored hash index of the node's hash.
+func (n Node) StoredIndex() int64 { return storedIndex(n) }
+
+// LeafIndex is the stored hash index of leaf i's hash.
+func LeafIndex(i int64) int64 { return tlog.StoredHashIndex(0, i) }

@@ -1,0 +1,333 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/trailaudit/trail/internal/audit"
+)
+
+// Query implements audit.EventStore.
+func (s *Store) Query(ctx context.Context, org string, q audit.Query) (audit.Page, error) {
+	var page audit.Page
+	_, err := s.each(ctx, org, q, func(seq int64, data []byte) error {
+		if len(page.Events) == q.Limit {
+			page.More = true
+			return errStop
+		}
+		page.Events = append(page.Events, bytes.Clone(data))
+		page.Seqs = append(page.Seqs, seq)
+		return nil
+	})
+	if err != nil {
+		return audit.Page{}, err
+	}
+	return page, nil
+}
+
+var errStop = errors.New("stop")
+
+// each runs q (asking for q.Limit+1 rows) and calls fn for every row with
+// the stored bytes, valid only during the call; it returns the rows read.
+func (s *Store) each(ctx context.Context, org string, q audit.Query, fn func(seq int64, data []byte) error) (int, error) {
+	num, ok, err := s.orgNum(ctx, org)
+	if err != nil || !ok {
+		return 0, err
+	}
+	sqlText, args := buildQuery(num, q)
+	rows, err := s.pool.Query(ctx, sqlText, args...)
+	if err != nil {
+		return 0, storeErr("querying events", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		raw := rows.RawValues()
+		seq, err := decodeInt8(raw[0])
+		if err != nil {
+			return n, internalErr("reading a seq: %v", err)
+		}
+		n++
+		if err := fn(seq, raw[1]); err != nil {
+			if err == errStop {
+				return n, nil
+			}
+			return n, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return n, storeErr("reading events", err)
+	}
+	return n, nil
+}
+
+// decodeInt8 reads a bigint in binary format.
+func decodeInt8(b []byte) (int64, error) {
+	if len(b) != 8 {
+		return 0, errors.New("not an int8")
+	}
+	var v uint64
+	for _, c := range b {
+		v = v<<8 | uint64(c)
+	}
+	return int64(v), nil
+}
+
+// scanChunk is how many events one query of a scan returns.
+const scanChunk = 10000
+
+// Scan implements audit.EventStore: chunked queries in ascending seq
+// order, each its own statement (and so its own short snapshot), so no
+// transaction is held across the scan and memory stays flat.
+func (s *Store) Scan(ctx context.Context, org string, from, to int64, f audit.Filter, fn func(int64, []byte) error) error {
+	after := from - 1
+	for after+1 < to {
+		q := audit.Query{Filter: f, Order: audit.Asc, After: after, Before: to, Limit: scanChunk - 1}
+		n, err := s.each(ctx, org, q, func(seq int64, data []byte) error {
+			after = seq
+			return fn(seq, data)
+		})
+		if err != nil {
+			return err
+		}
+		if n < scanChunk {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Size implements audit.EventStore.
+func (s *Store) Size(ctx context.Context, org string) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT size FROM orgs WHERE name = $1`, org).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, storeErr("reading size", err)
+	}
+	return n, nil
+}
+
+// Event implements audit.EventStore.
+func (s *Store) Event(ctx context.Context, org, id string) (int64, []byte, error) {
+	num, ok, err := s.orgNum(ctx, org)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !ok {
+		return 0, nil, audit.ErrNotFound
+	}
+	var seq int64
+	var data []byte
+	err = s.pool.QueryRow(ctx, `SELECT i.seq, e.data FROM ids i JOIN events e ON e.org = i.org AND e.seq = i.seq
+		WHERE i.org = $1 AND i.id = $2`, num, id).Scan(&seq, &data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil, audit.ErrNotFound
+	}
+	if err != nil {
+		return 0, nil, storeErr("reading event", err)
+	}
+	return seq, data, nil
+}
+
+// DailyCounts implements audit.EventStore.
+func (s *Store) DailyCounts(ctx context.Context, org string, from, to time.Time) ([]audit.DayCount, error) {
+	num, ok, err := s.orgNum(ctx, org)
+	if err != nil || !ok {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT day, category, n FROM daily WHERE org = $1 AND day >= $2 AND day < $3 ORDER BY day, category`,
+		num, dayOf(from.UnixMicro()), dayOf(to.Add(-time.Microsecond).UnixMicro())+1)
+	if err != nil {
+		return nil, storeErr("reading daily counts", err)
+	}
+	defer rows.Close()
+	var out []audit.DayCount
+	for rows.Next() {
+		var d audit.DayCount
+		var day int64
+		if err := rows.Scan(&day, &d.Category, &d.Count); err != nil {
+			return nil, storeErr("reading daily counts", err)
+		}
+		d.Day = time.UnixMicro(day * microsPerDay).UTC()
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeErr("reading daily counts", err)
+	}
+	return out, nil
+}
+
+// Orgs implements audit.EventStore.
+func (s *Store) Orgs(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name FROM orgs WHERE size > 0 ORDER BY name`)
+	if err != nil {
+		return nil, storeErr("listing orgs", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, storeErr("listing orgs", err)
+	}
+	return names, nil
+}
+
+// buildQuery turns a query into SQL. A positive actor or target term
+// drives from refs (its (org, kind, value, seq) index gives the matches in
+// seq order); anything else reads events, where the planner picks among
+// (org, seq), (org, type|category|country|occurred, seq) and the
+// (org, tsv) GIN index. Every plan can return the first page in seq order
+// without sorting the whole match.
+func buildQuery(num int64, q audit.Query) (string, []any) {
+	lo, hi := int64(0), int64(1<<62)
+	if q.After >= 0 {
+		lo = max(lo, q.After+1)
+	}
+	if q.Before >= 0 {
+		hi = min(hi, q.Before-1)
+	}
+	b := &qb{}
+	numArg := b.arg(num)
+	var from, key string
+	if i := refDriver(q.Filter.Terms); i >= 0 {
+		t := q.Filter.Terms[i]
+		from = "refs r JOIN events e ON e.org = r.org AND e.seq = r.seq AND e.received = r.received"
+		key = "r.seq"
+		b.conds = append(b.conds, "r.org = "+numArg+" AND r.kind = "+b.arg(refKind(t.Field))+`::"char" AND r.value = `+b.arg(t.Value))
+	} else {
+		from, key = "events e", "e.seq"
+	}
+	b.conds = append(b.conds, "e.org = "+numArg, key+" BETWEEN "+b.arg(lo)+" AND "+b.arg(hi))
+	b.text(q.Filter.Terms)
+	for _, t := range q.Filter.Terms {
+		b.term(numArg, t)
+	}
+	order := " DESC"
+	if q.Order == audit.Asc {
+		order = " ASC"
+	}
+	return "SELECT e.seq, e.data FROM " + from + " WHERE " + strings.Join(b.conds, " AND ") +
+		" ORDER BY " + key + order + " LIMIT " + strconv.Itoa(q.Limit+1), b.args
+}
+
+type qb struct {
+	conds []string
+	args  []any
+}
+
+// arg adds a parameter and returns its placeholder.
+func (b *qb) arg(v any) string {
+	b.args = append(b.args, v)
+	return "$" + strconv.Itoa(len(b.args))
+}
+
+func (b *qb) term(num string, t audit.Term) {
+	not := ""
+	if t.Negate {
+		not = "NOT "
+	}
+	switch t.Field {
+	case audit.FieldType:
+		b.conds = append(b.conds, not+"(e.type = "+b.arg(t.Value)+")")
+	case audit.FieldTypePrefix:
+		b.conds = append(b.conds, not+"(e.type LIKE "+b.arg(likePrefix(t.Value))+")")
+	case audit.FieldCategory:
+		b.conds = append(b.conds, not+"(e.category = "+b.arg(t.Value)+")")
+	case audit.FieldCountry:
+		b.conds = append(b.conds, not+"(e.country = "+b.arg(t.Value)+")")
+	case audit.FieldActor, audit.FieldTarget:
+		b.conds = append(b.conds, not+"EXISTS (SELECT 1 FROM refs x WHERE x.org = "+num+" AND x.kind = "+
+			b.arg(refKind(t.Field))+`::"char" AND x.value = `+b.arg(t.Value)+" AND x.seq = e.seq AND x.received = e.received)")
+	case audit.FieldOccurred:
+		b.timeRange(not, "e.occurred", t)
+	case audit.FieldReceived:
+		b.timeRange(not, "e.received", t)
+	}
+}
+
+func (b *qb) timeRange(not, col string, t audit.Term) {
+	var parts []string
+	if !t.From.IsZero() {
+		parts = append(parts, col+" >= "+b.arg(t.From.UnixMicro()))
+	}
+	if !t.To.IsZero() {
+		parts = append(parts, col+" < "+b.arg(t.To.UnixMicro()))
+	}
+	if len(parts) > 0 {
+		b.conds = append(b.conds, not+"("+strings.Join(parts, " AND ")+")")
+	}
+}
+
+// text adds the free-text terms: the positive ones as one tsquery (one
+// GIN lookup), each negated one as NOT @@. A term with no word in it
+// matches no event, so it and its negation still split the log.
+func (b *qb) text(terms []audit.Term) {
+	var pos []string
+	for _, t := range terms {
+		if t.Field != audit.FieldText {
+			continue
+		}
+		tq := tsQuery(t)
+		switch {
+		case tq == "" && t.Negate:
+		case tq == "":
+			b.conds = append(b.conds, "false")
+		case t.Negate:
+			b.conds = append(b.conds, "NOT (e.tsv @@ to_tsquery('simple', "+b.arg(tq)+"))")
+		default:
+			pos = append(pos, "("+tq+")")
+		}
+	}
+	if len(pos) > 0 {
+		b.conds = append(b.conds, "e.tsv @@ to_tsquery('simple', "+b.arg(strings.Join(pos, " & "))+")")
+	}
+}
+
+// tsQuery is the tsquery text of a text term: its words in order, each
+// adjacent to the next (<->); a bare word's last word matches as a prefix
+// (:*), as in the SQLite engine. Words are quoted lexemes of letters,
+// digits and marks only, so no value is tsquery syntax. "" means the
+// value has no word.
+func tsQuery(t audit.Term) string {
+	words := strings.Fields(searchText(t.Value))
+	if len(words) == 0 {
+		return ""
+	}
+	for i, w := range words {
+		words[i] = "'" + w + "'"
+	}
+	if !t.Phrase {
+		words[len(words)-1] += ":*"
+	}
+	return strings.Join(words, " <-> ")
+}
+
+// likePrefix is a LIKE pattern matching strings that start with p.
+func likePrefix(p string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(p) + "%"
+}
+
+func refKind(f audit.Field) string {
+	if f == audit.FieldActor {
+		return refActor
+	}
+	return refTarget
+}
+
+// refDriver returns the index of the first positive actor or target term.
+func refDriver(terms []audit.Term) int {
+	for i, t := range terms {
+		if !t.Negate && (t.Field == audit.FieldActor || t.Field == audit.FieldTarget) {
+			return i
+		}
+	}
+	return -1
+}

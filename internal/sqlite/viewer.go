@@ -1,0 +1,151 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/trailaudit/trail/internal/audit"
+)
+
+// Viewer links and sessions go through the write connection, whose
+// transactions begin IMMEDIATE: spending a link is one UPDATE guarded by
+// "used = 0", so of two racing spends (in one process or several) the
+// second finds the link used.
+
+// CreateViewerLink implements audit.ViewerStore.
+func (s *Store) CreateViewerLink(ctx context.Context, l audit.ViewerLink, hash [sha256.Size]byte) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO viewer_links (hash, org, user_id, user_name, created, expires, used)
+		VALUES (?, ?, ?, ?, ?, ?, 0)`,
+		hash[:], l.Org, l.User.ID, l.User.Name, micros(l.CreatedAt), micros(l.ExpiresAt))
+	if isUniqueViolation(err) {
+		return &audit.Error{Code: audit.CodeConflict, Message: "a viewer link with this token exists already", Err: err}
+	}
+	if err != nil {
+		return storeErr("creating viewer link", err)
+	}
+	return nil
+}
+
+// ViewerLinkByHash implements audit.ViewerStore.
+func (s *Store) ViewerLinkByHash(ctx context.Context, hash [sha256.Size]byte) (audit.ViewerLink, error) {
+	var l audit.ViewerLink
+	var created, expires, used int64
+	err := s.r.QueryRowContext(ctx, `SELECT org, user_id, user_name, created, expires, used FROM viewer_links WHERE hash = ?`, hash[:]).
+		Scan(&l.Org, &l.User.ID, &l.User.Name, &created, &expires, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return audit.ViewerLink{}, audit.ErrNotFound
+	}
+	if err != nil {
+		return audit.ViewerLink{}, storeErr("reading viewer link", err)
+	}
+	l.User.Type = "user"
+	l.CreatedAt, l.ExpiresAt, l.UsedAt = fromMicros(created), fromMicros(expires), fromMicros(used)
+	return l, nil
+}
+
+// ConsumeViewerLink implements audit.ViewerStore.
+func (s *Store) ConsumeViewerLink(ctx context.Context, hash, session [sha256.Size]byte, now, expires time.Time) (audit.Session, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return audit.Session{}, storeErr("spending viewer link", err)
+	}
+	defer tx.Rollback()
+	sess := audit.Session{CreatedAt: now, ExpiresAt: expires}
+	sess.User.Type = "user"
+	var linkExpires, used int64
+	err = tx.QueryRowContext(ctx, `SELECT org, user_id, user_name, expires, used FROM viewer_links WHERE hash = ?`, hash[:]).
+		Scan(&sess.Org, &sess.User.ID, &sess.User.Name, &linkExpires, &used)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return audit.Session{}, audit.ErrNotFound
+	case err != nil:
+		return audit.Session{}, storeErr("spending viewer link", err)
+	case used != 0:
+		return audit.Session{}, audit.ErrLinkUsed
+	case micros(now) >= linkExpires:
+		return audit.Session{}, audit.ErrLinkExpired
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE viewer_links SET used = ? WHERE hash = ? AND used = 0`, micros(now), hash[:])
+	if err != nil {
+		return audit.Session{}, storeErr("spending viewer link", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return audit.Session{}, audit.ErrLinkUsed
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (hash, org, user_id, user_name, created, expires, viewed)
+		VALUES (?, ?, ?, ?, ?, ?, 0)`,
+		session[:], sess.Org, sess.User.ID, sess.User.Name, micros(now), micros(expires)); err != nil {
+		return audit.Session{}, storeErr("starting session", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return audit.Session{}, storeErr("spending viewer link", err)
+	}
+	return sess, nil
+}
+
+// SessionByHash implements audit.ViewerStore.
+func (s *Store) SessionByHash(ctx context.Context, hash [sha256.Size]byte) (audit.Session, error) {
+	var sess audit.Session
+	var created, expires, viewed int64
+	err := s.r.QueryRowContext(ctx, `SELECT org, user_id, user_name, created, expires, viewed FROM sessions WHERE hash = ?`, hash[:]).
+		Scan(&sess.Org, &sess.User.ID, &sess.User.Name, &created, &expires, &viewed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return audit.Session{}, audit.ErrNotFound
+	}
+	if err != nil {
+		return audit.Session{}, storeErr("reading session", err)
+	}
+	sess.User.Type = "user"
+	sess.CreatedAt, sess.ExpiresAt, sess.ViewedAt = fromMicros(created), fromMicros(expires), fromMicros(viewed)
+	return sess, nil
+}
+
+// MarkSessionViewed implements audit.ViewerStore.
+func (s *Store) MarkSessionViewed(ctx context.Context, hash [sha256.Size]byte, now time.Time, every time.Duration) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE sessions SET viewed = ? WHERE hash = ? AND (viewed = 0 OR viewed <= ?)`,
+		micros(now), hash[:], micros(now.Add(-every)))
+	if err != nil {
+		return false, storeErr("recording session view", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, storeErr("recording session view", err)
+	}
+	return n == 1, nil
+}
+
+// DeleteSession implements audit.ViewerStore.
+func (s *Store) DeleteSession(ctx context.Context, hash [sha256.Size]byte) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash[:]); err != nil {
+		return storeErr("ending session", err)
+	}
+	return nil
+}
+
+// DeleteSessions implements audit.ViewerStore.
+func (s *Store) DeleteSessions(ctx context.Context, org, userID string) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE org = ? AND user_id = ?`, org, userID)
+	if err != nil {
+		return 0, storeErr("ending sessions", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, storeErr("ending sessions", err)
+	}
+	return n, nil
+}
+
+// PruneViewer implements audit.ViewerStore.
+func (s *Store) PruneViewer(ctx context.Context, t time.Time) error {
+	for _, q := range []string{`DELETE FROM viewer_links WHERE expires < ?`, `DELETE FROM sessions WHERE expires < ?`} {
+		if _, err := s.w.ExecContext(ctx, q, micros(t)); err != nil {
+			return storeErr("pruning viewer links and sessions", err)
+		}
+	}
+	return nil
+}
+
+var _ audit.ViewerStore = (*Store)(nil)

@@ -1,0 +1,72 @@
+// Trail's audit-log page: progressive enhancement only. Without this
+// script every filter is a plain GET form and every event's details open
+// through a #fragment; with it, a changed select applies at once and
+// details open in place, without a jump. No inline script, no eval, no
+// third party: the CSP allows this file alone.
+"use strict";
+
+(function () {
+  var doc = document;
+
+  // Filters stay live: a changed select applies the form.
+  var form = doc.getElementById("filters");
+  if (form) {
+    form.addEventListener("change", function (e) {
+      if (e.target instanceof HTMLSelectElement) {
+        if (form.requestSubmit) form.requestSubmit(); else form.submit();
+      }
+    });
+  }
+
+  function detailOf(link) {
+    var id = link.getAttribute("aria-controls");
+    return id ? doc.getElementById(id) : null;
+  }
+
+  function setOpen(link, open) {
+    var detail = detailOf(link);
+    if (!detail) return;
+    detail.classList.toggle("open", open);
+    detail.classList.toggle("closed", !open); // wins over :target, which replaceState cannot clear
+    link.setAttribute("aria-expanded", open ? "true" : "false");
+    var body = detail.closest("tbody");
+    if (body) body.classList.toggle("open", open);
+    if (!open && location.hash === "#" + detail.id) {
+      history.replaceState(null, "", location.pathname + location.search);
+    }
+  }
+
+  // A row (or its event type) toggles the event's details.
+  doc.addEventListener("click", function (e) {
+    var t = e.target;
+    if (!(t instanceof Element)) return;
+    var close = t.closest("a.close-detail");
+    if (close) {
+      var tb = close.closest("tbody.event");
+      var l = tb && tb.querySelector("a.type-link");
+      if (l) { e.preventDefault(); setOpen(l, false); l.focus(); }
+      return;
+    }
+    var row = t.closest("tr.row");
+    if (!row) return;
+    var link = row.querySelector("a.type-link");
+    if (!link) return;
+    if (t !== link && !link.contains(t)) {
+      if (t.closest("a, button, input, select, label")) return;
+      var sel = window.getSelection && window.getSelection();
+      if (sel && String(sel).length > 0) return; // selecting text, not opening
+    }
+    e.preventDefault();
+    var detail = detailOf(link);
+    var open = !(detail && (detail.classList.contains("open") || location.hash === "#" + detail.id));
+    setOpen(link, open);
+  });
+
+  // A #fragment from a shared URL opens its event on load.
+  if (location.hash.indexOf("#ev-") === 0) {
+    var target = doc.getElementById(location.hash.slice(1));
+    var body = target && target.closest("tbody.event");
+    var link = body && body.querySelector("a.type-link");
+    if (link) setOpen(link, true);
+  }
+})();

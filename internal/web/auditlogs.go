@@ -1,0 +1,247 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/trailaudit/trail/internal/audit"
+)
+
+// auditPage is what the audit-log page shows.
+type auditPage struct {
+	layout
+	Base        string // the page's path
+	ExportPath  string
+	Form        filterForm
+	FormError   *formError
+	Filtered    bool
+	FilterQuery string // the filters as one search string (query.Format)
+	Categories  []catOption
+	Countries   []countryOption
+	Presets     []preset
+	Chart       *chartView
+	Events      []eventView
+	Detail      *eventView // ?event=ID
+	DetailError string
+	CountText   string // "24,012 events"; "" when not cheap to know
+	State       string // "rows", "empty" (no events at all), "nomatch", "invalid"
+	NewerURL    string
+	OlderURL    string
+	NewestURL   string
+	ClearURL    string
+	CloseURL    string // the page without ?event
+	HelpOpen    bool
+}
+
+// auditLogs serves GET /orgs/{org}/settings/audit-logs: the chart, the
+// filters, one page of the table and the downloads.
+func (h *Handler) auditLogs(w http.ResponseWriter, r *http.Request) error {
+	si, err := h.sessionFor(r)
+	if err != nil {
+		return err
+	}
+	ctx, org := r.Context(), si.sess.Org
+	v := r.URL.Query()
+	cur, err := readCursor(v)
+	if err != nil {
+		return err
+	}
+	p := &auditPage{
+		layout: h.signedInLayout("Audit logs · "+org, si),
+		Base:   pagePath(org), ExportPath: pagePath(org) + "/export",
+		Form: readForm(v), Categories: nil, State: "rows",
+	}
+	p.ClearURL = p.Base
+	p.Categories = categoryOptions(h.svc.Catalog(), p.Form)
+	p.Countries = countryOptions(p.Form.Country)
+	p.Presets = h.presets(p)
+	filter, ferr := h.filter(p.Form)
+	p.FormError, p.Filtered = ferr, !p.Form.empty()
+	if ferr == nil {
+		p.FilterQuery = formatFilter(filter)
+	}
+	if err := h.recordView(ctx, si, p.FilterQuery); err != nil {
+		return err
+	}
+	if ferr != nil {
+		p.State, p.HelpOpen = "invalid", ferr.Field == "q"
+		h.render(w, r, http.StatusBadRequest, "auditlogs", p)
+		return nil
+	}
+	if err := h.fill(ctx, p, org, filter, cur, v.Get("event")); err != nil {
+		return err
+	}
+	h.render(w, r, http.StatusOK, "auditlogs", p)
+	return nil
+}
+
+// fill reads what the page shows for a valid filter.
+func (h *Handler) fill(ctx context.Context, p *auditPage, org string, f audit.Filter, c cursor, eventID string) error {
+	st := h.svc.Store()
+	now := h.now()
+	size, err := st.Size(ctx, org)
+	if err != nil {
+		return err
+	}
+	if err := h.fillChart(ctx, p, org, f, now); err != nil {
+		return err
+	}
+	if n, ok, err := h.cheapCount(ctx, org, f, size); err != nil {
+		return err
+	} else if ok {
+		p.CountText = eventsText(n)
+	}
+	rs, err := h.loadRows(ctx, org, f, c)
+	if err != nil {
+		return err
+	}
+	for _, data := range rs.events {
+		ev, err := newEventView(data, h.svc.Catalog(), now)
+		if err != nil {
+			return err
+		}
+		if ev.HasLocation {
+			p.ShowAttr = h.attr.Text != ""
+		}
+		ev.Link = p.url(p.Form.values(), "event", ev.ID)
+		p.Events = append(p.Events, ev)
+	}
+	switch {
+	case size == 0:
+		p.State = "empty"
+	case len(p.Events) == 0:
+		p.State = "nomatch"
+	}
+	base := p.Form.values()
+	if rs.newer && len(rs.seqs) > 0 {
+		p.NewerURL = p.url(base, "after", strconv.FormatInt(rs.seqs[0], 10))
+	}
+	if rs.older && len(rs.seqs) > 0 {
+		p.OlderURL = p.url(base, "before", strconv.FormatInt(rs.seqs[len(rs.seqs)-1], 10))
+	}
+	if c.before >= 0 || c.after >= 0 {
+		p.NewestURL = p.url(base)
+	}
+	if eventID != "" {
+		p.CloseURL = p.url(base)
+		h.fillDetail(ctx, p, org, eventID, now)
+		if p.Detail != nil {
+			p.Detail.Link = p.url(base, "event", p.Detail.ID)
+			p.ShowAttr = p.ShowAttr || (p.Detail.HasLocation && h.attr.Text != "")
+		}
+	}
+	p.Attr = h.attr
+	return nil
+}
+
+// fillChart draws the activity chart for the filter's date range.
+func (h *Handler) fillChart(ctx context.Context, p *auditPage, org string, f audit.Filter, now time.Time) error {
+	from, to, clamped := chartRange(f, now.UTC().Truncate(24*time.Hour))
+	counts, err := h.svc.Store().DailyCounts(ctx, org, from, to.AddDate(0, 0, 1))
+	if err != nil {
+		return err
+	}
+	base := p.Form.values()
+	c := newChart(chartInput{
+		From: from, To: to, Counts: counts, Categories: chartCategories(f, h.svc.Catalog()),
+		Href: func(day time.Time) string {
+			d := day.Format(time.DateOnly)
+			v := cloneValues(base)
+			v.Set("from", d)
+			v.Set("to", d)
+			return p.url(v)
+		},
+	})
+	c.Clamped, c.Partial = clamped, chartPartial(f)
+	p.Chart = &c
+	return nil
+}
+
+// fillDetail shows one event by id above the table (?event=ID), for a
+// link to it.
+func (h *Handler) fillDetail(ctx context.Context, p *auditPage, org, id string, now time.Time) {
+	if !audit.ValidEventID(id) {
+		p.DetailError = "There is no event with this id in the log."
+		return
+	}
+	_, data, err := h.svc.Store().Event(ctx, org, id)
+	if errors.Is(err, audit.ErrNotFound) || audit.ErrorCode(err) == audit.CodeNotFound {
+		p.DetailError = "There is no event with this id in the log."
+		return
+	}
+	if err != nil {
+		h.log.WarnContext(ctx, "reading an event failed", "org", org, "err", err)
+		p.DetailError = "Trail could not read this event just now; reload the page in a moment."
+		return
+	}
+	ev, err := newEventView(data, h.svc.Catalog(), now)
+	if err != nil {
+		p.DetailError = "Trail could not read this event."
+		return
+	}
+	ev.Anchor = "event"
+	p.Detail = &ev
+}
+
+// recordView records an org.audit_log.view event for the session, at most
+// once per audit.ViewEvery.
+func (h *Handler) recordView(ctx context.Context, si signedIn, search string) error {
+	ok, err := h.viewers.ShouldRecordView(ctx, si.id)
+	if err != nil || !ok {
+		return err
+	}
+	meta := map[string]any{}
+	if search != "" {
+		meta["query"] = search
+	}
+	_, err = h.svc.Record(ctx, si.sess.Org, "org.audit_log.view", si.sess.User, meta)
+	return err
+}
+
+// presets are one-click date ranges ending today.
+func (h *Handler) presets(p *auditPage) []preset {
+	today := h.now().UTC().Truncate(24 * time.Hour)
+	to := today.Format(time.DateOnly)
+	var out []preset
+	for _, d := range []struct {
+		label string
+		days  int
+	}{{"24 hours", 1}, {"7 days", 7}, {"30 days", 30}, {"90 days", 90}, {"1 year", 365}} {
+		from := today.AddDate(0, 0, 1-d.days).Format(time.DateOnly)
+		v := p.Form.values()
+		v.Set("from", from)
+		v.Set("to", to)
+		out = append(out, preset{Label: d.label, URL: p.url(v), Active: p.Form.From == from && p.Form.To == to})
+	}
+	v := p.Form.values()
+	v.Del("from")
+	v.Del("to")
+	out = append(out, preset{Label: "All time", URL: p.url(v), Active: p.Form.From == "" && p.Form.To == ""})
+	return out
+}
+
+// url returns the page's URL with v and then the given key-value pairs.
+func (p *auditPage) url(v url.Values, kv ...string) string {
+	v = cloneValues(v)
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	if len(v) == 0 {
+		return p.Base
+	}
+	return p.Base + "?" + v.Encode()
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+func (f filterForm) empty() bool { return f == filterForm{} }
