@@ -2,6 +2,8 @@ package verify_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"syscall"
@@ -15,7 +17,10 @@ import (
 
 // syntheticExport writes a complete JSON export of n canonical events as
 // Trail makes it, without a store (a store would take minutes to fill).
-func syntheticExport(tb testing.TB, n int) []byte {
+func syntheticExport(tb testing.TB, n int) []byte { return syntheticExportMeta(tb, n, nil) }
+
+// syntheticExportMeta is syntheticExport with the given metadata.
+func syntheticExportMeta(tb testing.TB, n int, meta map[string]any) []byte {
 	signer, err := ledger.NewSigner(exampleKey)
 	if err != nil {
 		tb.Fatal(err)
@@ -30,6 +35,9 @@ func syntheticExport(tb testing.TB, n int) []byte {
 		Client:   &audit.Client{IP: "81.2.69.0", IPPrefixLen: 24, UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"},
 		Location: &audit.Location{CountryCode: "GB", Country: "United Kingdom", Region: "England", City: "London"},
 		Metadata: map[string]any{"old_role": "read", "new_role": "admin"},
+	}
+	if meta != nil {
+		ev.Metadata = meta
 	}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var data []byte
@@ -99,5 +107,37 @@ func TestSyntheticExportVerifies(t *testing.T) {
 	}
 	if _, err := verify.Verify(x, verify.Options{Keys: []string{exampleVerifier}}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestParallelScan checks the parallel scanner on exports large enough to
+// be split: tampering is still found in any segment, and events whose
+// metadata looks like the start of an event (wrong guesses) still verify.
+func TestParallelScan(t *testing.T) {
+	decoy := []any{
+		map[string]any{"id": "x", "org": "acme", "seq": json.Number("1")},
+		map[string]any{"id": "y", "org": "acme", "seq": json.Number("2")},
+	}
+	for _, meta := range []map[string]any{nil, {"a": decoy}} {
+		data := syntheticExportMeta(t, 12000, meta)
+		if len(data) < 4<<20 {
+			t.Fatalf("export of %d bytes is too small to be split", len(data))
+		}
+		res, err := parseVerify(data, verify.Options{Keys: []string{exampleVerifier}})
+		if err != nil || res.Events != 12000 {
+			t.Fatalf("meta %v: %v, %+v", meta != nil, err, res)
+		}
+		for _, at := range []int{5, 6001, 11998} {
+			x, _ := verify.ParseExport(data)
+			e := x.Events[at]
+			bad := append([]byte{}, data...)
+			i := int(e.Offset) + bytes.Index(e.Data, []byte("alice changed"))
+			bad[i] = 'A'
+			_, err := parseVerify(bad, verify.Options{Keys: []string{exampleVerifier}})
+			var m *verify.MismatchError
+			if !errors.As(err, &m) || m.Seq != int64(at) {
+				t.Errorf("meta %v: flipped event %d: err = %v", meta != nil, at, err)
+			}
+		}
 	}
 }

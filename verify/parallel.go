@@ -92,7 +92,7 @@ func (p *parser) eventsParallel(x *Export) (bool, error) {
 // scanSegment scans events from `from` until the next one would start at
 // limit (or later), or the array ends.
 func scanSegment(d []byte, from, limit int) segment {
-	q := &parser{d: d, i: from, lastSeq: -1}
+	q := &parser{d: d, i: from, lastSeq: -1, limit: min(limit, len(d))}
 	var x Export
 	var s segment
 	for {
@@ -102,6 +102,9 @@ func scanSegment(d []byte, from, limit int) segment {
 			break
 		}
 		e := x.Events[len(x.Events)-1]
+		if s.leaves == nil {
+			s.leaves = make([]Hash, 0, cap(x.Events))
+		}
 		s.leaves = append(s.leaves, ledger.LeafHash(e.Data))
 		more, err := q.next(']')
 		if err != nil {

@@ -61,6 +61,7 @@ type parser struct {
 	ev      int // index of the event being read, -1 outside events
 	lastSeq   int64
 	lastEvent []byte
+	limit     int // where a segment's scan stops (parallel.go); 0: none
 }
 
 func (p *parser) fail(format string, args ...any) *MalformedError {
@@ -381,7 +382,11 @@ func (p *parser) event(x *Export) error {
 	if x.Events == nil {
 		// Size the slice from the first event: growing it costs more
 		// than scanning.
-		x.Events = make([]Event, 0, (len(p.d)-start)/len(data)+1)
+		end := len(p.d)
+		if p.limit > 0 {
+			end = min(end, p.limit+len(data))
+		}
+		x.Events = make([]Event, 0, (end-start)/len(data)+1)
 	}
 	x.Events = append(x.Events, Event{Data: data, Seq: seq, Offset: int64(start)})
 	p.lastSeq, p.lastEvent = seq, data

@@ -17,6 +17,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	q := fs.String("q", "", "export only events matching this search `string` (as in the API's q)")
 	out := fs.String("out", "", "write to this `file` instead of stdout")
 	data, storeURL := dataFlag(fs), storeFlag(fs)
+	integrityLine := fs.Bool("integrity", false, "end an NDJSON export with the integrity line that `trail verify` checks (JSON exports always carry it)")
+	signing := addSigningFlags(fs) // signing.go
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -34,7 +36,11 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer store.Close()
-	svc := audit.NewService(audit.Config{Store: store, Logger: newLogger(io.Discard)})
+	integrity, err := signing.integrity(*data, true, nil)
+	if err != nil {
+		return err
+	}
+	svc := audit.NewService(audit.Config{Store: store, Logger: newLogger(io.Discard), Integrity: integrity})
 	defer svc.Close()
 	filter, err := parseQuery(svc, *q)
 	if err != nil {
@@ -47,7 +53,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	x, err := svc.StartExport(ctx, *org, audit.ExportRequest{
-		Format: *format, Filter: filter, Query: *q,
+		Format: *format, Filter: filter, Query: *q, Integrity: *integrityLine,
 		Actor: audit.Actor{Type: "system", ID: "trail-cli", Name: "trail export"},
 	})
 	if err != nil {

@@ -24,6 +24,11 @@ type exportDoc struct {
 	Filter     string            `json:"filter"`
 	Events     []json.RawMessage `json:"events"`
 	Count      int64             `json:"count"`
+	Integrity  struct {
+		Checkpoint  string   `json:"checkpoint"`
+		VerifierKey string   `json:"verifier_key"`
+		Hashes      []string `json:"hashes"`
+	} `json:"integrity"` // docs/integrity.md
 }
 
 // exportEvents returns the org.audit_log.export events, newest first.

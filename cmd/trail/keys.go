@@ -12,7 +12,9 @@ import (
 
 const keysUsage = `create --scope ingest|read|admin [--org ORG] [--name NAME] [--expires DURATION]
        trail keys list
-       trail keys revoke ID`
+       trail keys revoke ID
+       trail keys verifier [--data DIR]          print the checkpoint verifier key (for auditors)
+       trail keys rotate-signing [--data DIR]    replace the checkpoint signing key`
 
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -26,11 +28,15 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return keysList(ctx, args[1:], stdout, stderr)
 	case "revoke":
 		return keysRevoke(ctx, args[1:], stdout, stderr)
+	case "verifier":
+		return keysVerifier(ctx, args[1:], stdout, stderr) // signing.go
+	case "rotate-signing":
+		return keysRotateSigning(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintf(stdout, "Usage: trail keys %s\n", keysUsage)
 		return nil
 	}
-	return usagef("unknown keys subcommand %q: expected create, list or revoke", args[0])
+	return usagef("unknown keys subcommand %q: expected create, list, revoke, verifier or rotate-signing", args[0])
 }
 
 // keysCreate prints the secret alone on stdout's first line, details on

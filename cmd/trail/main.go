@@ -21,11 +21,19 @@ Usage:
   trail keys    create|list|revoke [flags]                            manage API keys
   trail link    --org ORG --user ID [--name NAME] [--public-url URL]  a viewer link to the audit-log page
   trail export  --org ORG [--format json|ndjson|csv] [--q QUERY] [--out FILE]
+  trail verify  FILE [--key VERIFIER_KEY]… [--previous OLDER]        check an export offline
+  trail check   [--data DIR] [--org ORG]                             re-derive every org's tree, compare
+  trail keys    verifier | rotate-signing [--data DIR]               checkpoint signing key
   trail bench   [flags]                                               measure ingest, query, export
+  trail migrate --store postgres://…                                  apply PostgreSQL schema migrations
+  trail migrate-store --from sqlite:DIR --to postgres://…              copy an embedded store into PostgreSQL
   trail version
 
 Every command that touches the store takes --data (env TRAIL_DATA, default ./trail-data)
-and works while a server runs on the same data. Run "trail COMMAND -h" for its flags.
+and --store (env TRAIL_STORE): without --store the events live in SQLite in --data; with
+--store postgres://… they live in PostgreSQL, shared by every replica, and --data keeps only
+this machine's files (the signing key). Commands work while servers run on the same store.
+Run "trail COMMAND -h" for its flags.
 `
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -49,10 +57,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"link":   runLink,
 		"export": runExport,
 		"bench":  runBench,
+		"verify": runVerify, // verify.go
+		"check":  runCheck,  // check.go
 		"version": func(context.Context, []string, io.Writer, io.Writer) error {
 			fmt.Fprintln(stdout, "trail", version)
 			return nil
 		},
+		"migrate":       runMigrate,
+		"migrate-store": runMigrateStore,
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {
@@ -73,6 +85,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, new(usageError)):
 		fmt.Fprintf(stderr, "trail %s: %v\n", name, err)
 		return 2
+	case errors.As(err, new(exitError)):
+		var e exitError
+		errors.As(err, &e)
+		fmt.Fprintf(stderr, "trail %s: %v\n", name, err)
+		return e.status
 	default:
 		fmt.Fprintf(stderr, "trail %s: %v\n", name, err)
 		return 1
@@ -133,7 +150,7 @@ func env(name, def string) string {
 
 // dataFlag registers --data with its env default.
 func dataFlag(fs *flag.FlagSet) *string {
-	return fs.String("data", env("TRAIL_DATA", "./trail-data"), "data `directory` of the embedded store (env TRAIL_DATA)")
+	return fs.String("data", env("TRAIL_DATA", "./trail-data"), "data `directory`: the embedded store, or with --store postgres://… only this machine's files such as the signing key (env TRAIL_DATA)")
 }
 
 // newLogger logs JSON unless w is a terminal.

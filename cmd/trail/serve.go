@@ -19,15 +19,17 @@ import (
 
 // serveConfig is what `trail serve` runs with.
 type serveConfig struct {
-	addr       string
-	data       string
-	store      string // --store: "" for SQLite in data, or a postgres:// URL
-	geoip      string
-	demo       bool
-	ipv4Prefix int
-	ipv6Prefix int
-	limits     audit.Limits
-	viewer     viewerFlags // link.go
+	addr            string
+	data            string
+	store           string // --store: "" for SQLite in data, or a postgres:// URL
+	geoip           string
+	demo            bool
+	ipv4Prefix      int
+	ipv6Prefix      int
+	limits          audit.Limits
+	viewer          viewerFlags   // link.go
+	signing         *signingFlags // signing.go
+	checkpointEvery time.Duration
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -44,6 +46,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.limits.MaxEvent, "max-event", audit.DefaultMaxEvent, "largest event in `bytes` of JSON")
 	fs.IntVar(&c.limits.MaxDescription, "max-description", audit.DefaultMaxDescription, "longest description in `bytes`")
 	c.viewer.register(fs)
+	c.signing = addSigningFlags(fs)
+	fs.DurationVar(&c.checkpointEvery, "checkpoint-interval", audit.DefaultCheckpointEvery, "sign a checkpoint of each org that grew at most this often (also on demand: proofs, exports)")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -90,12 +94,23 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	}
 	var ready atomic.Bool
 	a := api.New(api.Config{Logger: log, Ready: ready.Load, Viewers: viewers})
+	integrity, err := c.signing.integrity(c.data, true, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	integrity.Every = c.checkpointEvery
 	svc := audit.NewService(audit.Config{
 		Store: store, Locator: locator, Logger: log, Metrics: a.Metrics(),
 		IPv4Prefix: c.ipv4Prefix, IPv6Prefix: c.ipv6Prefix, Limits: c.limits,
+		Integrity: integrity,
 	})
 	defer svc.Close()
 	a.SetService(svc)
+	if err := startIntegrity(ctx, svc, log); err != nil {
+		ln.Close()
+		return err
+	}
 	pages := web.New(web.Config{Service: svc, Viewers: viewers, Attribution: attribution, Logger: log})
 
 	srv := &http.Server{

@@ -84,6 +84,7 @@ func New(cfg Config) *API {
 		a.now = time.Now
 	}
 	a.metrics = newMetrics(a.reg)
+	a.reg.MustRegister(quarantineCollector{a}) // integrity.go
 	a.prom = promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})
 	a.touch = &keyToucher{log: a.log, last: map[string]time.Time{}}
 	for _, rt := range a.routes() {
@@ -134,6 +135,10 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/orgs/{org}/events/{id}", audit.ScopeRead, a.event},
 		{"GET", "/api/v1/orgs/{org}/export", audit.ScopeRead, a.export},
 		{"GET", "/api/v1/orgs/{org}/activity", audit.ScopeRead, a.activity},
+		{"GET", "/api/v1/orgs/{org}/checkpoint", audit.ScopeRead, a.checkpoint},
+		{"GET", "/api/v1/orgs/{org}/events/{id}/proof", audit.ScopeRead, a.proof},
+		{"GET", "/api/v1/orgs/{org}/consistency", audit.ScopeRead, a.consistency},
+		{"GET", "/api/v1/verifier-key", "", a.verifierKey},
 		{"POST", "/api/v1/orgs/{org}/viewer-links", audit.ScopeAdmin, a.createViewerLink},
 		{"DELETE", "/api/v1/orgs/{org}/sessions", audit.ScopeAdmin, a.endSessions},
 		{"GET", "/api/v1/catalog", "", a.catalogHandler},

@@ -30,6 +30,8 @@ func routeRequest(rt api.RouteInfo, org, id string) (path, contentType string, b
 		return path, "application/json", []byte(`{"user":{"id":"u_alice","name":"alice"}}`)
 	case "/api/v1/orgs/{org}/sessions":
 		return path + "?user=u_alice", "", nil
+	case "/api/v1/orgs/{org}/consistency":
+		return path + "?from=0", "", nil
 	}
 	ct, body := requestBody(rt.Method)
 	return path, ct, body

@@ -33,7 +33,7 @@ func statusOf(code audit.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case audit.CodeUnsupported:
 		return http.StatusUnsupportedMediaType
-	case audit.CodeUnavailable:
+	case audit.CodeUnavailable, audit.CodeQuarantined:
 		return http.StatusServiceUnavailable
 	case codeMethodNotAllowed:
 		return http.StatusMethodNotAllowed

@@ -26,6 +26,7 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, c caller) error {
 	}
 	x, err := a.svc.StartExport(r.Context(), c.Org, audit.ExportRequest{
 		Format: format, Filter: filter, Query: q, Actor: c.actor(),
+		Integrity: v.Get("integrity") == "1" || v.Get("integrity") == "true",
 	})
 	if err != nil {
 		return err

@@ -66,7 +66,8 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 		s = opts.wrap(store)
 	}
 	e.Store = store
-	e.Svc = audit.NewService(audit.Config{Store: s, Locator: locator, Logger: log, Metrics: api.CommitMetrics(reg)})
+	e.Svc = audit.NewService(audit.Config{Store: s, Locator: locator, Logger: log, Metrics: api.CommitMetrics(reg),
+		Integrity: audit.IntegrityConfig{Signer: testSigner(t)}})
 	e.Ready.Store(true)
 	a := api.New(api.Config{Service: e.Svc, Logger: log, Registry: reg, Ready: e.Ready.Load})
 	srv := httptest.NewServer(a)

@@ -6,8 +6,6 @@ import (
 	"crypto/sha256"
 	"slices"
 	"strconv"
-	"strings"
-	"unicode"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,8 +22,8 @@ import (
 //  3. decide each batch in memory, in order: retries get their original
 //     seq, a reused id with other content fails the batch alone (nothing
 //     of it is written), the rest get consecutive seqs;
-//  4. write every kept event, ref, id, tree hash, size and daily count with
-//     one multi-row statement per table, pipelined in one round trip;
+//  4. write every kept event, ref, id and tree hash with one binary COPY
+//     per table, and the sizes and daily counts in one round trip;
 //  5. commit (synchronous_commit on).
 //
 // Because the ids are resolved under the org locks before anything is
@@ -281,10 +279,13 @@ func dayOf(micros int64) int64 {
 	return d
 }
 
-// write sends every row of the transaction in one pipelined round trip.
+// write sends every row of the transaction: one binary COPY per table,
+// then the sizes and daily counts in one pipelined round trip.
 func (a *appendTx) write() error {
+	if err := a.rows.copyAll(a.ctx, a.tx); err != nil {
+		return storeErr("writing events", err)
+	}
 	var pb pgx.Batch
-	a.rows.queue(&pb)
 	var nums, sizes []int64
 	for _, st := range a.orgs {
 		nums, sizes = append(nums, st.num), append(sizes, st.size)
@@ -325,18 +326,4 @@ func (a *appendTx) loadEdge(st *orgState) (*ledger.Edge, error) {
 		return nil, internalErr("loading a tree edge: %v", err)
 	}
 	return e, nil
-}
-
-// searchText is the text the free-text index sees: the event's search text
-// with every run of characters other than letters, digits and marks made a
-// space (so acme/llama-finetune is the words acme, llama and finetune, as
-// SQLite's unicode61 tokenizer splits it) and lower-cased here rather than
-// by the database's locale.
-func searchText(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r) {
-			return unicode.ToLower(r)
-		}
-		return ' '
-	}, s)
 }

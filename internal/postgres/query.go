@@ -196,18 +196,21 @@ func buildQuery(num int64, q audit.Query) (string, []any) {
 	b := &qb{}
 	numArg := b.arg(num)
 	var from, key string
-	if i := refDriver(q.Filter.Terms); i >= 0 {
+	driver := refDriver(q.Filter.Terms)
+	if i := driver; i >= 0 {
 		t := q.Filter.Terms[i]
-		from = "refs r JOIN events e ON e.org = r.org AND e.seq = r.seq AND e.received = r.received"
+		from = "refs r JOIN events e ON e.org = r.org AND e.seq = r.seq"
 		key = "r.seq"
-		b.conds = append(b.conds, "r.org = "+numArg+" AND r.kind = "+b.arg(refKind(t.Field))+`::"char" AND r.value = `+b.arg(t.Value))
+		b.conds = append(b.conds, "r.org = "+numArg+" AND r.kind = "+b.arg(refKind(t.Field))+` AND r.value = `+b.arg(t.Value))
 	} else {
 		from, key = "events e", "e.seq"
 	}
 	b.conds = append(b.conds, "e.org = "+numArg, key+" BETWEEN "+b.arg(lo)+" AND "+b.arg(hi))
-	b.text(q.Filter.Terms)
-	for _, t := range q.Filter.Terms {
-		b.term(numArg, t)
+	b.text(num, q.Filter.Terms)
+	for i, t := range q.Filter.Terms {
+		if i != driver {
+			b.term(numArg, t)
+		}
 	}
 	order := " DESC"
 	if q.Order == audit.Asc {
@@ -244,7 +247,7 @@ func (b *qb) term(num string, t audit.Term) {
 		b.conds = append(b.conds, not+"(e.country = "+b.arg(t.Value)+")")
 	case audit.FieldActor, audit.FieldTarget:
 		b.conds = append(b.conds, not+"EXISTS (SELECT 1 FROM refs x WHERE x.org = "+num+" AND x.kind = "+
-			b.arg(refKind(t.Field))+`::"char" AND x.value = `+b.arg(t.Value)+" AND x.seq = e.seq AND x.received = e.received)")
+			b.arg(refKind(t.Field))+` AND x.value = `+b.arg(t.Value)+" AND x.seq = e.seq AND x.received = e.received)")
 	case audit.FieldOccurred:
 		b.timeRange(not, "e.occurred", t)
 	case audit.FieldReceived:
@@ -268,45 +271,26 @@ func (b *qb) timeRange(not, col string, t audit.Term) {
 // text adds the free-text terms: the positive ones as one tsquery (one
 // GIN lookup), each negated one as NOT @@. A term with no word in it
 // matches no event, so it and its negation still split the log.
-func (b *qb) text(terms []audit.Term) {
+func (b *qb) text(num int64, terms []audit.Term) {
 	var pos []string
 	for _, t := range terms {
 		if t.Field != audit.FieldText {
 			continue
 		}
-		tq := tsQuery(t)
+		tq := tsQuery(num, t)
 		switch {
 		case tq == "" && t.Negate:
 		case tq == "":
 			b.conds = append(b.conds, "false")
 		case t.Negate:
-			b.conds = append(b.conds, "NOT (e.tsv @@ to_tsquery('simple', "+b.arg(tq)+"))")
+			b.conds = append(b.conds, "NOT (e.tsv @@ "+b.arg(tq)+"::tsquery)")
 		default:
 			pos = append(pos, "("+tq+")")
 		}
 	}
 	if len(pos) > 0 {
-		b.conds = append(b.conds, "e.tsv @@ to_tsquery('simple', "+b.arg(strings.Join(pos, " & "))+")")
+		b.conds = append(b.conds, "e.tsv @@ "+b.arg(strings.Join(pos, " & "))+"::tsquery")
 	}
-}
-
-// tsQuery is the tsquery text of a text term: its words in order, each
-// adjacent to the next (<->); a bare word's last word matches as a prefix
-// (:*), as in the SQLite engine. Words are quoted lexemes of letters,
-// digits and marks only, so no value is tsquery syntax. "" means the
-// value has no word.
-func tsQuery(t audit.Term) string {
-	words := strings.Fields(searchText(t.Value))
-	if len(words) == 0 {
-		return ""
-	}
-	for i, w := range words {
-		words[i] = "'" + w + "'"
-	}
-	if !t.Phrase {
-		words[len(words)-1] += ":*"
-	}
-	return strings.Join(words, " <-> ")
 }
 
 // likePrefix is a LIKE pattern matching strings that start with p.
@@ -315,7 +299,7 @@ func likePrefix(p string) string {
 	return r.Replace(p) + "%"
 }
 
-func refKind(f audit.Field) string {
+func refKind(f audit.Field) byte {
 	if f == audit.FieldActor {
 		return refActor
 	}

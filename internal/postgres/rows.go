@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"context"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/ledger"
@@ -22,10 +24,11 @@ type rows struct {
 	evOrg, evSeq, evOccurred, evReceived []int64
 	evType, evCategory, evCountry        []string
 	evData                               [][]byte
-	evText                               []string
+	evTSV                                []pgtype.TSVector
 	// refs
 	refOrg, refSeq, refReceived []int64
-	refKind, refValue           []string
+	refKind                     []byte
+	refValue                    []string
 	// tree
 	treeOrg, treeIdx []int64
 	treeHash         [][]byte
@@ -45,13 +48,13 @@ func (r *rows) add(num, seq int64, p *audit.Pending, data []byte) {
 	r.evType, r.evCategory, r.evCountry = append(r.evType, ev.Type), append(r.evCategory, ev.Category), append(r.evCountry, country)
 	r.evOccurred, r.evReceived = append(r.evOccurred, ev.OccurredAt.UnixMicro()), append(r.evReceived, received)
 	r.evData = append(r.evData, data)
-	r.evText = append(r.evText, searchText(ev.SearchText()))
+	r.evTSV = append(r.evTSV, tsVectorValue(num, ev.SearchText()))
 	seen := map[[2]string]bool{}
-	ref := func(kind, v string) {
-		if v == "" || seen[[2]string{kind, v}] {
+	ref := func(kind byte, v string) {
+		if v == "" || seen[[2]string{string(kind), v}] {
 			return
 		}
-		seen[[2]string{kind, v}] = true
+		seen[[2]string{string(kind), v}] = true
 		r.refOrg, r.refSeq, r.refReceived = append(r.refOrg, num), append(r.refSeq, seq), append(r.refReceived, received)
 		r.refKind, r.refValue = append(r.refKind, kind), append(r.refValue, noNUL(v))
 	}
@@ -77,26 +80,37 @@ func (r *rows) addLeaf(num int64, e *ledger.Edge, data []byte) error {
 	return nil
 }
 
-// queue adds the INSERTs of the collected rows to pb.
-func (r *rows) queue(pb *pgx.Batch) {
+// copyAll writes the collected rows with binary COPY, PostgreSQL's
+// fastest bulk path: one COPY per table, whatever the number of events.
+func (r *rows) copyAll(ctx context.Context, tx pgx.Tx) error {
 	if len(r.evSeq) == 0 {
-		return
+		return nil
 	}
-	pb.Queue(`INSERT INTO ids (org, id, seq, hash)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[])`,
-		r.idOrg, r.idID, r.idSeq, r.idHash)
-	pb.Queue(`INSERT INTO events (org, seq, type, category, country, occurred, received, data, tsv)
-		SELECT o, s, t, c, co, oc, rc, d, to_tsvector('simple', x)
-		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bytea[], $9::text[])
-			AS u(o, s, t, c, co, oc, rc, d, x)`,
-		r.evOrg, r.evSeq, r.evType, r.evCategory, r.evCountry, r.evOccurred, r.evReceived, r.evData, r.evText)
-	if len(r.refSeq) > 0 {
-		pb.Queue(`INSERT INTO refs (org, kind, value, seq, received)
-			SELECT o, k::"char", v, s, rc FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS u(o, k, v, s, rc)`,
-			r.refOrg, r.refKind, r.refValue, r.refSeq, r.refReceived)
+	for _, c := range []struct {
+		table string
+		cols  []string
+		n     int
+		row   func(i int) []any
+	}{
+		{"events", []string{"org", "seq", "type", "category", "country", "occurred", "received", "data", "tsv"}, len(r.evSeq), func(i int) []any {
+			return []any{r.evOrg[i], r.evSeq[i], r.evType[i], r.evCategory[i], r.evCountry[i], r.evOccurred[i], r.evReceived[i], r.evData[i], r.evTSV[i]}
+		}},
+		{"ids", []string{"org", "id", "seq", "hash"}, len(r.idSeq), func(i int) []any {
+			return []any{r.idOrg[i], r.idID[i], r.idSeq[i], r.idHash[i]}
+		}},
+		{"refs", []string{"org", "kind", "value", "seq", "received"}, len(r.refSeq), func(i int) []any {
+			return []any{r.refOrg[i], r.refKind[i], r.refValue[i], r.refSeq[i], r.refReceived[i]}
+		}},
+		{"tree", []string{"org", "idx", "hash"}, len(r.treeIdx), func(i int) []any {
+			return []any{r.treeOrg[i], r.treeIdx[i], r.treeHash[i]}
+		}},
+	} {
+		src := pgx.CopyFromSlice(c.n, func(i int) ([]any, error) { return c.row(i), nil })
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, src); err != nil {
+			return err
+		}
 	}
-	pb.Queue(`INSERT INTO tree (org, idx, hash) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])`,
-		r.treeOrg, r.treeIdx, r.treeHash)
+	return nil
 }
 
 // noNUL drops NUL characters, which PostgreSQL text cannot hold (the
@@ -111,6 +125,6 @@ func noNUL(s string) string {
 
 // Kinds of refs rows.
 const (
-	refActor  = "a"
-	refTarget = "t"
+	refActor  byte = 'a'
+	refTarget byte = 't'
 )

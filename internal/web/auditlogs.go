@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,27 +15,28 @@ import (
 // auditPage is what the audit-log page shows.
 type auditPage struct {
 	layout
-	Base        string // the page's path
-	ExportPath  string
-	Form        filterForm
-	FormError   *formError
-	Filtered    bool
-	FilterQuery string // the filters as one search string (query.Format)
-	Categories  []catOption
-	Countries   []countryOption
-	Presets     []preset
-	Chart       *chartView
-	Events      []eventView
-	Detail      *eventView // ?event=ID
-	DetailError string
-	CountText   string // "24,012 events"; "" when not cheap to know
-	State       string // "rows", "empty" (no events at all), "nomatch", "invalid"
-	NewerURL    string
-	OlderURL    string
-	NewestURL   string
-	ClearURL    string
-	CloseURL    string // the page without ?event
-	HelpOpen    bool
+	Base            string // the page's path
+	ExportPath      string
+	Form            filterForm
+	FormError       *formError
+	Filtered        bool
+	FilterQuery     string // the filters as one search string (query.Format)
+	CategoryOptions template.HTML
+	TypeOptions     template.HTML
+	CountryOptions  template.HTML
+	Presets         []preset
+	Chart           *chartView
+	Events          []eventView
+	Detail          *eventView // ?event=ID
+	DetailError     string
+	CountText       string // "24,012 events"; "" when not cheap to know
+	State           string // "rows", "empty" (no events at all), "nomatch", "invalid"
+	NewerURL        string
+	OlderURL        string
+	NewestURL       string
+	ClearURL        string
+	CloseURL        string // the page without ?event
+	HelpOpen        bool
 }
 
 // auditLogs serves GET /orgs/{org}/settings/audit-logs: the chart, the
@@ -53,11 +55,12 @@ func (h *Handler) auditLogs(w http.ResponseWriter, r *http.Request) error {
 	p := &auditPage{
 		layout: h.signedInLayout("Audit logs · "+org, si),
 		Base:   pagePath(org), ExportPath: pagePath(org) + "/export",
-		Form: readForm(v), Categories: nil, State: "rows",
+		Form: readForm(v), State: "rows",
 	}
 	p.ClearURL = p.Base
-	p.Categories = categoryOptions(h.svc.Catalog(), p.Form)
-	p.Countries = countryOptions(p.Form.Country)
+	p.CategoryOptions = h.categoryOptions(p.Form.Category)
+	p.TypeOptions = h.typeOptions(p.Form.Type)
+	p.CountryOptions = countryOptions(p.Form.Country)
 	p.Presets = h.presets(p)
 	filter, ferr := h.filter(p.Form)
 	p.FormError, p.Filtered = ferr, !p.Form.empty()

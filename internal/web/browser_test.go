@@ -195,7 +195,7 @@ func (tb *tab) clean() {
 	}
 }
 
-// screenshot saves the page at width×height, light or dark.
+// screenshot saves what a width×height window shows, light or dark.
 func (tb *tab) screenshot(name string, width, height int64, scheme string) {
 	tb.t.Helper()
 	dir := os.Getenv("TRAIL_TEST_ARTIFACTS")
@@ -210,7 +210,7 @@ func (tb *tab) screenshot(name string, width, height int64, scheme string) {
 		emulation.SetDeviceMetricsOverride(width, height, 1, width < 600),
 		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}),
 		chromedp.Sleep(100*time.Millisecond),
-		chromedp.FullScreenshot(&buf, 100),
+		chromedp.CaptureScreenshot(&buf),
 		emulation.ClearDeviceMetricsOverride(),
 		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{}),
 	)
@@ -366,6 +366,40 @@ func TestBrowserAuditLogPage(t *testing.T) {
 		tb.eval(`document.querySelector("#events tbody.event:nth-of-type(3) tr.detail").offsetParent !== null`, &visible)
 		if visible {
 			t.Error("Close did not close the details")
+		}
+	})
+
+	t.Run("keyboard", func(t *testing.T) {
+		tb.navigate(pageURL)
+		tb.run(chromedp.Focus("#events tbody.event:nth-of-type(2) a.type-link", chromedp.ByQuery), chromedp.KeyEvent("\r"))
+		var visible bool
+		tb.eval(`document.querySelector("#events tbody.event:nth-of-type(2) tr.detail").offsetParent !== null`, &visible)
+		if !visible {
+			t.Error("Enter on an event type did not open its details")
+		}
+	})
+
+	t.Run("without JavaScript", func(t *testing.T) {
+		tb.run(emulation.SetScriptExecutionDisabled(true))
+		defer tb.run(emulation.SetScriptExecutionDisabled(false))
+		tb.navigate(pageURL)
+		tb.run(chromedp.Click("#events tbody.event:nth-of-type(4) a.type-link", chromedp.ByQuery))
+		var visible bool
+		tb.eval(`document.querySelector("#events tbody.event:nth-of-type(4) tr.detail").offsetParent !== null`, &visible)
+		if !visible {
+			t.Error("without JavaScript, the event type does not open the details")
+		}
+		tb.run(chromedp.SetValue("#category", "membership", chromedp.ByQuery), chromedp.Click("#apply", chromedp.ByQuery))
+		tb.waitURL("category=membership")
+		var cats []string
+		tb.eval(`[...document.querySelectorAll("#events td.c-action .sub")].map(c => c.textContent.trim())`, &cats)
+		if len(cats) == 0 {
+			t.Fatal("no membership events")
+		}
+		for _, c := range cats {
+			if c != "Membership & access control" {
+				t.Errorf("category %q under category=membership", c)
+			}
 		}
 	})
 

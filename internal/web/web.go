@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
@@ -65,6 +66,10 @@ type Handler struct {
 	mux     *http.ServeMux
 	pages   map[string]*template.Template
 	assets  map[string]asset
+
+	optionsOnce sync.Once // the category and type controls, rendered once
+	catOpts     string
+	typeOpts    string
 }
 
 // asset is one embedded file with its validator.

@@ -3,9 +3,9 @@ package web_test
 import (
 	"html"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -66,6 +66,9 @@ func TestLinkFlowAndCookie(t *testing.T) {
 				t.Errorf("%s of a spent link: %d, want 410 saying it was used", method, r.Status)
 			}
 		}
+	}
+	if strings.Contains(e.Logs.String(), "tv_") {
+		t.Errorf("a link token or session id reached the log:\n%s", e.Logs)
 	}
 	for _, bad := range []string{"/link/tv_nope", "/link/" + strings.Repeat("x", 2000), "/link/"} {
 		r := e.do(e.browser(), "GET", bad, nil)
@@ -404,3 +407,18 @@ func (e *env) follow(c *http.Client, href string) reply {
 }
 
 func rowsOf(body string) int { return strings.Count(body, `<tbody class="event"`) }
+
+func TestGeolocationAttribution(t *testing.T) {
+	e := newEnv(t)
+	e.ingest("acme", changeRole("e1", "alice", "bob"))
+	c := e.login("acme", "u1", "alice")
+	r, _ := e.page(c, "acme", "")
+	if !strings.Contains(r.Body, `<a href="https://db-ip.com" rel="noopener noreferrer" target="_blank">IP Geolocation by DB-IP</a>`) ||
+		!strings.Contains(r.Body, "London, United Kingdom") || !strings.Contains(r.Body, "81.2.69.0/24") {
+		t.Errorf("a page showing DB-IP locations lacks the location or the attribution")
+	}
+	r, _ = e.page(c, "acme", "category=audit_log")
+	if strings.Contains(r.Body, "IP Geolocation by DB-IP") {
+		t.Errorf("the attribution shows on a page without locations")
+	}
+}

@@ -1,8 +1,6 @@
 -- Trail schema version 1. Text keys are COLLATE "C": byte order and
 -- case-sensitive equality, as the SQLite engine and the API promise.
 
-CREATE EXTENSION IF NOT EXISTS btree_gin;
-
 -- size is the org's next seq: dense, advanced in the transaction that
 -- appends, under this row's lock.
 CREATE TABLE orgs (
@@ -25,7 +23,9 @@ CREATE TABLE ids (
 
 -- Events as their exact canonical bytes, partitioned by month of
 -- received (Unix microseconds, Trail's clock); partitions are created on
--- demand (partitions.go). tsv is the free-text vector.
+-- demand (partitions.go). tsv is the free-text vector: each word of the
+-- event's search text as the lexeme "<org num>:<word>" (rows.go), so one
+-- GIN index over all orgs is in effect an index per org.
 CREATE TABLE events (
 	org      bigint NOT NULL,
 	seq      bigint NOT NULL,
@@ -42,7 +42,7 @@ CREATE INDEX events_type ON events (org, type, seq);
 CREATE INDEX events_category ON events (org, category, seq);
 CREATE INDEX events_country ON events (org, country, seq);
 CREATE INDEX events_occurred ON events (org, occurred, seq);
-CREATE INDEX events_text ON events USING gin (org, tsv);
+CREATE INDEX events_text ON events USING gin (tsv);
 
 -- The actor (kind 'a') and targets (kind 't') of each event, by id and by
 -- name, for exact actor: and target: filters; partitioned like events.

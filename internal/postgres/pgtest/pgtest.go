@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,6 +33,8 @@ func Main(m *testing.M) int {
 	if server == "" {
 		return m.Run()
 	}
+	unlock := lockServer(false)
+	defer unlock()
 	name, err := create(server)
 	if err != nil {
 		dbError = err
@@ -67,36 +70,99 @@ func Server(t testing.TB) string {
 	return os.Getenv(EnvVar)
 }
 
+// NewDatabase creates a fresh database for one test on EnvVar's server,
+// dropped when the test ends, and returns its URL; it skips t when EnvVar
+// is unset. For packages whose TestMain does not call Main.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	server := os.Getenv(EnvVar)
+	if server == "" {
+		t.Skip("PostgreSQL is missing: set " + EnvVar + "=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable to run the PostgreSQL tests")
+	}
+	if !exclusive {
+		t.Cleanup(lockServer(false))
+	}
+	name, u, err := createDB(server)
+	if err != nil {
+		t.Fatalf("PostgreSQL at %s: %v", EnvVar, err)
+	}
+	t.Cleanup(func() {
+		if err := drop(server, name); err != nil {
+			t.Logf("dropping %s: %v", name, err)
+		}
+	})
+	return u
+}
+
+// lockPath is a file whose flock tells test processes apart: every test
+// binary using the server holds it shared; a test that restarts the
+// server holds it exclusive, so it never pulls the server from under
+// another package's tests running at the same time.
+const lockPath = "/tmp/trail-test-postgres.lock"
+
+func lockServer(exclusive bool) (unlock func()) {
+	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return func() {}
+	}
+	how := syscall.LOCK_SH
+	if exclusive {
+		how = syscall.LOCK_EX
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}
+}
+
+// LockServerExclusive waits until no other test process uses the server
+// (each holds the lock shared) and keeps them out until the test ends:
+// for a test that stops or restarts PostgreSQL. The caller must not hold
+// the shared lock itself: call it before NewDatabase.
+func LockServerExclusive(t testing.TB) {
+	t.Helper()
+	unlock := lockServer(true)
+	exclusive = true
+	t.Cleanup(func() {
+		exclusive = false
+		unlock()
+	})
+}
+
+// exclusive is set while this process holds the lock exclusive.
+var exclusive bool
+
 func create(server string) (string, error) {
+	name, u, err := createDB(server)
+	dbURL = u
+	return name, err
+}
+
+func createDB(server string) (name, dbURL string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var b [6]byte
 	rand.Read(b[:])
-	name := "trail_test_" + hex.EncodeToString(b[:])
+	name = "trail_test_" + hex.EncodeToString(b[:])
 	conn, err := pgx.Connect(ctx, server)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", err
+		return "", "", err
 	}
 	u, err := url.Parse(server)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	u.Path = "/" + name
 	dbURL = u.String()
-	// Every test schema shares the extension, kept in public.
-	db, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return "", err
-	}
-	defer db.Close(ctx)
-	if _, err := db.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS btree_gin SCHEMA public"); err != nil {
-		return "", err
-	}
-	return name, nil
+	return name, dbURL, nil
 }
 
 func drop(server, name string) error {

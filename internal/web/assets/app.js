@@ -62,6 +62,11 @@
     setOpen(link, open);
   });
 
+  // On a narrow screen the chart scrolls sideways: show the latest days.
+  doc.querySelectorAll(".chart-scroll").forEach(function (el) {
+    el.scrollLeft = el.scrollWidth;
+  });
+
   // A #fragment from a shared URL opens its event on load.
   if (location.hash.indexOf("#ev-") === 0) {
     var target = doc.getElementById(location.hash.slice(1));

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/postgres"
+	"github.com/trailaudit/trail/internal/sqlite"
+)
+
+// runMigrateStore copies a whole embedded store into PostgreSQL: every
+// org's events with their ids, seqs and exact bytes (so the Merkle tree,
+// rebuilt from them, has the same hashes, and each org's root is checked
+// against the source's), the retry hashes, the latest signed checkpoints
+// and the API keys. Viewer links and sessions, short-lived, are not
+// copied. An interrupted copy resumes where it stopped.
+func runMigrateStore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("migrate-store", "--from sqlite:DIR --to postgres://…", stderr)
+	from := fs.String("from", "", "the embedded store to copy: sqlite:`DIR` (its data directory; stop its server first)")
+	to := fs.String("to", "", "the PostgreSQL store to copy into: a postgres:// `URL`")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	dir, ok := strings.CutPrefix(*from, "sqlite:")
+	switch {
+	case !ok || dir == "":
+		return usagef("--from must be sqlite:DIR, the data directory of an embedded store")
+	case !isPostgres(*to):
+		return usagef("--to must be a postgres:// URL")
+	}
+	src, err := sqlite.Open(dir, sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName)+"?_pragma=busy_timeout(15000)&_pragma=query_only(1)")
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	dst, err := postgres.Open(ctx, *to, postgres.Options{})
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	m := &storeCopy{src: src, raw: raw, dst: dst, log: stderr}
+	orgs, err := src.Orgs(ctx)
+	if err != nil {
+		return err
+	}
+	var total int64
+	for _, org := range orgs {
+		n, err := m.copyOrg(ctx, org)
+		if err != nil {
+			return fmt.Errorf("org %s: %w", org, err)
+		}
+		total += n
+	}
+	keys, err := m.copyKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if err := dst.Analyze(ctx); err != nil {
+		return err
+	}
+	engine, where := storeLabel("", *to)
+	fmt.Fprintf(stderr, "copied %d orgs (%d events) and %d keys from %s into %s %s; every org's tree root matches\n",
+		len(orgs), total, keys, dir, engine, where)
+	return nil
+}
+
+type storeCopy struct {
+	src *sqlite.Store
+	raw *sql.DB
+	dst *postgres.Store
+	log io.Writer
+}
+
+// copyChunk is how many events one import transaction carries.
+const copyChunk = 5000
+
+// copyOrg copies org's events the destination lacks, checks the roots
+// and copies the latest checkpoint; it returns the events copied.
+func (m *storeCopy) copyOrg(ctx context.Context, org string) (int64, error) {
+	size, err := m.src.Size(ctx, org)
+	if err != nil {
+		return 0, err
+	}
+	have, err := m.dst.Size(ctx, org)
+	if err != nil {
+		return 0, err
+	}
+	if have > size {
+		return 0, fmt.Errorf("the destination has %d events, more than the source's %d: it is another log", have, size)
+	}
+	if have > 0 {
+		if err := m.sameRoot(ctx, org, have); err != nil {
+			return 0, fmt.Errorf("the destination's first %d events are not the source's: %w", have, err)
+		}
+	}
+	var num int64
+	if err := m.raw.QueryRowContext(ctx, `SELECT num FROM orgs WHERE name = ?`, org).Scan(&num); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	for next := have; next < size; {
+		evs, err := m.readChunk(ctx, num, next, min(size, next+copyChunk))
+		if err != nil {
+			return 0, err
+		}
+		if err := m.dst.Import(ctx, org, evs); err != nil {
+			return 0, err
+		}
+		next += int64(len(evs))
+		fmt.Fprintf(m.log, "\r%s: %d of %d events", org, next, size)
+	}
+	if err := m.sameRoot(ctx, org, size); err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(m.log, "\r%s: %d events (%d copied in %s), tree root matches\n", org, size, size-have, time.Since(start).Round(time.Millisecond))
+	cp, err := m.src.LatestCheckpoint(ctx, org)
+	if audit.ErrorCode(err) == audit.CodeNotFound {
+		return size - have, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if _, err := m.dst.SaveCheckpoint(ctx, org, cp); err != nil {
+		return 0, err
+	}
+	return size - have, nil
+}
+
+// sameRoot compares the tree roots of org's first n events in both stores.
+func (m *storeCopy) sameRoot(ctx context.Context, org string, n int64) error {
+	want, err := ledger.TreeHash(n, audit.HashReader(ctx, m.src, org))
+	if err != nil {
+		return fmt.Errorf("reading the source's tree: %w", err)
+	}
+	got, err := ledger.TreeHash(n, audit.HashReader(ctx, m.dst, org))
+	if err != nil {
+		return fmt.Errorf("reading the destination's tree: %w", err)
+	}
+	if got != want {
+		return fmt.Errorf("tree root of size %d: destination %s, source %s: %w", n, ledger.EncodeHash(got), ledger.EncodeHash(want), ledger.ErrMismatch)
+	}
+	return nil
+}
+
+// readChunk reads the source's events from <= seq < to with their retry
+// hashes, straight from its tables (the store interface does not expose
+// the hashes).
+func (m *storeCopy) readChunk(ctx context.Context, num, from, to int64) ([]postgres.Imported, error) {
+	const seqBits = 40 // the SQLite key: org number << 40 | seq
+	rows, err := m.raw.QueryContext(ctx, `SELECT k, hash, data FROM events WHERE k >= ? AND k < ? ORDER BY k`,
+		num<<seqBits|from, num<<seqBits|to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []postgres.Imported
+	for rows.Next() {
+		var k int64
+		var hash, data []byte
+		if err := rows.Scan(&k, &hash, &data); err != nil {
+			return nil, err
+		}
+		ev, err := decodeStored(data)
+		if err != nil {
+			return nil, fmt.Errorf("event seq %d: %w", k&(1<<seqBits-1), err)
+		}
+		im := postgres.Imported{Seq: k & (1<<seqBits - 1), Data: data, Event: ev}
+		copy(im.Hash[:], hash)
+		out = append(out, im)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) != int(to-from) {
+		return nil, fmt.Errorf("the source has %d events in seqs %d…%d, want %d: is it damaged, or written to during the copy?", len(out), from, to-1, to-from)
+	}
+	for i := range out {
+		if out[i].Seq != from+int64(i) {
+			return nil, fmt.Errorf("the source lacks seq %d", from+int64(i))
+		}
+	}
+	return out, nil
+}
+
+// decodeStored decodes an event's canonical bytes.
+func decodeStored(data []byte) (audit.Event, error) {
+	var v struct {
+		ID          string          `json:"id"`
+		Org         string          `json:"org"`
+		Seq         int64           `json:"seq"`
+		Type        string          `json:"type"`
+		Category    string          `json:"category"`
+		Actor       audit.Actor     `json:"actor"`
+		Targets     []audit.Target  `json:"targets"`
+		Description string          `json:"description"`
+		Client      *audit.Client   `json:"client"`
+		Location    *audit.Location `json:"location"`
+		OccurredAt  time.Time       `json:"occurred_at"`
+		ReceivedAt  time.Time       `json:"received_at"`
+		Metadata    map[string]any  `json:"metadata"`
+		RecordedBy  string          `json:"recorded_by"`
+	}
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
+		return audit.Event{}, err
+	}
+	if v.ID == "" {
+		return audit.Event{}, errors.New("no id in the stored bytes")
+	}
+	return audit.Event{
+		ID: v.ID, Org: v.Org, Seq: v.Seq, Type: v.Type, Category: v.Category, Actor: v.Actor,
+		Targets: v.Targets, Description: v.Description, Client: v.Client, Location: v.Location,
+		OccurredAt: v.OccurredAt.UTC(), ReceivedAt: v.ReceivedAt.UTC(), Metadata: v.Metadata, RecordedBy: v.RecordedBy,
+	}, nil
+}
+
+// copyKeys copies every API key with its hash and state.
+func (m *storeCopy) copyKeys(ctx context.Context) (int, error) {
+	rows, err := m.raw.QueryContext(ctx, `SELECT id, hash, name, scope, org, created, expires, last_used, revoked FROM keys`)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var k audit.Key
+		var hash []byte
+		var scope string
+		var created, expires, used, revoked int64
+		if err := rows.Scan(&k.ID, &hash, &k.Name, &scope, &k.Org, &created, &expires, &used, &revoked); err != nil {
+			return n, err
+		}
+		k.Scope = audit.Scope(scope)
+		k.CreatedAt, k.ExpiresAt, k.LastUsedAt, k.RevokedAt = unixMicros(created), unixMicros(expires), unixMicros(used), unixMicros(revoked)
+		var h [32]byte
+		if len(hash) != len(h) {
+			return n, fmt.Errorf("key %s: stored hash has %d bytes", k.ID, len(hash))
+		}
+		copy(h[:], hash)
+		if _, err := m.dst.ImportKey(ctx, k, h); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, rows.Err()
+}
+
+func unixMicros(m int64) time.Time {
+	if m == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(m).UTC()
+}
