@@ -65,7 +65,7 @@ func (l *testLog) add(org string, n int, rng *rand.Rand) {
 				Targets:     []audit.Target{{Type: "repo", ID: fmt.Sprint("r", i), Name: org + "/model"}},
 				Description: fmt.Sprintf("alice did %s number %d \"quoted\" \\ é", ty.typ, i),
 				OccurredAt:  t0.Add(time.Duration(i) * time.Minute), ReceivedAt: t0.Add(time.Duration(i) * time.Minute),
-				Metadata:    map[string]any{"n": fmt.Sprint(i)},
+				Metadata: map[string]any{"n": fmt.Sprint(i)},
 			}})
 		}
 		if err := l.store.Append(context.Background(), []*audit.Batch{b}); err != nil || b.Err != nil {

@@ -56,9 +56,9 @@ func ParseExport(data []byte) (*Export, error) {
 }
 
 type parser struct {
-	d       []byte
-	i       int
-	ev      int // index of the event being read, -1 outside events
+	d         []byte
+	i         int
+	ev        int // index of the event being read, -1 outside events
 	lastSeq   int64
 	lastEvent []byte
 	limit     int // where a segment's scan stops (parallel.go); 0: none

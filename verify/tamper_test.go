@@ -20,7 +20,9 @@ type tampering struct {
 	apply func(rng *rand.Rand, data []byte, x *verify.Export) ([]byte, func(error) string)
 }
 
-func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' }
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z'
+}
 
 // wantEvent checks the error is a mismatch naming the event seq (and id).
 func wantEvent(seq int64, id string) func(error) string {

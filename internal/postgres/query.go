@@ -41,10 +41,64 @@ func (s *Store) each(ctx context.Context, org string, q audit.Query, fn func(seq
 		return 0, err
 	}
 	sqlText, args := buildQuery(num, q)
+	if tq := positiveText(num, q.Filter.Terms); tq != "" && refDriver(q.Filter.Terms) < 0 {
+		return s.eachText(ctx, num, tq, sqlText, args, fn)
+	}
 	rows, err := s.pool.Query(ctx, sqlText, args...)
 	if err != nil {
 		return 0, storeErr("querying events", err)
 	}
+	return readRows(rows, fn)
+}
+
+// rareText is the number of matches under which a text query is answered
+// from the GIN index: all matches fetched, then sorted.
+const rareText = 2000
+
+// eachText runs a query with free text. The planner cannot tell a rare
+// word from a common one well enough (prefix words least of all), and a
+// wrong guess is costly either way: walking the seq index in order and
+// testing each event finds a page of a common word at once but reads the
+// whole log for a rare one, and fetching every match from the GIN index
+// and sorting is instant for a rare word but sorts millions for a common
+// one. So a probe counts the matches, up to rareText, from the GIN index
+// alone; under the cap the query may only use bitmap scans (the GIN path),
+// over it the planner chooses, knowing the word is common.
+func (s *Store) eachText(ctx context.Context, num int64, tq, sqlText string, args []any, fn func(int64, []byte) error) (int, error) {
+	n := 0
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		for _, set := range []string{"SET LOCAL enable_indexscan = off", "SET LOCAL enable_seqscan = off"} {
+			if _, err := tx.Exec(ctx, set); err != nil {
+				return err
+			}
+		}
+		var matches int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM events WHERE org = $1 AND tsv @@ $2::tsquery LIMIT $3) m`,
+			num, tq, rareText).Scan(&matches); err != nil {
+			return err
+		}
+		if matches >= rareText {
+			for _, set := range []string{"SET LOCAL enable_indexscan = on", "SET LOCAL enable_seqscan = on"} {
+				if _, err := tx.Exec(ctx, set); err != nil {
+					return err
+				}
+			}
+		}
+		rows, err := tx.Query(ctx, sqlText, args...)
+		if err != nil {
+			return err
+		}
+		n, err = readRows(rows, fn)
+		return err
+	})
+	if err != nil {
+		return n, storeErr("querying events", err)
+	}
+	return n, nil
+}
+
+// readRows calls fn for each (seq, data) row and closes rows.
+func readRows(rows pgx.Rows, fn func(seq int64, data []byte) error) (int, error) {
 	defer rows.Close()
 	n := 0
 	for rows.Next() {
@@ -272,7 +326,6 @@ func (b *qb) timeRange(not, col string, t audit.Term) {
 // GIN lookup), each negated one as NOT @@. A term with no word in it
 // matches no event, so it and its negation still split the log.
 func (b *qb) text(num int64, terms []audit.Term) {
-	var pos []string
 	for _, t := range terms {
 		if t.Field != audit.FieldText {
 			continue
@@ -284,12 +337,10 @@ func (b *qb) text(num int64, terms []audit.Term) {
 			b.conds = append(b.conds, "false")
 		case t.Negate:
 			b.conds = append(b.conds, "NOT (e.tsv @@ "+b.arg(tq)+"::tsquery)")
-		default:
-			pos = append(pos, "("+tq+")")
 		}
 	}
-	if len(pos) > 0 {
-		b.conds = append(b.conds, "e.tsv @@ "+b.arg(strings.Join(pos, " & "))+"::tsquery")
+	if tq := positiveText(num, terms); tq != "" {
+		b.conds = append(b.conds, "e.tsv @@ "+b.arg(tq)+"::tsquery")
 	}
 }
 

@@ -89,7 +89,9 @@ func poolConfig(url string, opts Options) (*pgxpool.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: bad connection URL: %s", redactErr(err))
 	}
-	cfg.MaxConns = 8
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = 8
+	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = int32(opts.MaxConns)
 	}

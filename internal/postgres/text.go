@@ -83,3 +83,20 @@ func tsQuery(num int64, t audit.Term) string {
 	}
 	return strings.Join(words, " <-> ")
 }
+
+// positiveText is the tsquery of the positive text terms of a filter,
+// ANDed, or "" when there is none (or one has no word).
+func positiveText(num int64, terms []audit.Term) string {
+	var pos []string
+	for _, t := range terms {
+		if t.Field != audit.FieldText || t.Negate {
+			continue
+		}
+		tq := tsQuery(num, t)
+		if tq == "" {
+			return ""
+		}
+		pos = append(pos, "("+tq+")")
+	}
+	return strings.Join(pos, " & ")
+}
