@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -28,6 +29,7 @@ type auditPage struct {
 	Chart           *chartView
 	Events          []eventView
 	Detail          *eventView // ?event=ID
+	Quarantine      string     // why the org is quarantined, "" when it is not
 	DetailError     string
 	CountText       string // "24,012 events"; "" when not cheap to know
 	State           string // "rows", "empty" (no events at all), "nomatch", "invalid"
@@ -102,11 +104,13 @@ func (h *Handler) fill(ctx context.Context, p *auditPage, org string, f audit.Fi
 	if err != nil {
 		return err
 	}
+	cp := h.checkpoint(ctx, p, org)
 	for _, data := range rs.events {
 		ev, err := newEventView(data, h.svc.Catalog(), now)
 		if err != nil {
 			return err
 		}
+		ev.Integrity = integrityText(cp, ev.Seq)
 		if ev.HasLocation {
 			p.ShowAttr = h.attr.Text != ""
 		}
@@ -133,6 +137,7 @@ func (h *Handler) fill(ctx context.Context, p *auditPage, org string, f audit.Fi
 		p.CloseURL = p.url(base)
 		h.fillDetail(ctx, p, org, eventID, now)
 		if p.Detail != nil {
+			p.Detail.Integrity = integrityText(cp, p.Detail.Seq)
 			p.Detail.Link = p.url(base, "event", p.Detail.ID)
 			p.ShowAttr = p.ShowAttr || (p.Detail.HasLocation && h.attr.Text != "")
 		}
@@ -248,3 +253,33 @@ func cloneValues(v url.Values) url.Values {
 }
 
 func (f filterForm) empty() bool { return f == filterForm{} }
+
+// checkpoint returns the org's latest signed checkpoint for the details'
+// integrity line (nil when there is none to show) and flags a quarantined
+// org on the page.
+func (h *Handler) checkpoint(ctx context.Context, p *auditPage, org string) *audit.SignedCheckpoint {
+	if qerr := h.svc.Quarantined(org); qerr != nil {
+		p.Quarantine = audit.ErrorMessage(qerr)
+	}
+	cp, err := h.svc.LatestCheckpoint(ctx, org)
+	if err != nil {
+		if audit.ErrorCode(err) != audit.CodeUnavailable {
+			h.log.WarnContext(ctx, "reading the latest checkpoint failed", "org", org, "err", err)
+		}
+		return nil
+	}
+	return &cp
+}
+
+// integrityText says whether the event with seq is covered by cp.
+func integrityText(cp *audit.SignedCheckpoint, seq int64) string {
+	switch {
+	case cp == nil:
+		return ""
+	case seq < cp.Size:
+		return fmt.Sprintf("Included in the latest signed checkpoint (size %d, root %s…, signed %s UTC); GET …/events/{id}/proof proves it.",
+			cp.Size, cp.Root.String()[:12], cp.SignedAt.UTC().Format("2006-01-02 15:04:05"))
+	default:
+		return fmt.Sprintf("Not yet in a signed checkpoint (the latest covers seq 0 … %d); the next one, within seconds, will include it.", cp.Size-1)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/trailaudit/trail/internal/api"
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/geo"
+	"github.com/trailaudit/trail/internal/ledger"
 	"github.com/trailaudit/trail/internal/geo/geotest"
 	"github.com/trailaudit/trail/internal/sqlite"
 	"github.com/trailaudit/trail/internal/web"
@@ -43,6 +44,7 @@ type env struct {
 type envOptions struct {
 	publicURL string        // default the server's own URL
 	linkTTL   time.Duration // default audit.DefaultLinkTTL
+	sign      bool          // sign checkpoints (an Ed25519 key made for the test)
 }
 
 // clock is a settable clock for the viewer layer (links, sessions, the
@@ -87,7 +89,17 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 	}
 	e.Viewers = audit.NewViewers(store, audit.ViewerConfig{PublicURL: public, LinkTTL: opts.linkTTL, Now: e.clock.now})
 	a := api.New(api.Config{Logger: log, Viewers: e.Viewers})
-	e.Svc = audit.NewService(audit.Config{Store: store, Locator: locator, Logger: log, Metrics: a.Metrics()})
+	var integrity audit.IntegrityConfig
+	if opts.sign {
+		skey, _, err := ledger.GenerateKey("trail.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if integrity.Signer, err = ledger.NewSigner(skey); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Svc = audit.NewService(audit.Config{Store: store, Locator: locator, Logger: log, Metrics: a.Metrics(), Integrity: integrity})
 	a.SetService(e.Svc)
 	text, link := locator.Attribution()
 	pages := web.New(web.Config{Service: e.Svc, Viewers: e.Viewers, Attribution: web.Attribution{Text: text, URL: link}, Logger: log})

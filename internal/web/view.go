@@ -68,6 +68,7 @@ type eventView struct {
 	Metadata        []metaField
 	RecordedByTrail bool
 	JSON            string // the exact stored bytes
+	Integrity       string // whether a signed checkpoint covers the event
 	HasLocation     bool
 	HasClient       bool
 	TargetSummary   string
