@@ -20,8 +20,8 @@ import (
 	"github.com/trailaudit/trail/internal/api"
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/geo"
-	"github.com/trailaudit/trail/internal/ledger"
 	"github.com/trailaudit/trail/internal/geo/geotest"
+	"github.com/trailaudit/trail/internal/ledger"
 	"github.com/trailaudit/trail/internal/sqlite"
 	"github.com/trailaudit/trail/internal/web"
 )
