@@ -198,7 +198,11 @@ func buildQuery(num int64, q audit.Query) (string, []any) {
 	} else {
 		from, key = "events e", "e.k"
 	}
-	b.where(key+" BETWEEN ? AND ?", lo, hi)
+	b.keyRange(key, lo, hi, q.Filter.Terms)
+	// The org column lets the (org, type|category|country|occurred, k)
+	// indexes serve a filter in k order; without it only the key range
+	// applies and a rare type means scanning the whole org.
+	b.where("e.org = ?", num)
 	if exclude != "" {
 		b.where("e.k NOT IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ? AND rowid BETWEEN ? AND ?)", exclude, lo, hi)
 	}
@@ -212,6 +216,32 @@ func buildQuery(num int64, q audit.Query) (string, []any) {
 	sqlText := "SELECT e.k, e.data FROM " + from + " WHERE " + strings.Join(b.conds, " AND ") +
 		" ORDER BY " + key + order + " LIMIT " + strconv.Itoa(q.Limit+1)
 	return sqlText, b.args
+}
+
+// keyRange bounds the key to [lo, hi]. A positive occurred_at range also
+// bounds it to the keys of the events in that range, found through the
+// (org, occurred, k) index, so a range in the past does not scan
+// every newer event; an empty range gives an empty key range at once.
+func (b *qb) keyRange(key string, lo, hi int64, terms []audit.Term) {
+	for _, t := range terms {
+		col := "occurred" // received has no index of its own: it stays a filter
+		if t.Field != audit.FieldOccurred || t.Negate || (t.From.IsZero() && t.To.IsZero()) {
+			continue
+		}
+		var conds []string
+		var args []any
+		if !t.From.IsZero() {
+			conds, args = append(conds, col+" >= ?"), append(args, t.From.UnixMicro())
+		}
+		if !t.To.IsZero() {
+			conds, args = append(conds, col+" < ?"), append(args, t.To.UnixMicro())
+		}
+		in := "FROM events WHERE org = ? AND " + strings.Join(conds, " AND ")
+		b.where(key+" BETWEEN max(?, coalesce((SELECT min(k) "+in+"), ?)) AND min(?, coalesce((SELECT max(k) "+in+"), -1))",
+			append(append(append([]any{lo, b.num}, args...), hi, hi, b.num), args...)...)
+		return
+	}
+	b.where(key+" BETWEEN ? AND ?", lo, hi)
 }
 
 type qb struct {
