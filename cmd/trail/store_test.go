@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trailaudit/trail/internal/demo"
+	"github.com/trailaudit/trail/internal/postgres"
 	"github.com/trailaudit/trail/internal/postgres/pgtest"
 )
 
@@ -230,15 +232,42 @@ func TestPostgresReplicas(t *testing.T) {
 	}
 	t.Logf("3 replicas, %d events over %d orgs, dense, unique, retries idempotent", total, len(orgs))
 	if hasCommand(bin, "verify") {
-		// Give the background signers time to sign the final sizes.
-		time.Sleep(6 * time.Second)
+		// The replicas share data, and so one signing key: its verifier
+		// key pins what every replica signed.
+		verifier := strings.TrimSpace(strings.SplitN(runCLI(t, bin, "keys", "verifier", "--data", data), "\n", 2)[0])
 		for _, org := range orgs {
 			file := filepath.Join(t.TempDir(), org+".json")
 			runCLI(t, bin, "export", "--org", org, "--format", "json", "--out", file, "--data", data, "--store", url)
-			runCLI(t, bin, "verify", file)
+			runCLI(t, bin, "verify", "--key", verifier, file)
+		}
+		if hasCommand(bin, "check") {
+			runCLI(t, bin, "check", "--data", data, "--store", url)
 		}
 	} else {
 		t.Log("trail verify does not exist yet: the export is not verified")
+	}
+}
+
+// TestPostgresDemo runs trail serve --demo on PostgreSQL: the demo org
+// loads once, and a second start adds nothing.
+func TestPostgresDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the demo org; skipped with -short")
+	}
+	url := pgtest.NewDatabase(t)
+	bin := trailBinary(t)
+	data := t.TempDir()
+	for range 2 {
+		s := startServer(t, bin, data, "--store", url, "--demo")
+		s.stop()
+	}
+	store, err := postgres.Open(t.Context(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if n, err := store.Size(t.Context(), demoOrg); err != nil || n != demo.DefaultEvents {
+		t.Errorf("demo org on PostgreSQL: %d events, %v; want %d", n, err, demo.DefaultEvents)
 	}
 }
 

@@ -40,10 +40,10 @@ func (s *Store) each(ctx context.Context, org string, q audit.Query, fn func(seq
 	if err != nil || !ok {
 		return 0, err
 	}
-	sqlText, args := buildQuery(num, q)
-	if tq := positiveText(num, q.Filter.Terms); tq != "" && refDriver(q.Filter.Terms) < 0 {
-		return s.eachText(ctx, num, tq, sqlText, args, fn)
+	if positiveText(num, q.Filter.Terms) != "" && refDriver(q.Filter.Terms) < 0 {
+		return s.eachText(ctx, num, q, fn)
 	}
+	sqlText, args := buildQuery(num, q)
 	rows, err := s.pool.Query(ctx, sqlText, args...)
 	if err != nil {
 		return 0, storeErr("querying events", err)
@@ -51,44 +51,63 @@ func (s *Store) each(ctx context.Context, org string, q audit.Query, fn func(seq
 	return readRows(rows, fn)
 }
 
-// rareText is the number of matches under which a text query is answered
-// from the GIN index: all matches fetched, then sorted.
-const rareText = 2000
+// textWindow is how many of the newest (or, ascending, oldest) events of
+// the range a text query tests in seq order before it turns to the GIN
+// index.
+const textWindow = 5000
 
-// eachText runs a query with free text. The planner cannot tell a rare
-// word from a common one well enough (prefix words least of all), and a
-// wrong guess is costly either way: walking the seq index in order and
-// testing each event finds a page of a common word at once but reads the
-// whole log for a rare one, and fetching every match from the GIN index
-// and sorting is instant for a rare word but sorts millions for a common
-// one. So a probe counts the matches, up to rareText, from the GIN index
-// alone; under the cap the query may only use bitmap scans (the GIN path),
-// over it the planner chooses, knowing the word is common.
-func (s *Store) eachText(ctx context.Context, num int64, tq, sqlText string, args []any, fn func(int64, []byte) error) (int, error) {
-	n := 0
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+// eachText runs a query with free text. Two plans answer it, each fast
+// where the other is slow: walking the seq index in order and testing
+// each event finds a page of a common word at once but reads the whole
+// log for a rare one; fetching every match from the GIN index and sorting
+// them is instant for a rare word but sorts millions for a common one. The
+// planner cannot tell rare from common well enough (prefix words least of
+// all), so: first the window of the textWindow events at the page's end
+// of the range, in seq order (seqs are dense, so the window is a seq
+// range); if that fills the page, done; if not, the rest of the range
+// from the GIN index alone, the only index its conditions can use.
+func (s *Store) eachText(ctx context.Context, num int64, q audit.Query, fn func(int64, []byte) error) (int, error) {
+	lo, hi := seqRange(q)
+	var size int64
+	if err := s.pool.QueryRow(ctx, `SELECT size FROM orgs WHERE num = $1`, num).Scan(&size); err != nil {
+		return 0, storeErr("querying events", err)
+	}
+	hi = min(hi, size-1)
+	if lo > hi {
+		return 0, nil
+	}
+	w := q
+	rest := q
+	if q.Order == audit.Asc {
+		w.Before = min(hi, lo+textWindow-1) + 1
+		rest.After = w.Before - 1
+	} else {
+		w.After = max(lo, hi-textWindow+1) - 1
+		rest.Before = w.After + 1
+	}
+	sqlText, args := buildQueryText(num, w, planWindow)
+	rows, err := s.pool.Query(ctx, sqlText, args...)
+	if err != nil {
+		return 0, storeErr("querying events", err)
+	}
+	n, err := readRows(rows, fn)
+	if err != nil || n > q.Limit || w.After+1 <= lo && w.Before-1 >= hi {
+		return n, err
+	}
+	rest.Limit = q.Limit - n
+	sqlText, args = buildQueryText(num, rest, planGIN)
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		for _, set := range []string{"SET LOCAL enable_indexscan = off", "SET LOCAL enable_seqscan = off"} {
 			if _, err := tx.Exec(ctx, set); err != nil {
 				return err
-			}
-		}
-		var matches int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM events WHERE org = $1 AND tsv @@ $2::tsquery LIMIT $3) m`,
-			num, tq, rareText).Scan(&matches); err != nil {
-			return err
-		}
-		if matches >= rareText {
-			for _, set := range []string{"SET LOCAL enable_indexscan = on", "SET LOCAL enable_seqscan = on"} {
-				if _, err := tx.Exec(ctx, set); err != nil {
-					return err
-				}
 			}
 		}
 		rows, err := tx.Query(ctx, sqlText, args...)
 		if err != nil {
 			return err
 		}
-		n, err = readRows(rows, fn)
+		m, err := readRows(rows, fn)
+		n += m
 		return err
 	})
 	if err != nil {
@@ -240,14 +259,32 @@ func (s *Store) Orgs(ctx context.Context) ([]string, error) {
 // (org, tsv) GIN index. Every plan can return the first page in seq order
 // without sorting the whole match.
 func buildQuery(num int64, q audit.Query) (string, []any) {
-	lo, hi := int64(0), int64(1<<62)
+	return buildQueryText(num, q, planAny)
+}
+
+// Plans a text query may be confined to (see eachText).
+const (
+	planAny    = iota // the planner chooses
+	planWindow        // the seq index in order; text is a filter, never a GIN lookup
+	planGIN           // the GIN index only; no other index serves org and seq
+)
+
+// seqRange is the seq range of q: lo <= seq <= hi.
+func seqRange(q audit.Query) (lo, hi int64) {
+	lo, hi = 0, 1<<62
 	if q.After >= 0 {
 		lo = max(lo, q.After+1)
 	}
 	if q.Before >= 0 {
 		hi = min(hi, q.Before-1)
 	}
-	b := &qb{}
+	return lo, hi
+}
+
+// buildQueryText is buildQuery confined to a plan (see eachText).
+func buildQueryText(num int64, q audit.Query, plan int) (string, []any) {
+	lo, hi := seqRange(q)
+	b := &qb{textFilter: plan == planWindow}
 	numArg := b.arg(num)
 	var from, key string
 	driver := refDriver(q.Filter.Terms)
@@ -259,7 +296,11 @@ func buildQuery(num int64, q audit.Query) (string, []any) {
 	} else {
 		from, key = "events e", "e.seq"
 	}
-	b.conds = append(b.conds, "e.org = "+numArg, key+" BETWEEN "+b.arg(lo)+" AND "+b.arg(hi))
+	if plan == planGIN {
+		b.conds = append(b.conds, "e.org + 0 = "+numArg, key+" + 0 BETWEEN "+b.arg(lo)+" AND "+b.arg(hi))
+	} else {
+		b.conds = append(b.conds, "e.org = "+numArg, key+" BETWEEN "+b.arg(lo)+" AND "+b.arg(hi))
+	}
 	b.text(num, q.Filter.Terms)
 	for i, t := range q.Filter.Terms {
 		if i != driver {
@@ -275,8 +316,9 @@ func buildQuery(num int64, q audit.Query) (string, []any) {
 }
 
 type qb struct {
-	conds []string
-	args  []any
+	conds      []string
+	args       []any
+	textFilter bool // positive text only as a filter: no GIN lookup
 }
 
 // arg adds a parameter and returns its placeholder.
@@ -339,7 +381,9 @@ func (b *qb) text(num int64, terms []audit.Term) {
 			b.conds = append(b.conds, "NOT (e.tsv @@ "+b.arg(tq)+"::tsquery)")
 		}
 	}
-	if tq := positiveText(num, terms); tq != "" {
+	if tq := positiveText(num, terms); tq != "" && b.textFilter {
+		b.conds = append(b.conds, "(e.tsv @@ "+b.arg(tq)+"::tsquery) IS TRUE")
+	} else if tq != "" {
 		b.conds = append(b.conds, "e.tsv @@ "+b.arg(tq)+"::tsquery")
 	}
 }

@@ -12,9 +12,9 @@ import (
 )
 
 // rows collects, column by column, the rows an Append writes, so that
-// each table gets one INSERT … SELECT FROM unnest(…) per transaction:
-// PostgreSQL then pays one statement, one plan and one round trip per
-// table, whatever the number of events.
+// each table gets one binary COPY per transaction (copyAll): measured here,
+// COPY writes events about three times as fast as INSERT … SELECT FROM
+// unnest(…) of the same rows.
 type rows struct {
 	// ids
 	idOrg, idSeq []int64

@@ -76,6 +76,9 @@ func tsQuery(num int64, t audit.Term) string {
 		return ""
 	}
 	for i, w := range words {
+		if len(w) > maxWord {
+			return "" // never indexed (tsVectorValue), so never matched
+		}
 		words[i] = "'" + prefix + w + "'"
 	}
 	if !t.Phrase {
