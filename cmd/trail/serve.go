@@ -95,6 +95,9 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	var ready atomic.Bool
 	a := api.New(api.Config{Logger: log, Ready: ready.Load, Viewers: viewers})
 	integrity, err := c.signing.integrity(c.data, true, log)
+	if err == nil {
+		err = agreeSigner(ctx, store, integrity) // store.go
+	}
 	if err != nil {
 		ln.Close()
 		return err

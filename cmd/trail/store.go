@@ -62,3 +62,13 @@ func redactURL(s string) string {
 	}
 	return u.String()
 }
+
+// agreeSigner makes sure, on PostgreSQL, that this replica signs
+// checkpoints with the key every other replica of the database uses.
+func agreeSigner(ctx context.Context, store audit.Store, integ audit.IntegrityConfig) error {
+	pg, ok := store.(*postgres.Store)
+	if !ok || integ.Signer == nil {
+		return nil
+	}
+	return pg.AgreeSigner(ctx, integ.Signer.VerifierKey(), integ.Trusted)
+}

@@ -248,6 +248,40 @@ func TestPostgresReplicas(t *testing.T) {
 	}
 }
 
+// TestPostgresReplicasShareSigningKey: a replica whose signing key is not
+// the one the database's replicas use refuses to start; after a rotation
+// (the old key trusted) the new key is accepted.
+func TestPostgresReplicasShareSigningKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary; skipped with -short")
+	}
+	url := pgtest.NewDatabase(t)
+	bin := trailBinary(t)
+	data := t.TempDir()
+	startServer(t, bin, data, "--store", url).stop()
+
+	other := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--store", url)
+	var stderr bytes.Buffer
+	other.Stderr = &stderr
+	done := make(chan error, 1)
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- other.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(stderr.String(), "the database's replicas sign with") {
+			t.Errorf("a replica with another signing key: %v\n%s; want it refused, naming both keys", err, stderr.String())
+		}
+	case <-time.After(time.Minute):
+		other.Process.Kill()
+		t.Fatal("a replica with another signing key started")
+	}
+
+	runCLI(t, bin, "keys", "rotate-signing", "--data", data)
+	startServer(t, bin, data, "--store", url).stop() // the old key is trusted: a rotation
+}
+
 // TestPostgresDemo runs trail serve --demo on PostgreSQL: the demo org
 // loads once, and a second start adds nothing.
 func TestPostgresDemo(t *testing.T) {

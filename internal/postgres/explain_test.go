@@ -37,30 +37,34 @@ func TestPostgresFirstPagePlans(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		terms []audit.Term
-		// gin explains the second step of a text query (eachText): the
-		// rest of the range from the GIN index alone.
-		gin bool
+		// plan is planAny, or the second step of a text or range query
+		// (eachTwoStep): planGIN, planRange.
+		plan int
 	}{
-		{"no filter", nil, false},
-		{"type", []audit.Term{term(audit.FieldType, "repo.delete")}, false},
-		{"type prefix", []audit.Term{term(audit.FieldTypePrefix, "org.")}, false},
-		{"category", []audit.Term{term(audit.FieldCategory, "billing")}, false},
-		{"country", []audit.Term{term(audit.FieldCountry, "JP")}, false},
-		{"actor", []audit.Term{term(audit.FieldActor, "carol")}, false},
-		{"target", []audit.Term{term(audit.FieldTarget, "acme/model-17")}, false},
-		{"rare word", []audit.Term{term(audit.FieldText, "tenthousand")}, true},
-		{"common word", []audit.Term{term(audit.FieldText, "created")}, false},
-		{"occurred range", []audit.Term{{Field: audit.FieldOccurred, From: at, To: at.Add(24 * time.Hour)}}, false},
-		{"negated type", []audit.Term{{Field: audit.FieldType, Value: "org.sso_login", Negate: true}}, false},
+		{"no filter", nil, planAny},
+		{"type", []audit.Term{term(audit.FieldType, "repo.delete")}, planAny},
+		{"type prefix", []audit.Term{term(audit.FieldTypePrefix, "org.")}, planAny},
+		{"category", []audit.Term{term(audit.FieldCategory, "billing")}, planAny},
+		{"country", []audit.Term{term(audit.FieldCountry, "JP")}, planAny},
+		{"actor", []audit.Term{term(audit.FieldActor, "carol")}, planAny},
+		{"target", []audit.Term{term(audit.FieldTarget, "acme/model-17")}, planAny},
+		{"rare word", []audit.Term{term(audit.FieldText, "tenthousand")}, planGIN},
+		{"common word", []audit.Term{term(audit.FieldText, "created")}, planAny},
+		{"occurred range", []audit.Term{{Field: audit.FieldOccurred, From: at, To: at.Add(24 * time.Hour)}}, planAny},
+		{"occurred range, step 2", []audit.Term{{Field: audit.FieldOccurred, From: at, To: at.Add(24 * time.Hour)}}, planRange},
+		{"negated type", []audit.Term{{Field: audit.FieldType, Value: "org.sso_login", Negate: true}}, planAny},
 	} {
 		q := audit.Query{Filter: audit.Filter{Terms: c.terms}, Before: -1, After: -1, Limit: 50}
-		plan := explain(t, s, q, c.gin)
+		plan := explain(t, s, q, c.plan)
 		t.Logf("%s: %s", c.name, nodes(plan))
 		if os.Getenv("TRAIL_EXPLAIN_ANALYZE") != "" {
 			t.Log(explainAnalyze(t, s, q))
 		}
-		if c.gin && !strings.Contains(plan, "events_p202601_tsv_idx") {
+		if c.plan == planGIN && !strings.Contains(plan, "events_p202601_tsv_idx") {
 			t.Errorf("%s: the GIN step does not use the GIN index:\n%s", c.name, plan)
+		}
+		if c.plan == planRange && !strings.Contains(plan, "occurred_seq_idx") {
+			t.Errorf("%s: the range step does not use the occurred index:\n%s", c.name, plan)
 		}
 		if strings.Contains(plan, `"Seq Scan"`) {
 			t.Errorf("%s: the first page scans a table sequentially:\n%s", c.name, plan)
@@ -69,14 +73,14 @@ func TestPostgresFirstPagePlans(t *testing.T) {
 }
 
 // explain returns the JSON plan of q on org acme.
-func explain(t *testing.T, s *Store, q audit.Query, gin bool) string {
+func explain(t *testing.T, s *Store, q audit.Query, mode int) string {
 	t.Helper()
 	tx, err := s.pool.Begin(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(t.Context())
-	if gin {
+	if mode == planGIN {
 		for _, set := range []string{"SET LOCAL enable_indexscan = off", "SET LOCAL enable_seqscan = off"} {
 			if _, err := tx.Exec(t.Context(), set); err != nil {
 				t.Fatal(err)
@@ -86,10 +90,6 @@ func explain(t *testing.T, s *Store, q audit.Query, gin bool) string {
 	num, _, err := s.orgNum(t.Context(), "acme")
 	if err != nil {
 		t.Fatal(err)
-	}
-	mode := planAny
-	if gin {
-		mode = planGIN
 	}
 	sqlText, args := buildQueryText(num, q, mode)
 	var plan []byte

@@ -40,8 +40,13 @@ func (s *Store) each(ctx context.Context, org string, q audit.Query, fn func(seq
 	if err != nil || !ok {
 		return 0, err
 	}
-	if positiveText(num, q.Filter.Terms) != "" && refDriver(q.Filter.Terms) < 0 {
-		return s.eachText(ctx, num, q, fn)
+	if refDriver(q.Filter.Terms) < 0 {
+		switch {
+		case positiveText(num, q.Filter.Terms) != "":
+			return s.eachTwoStep(ctx, num, q, planGIN, fn)
+		case positiveRange(q.Filter.Terms):
+			return s.eachTwoStep(ctx, num, q, planRange, fn)
+		}
 	}
 	sqlText, args := buildQuery(num, q)
 	rows, err := s.pool.Query(ctx, sqlText, args...)
@@ -52,21 +57,23 @@ func (s *Store) each(ctx context.Context, org string, q audit.Query, fn func(seq
 }
 
 // textWindow is how many of the newest (or, ascending, oldest) events of
-// the range a text query tests in seq order before it turns to the GIN
-// index.
+// the range a text or time-range query tests in seq order before it turns
+// to the selective index.
 const textWindow = 5000
 
-// eachText runs a query with free text. Two plans answer it, each fast
-// where the other is slow: walking the seq index in order and testing
-// each event finds a page of a common word at once but reads the whole
-// log for a rare one; fetching every match from the GIN index and sorting
-// them is instant for a rare word but sorts millions for a common one. The
-// planner cannot tell rare from common well enough (prefix words least of
-// all), so: first the window of the textWindow events at the page's end
-// of the range, in seq order (seqs are dense, so the window is a seq
-// range); if that fills the page, done; if not, the rest of the range
-// from the GIN index alone, the only index its conditions can use.
-func (s *Store) eachText(ctx context.Context, num int64, q audit.Query, fn func(int64, []byte) error) (int, error) {
+// eachTwoStep runs a query with free text (second planGIN) or a time range
+// (planRange). Two plans answer it, each fast where the other is slow:
+// walking the seq index in order and testing each event finds a page of a
+// common word (or of a range that holds the newest events) at once but
+// reads the whole log for a rare one; fetching every match from the GIN
+// (or occurred) index and sorting them is instant for few matches but
+// sorts millions for many. The planner cannot tell which well enough
+// (prefix words and ranges correlated with seq least of all), so: first
+// the window of the textWindow events at the page's end of the range, in
+// seq order (seqs are dense, so the window is a seq range); if that fills
+// the page, done; if not, the rest of the range from the selective index,
+// sorted.
+func (s *Store) eachTwoStep(ctx context.Context, num int64, q audit.Query, second int, fn func(int64, []byte) error) (int, error) {
 	lo, hi := seqRange(q)
 	var size int64
 	if err := s.pool.QueryRow(ctx, `SELECT size FROM orgs WHERE num = $1`, num).Scan(&size); err != nil {
@@ -76,26 +83,35 @@ func (s *Store) eachText(ctx context.Context, num int64, q audit.Query, fn func(
 	if lo > hi {
 		return 0, nil
 	}
-	w := q
-	rest := q
+	w, rest := q, q
+	wlo, whi := lo, hi
 	if q.Order == audit.Asc {
-		w.Before = min(hi, lo+textWindow-1) + 1
-		rest.After = w.Before - 1
+		whi = min(hi, lo+textWindow-1)
+		rest.After = whi
 	} else {
-		w.After = max(lo, hi-textWindow+1) - 1
-		rest.Before = w.After + 1
+		wlo = max(lo, hi-textWindow+1)
+		rest.Before = wlo
 	}
+	w.After, w.Before = wlo-1, whi+1
 	sqlText, args := buildQueryText(num, w, planWindow)
 	rows, err := s.pool.Query(ctx, sqlText, args...)
 	if err != nil {
 		return 0, storeErr("querying events", err)
 	}
 	n, err := readRows(rows, fn)
-	if err != nil || n > q.Limit || w.After+1 <= lo && w.Before-1 >= hi {
+	if err != nil || n > q.Limit || wlo == lo && whi == hi {
 		return n, err
 	}
 	rest.Limit = q.Limit - n
-	sqlText, args = buildQueryText(num, rest, planGIN)
+	sqlText, args = buildQueryText(num, rest, second)
+	if second == planRange {
+		rows, err := s.pool.Query(ctx, sqlText, args...)
+		if err != nil {
+			return n, storeErr("querying events", err)
+		}
+		m, err := readRows(rows, fn)
+		return n + m, err
+	}
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		for _, set := range []string{"SET LOCAL enable_indexscan = off", "SET LOCAL enable_seqscan = off"} {
 			if _, err := tx.Exec(ctx, set); err != nil {
@@ -262,11 +278,12 @@ func buildQuery(num int64, q audit.Query) (string, []any) {
 	return buildQueryText(num, q, planAny)
 }
 
-// Plans a text query may be confined to (see eachText).
+// Plans a query may be confined to (see eachTwoStep).
 const (
 	planAny    = iota // the planner chooses
 	planWindow        // the seq index in order; text is a filter, never a GIN lookup
 	planGIN           // the GIN index only; no other index serves org and seq
+	planRange         // sorted by seq, never read in seq order: the range's index serves
 )
 
 // seqRange is the seq range of q: lo <= seq <= hi.
@@ -281,7 +298,7 @@ func seqRange(q audit.Query) (lo, hi int64) {
 	return lo, hi
 }
 
-// buildQueryText is buildQuery confined to a plan (see eachText).
+// buildQueryText is buildQuery confined to a plan (see eachTwoStep).
 func buildQueryText(num int64, q audit.Query, plan int) (string, []any) {
 	lo, hi := seqRange(q)
 	b := &qb{textFilter: plan == planWindow}
@@ -310,6 +327,9 @@ func buildQueryText(num int64, q audit.Query, plan int) (string, []any) {
 	order := " DESC"
 	if q.Order == audit.Asc {
 		order = " ASC"
+	}
+	if plan == planRange {
+		key += " + 0"
 	}
 	return "SELECT e.seq, e.data FROM " + from + " WHERE " + strings.Join(b.conds, " AND ") +
 		" ORDER BY " + key + order + " LIMIT " + strconv.Itoa(q.Limit+1), b.args
@@ -399,6 +419,17 @@ func refKind(f audit.Field) byte {
 		return refActor
 	}
 	return refTarget
+}
+
+// positiveRange reports whether terms hold a positive occurred or received
+// range.
+func positiveRange(terms []audit.Term) bool {
+	for _, t := range terms {
+		if !t.Negate && (t.Field == audit.FieldOccurred || t.Field == audit.FieldReceived) && (!t.From.IsZero() || !t.To.IsZero()) {
+			return true
+		}
+	}
+	return false
 }
 
 // refDriver returns the index of the first positive actor or target term.
