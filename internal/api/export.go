@@ -1,10 +1,10 @@
 package api
 
 import (
-	"io"
 	"net/http"
 
 	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/httpx"
 )
 
 // export serves GET /api/v1/orgs/{org}/export?format=json|ndjson|csv[&q=].
@@ -31,31 +31,5 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, c caller) error {
 	if err != nil {
 		return err
 	}
-	h := w.Header()
-	h.Set("Content-Type", x.ContentType())
-	h.Set("Content-Disposition", `attachment; filename="`+x.Filename()+`"`)
-	cw := &countingWriter{w: w}
-	n, err := x.WriteTo(r.Context(), cw, nil)
-	if err == nil {
-		return nil
-	}
-	if cw.n == 0 {
-		h.Del("Content-Disposition")
-		return err
-	}
-	a.log.WarnContext(r.Context(), "export aborted", "org", c.Org, "key", c.Key.ID,
-		"events_written", n, "size", x.Size, "err", err)
-	panic(http.ErrAbortHandler)
-}
-
-// countingWriter counts the bytes that reached the response.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
+	return httpx.WriteExport(w, r, x, a.log, "org", c.Org, "key", c.Key.ID)
 }

@@ -1,10 +1,10 @@
 package web
 
 import (
-	"io"
 	"net/http"
 
 	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/httpx"
 )
 
 // linkPage is the confirmation page of a viewer link.
@@ -44,31 +44,5 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	hd := w.Header()
-	hd.Set("Content-Type", x.ContentType())
-	hd.Set("Content-Disposition", `attachment; filename="`+x.Filename()+`"`)
-	cw := &countingWriter{w: w}
-	n, err := x.WriteTo(r.Context(), cw, nil)
-	if err == nil {
-		return nil
-	}
-	if cw.n == 0 {
-		hd.Del("Content-Disposition")
-		return err
-	}
-	// A truncated transfer, never a complete-looking file.
-	h.log.WarnContext(r.Context(), "download aborted", "org", si.sess.Org, "events_written", n, "size", x.Size, "err", err)
-	panic(http.ErrAbortHandler)
-}
-
-// countingWriter counts the bytes that reached the response.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
+	return httpx.WriteExport(w, r, x, h.log, "org", si.sess.Org)
 }
