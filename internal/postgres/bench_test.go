@@ -1,15 +1,15 @@
 package postgres
 
-// TestPostgresBench measures Trail on PostgreSQL for docs/postgres.md. It
-// runs only when asked: TRAIL_PG_BENCH=<events to preload> (with
-// TRAIL_TEST_POSTGRES_URL). It preloads one org in-process, then measures
+// BenchmarkPostgres measures Trail on PostgreSQL for docs/postgres.md, in
+// one run whatever b.N: TRAIL_PG_BENCH=<events to preload> (default
+// 200,000), with TRAIL_TEST_POSTGRES_URL. It preloads one org in-process, then measures
 // ingest over HTTP through one and three real `trail serve` replicas, a
 // plain COPY of the same rows into a table with the same indexes as
 // events, first-page query latency at the preloaded size, and the export
 // rate over HTTP.
 //
 //	TRAIL_PG_BENCH=2000000 TRAIL_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable \
-//	  go test -run TestPostgresBench -v -timeout 2h ./internal/postgres
+//	  go test -run X -bench BenchmarkPostgres -benchtime 1x -timeout 2h ./internal/postgres
 
 import (
 	"bufio"
@@ -44,11 +44,16 @@ func benchDuration() time.Duration {
 	return 20 * time.Second
 }
 
-func TestPostgresBench(t *testing.T) {
+func BenchmarkPostgres(b *testing.B) {
 	n, _ := strconv.Atoi(os.Getenv("TRAIL_PG_BENCH"))
 	if n <= 0 {
-		t.Skip("set TRAIL_PG_BENCH=<events to preload> to run the PostgreSQL benchmark")
+		n = 200_000
 	}
+	// One run measures everything; b.N is not used.
+	benchPostgres(b, n)
+}
+
+func benchPostgres(t testing.TB, n int) {
 	url := pgtest.URL(t)
 	ctx := context.Background()
 	s, err := Open(ctx, url, Options{})
@@ -96,7 +101,7 @@ func TestPostgresBench(t *testing.T) {
 }
 
 // benchPreload stores n events in org as a history over six months.
-func benchPreload(t *testing.T, s *Store, org string, n int) {
+func benchPreload(t testing.TB, s *Store, org string, n int) {
 	t.Helper()
 	types := []struct{ typ, cat string }{
 		{"repo.create", "content"}, {"repo.delete", "content"}, {"org.change_role", "membership"},
@@ -139,7 +144,7 @@ func benchPreload(t *testing.T, s *Store, org string, n int) {
 	}
 }
 
-func buildTrail(t *testing.T) string {
+func buildTrail(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "trail")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/trailaudit/trail/cmd/trail").CombinedOutput()
@@ -154,7 +159,7 @@ type benchServer struct {
 	base string
 }
 
-func startBenchServer(t *testing.T, bin, data, url string) *benchServer {
+func startBenchServer(t testing.TB, bin, data, url string) *benchServer {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", data, "--store", url)
 	stderr, _ := cmd.StderrPipe()
@@ -188,7 +193,7 @@ func (s *benchServer) stop() {
 
 // httpIngest posts batches of 500 through the servers (clients spread
 // over them and over orgs) for d and returns the acknowledged events/s.
-func httpIngest(t *testing.T, servers []*benchServer, secret string, orgs []string, clients int, d time.Duration, tag string) float64 {
+func httpIngest(t testing.TB, servers []*benchServer, secret string, orgs []string, clients int, d time.Duration, tag string) float64 {
 	t.Helper()
 	const batch = 500
 	bodies := make([][]byte, 200)
@@ -244,7 +249,7 @@ func httpIngest(t *testing.T, servers []*benchServer, secret string, orgs []stri
 // copyBaseline copies the last n rows of events (with their ids) into a
 // table with the same indexes as events, by plain COPY of 1000 rows per
 // transaction, and returns rows/s.
-func copyBaseline(t *testing.T, s *Store, n int) float64 {
+func copyBaseline(t testing.TB, s *Store, n int) float64 {
 	t.Helper()
 	ctx := context.Background()
 	_, err := s.pool.Exec(ctx, `DROP TABLE IF EXISTS copy_baseline;
@@ -307,7 +312,7 @@ func copyEscape(s string) string {
 }
 
 // benchDisk logs the bytes per event of each table with its indexes.
-func benchDisk(t *testing.T, s *Store) {
+func benchDisk(t testing.TB, s *Store) {
 	t.Helper()
 	ctx := context.Background()
 	var events int64
@@ -333,7 +338,7 @@ func benchDisk(t *testing.T, s *Store) {
 
 // benchQueries measures first-page (50 events, newest first) latency per
 // filter kind, in-process.
-func benchQueries(t *testing.T, s *Store, org string, size int64) {
+func benchQueries(t testing.TB, s *Store, org string, size int64) {
 	t.Helper()
 	term := func(f audit.Field, v string) []audit.Term { return []audit.Term{{Field: f, Value: v}} }
 	day := time.Now().AddDate(0, -3, 0).UTC().Truncate(24 * time.Hour)
@@ -376,7 +381,7 @@ func benchQueries(t *testing.T, s *Store, org string, size int64) {
 }
 
 // benchExport downloads org's whole log as JSON through srv.
-func benchExport(t *testing.T, srv *benchServer, secret, org string, size int64) {
+func benchExport(t testing.TB, srv *benchServer, secret, org string, size int64) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", srv.base+"/api/v1/orgs/"+org+"/export?format=json", nil)
 	req.Header.Set("Authorization", "Bearer "+secret)
