@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/httpx"
 )
 
 // Config configures an API. Service is required (here or through
@@ -183,7 +184,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
 	info := &requestInfo{}
 	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &httpx.StatusWriter{ResponseWriter: w}
 	defer a.finish(sw, r, info, start)
 	if _, pattern := a.mux.Handler(r); pattern == "" {
 		a.unrouted(sw, r)
@@ -195,14 +196,14 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // finish logs and counts the request; it turns a handler's panic into a
 // 500 when nothing was written yet, and lets http.ErrAbortHandler (an
 // export cut short on purpose) through.
-func (a *API) finish(sw *statusWriter, r *http.Request, info *requestInfo, start time.Time) {
+func (a *API) finish(sw *httpx.StatusWriter, r *http.Request, info *requestInfo, start time.Time) {
 	p := recover()
-	status := sw.status
+	status := sw.Status
 	if p != nil && p != http.ErrAbortHandler {
 		a.log.ErrorContext(r.Context(), "handler panic", "route", info.route, "panic", p)
-		if !sw.wrote {
+		if !sw.Wrote {
 			a.writeError(sw, r, audit.Errorf(audit.CodeInternal, "panic"))
-			status, p = sw.status, nil
+			status, p = sw.Status, nil
 		}
 	}
 	if status == 0 {
@@ -238,11 +239,11 @@ var probeRoutes = map[string]bool{"GET /healthz": true, "GET /readyz": true, "GE
 // path exists for other methods, else 404, both as JSON errors.
 func (a *API) unrouted(w http.ResponseWriter, r *http.Request) {
 	h, _ := a.mux.Handler(r)
-	probe := &headerProbe{header: http.Header{}}
+	probe := httpx.NewHeaderProbe()
 	h.ServeHTTP(probe, r)
-	if probe.status == http.StatusMethodNotAllowed {
-		w.Header().Set("Allow", probe.header.Get("Allow"))
-		a.writeError(w, r, audit.Errorf(codeMethodNotAllowed, "method %s is not allowed here; allowed: %s", r.Method, probe.header.Get("Allow")))
+	if probe.Status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.H.Get("Allow"))
+		a.writeError(w, r, audit.Errorf(codeMethodNotAllowed, "method %s is not allowed here; allowed: %s", r.Method, probe.H.Get("Allow")))
 		return
 	}
 	a.writeError(w, r, errNoRoute)
@@ -275,37 +276,3 @@ func infoOf(ctx context.Context) *requestInfo {
 	}
 	return &requestInfo{}
 }
-
-// statusWriter records the status and whether anything was written.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.status, w.wrote = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if !w.wrote {
-		w.status, w.wrote = http.StatusOK, true
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection (flushes).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// headerProbe captures what the mux's fallback handler would answer.
-type headerProbe struct {
-	header http.Header
-	status int
-}
-
-func (p *headerProbe) Header() http.Header         { return p.header }
-func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
-func (p *headerProbe) WriteHeader(code int)        { p.status = code }

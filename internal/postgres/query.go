@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strconv"
@@ -15,23 +14,8 @@ import (
 
 // Query implements audit.EventStore.
 func (s *Store) Query(ctx context.Context, org string, q audit.Query) (audit.Page, error) {
-	var page audit.Page
-	_, err := s.each(ctx, org, q, func(seq int64, data []byte) error {
-		if len(page.Events) == q.Limit {
-			page.More = true
-			return errStop
-		}
-		page.Events = append(page.Events, bytes.Clone(data))
-		page.Seqs = append(page.Seqs, seq)
-		return nil
-	})
-	if err != nil {
-		return audit.Page{}, err
-	}
-	return page, nil
+	return audit.CollectPage(ctx, s.each, org, q)
 }
-
-var errStop = errors.New("stop")
 
 // each runs q (asking for q.Limit+1 rows) and calls fn for every row with
 // the stored bytes, valid only during the call; it returns the rows read.
@@ -144,7 +128,7 @@ func readRows(rows pgx.Rows, fn func(seq int64, data []byte) error) (int, error)
 		}
 		n++
 		if err := fn(seq, raw[1]); err != nil {
-			if err == errStop {
+			if err == audit.ErrStop {
 				return n, nil
 			}
 			return n, err
@@ -168,28 +152,10 @@ func decodeInt8(b []byte) (int64, error) {
 	return int64(v), nil
 }
 
-// scanChunk is how many events one query of a scan returns.
-const scanChunk = 10000
-
-// Scan implements audit.EventStore: chunked queries in ascending seq
-// order, each its own statement (and so its own short snapshot), so no
-// transaction is held across the scan and memory stays flat.
+// Scan implements audit.EventStore in chunks of audit.ScanChunk events,
+// each its own short read.
 func (s *Store) Scan(ctx context.Context, org string, from, to int64, f audit.Filter, fn func(int64, []byte) error) error {
-	after := from - 1
-	for after+1 < to {
-		q := audit.Query{Filter: f, Order: audit.Asc, After: after, Before: to, Limit: scanChunk - 1}
-		n, err := s.each(ctx, org, q, func(seq int64, data []byte) error {
-			after = seq
-			return fn(seq, data)
-		})
-		if err != nil {
-			return err
-		}
-		if n < scanChunk {
-			return nil
-		}
-	}
-	return nil
+	return audit.ScanChunks(ctx, s.each, org, from, to, f, fn)
 }
 
 // Size implements audit.EventStore.

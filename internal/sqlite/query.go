@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -14,24 +13,8 @@ import (
 
 // Query implements audit.EventStore.
 func (s *Store) Query(ctx context.Context, org string, q audit.Query) (audit.Page, error) {
-	var page audit.Page
-	_, err := s.each(ctx, org, q, func(seq int64, data []byte) error {
-		if len(page.Events) == q.Limit {
-			page.More = true
-			return errStop
-		}
-		page.Events = append(page.Events, bytes.Clone(data))
-		page.Seqs = append(page.Seqs, seq)
-		return nil
-	})
-	if err != nil {
-		return audit.Page{}, err
-	}
-	return page, nil
+	return audit.CollectPage(ctx, s.each, org, q)
 }
-
-// errStop ends an each loop early without an error.
-var errStop = errors.New("stop")
 
 // each runs q (which asks for q.Limit+1 rows) and calls fn for every row
 // with the stored bytes, valid only during the call. It returns the number
@@ -56,7 +39,7 @@ func (s *Store) each(ctx context.Context, org string, q audit.Query, fn func(seq
 		}
 		n++
 		if err := fn(k&(1<<seqBits-1), data); err != nil {
-			if err == errStop {
+			if err == audit.ErrStop {
 				return n, nil
 			}
 			return n, err
@@ -68,29 +51,10 @@ func (s *Store) each(ctx context.Context, org string, q audit.Query, fn func(seq
 	return n, nil
 }
 
-// scanChunk is how many events one read transaction of a scan returns.
-const scanChunk = 10000
-
-// Scan implements audit.EventStore: chunked queries in ascending order,
-// each its own short read transaction, so no transaction is held for the
-// whole scan and memory stays flat.
+// Scan implements audit.EventStore in chunks of audit.ScanChunk events,
+// each its own short read.
 func (s *Store) Scan(ctx context.Context, org string, from, to int64, f audit.Filter, fn func(int64, []byte) error) error {
-	after := from - 1
-	for after+1 < to {
-		// buildQuery asks for Limit+1 rows; read them all but act on Limit.
-		q := audit.Query{Filter: f, Order: audit.Asc, After: after, Before: to, Limit: scanChunk - 1}
-		n, err := s.each(ctx, org, q, func(seq int64, data []byte) error {
-			after = seq
-			return fn(seq, data)
-		})
-		if err != nil {
-			return err
-		}
-		if n < scanChunk {
-			return nil
-		}
-	}
-	return nil
+	return audit.ScanChunks(ctx, s.each, org, from, to, f, fn)
 }
 
 // Size implements audit.EventStore.

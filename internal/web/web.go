@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/httpx"
 )
 
 //go:embed templates/*.html
@@ -141,9 +142,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, pattern := h.mux.Handler(r)
 	if pattern == "" {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpx.StatusWriter{ResponseWriter: w}
 		h.unrouted(sw, r)
-		h.logRequest(r, "unrouted", sw.status, start, "")
+		h.logRequest(r, "unrouted", sw.Status, start, "")
 		return
 	}
 	h.mux.ServeHTTP(w, r)
@@ -154,21 +155,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpx.StatusWriter{ResponseWriter: w}
 		info := &requestInfo{}
 		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
-					h.logRequest(r, rt.pattern, sw.status, start, info.org)
+					h.logRequest(r, rt.pattern, sw.Status, start, info.org)
 					panic(p)
 				}
 				h.log.ErrorContext(r.Context(), "web handler panic", "route", rt.pattern, "panic", p)
-				if !sw.wrote {
+				if !sw.Wrote {
 					h.errorPage(sw, r, audit.Errorf(audit.CodeInternal, "panic"))
 				}
 			}
-			h.logRequest(r, rt.pattern, sw.status, start, info.org)
+			h.logRequest(r, rt.pattern, sw.Status, start, info.org)
 		}()
 		if err := rt.handle(sw, r); err != nil {
 			h.errorPage(sw, r, err)
@@ -206,10 +207,10 @@ func (h *Handler) logRequest(r *http.Request, route string, status int, start ti
 // with another method with 405.
 func (h *Handler) unrouted(w http.ResponseWriter, r *http.Request) {
 	hd, _ := h.mux.Handler(r)
-	probe := &headerProbe{header: http.Header{}}
+	probe := httpx.NewHeaderProbe()
 	hd.ServeHTTP(probe, r)
-	if probe.status == http.StatusMethodNotAllowed {
-		w.Header().Set("Allow", probe.header.Get("Allow"))
+	if probe.Status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.H.Get("Allow"))
 		h.message(w, r, http.StatusMethodNotAllowed, messagePage{
 			Heading: "Method not allowed", Body: "This page does not take " + r.Method + " requests.",
 		})
@@ -320,37 +321,3 @@ func loadAssets() map[string]asset {
 func (h *Handler) assetVersion(name string) string {
 	return strings.Trim(h.assets[name].etag, `"`)
 }
-
-// statusWriter records the status and whether anything was written.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.status, w.wrote = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if !w.wrote {
-		w.status, w.wrote = http.StatusOK, true
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// headerProbe captures what the mux's fallback handler would answer.
-type headerProbe struct {
-	header http.Header
-	status int
-}
-
-func (p *headerProbe) Header() http.Header         { return p.header }
-func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
-func (p *headerProbe) WriteHeader(code int)        { p.status = code }
