@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command trail is the Trail audit-log service: one binary with the server
 // and the operator's subcommands.
 package main
