@@ -61,9 +61,9 @@ type Module struct {
 
 // File is one licence or notice file, verbatim.
 type File struct {
-	Name    string
-	Licence string // SPDX identifier; "" for a NOTICE, a PATENTS file or an unrecognised extra
-	Text    string
+	Name     string
+	Licences []string // SPDX identifiers of the licences it holds; none for a NOTICE or PATENTS file
+	Text     string
 }
 
 // noticeFile matches the names of the files a module's notices are taken
@@ -90,7 +90,7 @@ func Read(src Sources) (*Notices, error) {
 	if err != nil {
 		return nil, fmt.Errorf("legal: the Go licence: %w", err)
 	}
-	n := &Notices{Go: File{Name: "LICENSE", Licence: Identify(string(goText)), Text: string(goText)}}
+	n := &Notices{Go: File{Name: "LICENSE", Licences: Identify(string(goText)), Text: string(goText)}}
 	for _, r := range mf.Require {
 		m, err := readModule(src.ModCache, r.Mod)
 		if err != nil {
@@ -125,7 +125,7 @@ func readModule(modcache string, mod module.Version) (Module, error) {
 		if err != nil {
 			return m, fmt.Errorf("legal: module %s %s: %w", mod.Path, mod.Version, err)
 		}
-		m.Files = append(m.Files, File{Name: e.Name(), Licence: Identify(string(text)), Text: string(text)})
+		m.Files = append(m.Files, File{Name: e.Name(), Licences: Identify(string(text)), Text: string(text)})
 	}
 	m.Licences, err = moduleLicences(m.Files)
 	if err != nil {
@@ -158,7 +158,7 @@ func moduleLicences(files []File) ([]string, error) {
 	}
 	if len(main) == 0 {
 		for _, f := range files {
-			if f.Licence != "" {
+			if len(f.Licences) > 0 {
 				main = append(main, f)
 			}
 		}
@@ -168,14 +168,16 @@ func moduleLicences(files []File) ([]string, error) {
 	}
 	var ids []string
 	for _, f := range main {
-		switch {
-		case f.Licence == "":
+		if len(f.Licences) == 0 {
 			return nil, fmt.Errorf("%s is not a licence Trail recognises (%s): read it, and teach internal/legal/identify.go if Trail may use it", f.Name, strings.Join(Accepted, ", "))
-		case !slices.Contains(Accepted, f.Licence):
-			return nil, fmt.Errorf("%s is %s, which Trail does not accept in its dependencies (%s)", f.Name, f.Licence, strings.Join(Accepted, ", "))
 		}
-		if !slices.Contains(ids, f.Licence) {
-			ids = append(ids, f.Licence)
+		for _, id := range f.Licences {
+			if !slices.Contains(Accepted, id) {
+				return nil, fmt.Errorf("%s is %s, which Trail does not accept in its dependencies (%s)", f.Name, id, strings.Join(Accepted, ", "))
+			}
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
 		}
 	}
 	return ids, nil

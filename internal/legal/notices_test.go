@@ -89,8 +89,8 @@ func TestNoticesUpToDate(t *testing.T) {
 		!strings.Contains(string(n.Notice()), "CC BY 4.0") {
 		t.Error("NOTICE lacks the DB-IP attribution (IP Geolocation by DB-IP, https://db-ip.com, CC BY 4.0)")
 	}
-	if n.Go.Licence != "BSD-3-Clause" {
-		t.Errorf("the Go licence is identified as %q, want BSD-3-Clause", n.Go.Licence)
+	if !slices.Equal(n.Go.Licences, []string{"BSD-3-Clause"}) {
+		t.Errorf("the Go licence is identified as %q, want BSD-3-Clause", n.Go.Licences)
 	}
 }
 
@@ -164,7 +164,8 @@ func TestReadRefuses(t *testing.T) {
 	}{
 		{"not downloaded", nil, "not in the module cache"},
 		{"no licence file", map[string]string{"README.md": "MIT, honest\n"}, "no LICENSE or COPYING file"},
-		{"GPL", map[string]string{"LICENSE": "GNU GENERAL PUBLIC LICENSE\nVersion 3\n"}, "LICENSE is GPL, which Trail does not accept"},
+		{"GPL", map[string]string{"LICENSE": "GNU GENERAL PUBLIC LICENSE\nVersion 3, 29 June 2007\n"}, "LICENSE is GPL, which Trail does not accept"},
+		{"MPL beside MIT", map[string]string{"COPYING": mit + "\n" + mpl}, "COPYING is MPL-2.0, which Trail does not accept"},
 		{"unrecognised", map[string]string{"LICENSE": "Do what you like, mostly.\n"}, "LICENSE is not a licence Trail recognises"},
 	}
 	for _, tt := range tests {
@@ -191,19 +192,25 @@ func TestListedWithoutTable(t *testing.T) {
 }
 
 func TestIdentify(t *testing.T) {
-	tests := []struct{ text, want string }{
-		{apache(t), "Apache-2.0"},
-		{mit, "MIT"},
-		{isc, "ISC"},
-		{bsd3, "BSD-3-Clause"},
-		{bsd2, "BSD-2-Clause"},
-		{"GNU LESSER GENERAL PUBLIC LICENSE … the GNU General Public License …", "LGPL"},
-		{"Mozilla Public License Version 2.0\n==================================\n", "MPL-2.0"},
-		{"Licensed under the Apache License, Version 2.0 (the \"License\");", ""},
-		{"", ""},
+	tests := []struct {
+		text string
+		want []string
+	}{
+		{apache(t), []string{"Apache-2.0"}},
+		{mit, []string{"MIT"}},
+		{isc, []string{"ISC"}},
+		{bsd3, []string{"BSD-3-Clause"}},
+		{bsd2, []string{"BSD-2-Clause"}},
+		{bsd3 + "\n------\n" + apache(t) + "\n------\n" + mit, []string{"Apache-2.0", "MIT", "BSD-3-Clause"}},
+		{"GNU LESSER GENERAL PUBLIC LICENSE\n   Version 3, 29 June 2007\n… the GNU General Public License version 3 …", []string{"LGPL"}},
+		{"GNU GENERAL PUBLIC LICENSE\n   Version 3, 29 June 2007", []string{"GPL"}},
+		{"GNU AFFERO GENERAL PUBLIC LICENSE\n   Version 3, 19 November 2007", []string{"AGPL"}},
+		{mpl, []string{"MPL-2.0"}},
+		{"Licensed under the Apache License, Version 2.0 (the \"License\");", nil},
+		{"", nil},
 	}
 	for _, tt := range tests {
-		if got := Identify(tt.text); got != tt.want {
+		if got := Identify(tt.text); !slices.Equal(got, tt.want) {
 			t.Errorf("Identify(%.60q…) = %q, want %q", tt.text, got, tt.want)
 		}
 	}
@@ -234,6 +241,19 @@ The above copyright notice and this permission notice shall be included in all
 copies or substantial portions of the Software.
 
 THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND.
+`
+
+// mpl is the start of MPL-2.0, whose list of secondary licences names the
+// GNU ones.
+const mpl = `Mozilla Public License, version 2.0
+
+1. Definitions
+
+1.4. "Covered Software"
+1.12. "Secondary License"
+      means either the GNU General Public License, Version 2.0, the GNU Lesser
+      General Public License, Version 2.1, the GNU Affero General Public
+      License, Version 3.0, or any later versions of those licenses.
 `
 
 const isc = `ISC License

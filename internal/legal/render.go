@@ -78,7 +78,7 @@ func (n *Notices) ThirdParty() []byte {
 	b.WriteString("The licence, NOTICE and PATENTS files of the Go standard library and of every\n" +
 		"module Trail's go.mod requires, verbatim, as the module cache holds them.\n")
 	b.WriteString(generatedBy)
-	section(&b, "The Go standard library and runtime", []string{n.Go.Licence}, []File{n.Go})
+	section(&b, "The Go standard library and runtime", n.Go.Licences, []File{n.Go})
 	for _, m := range n.Modules {
 		section(&b, m.Path+" "+m.Version, m.Licences, m.Files)
 	}
@@ -90,8 +90,8 @@ func section(b *bytes.Buffer, title string, licences []string, files []File) {
 	fmt.Fprintf(b, "\n\n%s\n%s (%s)\n%s\n", rule, title, strings.Join(licences, ", "), rule)
 	for _, f := range files {
 		name := f.Name
-		if f.Licence != "" {
-			name += ", " + f.Licence
+		if len(f.Licences) > 0 {
+			name += ", " + strings.Join(f.Licences, ", ")
 		}
 		fmt.Fprintf(b, "\n----- %s -----\n\n%s", name, f.Text)
 		if !strings.HasSuffix(f.Text, "\n") {

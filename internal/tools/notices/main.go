@@ -18,14 +18,15 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run("."); err != nil {
 		fmt.Fprintln(os.Stderr, "notices:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	root, err := legal.ModuleRoot(".")
+// run writes the notices of the module around dir.
+func run(dir string) error {
+	root, err := legal.ModuleRoot(dir)
 	if err != nil {
 		return err
 	}

@@ -11,18 +11,28 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/trailaudit/trail/internal/legal"
 )
 
 func main() {
-	check := flag.Bool("check", false, "only list the Go files without the header; exit 1 if there are any")
-	flag.Parse()
-	root, err := legal.ModuleRoot(".")
+	os.Exit(run(os.Args[1:], ".", os.Stdout, os.Stderr))
+}
+
+// run works on the module around dir and returns the exit status.
+func run(args []string, dir string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("spdx", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	check := fs.Bool("check", false, "only list the Go files without the header; exit 1 if there are any")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	root, err := legal.ModuleRoot(dir)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "spdx:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "spdx:", err)
+		return 1
 	}
 	fix := legal.AddMissingHeaders
 	if *check {
@@ -30,14 +40,15 @@ func main() {
 	}
 	files, err := fix(root)
 	for _, f := range files {
-		fmt.Println(f)
+		fmt.Fprintln(stdout, f)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "spdx:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "spdx:", err)
+		return 1
 	}
 	if *check && len(files) > 0 {
-		fmt.Fprintf(os.Stderr, "spdx: %d Go files lack %q; run go run ./internal/tools/spdx\n", len(files), legal.Header)
-		os.Exit(1)
+		fmt.Fprintf(stderr, "spdx: %d Go files lack %q; run go run ./internal/tools/spdx\n", len(files), legal.Header)
+		return 1
 	}
+	return 0
 }
