@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package client is the Go client of Trail's HTTP API: send audit events,
 // list and search them, export an org's log, read the event catalog.
 //

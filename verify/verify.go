@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package verify checks Trail exports, checkpoints and proofs offline,
 // with pure functions: no network, no clock, nothing but the bytes given
 // and the verifier keys the caller trusts.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command trail is the Trail audit-log service: one binary with the server
 // and the operator's subcommands.
 package main
@@ -27,7 +29,7 @@ Usage:
   trail bench   [flags]                                               measure ingest, query, export
   trail migrate --store postgres://…                                  apply PostgreSQL schema migrations
   trail migrate-store --from sqlite:DIR --to postgres://…              copy an embedded store into PostgreSQL
-  trail version
+  trail version [--licenses]                                          version, commit, Go, licences
 
 Every command that touches the store takes --data (env TRAIL_DATA, default ./trail-data)
 and --store (env TRAIL_STORE): without --store the events live in SQLite in --data; with
@@ -59,10 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"bench":  runBench,
 		"verify": runVerify, // verify.go
 		"check":  runCheck,  // check.go
-		"version": func(context.Context, []string, io.Writer, io.Writer) error {
-			fmt.Fprintln(stdout, "trail", version)
-			return nil
-		},
+
+		"version":       runVersion, // version.go
 		"migrate":       runMigrate,
 		"migrate-store": runMigrateStore,
 	}

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package api is Trail's HTTP JSON API: ingest, query, export, the activity
 // counts, the catalog, health and metrics, on the standard library's
 // net/http with Go 1.22 method-and-path patterns.

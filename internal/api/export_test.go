@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package api
 
 // RouteInfo is one route of the table, for the tests of package api_test.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package audit is Trail's domain: the event, its validation and enrichment,
 // the write path (validate → geolocate → anonymize → describe → sequence →
 // canonical bytes → store) with group commit, and the Store interface the

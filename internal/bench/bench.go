@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package bench measures Trail on this machine: ingest over HTTP with a
 // large log already stored, against a naive SQLite baseline on the same
 // events; first-page query latency per filter kind; export rate and peak

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package catalog is the registry of every event type Trail accepts: its
 // name, its category, a one-line summary, a description template and the
 // rules for its targets and metadata.

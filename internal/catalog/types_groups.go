@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package catalog
 
 // groupTypes are the resource group events. Members are user targets or,

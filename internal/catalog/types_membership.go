@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package catalog
 
 // membershipTypes are the member lifecycle, invitation and automatic join

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package catalog
 
 // orgTypes are the organization's core, security-token, token-approval,

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package demo makes a realistic audit-log history for a demo
 // organization, so that `trail serve --demo` shows a lived-in log.
 //

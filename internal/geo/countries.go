@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package geo
 
 // CountryName returns the English short name of the country with the given

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package geo locates client IP addresses with a MaxMind-format (.mmdb)
 // database, for the location recorded on each audit event.
 //

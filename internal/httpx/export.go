@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package httpx holds the HTTP plumbing the JSON API and the web pages
 // share.
 package httpx

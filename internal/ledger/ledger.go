@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package ledger is Trail's tamper-evidence: each org's log is an
 // append-only Merkle tree with RFC 6962 hashing, built with
 // golang.org/x/mod/sumdb/tlog, whose roots Trail signs as C2SP

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package postgres
 
 // BenchmarkPostgres measures Trail on PostgreSQL for docs/postgres.md, in

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package postgres is Trail's scale-out store: PostgreSQL through a pgx
 // connection pool, implementing audit.Store. Several `trail serve`
 // replicas may share one database.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package query parses the search strings that people type into Trail's
 // audit-log search (the web page's search box and the API's q parameter)
 // into an audit.Filter, and renders a Filter back into its canonical search

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package sqlite is Trail's embedded store: one SQLite database (WAL,
 // synchronous=FULL) in a data directory, implementing audit.Store.
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package storetest is the conformance suite for audit.Store: one set of
 // tests that every storage engine (SQLite now, PostgreSQL later) must pass,
 // in the shape of testing/slogtest. An engine's test calls Run with a

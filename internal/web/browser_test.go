@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package web_test
 
 // End-to-end tests in a real browser: chromedp drives Debian's Chromium

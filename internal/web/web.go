@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package web is Trail's HTML interface: the organization admins' audit-log
 // page (/orgs/{org}/settings/audit-logs) and the viewer links that open it.
 //

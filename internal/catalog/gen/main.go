@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command gen writes the event type reference, docs/events.md, from the
 // built-in catalog. It runs through `go generate ./internal/catalog`,
 // from the package directory:

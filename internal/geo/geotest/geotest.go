@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package geotest writes small .mmdb geolocation databases for tests, so
 // that no binary fixture is committed and no test needs the network.
 package geotest

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package pgtest gives tests a fresh PostgreSQL database per test binary
 // run: TRAIL_TEST_POSTGRES_URL names a server (any database on it); Main
 // creates trail_test_<random> there and drops it after the run. Without
