@@ -135,6 +135,7 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/orgs/{org}/events", audit.ScopeRead, a.list},
 		{"GET", "/api/v1/orgs/{org}/events/{id}", audit.ScopeRead, a.event},
 		{"GET", "/api/v1/orgs/{org}/export", audit.ScopeRead, a.export},
+		{"GET", "/api/organizations/{org}/audit-log/export", audit.ScopeRead, a.hubExport}, // export.go
 		{"GET", "/api/v1/orgs/{org}/activity", audit.ScopeRead, a.activity},
 		{"GET", "/api/v1/orgs/{org}/checkpoint", audit.ScopeRead, a.checkpoint},
 		{"GET", "/api/v1/orgs/{org}/events/{id}/proof", audit.ScopeRead, a.proof},

@@ -33,3 +33,16 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, c caller) error {
 	}
 	return httpx.WriteExport(w, r, x, a.log, "org", c.Org, "key", c.Key.ID)
 }
+
+// hubExport serves GET /api/organizations/{org}/audit-log/export, the
+// route the Hugging Face Hub documents for downloading an org's audit
+// log, so that scripts written for the Hub work against Trail unchanged.
+// It is the JSON export of export (same scope, same document, same
+// recorded export event); q narrows it as there. Another format is
+// refused: the Hub's route serves JSON only.
+func (a *API) hubExport(w http.ResponseWriter, r *http.Request, c caller) error {
+	if f := r.URL.Query().Get("format"); f != "" && f != string(audit.FormatJSON) {
+		return audit.Errorf(audit.CodeInvalid, "format %q: this Hub-compatible route exports JSON only; use /api/v1/orgs/%s/export?format=%s", f, c.Org, f)
+	}
+	return a.export(w, r, c)
+}
