@@ -13,7 +13,6 @@ import (
 
 	"github.com/trailaudit/trail/internal/api"
 	"github.com/trailaudit/trail/internal/audit"
-	"github.com/trailaudit/trail/internal/geo"
 	"github.com/trailaudit/trail/internal/web"
 )
 
@@ -37,7 +36,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c serveConfig
 	fs.StringVar(&c.addr, "addr", env("TRAIL_ADDR", "127.0.0.1:8080"), "listen `address` (env TRAIL_ADDR)")
 	data, storeURL := dataFlag(fs), storeFlag(fs)
-	fs.StringVar(&c.geoip, "geoip", env("TRAIL_GEOIP", ""), "MaxMind-format `file`s (.mmdb) for IP geolocation, several separated by \":\", e.g. DB-IP Lite city-ipv4:city-ipv6 (env TRAIL_GEOIP); without it no location is stored")
+	fs.StringVar(&c.geoip, "geoip", env("TRAIL_GEOIP", ""), geoipHelp)
 	fs.BoolVar(&c.demo, "demo", false, "load a demo org \"acme\" with 180 days of history (once) and print a read and an ingest key")
 	fs.IntVar(&c.ipv4Prefix, "ipv4-prefix", 24, "leading `bits` of an IPv4 client address kept when anonymizing")
 	fs.IntVar(&c.ipv6Prefix, "ipv6-prefix", 48, "leading `bits` of an IPv6 client address kept when anonymizing")
@@ -68,20 +67,11 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	engine, where := storeLabel(c.data, c.store)
 	log.Info("store opened", "engine", engine, "path", where)
 
-	var locator audit.Locator
-	var attribution web.Attribution
-	if c.geoip != "" {
-		db, err := geo.Open(c.geoip)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		locator = db
-		attribution.Text, attribution.URL = db.Attribution()
-		log.Info("IP geolocation enabled", "database", db.Description())
-	} else {
-		log.Warn("no IP geolocation database (--geoip): events are stored without location; see the README to get DB-IP Lite")
+	locator, attribution, closeGeo, err := openLocator(c.geoip, log) // geoip.go
+	if err != nil {
+		return err
 	}
+	defer closeGeo()
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
