@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
@@ -18,6 +19,7 @@ type viewerFlags struct {
 	publicURL  string
 	linkTTL    time.Duration
 	sessionTTL time.Duration
+	tls        bool // serve speaks TLS: the default URL is https, an http one is refused
 }
 
 // registerLink registers the flags that minting a link needs.
@@ -41,9 +43,15 @@ func (v *viewerFlags) viewers(store audit.ViewerStore, addr net.Addr) (*audit.Vi
 	public := v.publicURL
 	if public == "" && addr != nil {
 		public = defaultPublicURL(addr.String())
+		if v.tls {
+			public = "https://" + strings.TrimPrefix(public, "http://")
+		}
 	}
 	if err := checkPublicURL(public); err != nil {
 		return nil, err
+	}
+	if v.tls && !strings.HasPrefix(public, "https://") {
+		return nil, usagef("--public-url %q: with --tls-cert Trail serves https, so the public URL must be https:// (page cookies are then Secure)", public)
 	}
 	return audit.NewViewers(store, audit.ViewerConfig{PublicURL: public, LinkTTL: v.linkTTL, SessionTTL: v.sessionTTL}), nil
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/trailaudit/trail/internal/api"
 	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/httpx"
+	"github.com/trailaudit/trail/internal/ratelimit"
 	"github.com/trailaudit/trail/internal/web"
 )
 
@@ -29,6 +31,7 @@ type serveConfig struct {
 	viewer          viewerFlags   // link.go
 	signing         *signingFlags // signing.go
 	checkpointEvery time.Duration
+	net             netFlags // serve_net.go: TLS, timeouts, rate limits
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -47,6 +50,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.viewer.register(fs)
 	c.signing = addSigningFlags(fs)
 	fs.DurationVar(&c.checkpointEvery, "checkpoint-interval", audit.DefaultCheckpointEvery, "sign a checkpoint of each org that grew at most this often (also on demand: proofs, exports)")
+	c.net.register(fs)
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -54,6 +58,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.ipv4Prefix < 0 || c.ipv4Prefix > 32 || c.ipv6Prefix < 0 || c.ipv6Prefix > 128 {
 		return usagef("--ipv4-prefix must be 0..32 and --ipv6-prefix 0..128")
 	}
+	if err := c.net.check(); err != nil {
+		return err
+	}
+	c.viewer.tls = c.net.tlsCert != ""
 	return serve(ctx, c, stdout, newLogger(stderr))
 }
 
@@ -73,6 +81,13 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	}
 	defer closeGeo()
 
+	var certs *certReloader
+	if c.net.tlsCert != "" {
+		if certs, err = newCertReloader(c.net.tlsCert, c.net.tlsKey, log); err != nil {
+			return err
+		}
+		go certs.watch(ctx)
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", c.addr, err)
@@ -83,7 +98,8 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		return err
 	}
 	var ready atomic.Bool
-	a := api.New(api.Config{Logger: log, Ready: ready.Load, Viewers: viewers})
+	guard := ratelimit.New(c.net.limits)
+	a := api.New(api.Config{Logger: log, Ready: ready.Load, Viewers: viewers, Limits: guard})
 	integrity, err := c.signing.integrity(c.data, true, log)
 	if err == nil {
 		err = agreeSigner(ctx, store, integrity) // store.go
@@ -104,19 +120,19 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		ln.Close()
 		return err
 	}
-	pages := web.New(web.Config{Service: svc, Viewers: viewers, Attribution: attribution, Logger: log})
+	pages := web.New(web.Config{Service: svc, Viewers: viewers, Attribution: attribution, Logger: log, Limits: guard})
 
-	srv := &http.Server{
-		Handler:           pages.Wrap(a),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := c.net.server(httpx.WithWriteStall(pages.Wrap(a), c.net.stall), log)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
-	log.Info("listening", "addr", ln.Addr().String())
+	if certs != nil {
+		srv.TLSConfig = certs.tlsConfig()
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+		base = "https://" + ln.Addr().String()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "url", base)
 
 	if c.demo {
 		if err := loadDemo(ctx, svc, base, stdout, log); err != nil {
@@ -142,9 +158,16 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Running exports are cut (a client sees a truncated transfer, never
+	// a complete-looking file); in-flight ingests finish and are acked.
+	guard.StopExports()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.net.shutdown)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
+	if err != nil {
+		log.Warn("requests still running after --shutdown-timeout; cutting them", "err", err)
+		srv.Close()
+	}
 	a.Close() // wait for last-used writes before the store closes
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

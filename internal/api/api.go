@@ -26,6 +26,7 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/httpx"
+	"github.com/trailaudit/trail/internal/ratelimit"
 )
 
 // Config configures an API. Service is required (here or through
@@ -44,6 +45,10 @@ type Config struct {
 	// Viewers mints viewer links and ends sessions (viewer.go); nil: one
 	// over the service's store, building relative link URLs.
 	Viewers *audit.Viewers
+	// Limits are the request limits and the bound on concurrent exports
+	// (limits.go), shared with the web pages; nil: none. Its refusals are
+	// counted in the registry.
+	Limits *ratelimit.Guard
 }
 
 // API is the HTTP handler of the JSON API. It is safe for concurrent use.
@@ -60,6 +65,7 @@ type API struct {
 	catalog []byte // the encoded GET /api/v1/catalog reply
 	touch   *keyToucher
 	viewers *audit.Viewers
+	limits  *ratelimit.Guard
 }
 
 // New returns the API for cfg and registers its metrics in cfg.Registry.
@@ -71,6 +77,7 @@ func New(cfg Config) *API {
 	a := &API{
 		log: cfg.Logger, reg: cfg.Registry, ready: cfg.Ready, now: cfg.Now,
 		mux: http.NewServeMux(), viewers: cfg.Viewers,
+		limits: cfg.Limits,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -86,6 +93,9 @@ func New(cfg Config) *API {
 	}
 	a.metrics = newMetrics(a.reg)
 	a.reg.MustRegister(quarantineCollector{a}) // integrity.go
+	if a.limits != nil {
+		a.reg.MustRegister(a.limits)
+	}
 	a.prom = promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})
 	a.touch = &keyToucher{log: a.log, last: map[string]time.Time{}}
 	for _, rt := range a.routes() {
@@ -163,13 +173,10 @@ func (a *API) handler(rt route) http.Handler {
 			a.writeError(w, r, audit.Errorf(audit.CodeUnavailable, "Trail is starting; not ready yet"))
 			return
 		}
-		var c caller
-		if rt.scope != "" {
-			var err error
-			if c, err = a.authorize(r, rt.scope, orgRoute); err != nil {
-				a.writeError(w, r, err)
-				return
-			}
+		c, err := a.admit(r, rt, name, orgRoute) // limits.go
+		if err != nil {
+			a.writeError(w, r, err)
+			return
 		}
 		if err := rt.handle(w, r, c); err != nil {
 			a.writeError(w, r, err)

@@ -12,7 +12,9 @@ import (
 // org.audit_log.export event at seq N or later, and streams seq 0 … N-1
 // (those matching q) as an attachment. An error before the first byte is
 // a JSON error; after it, the connection is aborted so the client sees a
-// truncated transfer, never a complete-looking file.
+// truncated transfer, never a complete-looking file. An org running its
+// maximum of exports gets 429 (nothing recorded); at shutdown a running
+// export is cut (limits.go).
 func (a *API) export(w http.ResponseWriter, r *http.Request, c caller) error {
 	v := r.URL.Query()
 	q := v.Get("q")
@@ -24,6 +26,11 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, c caller) error {
 	if err != nil {
 		return err
 	}
+	r, release, err := a.limits.StartExport(r, c.Org)
+	if err != nil {
+		return exportRefused(err) // limits.go
+	}
+	defer release()
 	x, err := a.svc.StartExport(r.Context(), c.Org, audit.ExportRequest{
 		Format: format, Filter: filter, Query: q, Actor: c.actor(),
 		Integrity: v.Get("integrity") == "1" || v.Get("integrity") == "true",
