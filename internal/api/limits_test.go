@@ -196,4 +196,3 @@ func TestConcurrentExportsBound(t *testing.T) {
 		t.Error(`/metrics lacks trail_rate_limited_total{limit="exports"} 2`)
 	}
 }
-
