@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -194,5 +195,55 @@ func TestConcurrentExportsBound(t *testing.T) {
 	}
 	if m := e.get("/metrics", ""); !bytes.Contains(m.Body, []byte(`trail_rate_limited_total{limit="exports"} 2`)) {
 		t.Error(`/metrics lacks trail_rate_limited_total{limit="exports"} 2`)
+	}
+}
+
+// TestManyConcurrentExports: 24 exports of two orgs at once, 4 allowed
+// per org: each answer is a complete export of the right org with every
+// event, or a 429; none hangs, none mixes orgs.
+func TestManyConcurrentExports(t *testing.T) {
+	e := newEnvWith(t, envOptions{limits: ratelimit.New(ratelimit.Config{ExportsPerOrg: 4})})
+	for _, org := range []string{"orgA", "orgB"} {
+		var evs []string
+		for i := range 500 {
+			evs = append(evs, eventJSON(map[string]string{"id": `"` + org + "-" + strconv.Itoa(i) + `"`}))
+		}
+		if r := e.do("POST", "/api/v1/orgs/"+org+"/events", e.Admin, "application/json", batchJSON(evs...)); r.Status != 200 {
+			t.Fatalf("seeding %s: %d", org, r.Status)
+		}
+	}
+	key := e.key(audit.ScopeRead, "")
+	type result struct {
+		org string
+		r   reply
+	}
+	results := make(chan result)
+	for i := range 24 {
+		org := []string{"orgA", "orgB"}[i%2]
+		go func() { results <- result{org, e.get("/api/v1/orgs/"+org+"/export", key)} }()
+	}
+	ok := map[string]int{}
+	for range 24 {
+		res := <-results
+		switch res.r.Status {
+		case 429:
+			want429(t, "an export over the bound", res.r)
+		case 200:
+			var doc exportDoc
+			if err := json.Unmarshal(res.r.Body, &doc); err != nil || doc.Org != res.org || doc.Size < 500 || len(doc.Events) != int(doc.Size) {
+				t.Errorf("export of %s: %v, org %q, size %d, %d events", res.org, err, doc.Org, doc.Size, len(doc.Events))
+			}
+			for _, raw := range doc.Events {
+				if ev := decodeStored(t, raw); ev.Org != res.org {
+					t.Fatalf("an export of %s holds an event of %s", res.org, ev.Org)
+				}
+			}
+			ok[res.org]++
+		default:
+			t.Errorf("export of %s: %d %s", res.org, res.r.Status, truncate(res.r.Body))
+		}
+	}
+	if ok["orgA"] == 0 || ok["orgB"] == 0 {
+		t.Errorf("complete exports per org: %v; want some of each", ok)
 	}
 }

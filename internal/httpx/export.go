@@ -21,7 +21,11 @@ func WriteExport(w http.ResponseWriter, r *http.Request, x *audit.Export, log *s
 	h := w.Header()
 	h.Set("Content-Type", x.ContentType())
 	h.Set("Content-Disposition", `attachment; filename="`+x.Filename()+`"`)
-	cw := &countingWriter{w: w, rc: http.NewResponseController(w), stall: stallOf(r.Context())}
+	cw := &countingWriter{w: w, rc: http.NewResponseController(w), stall: stallOf(r.Context()), ctx: r.Context()}
+	// A write blocked on a client that reads nothing would not see the
+	// context end (a shutdown, a cancelled request): expire it.
+	stop := context.AfterFunc(r.Context(), func() { _ = cw.rc.SetWriteDeadline(time.Now()) })
+	defer stop()
 	n, err := x.WriteTo(r.Context(), cw, nil)
 	if err == nil {
 		return nil
@@ -43,9 +47,13 @@ type countingWriter struct {
 	n     int64
 	rc    *http.ResponseController
 	stall time.Duration
+	ctx   context.Context
 }
 
 func (c *countingWriter) Write(b []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err // ended (shutdown, client gone): write nothing more
+	}
 	if c.stall > 0 {
 		_ = c.rc.SetWriteDeadline(time.Now().Add(c.stall)) // unsupported: no bound, as before
 	}
