@@ -166,6 +166,23 @@ func TestServeTLS(t *testing.T) {
 		t.Errorf("the connection made before the reload: %d after it; want it kept", s)
 	}
 
+	// A pair that does not load (here: a certificate file cut short) is
+	// refused; the server keeps the certificate it has.
+	if err := os.WriteFile(certFile, []byte("-----BEGIN CERTIFICATE-----\nMIIB"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(p.stderr.String(), "TLS certificate not reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatalf("a broken certificate file was not reported\nlog:\n%s", p.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := servedSerial(addr, roots); got != 2 {
+		t.Errorf("after a broken renewal the server presents serial %d; want the previous certificate (2)", got)
+	}
+	_, _, third := testCert(t, dir, 3)
+	roots.AddCert(third)
+
 	p.cmd.Process.Signal(syscall.SIGHUP)
 	for !strings.Contains(p.stderr.String(), `"why":"SIGHUP"`) {
 		if time.Now().After(deadline) {
@@ -173,8 +190,34 @@ func TestServeTLS(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	for servedSerial(addr, roots) != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the certificate written after the broken one was not picked up\nlog:\n%s", p.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err := p.terminate(t); err != nil {
 		t.Errorf("serve after SIGTERM: %v", err)
+	}
+}
+
+// TestServeNetFlags: TLS, timeout and limit flags are checked, and an
+// http public URL is refused with TLS (the cookies must be Secure).
+func TestServeNetFlags(t *testing.T) {
+	bin := trailBinary(t)
+	cert, key, _ := testCert(t, t.TempDir(), 1)
+	for _, args := range [][]string{
+		{"--tls-cert", "cert.pem"},
+		{"--tls-key", "key.pem"},
+		{"--rate-ingest", "-1"},
+		{"--read-timeout", "0s"},
+		{"--trusted-proxies", "10.0.0.0/8,not-an-address"},
+		{"--tls-cert", cert, "--tls-key", key, "--public-url", "http://audit.example.com"},
+	} {
+		res := runTrail(t, bin, nil, append([]string{"serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0"}, args...)...)
+		if res.code != 2 {
+			t.Errorf("serve %v: exit %d, %q; want 2, a usage error", args, res.code, res.stderr)
+		}
 	}
 }
 
