@@ -24,7 +24,7 @@ type viewerFlags struct {
 
 // registerLink registers the flags that minting a link needs.
 func (v *viewerFlags) registerLink(fs *flag.FlagSet) {
-	fs.StringVar(&v.publicURL, "public-url", env("TRAIL_PUBLIC_URL", ""), "the base `URL` people reach Trail at, e.g. https://audit.example.com; viewer links are built from it, never from a request (env TRAIL_PUBLIC_URL; default http:// and the listen address)")
+	fs.StringVar(&v.publicURL, "public-url", env("TRAIL_PUBLIC_URL", ""), "the base `URL` people reach Trail at, e.g. https://audit.example.com; viewer links are built from it, never from a request (env TRAIL_PUBLIC_URL; default http:// and the listen address, https:// with TLS)")
 	fs.DurationVar(&v.linkTTL, "link-ttl", audit.DefaultLinkTTL, "how long a viewer link stays valid (it works once)")
 }
 
@@ -99,6 +99,9 @@ func runLink(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usagef("--org %q is not a valid org identifier: 1 to 96 of A-Z a-z 0-9 _ - .", *org)
 	case vf.publicURL == "":
 		vf.publicURL = defaultPublicURL(env("TRAIL_ADDR", "127.0.0.1:8080"))
+		if env("TRAIL_TLS_CERT", "") != "" { // the server speaks https: so do its links
+			vf.publicURL = "https://" + strings.TrimPrefix(vf.publicURL, "http://")
+		}
 	}
 	vf.sessionTTL = audit.DefaultSessionTTL
 	store, err := openStore(ctx, *data, *storeURL)

@@ -239,3 +239,14 @@ func waitReadyWith(t *testing.T, client *http.Client, base string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestLinkDefaultsToHTTPSWithTLS: with TRAIL_TLS_CERT set, as for the
+// server, `trail link` builds https links by default.
+func TestLinkDefaultsToHTTPSWithTLS(t *testing.T) {
+	bin := trailBinary(t)
+	data := t.TempDir()
+	res := mustRun(t, bin, []string{"TRAIL_TLS_CERT=/etc/trail/cert.pem", "TRAIL_ADDR=127.0.0.1:8443"}, "link", "--data", data, "--org", "acme", "--user", "u1")
+	if !strings.HasPrefix(res.stdout, "https://127.0.0.1:8443/") {
+		t.Errorf("trail link with TRAIL_TLS_CERT: %q; want an https link", res.stdout)
+	}
+}

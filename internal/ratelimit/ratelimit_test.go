@@ -128,3 +128,16 @@ func TestNilGuardAllows(t *testing.T) {
 	}
 	g.Failed(r)
 }
+
+// BenchmarkKey is the cost a keyed request pays for its bucket.
+func BenchmarkKey(b *testing.B) {
+	g := New(Defaults())
+	keys := []string{"key_a", "key_b", "key_c", "key_d"}
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			g.Key(keys[i%len(keys)], true)
+			i++
+		}
+	})
+}
