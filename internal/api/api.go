@@ -94,7 +94,7 @@ func New(cfg Config) *API {
 	a.metrics = newMetrics(a.reg)
 	a.reg.MustRegister(quarantineCollector{a}) // integrity.go
 	if a.limits != nil {
-		a.reg.MustRegister(a.limits)
+		register(a.reg, a.limits) // metrics.go: APIs sharing a registry share it
 	}
 	a.prom = promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})
 	a.touch = &keyToucher{log: a.log, last: map[string]time.Time{}}
