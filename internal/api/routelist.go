@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package api
 
 // Routes lists every route of the API as "METHOD pattern", from the one

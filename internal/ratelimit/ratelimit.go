@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package ratelimit holds Trail's request limits: token buckets per API
 // key (ingest and reads counted apart), per client address for what needs
 // no key (viewer links, the public catalog), and a stricter window for

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package web
 
 // Routes lists every web route as "METHOD pattern", from the one route

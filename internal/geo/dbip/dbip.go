@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package dbip embeds DB-IP's "IP to Country Lite" database (CC BY 4.0),
 // so that `trail serve` locates clients by country out of the box.
 //

