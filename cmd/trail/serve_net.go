@@ -40,7 +40,7 @@ func (n *netFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&n.shutdown, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may take to finish (running exports are cut at once)")
 	fs.Float64Var(&n.ingestPerSec, "rate-ingest", d.Ingest.PerMinute/60, "ingest `requests` a second per API key (bursts of twice as many); 0: no limit")
 	fs.Float64Var(&n.readPerSec, "rate-read", d.Read.PerMinute/60, "read `requests` a second per API key (every route but ingest; bursts of twice as many); 0: no limit")
-	fs.Float64Var(&n.addressPerMin, "rate-address", d.Address.PerMinute, "`requests` a minute per client address on routes without a key (viewer links, catalog, OpenAPI); 0: no limit")
+	fs.Float64Var(&n.addressPerMin, "rate-address", d.Address.PerMinute, "`requests` a minute per client address on routes without a key (viewer links, catalog, OpenAPI, verifier key; not the probes or /metrics); 0: no limit")
 	fs.IntVar(&n.limits.AuthFailures, "auth-failures", d.AuthFailures, "failed authentications a minute per client address; past them the address gets 429 until the minute has passed; 0: no limit")
 	fs.IntVar(&n.limits.ExportsPerOrg, "max-exports", d.ExportsPerOrg, "exports of one org running at once (API and page); more get 429; 0: no bound")
 	fs.StringVar(&n.trustedProxies, "trusted-proxies", env("TRAIL_TRUSTED_PROXIES", ""), "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For names the client address for rate limits (env TRAIL_TRUSTED_PROXIES); default none: the TCP peer is the client")
