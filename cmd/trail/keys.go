@@ -15,7 +15,7 @@ import (
 const keysUsage = `create --scope ingest|read|admin [--org ORG] [--name NAME] [--expires DURATION]
        trail keys list
        trail keys revoke ID
-       trail keys verifier [--data DIR]          print the checkpoint verifier key (for auditors)
+       trail keys verifier [--data DIR] [--store URL]  print the checkpoint verifier key (for auditors)
        trail keys rotate-signing [--data DIR]    replace the checkpoint signing key`
 
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
@@ -20,11 +21,12 @@ type viewerFlags struct {
 	publicURL  string
 	linkTTL    time.Duration
 	sessionTTL time.Duration
+	tls        bool // serve speaks TLS: the default URL is https, an http one is refused
 }
 
 // registerLink registers the flags that minting a link needs.
 func (v *viewerFlags) registerLink(fs *flag.FlagSet) {
-	fs.StringVar(&v.publicURL, "public-url", env("TRAIL_PUBLIC_URL", ""), "the base `URL` people reach Trail at, e.g. https://audit.example.com; viewer links are built from it, never from a request (env TRAIL_PUBLIC_URL; default http:// and the listen address)")
+	fs.StringVar(&v.publicURL, "public-url", env("TRAIL_PUBLIC_URL", ""), "the base `URL` people reach Trail at, e.g. https://audit.example.com; viewer links are built from it, never from a request (env TRAIL_PUBLIC_URL; default http:// and the listen address, https:// with TLS)")
 	fs.DurationVar(&v.linkTTL, "link-ttl", audit.DefaultLinkTTL, "how long a viewer link stays valid (it works once)")
 }
 
@@ -43,9 +45,15 @@ func (v *viewerFlags) viewers(store audit.ViewerStore, addr net.Addr) (*audit.Vi
 	public := v.publicURL
 	if public == "" && addr != nil {
 		public = defaultPublicURL(addr.String())
+		if v.tls {
+			public = "https://" + strings.TrimPrefix(public, "http://")
+		}
 	}
 	if err := checkPublicURL(public); err != nil {
 		return nil, err
+	}
+	if v.tls && !strings.HasPrefix(public, "https://") {
+		return nil, usagef("--public-url %q: with --tls-cert Trail serves https, so the public URL must be https:// (page cookies are then Secure)", public)
 	}
 	return audit.NewViewers(store, audit.ViewerConfig{PublicURL: public, LinkTTL: v.linkTTL, SessionTTL: v.sessionTTL}), nil
 }
@@ -93,6 +101,9 @@ func runLink(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usagef("--org %q is not a valid org identifier: 1 to 96 of A-Z a-z 0-9 _ - .", *org)
 	case vf.publicURL == "":
 		vf.publicURL = defaultPublicURL(env("TRAIL_ADDR", "127.0.0.1:8080"))
+		if env("TRAIL_TLS_CERT", "") != "" { // the server speaks https: so do its links
+			vf.publicURL = "https://" + strings.TrimPrefix(vf.publicURL, "http://")
+		}
 	}
 	vf.sessionTTL = audit.DefaultSessionTTL
 	store, err := openStore(ctx, *data, *storeURL)

@@ -19,7 +19,7 @@ import (
 const usage = `trail — audit logs for multi-tenant platforms
 
 Usage:
-  trail serve   [--addr ADDR] [--data DIR] [--geoip FILE] [--demo]   run the server
+  trail serve   [--addr ADDR] [--data DIR] [--geoip FILE|off] [--tls-cert F --tls-key F] [--demo]  run the server
   trail keys    create|list|revoke [flags]                            manage API keys
   trail link    --org ORG --user ID [--name NAME] [--public-url URL]  a viewer link to the audit-log page
   trail export  --org ORG [--format json|ndjson|csv] [--q QUERY] [--out FILE]

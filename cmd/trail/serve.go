@@ -15,7 +15,8 @@ import (
 
 	"github.com/trailaudit/trail/internal/api"
 	"github.com/trailaudit/trail/internal/audit"
-	"github.com/trailaudit/trail/internal/geo"
+	"github.com/trailaudit/trail/internal/httpx"
+	"github.com/trailaudit/trail/internal/ratelimit"
 	"github.com/trailaudit/trail/internal/web"
 )
 
@@ -32,6 +33,7 @@ type serveConfig struct {
 	viewer          viewerFlags   // link.go
 	signing         *signingFlags // signing.go
 	checkpointEvery time.Duration
+	net             netFlags // serve_net.go: TLS, timeouts, rate limits
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -39,7 +41,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c serveConfig
 	fs.StringVar(&c.addr, "addr", env("TRAIL_ADDR", "127.0.0.1:8080"), "listen `address` (env TRAIL_ADDR)")
 	data, storeURL := dataFlag(fs), storeFlag(fs)
-	fs.StringVar(&c.geoip, "geoip", env("TRAIL_GEOIP", ""), "MaxMind-format `file`s (.mmdb) for IP geolocation, several separated by \":\", e.g. DB-IP Lite city-ipv4:city-ipv6 (env TRAIL_GEOIP); without it no location is stored")
+	fs.StringVar(&c.geoip, "geoip", env("TRAIL_GEOIP", ""), geoipHelp)
 	fs.BoolVar(&c.demo, "demo", false, "load a demo org \"acme\" with 180 days of history (once) and print a read and an ingest key")
 	fs.IntVar(&c.ipv4Prefix, "ipv4-prefix", 24, "leading `bits` of an IPv4 client address kept when anonymizing")
 	fs.IntVar(&c.ipv6Prefix, "ipv6-prefix", 48, "leading `bits` of an IPv6 client address kept when anonymizing")
@@ -50,6 +52,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.viewer.register(fs)
 	c.signing = addSigningFlags(fs)
 	fs.DurationVar(&c.checkpointEvery, "checkpoint-interval", audit.DefaultCheckpointEvery, "sign a checkpoint of each org that grew at most this often (also on demand: proofs, exports)")
+	c.net.register(fs)
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -57,6 +60,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.ipv4Prefix < 0 || c.ipv4Prefix > 32 || c.ipv6Prefix < 0 || c.ipv6Prefix > 128 {
 		return usagef("--ipv4-prefix must be 0..32 and --ipv6-prefix 0..128")
 	}
+	if err := c.net.check(); err != nil {
+		return err
+	}
+	c.viewer.tls = c.net.tlsCert != ""
 	return serve(ctx, c, stdout, newLogger(stderr))
 }
 
@@ -70,21 +77,19 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	engine, where := storeLabel(c.data, c.store)
 	log.Info("store opened", "engine", engine, "path", where)
 
-	var locator audit.Locator
-	var attribution web.Attribution
-	if c.geoip != "" {
-		db, err := geo.Open(c.geoip)
-		if err != nil {
+	locator, attribution, closeGeo, err := openLocator(c.geoip, log) // geoip.go
+	if err != nil {
+		return err
+	}
+	defer closeGeo()
+
+	var certs *certReloader
+	if c.net.tlsCert != "" {
+		if certs, err = newCertReloader(c.net.tlsCert, c.net.tlsKey, log); err != nil {
 			return err
 		}
-		defer db.Close()
-		locator = db
-		attribution.Text, attribution.URL = db.Attribution()
-		log.Info("IP geolocation enabled", "database", db.Description())
-	} else {
-		log.Warn("no IP geolocation database (--geoip): events are stored without location; see the README to get DB-IP Lite")
+		go certs.watch(ctx)
 	}
-
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", c.addr, err)
@@ -95,7 +100,8 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		return err
 	}
 	var ready atomic.Bool
-	a := api.New(api.Config{Logger: log, Ready: ready.Load, Viewers: viewers})
+	guard := ratelimit.New(c.net.limits)
+	a := api.New(api.Config{Logger: log, Ready: ready.Load, Viewers: viewers, Limits: guard})
 	integrity, err := c.signing.integrity(c.data, true, log)
 	if err == nil {
 		err = agreeSigner(ctx, store, integrity) // store.go
@@ -116,19 +122,19 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		ln.Close()
 		return err
 	}
-	pages := web.New(web.Config{Service: svc, Viewers: viewers, Attribution: attribution, Logger: log})
+	pages := web.New(web.Config{Service: svc, Viewers: viewers, Attribution: attribution, Logger: log, Limits: guard})
 
-	srv := &http.Server{
-		Handler:           pages.Wrap(a),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := c.net.server(httpx.WithWriteStall(pages.Wrap(a), c.net.stall), log)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
-	log.Info("listening", "addr", ln.Addr().String())
+	if certs != nil {
+		srv.TLSConfig = certs.tlsConfig()
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+		base = "https://" + ln.Addr().String()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "url", base)
 
 	if c.demo {
 		if err := loadDemo(ctx, svc, base, stdout, log); err != nil {
@@ -154,9 +160,16 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Running exports are cut (a client sees a truncated transfer, never
+	// a complete-looking file); in-flight ingests finish and are acked.
+	guard.StopExports()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.net.shutdown)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
+	if err != nil {
+		log.Warn("requests still running after --shutdown-timeout; cutting them", "err", err)
+		srv.Close()
+	}
 	a.Close() // wait for last-used writes before the store closes
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/postgres"
 )
 
 // signingFlags are the checkpoint signing settings every command that
@@ -108,25 +109,56 @@ func startIntegrity(ctx context.Context, svc *audit.Service, log *slog.Logger) e
 	return nil
 }
 
-// keysVerifier prints the verifier key alone on stdout's first line.
+// keysVerifier prints the verifier key alone on stdout's first line: with
+// --store postgres://… the one the database's replicas recorded, else that
+// of the signing key in --data (or --signing-key).
 func keysVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("keys verifier", "[--data DIR]", stderr)
-	data := dataFlag(fs)
+	fs := newFlags("keys verifier", "[--data DIR] [--store postgres://…]", stderr)
+	data, storeURL := dataFlag(fs), storeFlag(fs)
 	sf := addSigningFlags(fs)
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	if isPostgres(*storeURL) {
+		return recordedVerifier(ctx, *data, *storeURL, stdout, stderr)
 	}
 	cfg, err := sf.integrity(*data, false, nil)
 	if err != nil {
 		return err
 	}
-	vk := cfg.Signer.VerifierKey()
+	printVerifier(cfg.Signer.VerifierKey(), cfg.Trusted, stdout, stderr)
+	return nil
+}
+
+// recordedVerifier prints the verifier key a PostgreSQL store recorded.
+func recordedVerifier(ctx context.Context, data, storeURL string, stdout, stderr io.Writer) error {
+	store, err := openStore(ctx, data, storeURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	vk, ok, err := store.(*postgres.Store).RecordedVerifier(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s has no verifier key recorded yet: start trail serve --store on it once", redactURL(storeURL))
+	}
+	trusted, err := ledger.ReadTrusted(filepath.Join(data, ledger.TrustedFile))
+	if err != nil {
+		return err
+	}
+	printVerifier(vk, trusted, stdout, stderr)
+	return nil
+}
+
+// printVerifier prints vk alone on stdout's first line, advice on stderr.
+func printVerifier(vk string, trusted []string, stdout, stderr io.Writer) {
 	fmt.Fprintln(stdout, vk)
 	fmt.Fprintf(stderr, "fingerprint %s; give this key to auditors: trail verify --key '%s' EXPORT\n", ledger.Fingerprint(vk), vk)
-	for _, k := range cfg.Trusted {
+	for _, k := range trusted {
 		fmt.Fprintf(stderr, "earlier key, still valid for what it signed: %s\n", k)
 	}
-	return nil
 }
 
 // keysRotateSigning replaces the signing key and keeps the old verifier key

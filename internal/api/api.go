@@ -28,6 +28,7 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/httpx"
+	"github.com/trailaudit/trail/internal/ratelimit"
 )
 
 // Config configures an API. Service is required (here or through
@@ -46,6 +47,10 @@ type Config struct {
 	// Viewers mints viewer links and ends sessions (viewer.go); nil: one
 	// over the service's store, building relative link URLs.
 	Viewers *audit.Viewers
+	// Limits are the request limits and the bound on concurrent exports
+	// (limits.go), shared with the web pages; nil: none. Its refusals are
+	// counted in the registry.
+	Limits *ratelimit.Guard
 }
 
 // API is the HTTP handler of the JSON API. It is safe for concurrent use.
@@ -62,6 +67,7 @@ type API struct {
 	catalog []byte // the encoded GET /api/v1/catalog reply
 	touch   *keyToucher
 	viewers *audit.Viewers
+	limits  *ratelimit.Guard
 }
 
 // New returns the API for cfg and registers its metrics in cfg.Registry.
@@ -73,6 +79,7 @@ func New(cfg Config) *API {
 	a := &API{
 		log: cfg.Logger, reg: cfg.Registry, ready: cfg.Ready, now: cfg.Now,
 		mux: http.NewServeMux(), viewers: cfg.Viewers,
+		limits: cfg.Limits,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -88,6 +95,9 @@ func New(cfg Config) *API {
 	}
 	a.metrics = newMetrics(a.reg)
 	a.reg.MustRegister(quarantineCollector{a}) // integrity.go
+	if a.limits != nil {
+		register(a.reg, a.limits) // metrics.go: APIs sharing a registry share it
+	}
 	a.prom = promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})
 	a.touch = &keyToucher{log: a.log, last: map[string]time.Time{}}
 	for _, rt := range a.routes() {
@@ -137,6 +147,7 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/orgs/{org}/events", audit.ScopeRead, a.list},
 		{"GET", "/api/v1/orgs/{org}/events/{id}", audit.ScopeRead, a.event},
 		{"GET", "/api/v1/orgs/{org}/export", audit.ScopeRead, a.export},
+		{"GET", "/api/organizations/{org}/audit-log/export", audit.ScopeRead, a.hubExport}, // export.go
 		{"GET", "/api/v1/orgs/{org}/activity", audit.ScopeRead, a.activity},
 		{"GET", "/api/v1/orgs/{org}/checkpoint", audit.ScopeRead, a.checkpoint},
 		{"GET", "/api/v1/orgs/{org}/events/{id}/proof", audit.ScopeRead, a.proof},
@@ -164,13 +175,10 @@ func (a *API) handler(rt route) http.Handler {
 			a.writeError(w, r, audit.Errorf(audit.CodeUnavailable, "Trail is starting; not ready yet"))
 			return
 		}
-		var c caller
-		if rt.scope != "" {
-			var err error
-			if c, err = a.authorize(r, rt.scope, orgRoute); err != nil {
-				a.writeError(w, r, err)
-				return
-			}
+		c, err := a.admit(r, rt, name, orgRoute) // limits.go
+		if err != nil {
+			a.writeError(w, r, err)
+			return
 		}
 		if err := rt.handle(w, r, c); err != nil {
 			a.writeError(w, r, err)

@@ -39,6 +39,8 @@ func statusOf(code audit.Code) int {
 		return http.StatusServiceUnavailable
 	case codeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case audit.CodeRateLimited:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -78,7 +80,8 @@ func errorObjectOf(err error) errorObject {
 
 // writeError writes err as a JSON error response. Internal errors and
 // store failures are logged with their cause; the user sees only the
-// code's message. It sets WWW-Authenticate on 401 and Retry-After on 503.
+// code's message. It sets WWW-Authenticate on 401 and Retry-After on 429
+// and 503.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	obj := errorObjectOf(err)
 	status := statusOf(obj.Code)
@@ -90,6 +93,8 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		h.Set("WWW-Authenticate", "Bearer")
 	case http.StatusServiceUnavailable:
 		h.Set("Retry-After", "1")
+	case http.StatusTooManyRequests:
+		h.Set("Retry-After", retryAfter(err)) // limits.go
 	}
 	writeJSON(w, status, errorBody{Error: obj})
 }

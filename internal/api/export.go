@@ -14,7 +14,9 @@ import (
 // org.audit_log.export event at seq N or later, and streams seq 0 … N-1
 // (those matching q) as an attachment. An error before the first byte is
 // a JSON error; after it, the connection is aborted so the client sees a
-// truncated transfer, never a complete-looking file.
+// truncated transfer, never a complete-looking file. An org running its
+// maximum of exports gets 429 (nothing recorded); at shutdown a running
+// export is cut (limits.go).
 func (a *API) export(w http.ResponseWriter, r *http.Request, c caller) error {
 	v := r.URL.Query()
 	q := v.Get("q")
@@ -26,6 +28,11 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, c caller) error {
 	if err != nil {
 		return err
 	}
+	r, release, err := a.limits.StartExport(r, c.Org)
+	if err != nil {
+		return exportRefused(err) // limits.go
+	}
+	defer release()
 	x, err := a.svc.StartExport(r.Context(), c.Org, audit.ExportRequest{
 		Format: format, Filter: filter, Query: q, Actor: c.actor(),
 		Integrity: v.Get("integrity") == "1" || v.Get("integrity") == "true",
@@ -34,4 +41,17 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, c caller) error {
 		return err
 	}
 	return httpx.WriteExport(w, r, x, a.log, "org", c.Org, "key", c.Key.ID)
+}
+
+// hubExport serves GET /api/organizations/{org}/audit-log/export, the
+// route the Hugging Face Hub documents for downloading an org's audit
+// log, so that scripts written for the Hub work against Trail unchanged.
+// It is the JSON export of export (same scope, same document, same
+// recorded export event); q narrows it as there. Another format is
+// refused: the Hub's route serves JSON only.
+func (a *API) hubExport(w http.ResponseWriter, r *http.Request, c caller) error {
+	if f := r.URL.Query().Get("format"); f != "" && f != string(audit.FormatJSON) {
+		return audit.Errorf(audit.CodeInvalid, "format %q: this Hub-compatible route exports JSON only; use /api/v1/orgs/%s/export?format=%s", f, c.Org, f)
+	}
+	return a.export(w, r, c)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/geo"
 	"github.com/trailaudit/trail/internal/geo/geotest"
+	"github.com/trailaudit/trail/internal/ratelimit"
 	"github.com/trailaudit/trail/internal/sqlite"
 )
 
@@ -45,6 +46,10 @@ type env struct {
 type envOptions struct {
 	// wrap, if set, wraps the store the service uses.
 	wrap func(audit.Store) audit.Store
+	// limits, if set, are the API's request limits.
+	limits *ratelimit.Guard
+	// reg, if set, is the API's metrics registry.
+	reg *prometheus.Registry
 }
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, envOptions{}) }
@@ -62,7 +67,10 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(e.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	reg := prometheus.NewRegistry()
+	reg := opts.reg
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
 	var s audit.Store = store
 	if opts.wrap != nil {
 		s = opts.wrap(store)
@@ -71,7 +79,7 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 	e.Svc = audit.NewService(audit.Config{Store: s, Locator: locator, Logger: log, Metrics: api.CommitMetrics(reg),
 		Integrity: audit.IntegrityConfig{Signer: testSigner(t)}})
 	e.Ready.Store(true)
-	a := api.New(api.Config{Service: e.Svc, Logger: log, Registry: reg, Ready: e.Ready.Load})
+	a := api.New(api.Config{Service: e.Svc, Logger: log, Registry: reg, Ready: e.Ready.Load, Limits: opts.limits})
 	srv := httptest.NewServer(a)
 	e.URL = srv.URL
 	t.Cleanup(func() {

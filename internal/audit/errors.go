@@ -21,6 +21,7 @@ const (
 	CodeUnavailable   Code = "unavailable"       // the store cannot take writes now; retry
 	CodeInternal      Code = "internal"          // a bug or an unexpected store failure
 	CodeUnsupported   Code = "unsupported_media" // an unknown Content-Type
+	CodeRateLimited   Code = "rate_limited"      // over a request limit; retry after Retry-After
 )
 
 // Detail names one problem in one event of a batch.

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/trailaudit/trail/internal/geo/dbip"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -339,4 +340,42 @@ func BenchmarkBatches(b *testing.B) {
 			b.Fatalf("%d events", n)
 		}
 	}
+}
+
+// TestClientsLocateWithEmbeddedDB: with the DB-IP country database that
+// ships in the binary, every demo client resolves to a country, and the
+// home and mobile ones to the country whose ISPs they were drawn from, so
+// the demo's page shows locations out of the box.
+func TestClientsLocateWithEmbeddedDB(t *testing.T) {
+	db, err := dbip.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	missing, wrong, n := 0, map[string]string{}, 0
+	for _, e := range standardHistory(t) {
+		if e.Client == nil {
+			continue
+		}
+		a := netip.MustParseAddr(e.Client.IP)
+		n++
+		loc, ok := db.Locate(a)
+		if !ok {
+			missing++
+			continue
+		}
+		if want := countryOf(a); want != "" && loc.CountryCode != want && !testRange(a) {
+			wrong[a.String()] = loc.CountryCode + ", want " + want
+		}
+	}
+	if missing > 0 || len(wrong) > 0 {
+		t.Errorf("of %d demo clients, %d have no location and %d the wrong country: %v", n, missing, len(wrong), wrong)
+	}
+}
+
+// testRange reports whether a is in a range of the tests' tiny database
+// that DB-IP places elsewhere: 2.125.160.0/24 (MaxMind's test range for
+// France; DB-IP says GB) and Akamai's 2a02:26f0::/32 (anycast, all over).
+func testRange(a netip.Addr) bool {
+	return netip.MustParsePrefix("2.125.160.0/24").Contains(a) || netip.MustParsePrefix("2a02:26f0::/32").Contains(a)
 }

@@ -14,35 +14,37 @@ type pool struct {
 }
 
 // pools holds a few ISPs per country. The first FR, GB and DE entries are
-// the ranges of the tiny geolocation database the tests build.
+// the ranges of the tiny geolocation database the tests build; the others
+// are ranges the embedded DB-IP country database places in their country
+// (TestClientsLocateWithEmbeddedDB), so the demo shows the right countries.
 var pools = map[string]pool{
 	"FR": {
-		v4: prefixes("2.125.160.0/24", "90.0.0.0/9", "82.64.0.0/14"), // Orange, Free
-		v6: prefixes("2a01:cb00::/24", "2a01:e0a::/32"),              // Orange, Free
+		v4: prefixes("2.125.160.0/24", "86.192.0.0/11", "82.64.0.0/14"), // Orange, Free
+		v6: prefixes("2a01:cb00::/24", "2a01:e0a::/32"),                 // Orange, Free
 	},
 	"GB": {
 		v4: prefixes("81.2.69.0/24", "86.128.0.0/10"), // Andrews & Arnold, BT
 		v6: prefixes("2a00:23c0::/26"),                // BT
 	},
 	"DE": {
-		v4: prefixes("79.192.0.0/10", "91.64.0.0/14"), // Telekom, Vodafone
-		v6: prefixes("2a02:26f0::/32", "2003::/19"),   // Akamai, Telekom
+		v4: prefixes("79.192.0.0/10", "91.64.0.0/14"),  // Telekom, Vodafone
+		v6: prefixes("2a02:26f0::/32", "2003:c0::/26"), // Akamai, Telekom
 	},
 	"US": {
-		v4: prefixes("73.0.0.0/8", "99.0.0.0/10"),   // Comcast, AT&T
+		v4: prefixes("73.0.0.0/8", "99.32.0.0/11"),  // Comcast, AT&T
 		v6: prefixes("2601::/20", "2600:1700::/28"), // Comcast, AT&T
 	},
 	"JP": {
-		v4: prefixes("126.0.0.0/8", "153.240.0.0/12"),  // SoftBank, NTT OCN
-		v6: prefixes("240b:10::/32", "2400:4050::/30"), // SoftBank, NTT
+		v4: prefixes("126.64.0.0/10", "153.240.0.0/13"), // SoftBank, NTT OCN
+		v6: prefixes("240b:10::/32", "2400:4050::/30"),  // SoftBank, NTT
 	},
 	"IN": {
-		v4: prefixes("49.32.0.0/11", "122.160.0.0/12"), // Jio, Airtel
+		v4: prefixes("49.32.0.0/12", "122.160.0.0/12"), // Jio, Airtel
 		v6: prefixes("2409:4000::/22"),                 // Jio
 	},
 	"BR": {
-		v4: prefixes("177.32.0.0/13", "189.0.0.0/11"), // Claro, Vivo
-		v6: prefixes("2804::/16"),                     // NIC.br allocations
+		v4: prefixes("177.32.0.0/14", "179.208.0.0/12"), // Claro, Vivo
+		v6: prefixes("2804:14c::/32"),                   // Claro
 	},
 }
 

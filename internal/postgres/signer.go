@@ -44,3 +44,17 @@ func (s *Store) AgreeSigner(ctx context.Context, verifier string, trusted []stri
 			ErrOtherSigner, verifier, recorded)
 	})
 }
+
+// RecordedVerifier returns the verifier key the database's replicas sign
+// checkpoints with, as the first replica to start recorded it (and a
+// rotation replaced it). ok is false when no replica has started yet.
+func (s *Store) RecordedVerifier(ctx context.Context) (key string, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT value FROM settings WHERE name = 'verifier_key'`).Scan(&key)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, storeErr("reading the verifier key", err)
+	}
+	return key, true, nil
+}

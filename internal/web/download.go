@@ -40,6 +40,11 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	r, release, err := h.limits.StartExport(r, si.sess.Org)
+	if err != nil {
+		return exportRefused(w, err) // limits.go
+	}
+	defer release()
 	x, err := h.svc.StartExport(r.Context(), si.sess.Org, audit.ExportRequest{
 		Format: format, Filter: filter, Query: formatFilter(filter), Actor: si.sess.User,
 	})

@@ -24,6 +24,7 @@ import (
 	"github.com/trailaudit/trail/internal/geo"
 	"github.com/trailaudit/trail/internal/geo/geotest"
 	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/ratelimit"
 	"github.com/trailaudit/trail/internal/sqlite"
 	"github.com/trailaudit/trail/internal/web"
 )
@@ -47,6 +48,7 @@ type envOptions struct {
 	publicURL string        // default the server's own URL
 	linkTTL   time.Duration // default audit.DefaultLinkTTL
 	sign      bool          // sign checkpoints (an Ed25519 key made for the test)
+	limits    *ratelimit.Guard
 }
 
 // clock is a settable clock for the viewer layer (links, sessions, the
@@ -90,7 +92,7 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 		public = e.URL
 	}
 	e.Viewers = audit.NewViewers(store, audit.ViewerConfig{PublicURL: public, LinkTTL: opts.linkTTL, Now: e.clock.now})
-	a := api.New(api.Config{Logger: log, Viewers: e.Viewers})
+	a := api.New(api.Config{Logger: log, Viewers: e.Viewers, Limits: opts.limits})
 	var integrity audit.IntegrityConfig
 	if opts.sign {
 		skey, _, err := ledger.GenerateKey("trail.test")
@@ -104,7 +106,7 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 	e.Svc = audit.NewService(audit.Config{Store: store, Locator: locator, Logger: log, Metrics: a.Metrics(), Integrity: integrity})
 	a.SetService(e.Svc)
 	text, link := locator.Attribution()
-	pages := web.New(web.Config{Service: e.Svc, Viewers: e.Viewers, Attribution: web.Attribution{Text: text, URL: link}, Logger: log})
+	pages := web.New(web.Config{Service: e.Svc, Viewers: e.Viewers, Attribution: web.Attribution{Text: text, URL: link}, Logger: log, Limits: opts.limits})
 	srv.Config.Handler = pages.Wrap(a)
 	srv.Start()
 	t.Cleanup(func() {

@@ -35,6 +35,7 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/httpx"
+	"github.com/trailaudit/trail/internal/ratelimit"
 )
 
 //go:embed templates/*.html
@@ -57,6 +58,10 @@ type Config struct {
 	Attribution Attribution      // none by default
 	Logger      *slog.Logger     // default slog.Default()
 	Now         func() time.Time // default time.Now
+	// Limits are the request limits shared with the API (limits.go):
+	// viewer links per client address, failed link sign-ins, concurrent
+	// downloads per org. nil: none.
+	Limits *ratelimit.Guard
 }
 
 // Handler serves the web pages. It is safe for concurrent use.
@@ -64,6 +69,7 @@ type Handler struct {
 	svc     *audit.Service
 	viewers *audit.Viewers
 	attr    Attribution
+	limits  *ratelimit.Guard
 	log     *slog.Logger
 	now     func() time.Time
 	mux     *http.ServeMux
@@ -84,7 +90,7 @@ type asset struct {
 
 // New returns the web handler for cfg.
 func New(cfg Config) *Handler {
-	h := &Handler{svc: cfg.Service, viewers: cfg.Viewers, attr: cfg.Attribution, log: cfg.Logger, now: cfg.Now}
+	h := &Handler{svc: cfg.Service, viewers: cfg.Viewers, attr: cfg.Attribution, log: cfg.Logger, now: cfg.Now, limits: cfg.Limits}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -109,8 +115,8 @@ type route struct {
 // routes lists every web route in one place.
 func (h *Handler) routes() []route {
 	return []route{
-		{"GET " + audit.LinkPath + "{token}", h.linkConfirm},
-		{"POST " + audit.LinkPath + "{token}", h.linkSpend},
+		{"GET " + audit.LinkPath + "{token}", h.limitLink(h.linkConfirm)}, // limits.go
+		{"POST " + audit.LinkPath + "{token}", h.limitLink(h.linkSpend)},
 		{"GET /orgs/{org}/settings/audit-logs", h.auditLogs},
 		{"POST /orgs/{org}/settings/audit-logs/export", h.download},
 		{"POST /logout", h.logout},
