@@ -59,8 +59,15 @@ type tab struct {
 	docHdrs  map[string]http.Header // response headers of each document, by URL
 }
 
-// newTab starts a fresh headless Chromium with its own profile.
+// newTab starts a fresh headless Chromium with its own profile, for at
+// most 90 seconds of work.
 func newTab(t *testing.T) *tab {
+	t.Helper()
+	return newTabFor(t, 90*time.Second)
+}
+
+// newTabFor is newTab for a test that needs the browser for longer.
+func newTabFor(t *testing.T, timeout time.Duration) *tab {
 	t.Helper()
 	profile, err := os.MkdirTemp("", "trail-chromium-")
 	if err != nil {
@@ -82,7 +89,7 @@ func newTab(t *testing.T) *tab {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()
