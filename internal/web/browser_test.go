@@ -205,13 +205,7 @@ func (tb *tab) clean() {
 // screenshot saves what a width×height window shows, light or dark.
 func (tb *tab) screenshot(name string, width, height int64, scheme string) {
 	tb.t.Helper()
-	dir := os.Getenv("TRAIL_TEST_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "trail-web-artifacts")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		tb.t.Fatal(err)
-	}
+	dir := artifactsDir(tb.t)
 	var buf []byte
 	tb.run(
 		emulation.SetDeviceMetricsOverride(width, height, 1, width < 600),

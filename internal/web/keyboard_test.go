@@ -123,7 +123,7 @@ func TestBrowserKeyboard(t *testing.T) {
 			if t.Failed() {
 				return
 			}
-			checkChartKeys(t, tb)
+			checkChartKeys(t, tb, scheme)
 			checkRingsShow(t, tb, scheme)
 		})
 	}
@@ -190,7 +190,7 @@ func checkTabStops(t *testing.T, tb *tab, seen []focused) {
 
 // checkChartKeys checks that the arrow keys, Home and End move between
 // the chart's days, and that the focused day's counts show under it.
-func checkChartKeys(t *testing.T, tb *tab) {
+func checkChartKeys(t *testing.T, tb *tab, scheme string) {
 	t.Helper()
 	bars := tb.keysOf("#chart a.bar")
 	tb.run(chromedp.Focus("#chart a.bar:last-of-type", chromedp.ByQuery))
@@ -214,6 +214,11 @@ func checkChartKeys(t *testing.T, tb *tab) {
 		if stops != 1 {
 			t.Errorf("%s in the chart: %d days are tab stops, want 1", k.key, stops)
 		}
+	}
+	var shot []byte
+	tb.run(chromedp.Evaluate(`document.getElementById("chart").scrollIntoView({block: "center"})`, nil), chromedp.CaptureScreenshot(&shot))
+	if err := os.WriteFile(filepath.Join(artifactsDir(t), "keyboard-chart-"+scheme+".png"), shot, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
