@@ -61,8 +61,15 @@ type tab struct {
 	docHdrs  map[string]http.Header // response headers of each document, by URL
 }
 
-// newTab starts a fresh headless Chromium with its own profile.
+// newTab starts a fresh headless Chromium with its own profile, for at
+// most 90 seconds of work.
 func newTab(t *testing.T) *tab {
+	t.Helper()
+	return newTabFor(t, 90*time.Second)
+}
+
+// newTabFor is newTab for a test that needs the browser for longer.
+func newTabFor(t *testing.T, timeout time.Duration) *tab {
 	t.Helper()
 	profile, err := os.MkdirTemp("", "trail-chromium-")
 	if err != nil {
@@ -84,7 +91,7 @@ func newTab(t *testing.T) *tab {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()
@@ -200,13 +207,7 @@ func (tb *tab) clean() {
 // screenshot saves what a width×height window shows, light or dark.
 func (tb *tab) screenshot(name string, width, height int64, scheme string) {
 	tb.t.Helper()
-	dir := os.Getenv("TRAIL_TEST_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "trail-web-artifacts")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		tb.t.Fatal(err)
-	}
+	dir := artifactsDir(tb.t)
 	var buf []byte
 	tb.run(
 		emulation.SetDeviceMetricsOverride(width, height, 1, width < 600),

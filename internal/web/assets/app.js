@@ -62,6 +62,38 @@
     setOpen(link, open);
   });
 
+  // The chart's days are one tab stop, a toolbar: the arrow keys, Home and
+  // End move between days (roving tabindex), and the focused day's counts
+  // show under the chart, as its tooltip shows them to the mouse. Without
+  // this script every day is a tab stop of its own.
+  var chart = doc.getElementById("chart");
+  var bars = chart ? Array.prototype.slice.call(chart.querySelectorAll("a.bar")) : [];
+  var readout = doc.getElementById("chart-focus");
+  function rove(i) {
+    bars.forEach(function (b, j) { b.setAttribute("tabindex", j === i ? "0" : "-1"); });
+  }
+  if (bars.length) {
+    chart.setAttribute("role", "toolbar");
+    rove(bars.length - 1);
+    chart.addEventListener("keydown", function (e) {
+      var i = bars.indexOf(e.target.closest("a.bar"));
+      var next = {ArrowLeft: i - 1, ArrowRight: i + 1, Home: 0, End: bars.length - 1}[e.key];
+      if (i < 0 || next === undefined) return;
+      e.preventDefault();
+      next = Math.max(0, Math.min(bars.length - 1, next));
+      rove(next);
+      bars[next].focus();
+    });
+    chart.addEventListener("focusin", function (e) {
+      var b = e.target.closest("a.bar");
+      var title = b && b.querySelector("title");
+      if (title && readout) readout.textContent = title.textContent.replace(/\n/g, " \u00b7 ");
+    });
+    chart.addEventListener("focusout", function () {
+      if (readout) readout.textContent = "";
+    });
+  }
+
   // On a narrow screen the chart scrolls sideways: show the latest days.
   doc.querySelectorAll(".chart-scroll").forEach(function (el) {
     el.scrollLeft = el.scrollWidth;
