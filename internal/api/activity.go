@@ -29,6 +29,9 @@ type activityDay struct {
 // at most 400 days. Every day of the range is present, and every category
 // of the catalog in each day's counts, zeros included.
 func (a *API) activity(w http.ResponseWriter, r *http.Request, c caller) error {
+	if err := checkParams(r, "from", "to"); err != nil {
+		return err
+	}
 	from, to, err := a.activityRange(r.URL.Query().Get("from"), r.URL.Query().Get("to"))
 	if err != nil {
 		return err

@@ -91,8 +91,14 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, c caller) error {
 
 // listRequest reads q, limit, cursor, order and after_seq.
 func (a *API) listRequest(r *http.Request) (audit.ListRequest, error) {
+	if err := checkParams(r, "q", "limit", "cursor", "order", "after_seq"); err != nil {
+		return audit.ListRequest{}, err
+	}
 	v := r.URL.Query()
-	req := audit.ListRequest{Cursor: v.Get("cursor"), AfterSeq: -1}
+	req := audit.ListRequest{Cursor: v.Get("cursor"), Query: v.Get("q"), AfterSeq: -1}
+	if req.Cursor != "" && v.Has("after_seq") {
+		return req, audit.Errorf(audit.CodeInvalid, "cursor and after_seq cannot be combined: pass next_cursor alone to continue a listing, or after_seq alone (with order=asc) to start after a seq")
+	}
 	var err error
 	if req.Filter, err = a.parseQuery(v.Get("q")); err != nil {
 		return req, err
@@ -169,6 +175,9 @@ func writeEvents(w http.ResponseWriter, res audit.ListResult) {
 // event serves GET /api/v1/orgs/{org}/events/{id}: the stored bytes of
 // one event, or 404.
 func (a *API) event(w http.ResponseWriter, r *http.Request, c caller) error {
+	if err := checkParams(r); err != nil {
+		return err
+	}
 	id := r.PathValue("id")
 	if !audit.ValidEventID(id) {
 		return audit.Errorf(audit.CodeNotFound, "no event with this id")

@@ -7,13 +7,20 @@ import (
 	"github.com/trailaudit/trail/internal/httpx"
 )
 
-// export serves GET /api/v1/orgs/{org}/export?format=json|ndjson|csv[&q=].
+// export serves GET /api/v1/orgs/{org}/export?format=json|ndjson|csv[&q=][&integrity=1].
 // It fixes N (the org's log size now), records the export as an
 // org.audit_log.export event at seq N or later, and streams seq 0 … N-1
 // (those matching q) as an attachment. An error before the first byte is
 // a JSON error; after it, the connection is aborted so the client sees a
 // truncated transfer, never a complete-looking file.
+//
+// HEAD checks the request the same way and answers the headers a GET
+// would, but exports and records nothing: monitoring probes must not fill
+// the log with exports that never happened.
 func (a *API) export(w http.ResponseWriter, r *http.Request, c caller) error {
+	if err := checkParams(r, "format", "q", "integrity"); err != nil {
+		return err
+	}
 	v := r.URL.Query()
 	q := v.Get("q")
 	filter, err := a.parseQuery(q)
@@ -24,9 +31,17 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, c caller) error {
 	if err != nil {
 		return err
 	}
+	integrity, err := boolParam(r, "integrity")
+	if err != nil {
+		return err
+	}
+	if r.Method == http.MethodHead {
+		w.Header().Set("Content-Type", audit.FormatContentType(format))
+		w.Header().Set("Content-Disposition", `attachment; filename="`+audit.ExportFilename(c.Org, format, a.now())+`"`)
+		return nil
+	}
 	x, err := a.svc.StartExport(r.Context(), c.Org, audit.ExportRequest{
-		Format: format, Filter: filter, Query: q, Actor: c.actor(),
-		Integrity: v.Get("integrity") == "1" || v.Get("integrity") == "true",
+		Format: format, Filter: filter, Query: q, Actor: c.actor(), Integrity: integrity,
 	})
 	if err != nil {
 		return err

@@ -28,6 +28,9 @@ type viewerLinkRequest struct {
 // built from the configured public URL, never from the request's Host.
 // The token is in the reply only: it is not logged and stored hashed.
 func (a *API) createViewerLink(w http.ResponseWriter, r *http.Request, c caller) error {
+	if err := checkParams(r); err != nil {
+		return err
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxViewerLinkBody))
 	var tooBig *http.MaxBytesError
 	switch {
@@ -57,6 +60,9 @@ func (a *API) createViewerLink(w http.ResponseWriter, r *http.Request, c caller)
 // it ends every page session of that user in the org at once, for a
 // platform that demotes or removes an admin. The reply is {"ended": N}.
 func (a *API) endSessions(w http.ResponseWriter, r *http.Request, c caller) error {
+	if err := checkParams(r, "user"); err != nil {
+		return err
+	}
 	user := r.URL.Query().Get("user")
 	if user == "" || len(user) > 256 {
 		return audit.Errorf(audit.CodeInvalid, "user is required: the id of the user whose sessions end (at most 256 bytes)")

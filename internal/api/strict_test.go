@@ -1,0 +1,95 @@
+package api_test
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/trailaudit/trail/client"
+)
+
+// TestUnknownQueryParameter: a parameter a route does not read is a 400
+// naming it, never silently ignored (an export that looks filtered but
+// holds the whole log).
+func TestUnknownQueryParameter(t *testing.T) {
+	e := newEnv(t)
+	e.ingest("acme", changeRole("", "bob"), repoCreate("", "llama"))
+	tests := []struct {
+		path, name, hint string
+	}{
+		{"/api/v1/orgs/acme/events?type=repo.delete", "type", "q=type:VALUE"},
+		{"/api/v1/orgs/acme/export?type=repo.delete", "type", "q=type:VALUE"},
+		{"/api/v1/orgs/acme/export?format=csv&actor=alice", "actor", "q=actor:VALUE"},
+		{"/api/v1/orgs/acme/events?limt=5", "limt", "known parameters: q, limit, cursor, order, after_seq"},
+		{"/api/v1/orgs/acme/events?q=a&q=b", "q", "given 2 times"},
+		{"/api/v1/orgs/acme/activity?days=7", "days", "known parameters: from, to"},
+		{"/api/v1/orgs/acme/checkpoint?fmt=text", "fmt", "known parameters: format"},
+		{"/api/v1/orgs/acme/consistency?from=1&size=2", "size", "known parameters: from, to"},
+		{"/api/v1/catalog?lang=fr", "lang", "known parameters: none"},
+		{"/api/v1/verifier-key?x=1", "x", "known parameters: none"},
+	}
+	for _, tt := range tests {
+		r := e.get(tt.path, e.Admin)
+		got := r.apiError()
+		if r.Status != 400 || got.Code != "invalid_request" || !strings.Contains(got.Message, `"`+tt.name+`"`) || !strings.Contains(got.Message, tt.hint) {
+			t.Errorf("GET %s: got %d %s, want 400 naming %q with %q", tt.path, r.Status, truncate(r.Body), tt.name, tt.hint)
+		}
+	}
+	if n := e.size("acme"); n != 2 {
+		t.Errorf("size = %d, want 2: a refused export records nothing", n)
+	}
+}
+
+// TestInvalidParameterValues: values the route cannot honour are 400s.
+func TestInvalidParameterValues(t *testing.T) {
+	e := newEnv(t)
+	ingestN(t, e, "acme", 30)
+	first, err := e.client(e.Admin).List(context.Background(), "acme", client.ListOptions{Limit: 5, Query: "type:org.change_role", Order: client.Asc})
+	if err != nil || first.NextCursor == "" {
+		t.Fatalf("first page: %v %v", first, err)
+	}
+	cur := url.QueryEscape(first.NextCursor)
+	tests := []struct{ path, want string }{
+		{"/api/v1/orgs/acme/export?integrity=yes", "integrity must be 1"},
+		{"/api/v1/orgs/acme/events?order=asc&after_seq=3&cursor=" + cur, "cursor and after_seq cannot be combined"},
+		{"/api/v1/orgs/acme/events?order=asc&q=type:repo.create&cursor=" + cur, "another search string"},
+		{"/api/v1/orgs/acme/events?order=asc&cursor=" + cur, "another search string"},
+	}
+	for _, tt := range tests {
+		r := e.get(tt.path, e.Admin)
+		if got := r.apiError(); r.Status != 400 || !strings.Contains(got.Message, tt.want) {
+			t.Errorf("GET %s: got %d %s, want 400 with %q", tt.path, r.Status, truncate(r.Body), tt.want)
+		}
+	}
+	// The same q goes on.
+	next, err := e.client(e.Admin).List(context.Background(), "acme", client.ListOptions{Limit: 5, Query: "type:org.change_role", Order: client.Asc, Cursor: first.NextCursor})
+	if err != nil || len(next.Events) != 5 {
+		t.Fatalf("second page with the same q: %d events, %v", len(next.Events), err)
+	}
+	for _, ok := range []string{"integrity=1", "integrity=0", "integrity=true", "integrity=false"} {
+		if r := e.get("/api/v1/orgs/acme/export?format=ndjson&"+ok, e.Admin); r.Status != 200 {
+			t.Errorf("export ?%s: %d %s", ok, r.Status, truncate(r.Body))
+		}
+	}
+}
+
+// TestHeadExportRecordsNothing: a HEAD (a monitoring probe, curl -I)
+// answers the headers of an export without exporting or recording one.
+func TestHeadExportRecordsNothing(t *testing.T) {
+	e := newEnv(t)
+	e.ingest("acme", changeRole("", "bob"))
+	for range 3 {
+		r := e.do("HEAD", "/api/v1/orgs/acme/export?format=csv", e.Admin, "", nil)
+		if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") ||
+			!strings.Contains(r.Header.Get("Content-Disposition"), `acme-audit-log-`) {
+			t.Fatalf("HEAD export: %d %v", r.Status, r.Header)
+		}
+	}
+	if r := e.do("HEAD", "/api/v1/orgs/acme/export?format=xml", e.Admin, "", nil); r.Status != 400 {
+		t.Errorf("HEAD export with a bad format: %d, want 400", r.Status)
+	}
+	if n := e.size("acme"); n != 1 {
+		t.Errorf("size = %d after HEAD requests, want 1: a HEAD records no export", n)
+	}
+}
