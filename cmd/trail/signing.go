@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/httpx"
 	"github.com/trailaudit/trail/internal/ledger"
 )
 
@@ -100,13 +101,16 @@ func startIntegrity(ctx context.Context, svc *audit.Service, log *slog.Logger) e
 	if err != nil {
 		return fmt.Errorf("checking stored trees against their checkpoints: %w", err)
 	}
-	log.Info("stored trees checked against their last checkpoints", "quarantined", len(bad), "took", time.Since(start).Round(time.Millisecond),
+	log.Info("stored trees checked against their last checkpoints", "quarantined", len(bad), "took_ms", httpx.Millis(time.Since(start)),
 		"verifier_key", svc.VerifierKey())
 	go svc.SignCheckpoints(ctx)
 	return nil
 }
 
-// keysVerifier prints the verifier key alone on stdout's first line.
+// keysVerifier prints the verifier key alone on stdout's first line; on
+// stderr, which key signs and which earlier keys are still trusted, each
+// by name, key hash and fingerprint (after a rotation both keys carry the
+// same name).
 func keysVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("keys verifier", "[--data DIR]", stderr)
 	data := dataFlag(fs)
@@ -114,17 +118,32 @@ func keysVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	if sf.keyFile == "" && os.Getenv("TRAIL_SIGNING_KEY") == "" {
+		if err := requireDataDir(*data); err != nil {
+			return err
+		}
+	}
 	cfg, err := sf.integrity(*data, false, nil)
 	if err != nil {
 		return err
 	}
 	vk := cfg.Signer.VerifierKey()
 	fmt.Fprintln(stdout, vk)
-	fmt.Fprintf(stderr, "fingerprint %s; give this key to auditors: trail verify --key '%s' EXPORT\n", ledger.Fingerprint(vk), vk)
+	fmt.Fprintf(stderr, "signs new checkpoints: %s; give this key to auditors: trail verify --key '%s' EXPORT\n", keyLabel(vk), vk)
 	for _, k := range cfg.Trusted {
-		fmt.Fprintf(stderr, "earlier key, still valid for what it signed: %s\n", k)
+		fmt.Fprintf(stderr, "trusted earlier key (valid for what it signed, signs nothing new): %s: %s\n", keyLabel(k), k)
 	}
 	return nil
+}
+
+// keyLabel names a verifier key for people: its name and key hash (the
+// first two fields of the key) and its fingerprint.
+func keyLabel(vkey string) string {
+	f := strings.SplitN(vkey, "+", 3)
+	if len(f) < 2 {
+		return ledger.Fingerprint(vkey)
+	}
+	return f[0] + "+" + f[1] + " (fingerprint " + ledger.Fingerprint(vkey) + ")"
 }
 
 // keysRotateSigning replaces the signing key and keeps the old verifier key
@@ -135,12 +154,15 @@ func keysRotateSigning(ctx context.Context, args []string, stdout, stderr io.Wri
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	if err := requireDataDir(*data); err != nil {
+		return err
+	}
 	old, neu, err := ledger.Rotate(*data)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, neu)
-	fmt.Fprintf(stderr, "rotated the signing key: new checkpoints are signed by the key above (%s);\nthe old key %s stays trusted in %s for what it signed.\nRestart trail serve. Auditors verifying older exports keep the old key: trail verify --key OLD --key NEW.\n",
-		ledger.Fingerprint(neu), strings.SplitN(old, "+", 3)[0]+"+"+strings.SplitN(old, "+", 3)[1], filepath.Join(*data, ledger.TrustedFile))
+	fmt.Fprintf(stderr, "rotated the signing key.\n  signs new checkpoints: %s\n  trusted, signs nothing new: %s (kept in %s for what it signed)\nRestart trail serve. Auditors verifying older exports keep the old key: trail verify --key OLD --key NEW.\n",
+		keyLabel(neu), keyLabel(old), filepath.Join(*data, ledger.TrustedFile))
 	return nil
 }

@@ -223,7 +223,7 @@ func (a *API) finish(sw *httpx.StatusWriter, r *http.Request, info *requestInfo,
 	}
 	a.log.LogAttrs(r.Context(), level, "request",
 		slog.String("method", r.Method), slog.String("route", route),
-		slog.Int("status", status), slog.Duration("duration", took),
+		slog.Int("status", status), slog.Float64("duration_ms", httpx.Millis(took)),
 		slog.String("org", info.org), slog.String("key", info.keyID),
 		slog.String("code", string(info.code)),
 		slog.Bool("aborted", p != nil))

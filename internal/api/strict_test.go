@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -92,4 +93,25 @@ func TestHeadExportRecordsNothing(t *testing.T) {
 	if n := e.size("acme"); n != 1 {
 		t.Errorf("size = %d after HEAD requests, want 1: a HEAD records no export", n)
 	}
+}
+
+// TestRequestLogMillis: the request log line carries its duration as a
+// number of milliseconds, not a Go duration or nanoseconds.
+func TestRequestLogMillis(t *testing.T) {
+	e := newEnv(t)
+	e.get("/api/v1/orgs/acme/events", e.Admin)
+	for _, line := range strings.Split(string(e.Logs.Bytes()), "\n") {
+		if !strings.Contains(line, `"msg":"request"`) {
+			continue
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := rec["duration_ms"].(float64); !ok || rec["duration"] != nil {
+			t.Errorf("request log line %s: want a numeric duration_ms and no duration", line)
+		}
+		return
+	}
+	t.Fatal("no request log line")
 }

@@ -199,7 +199,7 @@ func (h *Handler) logRequest(r *http.Request, route string, status int, start ti
 	}
 	h.log.LogAttrs(r.Context(), level, "request",
 		slog.String("method", r.Method), slog.String("route", route),
-		slog.Int("status", status), slog.Duration("duration", time.Since(start)),
+		slog.Int("status", status), slog.Float64("duration_ms", httpx.Millis(time.Since(start))),
 		slog.String("org", org))
 }
 
