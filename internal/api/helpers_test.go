@@ -203,6 +203,32 @@ func (e *env) do(method, path, key, contentType string, body []byte) reply {
 	return reply{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
+// doAuth sends a request with the Authorization header as given.
+func (e *env) doAuth(method, path, authorization string) reply {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.URL+path, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", authorization)
+	return e.send(req)
+}
+
+// send sends req and reads the reply whole.
+func (e *env) send(req *http.Request) reply {
+	e.t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return reply{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
 // rawAuth sends a GET with the Authorization header as given and returns
 // the status.
 func (e *env) rawAuth(path, authorization string) int {

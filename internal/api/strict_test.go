@@ -115,3 +115,20 @@ func TestRequestLogMillis(t *testing.T) {
 	}
 	t.Fatal("no request log line")
 }
+
+// TestBasicAuthSaysUseBearer: another scheme is told to use Bearer,
+// without echoing the credentials.
+func TestBasicAuthSaysUseBearer(t *testing.T) {
+	e := newEnv(t)
+	for hdr, want := range map[string]string{
+		"Basic dXNlcjpwYXNz": "the Basic authorization scheme is not supported: use Bearer",
+		"token " + e.Admin:   "the token authorization scheme is not supported: use Bearer",
+		e.Admin:              "malformed Authorization header: send Authorization: Bearer",
+	} {
+		r := e.doAuth("GET", "/api/v1/orgs/acme/events", hdr)
+		got := r.apiError()
+		if r.Status != 401 || !strings.Contains(got.Message, want) || strings.Contains(string(r.Body), "dXNlcjpwYXNz") || strings.Contains(string(r.Body), e.Admin) {
+			t.Errorf("Authorization: %.12s…: %d %s, want 401 with %q", hdr, r.Status, r.Body, want)
+		}
+	}
+}
