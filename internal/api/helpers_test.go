@@ -70,7 +70,7 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 		Integrity: audit.IntegrityConfig{Signer: testSigner(t)}})
 	e.Ready.Store(true)
 	a := api.New(api.Config{Service: e.Svc, Logger: log, Registry: reg, Ready: e.Ready.Load})
-	srv := httptest.NewServer(a)
+	srv := httptest.NewServer(checkContract(t, a)) // contract_test.go
 	e.URL = srv.URL
 	t.Cleanup(func() {
 		srv.Close()
