@@ -1,5 +1,11 @@
-// Package client is the Go client of Trail's HTTP API: send audit events,
-// list and search them, export an org's log, read the event catalog.
+// Package client is the Go client of Trail's HTTP API, one method per
+// route: send audit events, list and search them, export an org's log,
+// activity counts, the event catalog, checkpoints and proofs, viewer links
+// and sessions, and the operational routes. A test walks the server's
+// route table so that no route lacks a method.
+//
+// A request answered 429 (rate limited) or 503 (unavailable) is retried,
+// waiting as Retry-After says (WithRetries).
 //
 // A Client is safe for concurrent use. Every method takes a context; errors
 // the API returns are *APIError, with the HTTP status, the error code and,
@@ -41,6 +47,8 @@ type Client struct {
 	key  string
 	hc   *http.Client
 	ua   string
+	// retries is how often a 429 or 503 is retried (retry.go).
+	retries int
 }
 
 // Option configures a Client.
@@ -60,7 +68,7 @@ func WithUserAgent(ua string) Option { return func(c *Client) { c.ua = ua } }
 func New(baseURL, key string, opts ...Option) *Client {
 	c := &Client{
 		base: strings.TrimRight(baseURL, "/"), key: key,
-		hc: http.DefaultClient, ua: "trail-go-client/1",
+		hc: http.DefaultClient, ua: "trail-go-client/1", retries: DefaultRetries,
 	}
 	for _, o := range opts {
 		o(c)
@@ -191,9 +199,27 @@ func (c *Client) Event(ctx context.Context, org, id string) (json.RawMessage, er
 // the stream and must close it. A stream that ends with an error other
 // than io.EOF is incomplete. filename is the server's suggested name.
 func (c *Client) Export(ctx context.Context, org, format, q string) (rc io.ReadCloser, filename string, err error) {
+	return c.ExportWith(ctx, org, ExportOptions{Format: format, Query: q})
+}
+
+// ExportOptions selects an export. The zero value is the whole log as
+// JSON.
+type ExportOptions struct {
+	Format string // json (""), ndjson or csv
+	Query  string // only the events matching this search string
+	// Integrity ends an NDJSON export with its integrity line (JSON
+	// exports always carry the integrity block).
+	Integrity bool
+}
+
+// ExportWith is Export with every option.
+func (c *Client) ExportWith(ctx context.Context, org string, opts ExportOptions) (rc io.ReadCloser, filename string, err error) {
 	v := url.Values{}
-	setNonEmpty(v, "format", format)
-	setNonEmpty(v, "q", q)
+	setNonEmpty(v, "format", opts.Format)
+	setNonEmpty(v, "q", opts.Query)
+	if opts.Integrity {
+		v.Set("integrity", "1")
+	}
 	resp, err := c.send(ctx, http.MethodGet, orgPath(org, "export"), v, nil)
 	if err != nil {
 		return nil, "", err
