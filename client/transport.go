@@ -15,12 +15,12 @@ import (
 
 // APIError is an error response of the API.
 type APIError struct {
-	Status  int    // HTTP status
+	Status int // HTTP status
 	// RetryAfter is the server's Retry-After on a 429 or 503 (zero when
 	// absent), after the client's own retries gave up.
 	RetryAfter time.Duration
-	Code    string // invalid_request, invalid_event, unauthorized, forbidden, not_found, conflict, too_large, unsupported_media, unavailable, internal, …
-	Message string // what went wrong and what to fix
+	Code       string // invalid_request, invalid_event, unauthorized, forbidden, not_found, conflict, too_large, unsupported_media, unavailable, internal, …
+	Message    string // what went wrong and what to fix
 	// Details names each problem of a rejected batch.
 	Details []Detail
 	// Position is where a bad search string goes wrong (a byte offset).
