@@ -20,6 +20,7 @@ func TestNoDataDirectory(t *testing.T) {
 	for _, dir := range []string{typo, empty} {
 		for _, args := range [][]string{
 			{"check"},
+			{"orgs"},
 			{"check", "--org", "acme"},
 			{"export", "--org", "acme"},
 			{"link", "--org", "acme", "--user", "u1"},
@@ -54,6 +55,31 @@ func TestCheckUnknownOrg(t *testing.T) {
 	res := runTrail(t, bin, nil, "check", "--data", data, "--org", "nope")
 	if res.code != 1 || !strings.Contains(res.stderr, `org "nope" has no log`) {
 		t.Errorf("check --org nope: exit %d, stderr %q; want 1 saying the org has no log", res.code, res.stderr)
+	}
+}
+
+// TestOrgsCLI: trail orgs lists every org with its size, as a table or
+// JSON.
+func TestOrgsCLI(t *testing.T) {
+	bin := trailBinary(t)
+	data := t.TempDir()
+	createKeyCLI(t, bin, data, "--scope", "read")
+	mustRun(t, bin, nil, "export", "--data", data, "--org", "acme", "--out", filepath.Join(t.TempDir(), "x.json"))
+	mustRun(t, bin, nil, "export", "--data", data, "--org", "acmee", "--out", filepath.Join(t.TempDir(), "y.json"))
+	mustRun(t, bin, nil, "export", "--data", data, "--org", "acmee", "--out", filepath.Join(t.TempDir(), "z.json"))
+	out := mustRun(t, bin, nil, "orgs", "--data", data).stdout
+	if !regexp.MustCompile(`(?m)^ORG\s+EVENTS\s+CHECKPOINT\n^acme\s+1\s+\d+\n^acmee\s+2\s+\d+\n$`).MatchString(out) {
+		t.Errorf("trail orgs:\n%s", out)
+	}
+	var doc struct {
+		Orgs []struct {
+			Org    string `json:"org"`
+			Events int64  `json:"events"`
+		} `json:"orgs"`
+	}
+	out = mustRun(t, bin, nil, "orgs", "--json", "--data", data).stdout
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Orgs) != 2 || doc.Orgs[1].Org != "acmee" || doc.Orgs[1].Events != 2 {
+		t.Errorf("trail orgs --json: %v\n%s", err, out)
 	}
 }
 

@@ -63,6 +63,25 @@ var clientCalls = map[string]func(ctx context.Context, c *client.Client) error{
 		_, err := c.EndSessions(ctx, "acme", "u_alice")
 		return err
 	},
+	"GET /api/v1/orgs": func(ctx context.Context, c *client.Client) error {
+		_, err := c.Orgs(ctx)
+		return err
+	},
+	"POST /api/v1/keys": func(ctx context.Context, c *client.Client) error {
+		_, _, err := c.CreateKey(ctx, client.NewKey{Scope: "read", Org: "acme", Name: "route walk"})
+		return err
+	},
+	"GET /api/v1/keys": func(ctx context.Context, c *client.Client) error {
+		_, err := c.Keys(ctx)
+		return err
+	},
+	"DELETE /api/v1/keys/{id}": func(ctx context.Context, c *client.Client) error {
+		k, _, err := c.CreateKey(ctx, client.NewKey{Scope: "ingest"})
+		if err == nil {
+			_, _, err = c.RevokeKey(ctx, k.ID)
+		}
+		return err
+	},
 	"GET /api/v1/catalog": func(ctx context.Context, c *client.Client) error {
 		_, err := c.Catalog(ctx)
 		return err

@@ -1,10 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -31,19 +27,13 @@ func (a *API) createViewerLink(w http.ResponseWriter, r *http.Request, c caller)
 	if err := checkParams(r); err != nil {
 		return err
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxViewerLinkBody))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return audit.Errorf(audit.CodeTooLarge, "request body is larger than %d bytes", maxViewerLinkBody)
-	case err != nil:
-		return &audit.Error{Code: audit.CodeInvalid, Message: "could not read the request body", Err: err}
-	}
+	const shape = `{"user": {"id": "...", "name": "..."}}`
 	var req viewerLinkRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || req.User == nil {
-		return audit.Errorf(audit.CodeInvalid, `the body must be {"user": {"id": "...", "name": "..."}}`)
+	if err := readJSONBody(w, r, maxViewerLinkBody, &req, shape); err != nil {
+		return err
+	}
+	if req.User == nil {
+		return audit.Errorf(audit.CodeInvalid, "the body must be %s: user is missing", shape)
 	}
 	url, expires, err := a.viewerAccess().Mint(r.Context(), c.Org, audit.Actor{ID: req.User.ID, Name: req.User.Name})
 	if err != nil {
