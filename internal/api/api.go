@@ -180,14 +180,21 @@ func (a *API) handler(rt route) http.Handler {
 	})
 }
 
-// ServeHTTP serves the API: security headers on every response, routing
+// ServeHTTP serves the API: security headers and X-Request-Id on every
+// response, gzip for clients that accept it, routing
 // (unknown routes get a JSON 404, a wrong method a JSON 405), a log line
 // and metrics per request.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	setSecurityHeaders(w.Header())
+	r = httpx.WithRequestID(w, r)
 	info := &requestInfo{}
 	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
+	if httpx.AcceptsGzip(r) {
+		// /metrics negotiates its own compression.
+		info.gz = httpx.NewGzipWriter(w, func() bool { return info.route == "GET /metrics" })
+		w = info.gz
+	}
 	sw := &httpx.StatusWriter{ResponseWriter: w}
 	defer a.finish(sw, r, info, start)
 	if _, pattern := a.mux.Handler(r); pattern == "" {
@@ -230,9 +237,13 @@ func (a *API) finish(sw *httpx.StatusWriter, r *http.Request, info *requestInfo,
 		slog.Int("status", status), slog.Float64("duration_ms", httpx.Millis(took)),
 		slog.String("org", info.org), slog.String("key", info.keyID),
 		slog.String("code", string(info.code)),
+		slog.String("request_id", httpx.RequestID(r.Context())),
 		slog.Bool("aborted", p != nil))
 	if p != nil {
-		panic(http.ErrAbortHandler)
+		panic(http.ErrAbortHandler) // with the gzip stream left unclosed: truncated
+	}
+	if info.gz != nil {
+		info.gz.Close()
 	}
 }
 
@@ -270,6 +281,9 @@ type requestInfo struct {
 	org   string     // set once the caller may act on it
 	keyID string     // set once the key is known
 	code  audit.Code // the error code answered, if any
+	// gz compresses the response when the client accepts gzip; finish
+	// closes it unless the response was cut short on purpose.
+	gz *httpx.GzipWriter
 }
 
 type requestInfoKey struct{}

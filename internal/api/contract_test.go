@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -120,9 +122,19 @@ func validateExchange(router routers.Router, r *http.Request, reqBody []byte, te
 			return err
 		}
 	}
+	body := tee.body.Bytes()
+	if tee.Header().Get("Content-Encoding") == "gzip" && !tee.truncated {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return fmt.Errorf("a gzip response that is not gzip: %w", err)
+		}
+		if body, err = io.ReadAll(zr); err != nil {
+			return fmt.Errorf("a gzip response that does not decompress: %w", err)
+		}
+	}
 	return openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: in, Status: tee.status(), Header: tee.Header(),
-		Body: io.NopCloser(bytes.NewReader(tee.body.Bytes())), Options: opts,
+		Body: io.NopCloser(bytes.NewReader(body)), Options: opts,
 	})
 }
 

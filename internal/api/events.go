@@ -85,6 +85,9 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, c caller) error {
 	if err != nil {
 		return err
 	}
+	if res.NextCursor != "" {
+		w.Header().Set("Link", nextLink(r, res.NextCursor))
+	}
 	writeEvents(w, res)
 	return nil
 }
@@ -148,6 +151,16 @@ func parseOrder(s string) (audit.Order, error) {
 		return audit.Asc, nil
 	}
 	return 0, audit.Errorf(audit.CodeInvalid, "order must be desc (newest first, the default) or asc")
+}
+
+// nextLink is the RFC 8288 Link header of a page that has a next one, as
+// GitHub sends it: the request's own path and parameters with cursor set
+// to next_cursor, as a reference relative to the request's URL.
+func nextLink(r *http.Request, cursor string) string {
+	v := r.URL.Query()
+	v.Set("cursor", cursor)
+	v.Del("after_seq") // the cursor carries the position
+	return "<" + r.URL.EscapedPath() + "?" + v.Encode() + `>; rel="next"`
 }
 
 // writeEvents writes a page by copying the stored bytes of each event

@@ -1,9 +1,14 @@
 package api_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -131,4 +136,110 @@ func TestBasicAuthSaysUseBearer(t *testing.T) {
 			t.Errorf("Authorization: %.12s…: %d %s, want 401 with %q", hdr, r.Status, r.Body, want)
 		}
 	}
+}
+
+// TestLinkHeader: a page with a next one carries Link: <…>; rel="next",
+// which fetches exactly the next_cursor page; the last page has none.
+func TestLinkHeader(t *testing.T) {
+	e := newEnv(t)
+	ingestN(t, e, "acme", 7)
+	r := e.get("/api/v1/orgs/acme/events?order=asc&after_seq=1&limit=3&q="+url.QueryEscape("-type:repo.delete"), e.Admin)
+	var page struct {
+		NextCursor string `json:"next_cursor"`
+	}
+	json.Unmarshal(r.Body, &page)
+	m := regexp.MustCompile(`^<(/api/v1/orgs/acme/events\?[^>]+)>; rel="next"$`).FindStringSubmatch(r.Header.Get("Link"))
+	if r.Status != 200 || m == nil || page.NextCursor == "" {
+		t.Fatalf("first page: %d Link %q next_cursor %q", r.Status, r.Header.Get("Link"), page.NextCursor)
+	}
+	next := e.get(m[1], e.Admin)
+	want := e.get("/api/v1/orgs/acme/events?order=asc&limit=3&q="+url.QueryEscape("-type:repo.delete")+"&cursor="+url.QueryEscape(page.NextCursor), e.Admin)
+	if next.Status != 200 || string(next.Body) != string(want.Body) {
+		t.Errorf("the Link page: %d %s\nwant %s", next.Status, truncate(next.Body), truncate(want.Body))
+	}
+	last := e.get("/api/v1/orgs/acme/events?limit=1000", e.Admin)
+	if last.Header.Get("Link") != "" {
+		t.Errorf("the last page has Link %q", last.Header.Get("Link"))
+	}
+}
+
+// TestRequestID: every response carries X-Request-Id, the client's when
+// sane, else a new one; the request log line carries it too.
+func TestRequestID(t *testing.T) {
+	e := newEnv(t)
+	send := func(path, id string) reply {
+		req, _ := http.NewRequest("GET", e.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+e.Admin)
+		if id != "" {
+			req.Header.Set("X-Request-Id", id)
+		}
+		return e.send(req)
+	}
+	if got := send("/api/v1/orgs/acme/events", "trace-42:abc").Header.Get("X-Request-Id"); got != "trace-42:abc" {
+		t.Errorf("X-Request-Id %q, want the client's", got)
+	}
+	if !strings.Contains(string(e.Logs.Bytes()), `"request_id":"trace-42:abc"`) {
+		t.Error("the request log line does not carry the request id")
+	}
+	seen := map[string]bool{}
+	for _, tc := range []struct{ path, id string }{
+		{"/api/v1/orgs/acme/events", ""},
+		{"/api/v1/orgs/acme/events", "bad id with spaces"},
+		{"/api/v1/orgs/acme/events", strings.Repeat("x", 200)},
+		{"/nope", ""},
+		{"/healthz", ""},
+	} {
+		got := send(tc.path, tc.id).Header.Get("X-Request-Id")
+		if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(got) || seen[got] {
+			t.Errorf("GET %s with X-Request-Id %.20q: got %q, want a new id", tc.path, tc.id, got)
+		}
+		seen[got] = true
+	}
+}
+
+// TestGzipResponses: with Accept-Encoding: gzip, responses (exports
+// included) are compressed and decompress to the same bytes.
+func TestGzipResponses(t *testing.T) {
+	e := newEnv(t)
+	ingestN(t, e, "acme", 300)
+	for _, path := range []string{"/api/v1/orgs/acme/events?limit=1000", "/api/v1/orgs/acme/export?format=ndjson", "/api/v1/catalog"} {
+		plain := e.get(path, e.Admin)
+		req, _ := http.NewRequest("GET", e.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+e.Admin)
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := http.DefaultTransport.RoundTrip(req) // no transparent decompression
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") {
+			t.Errorf("GET %s: Content-Encoding %q Vary %q, want gzip", path, resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"))
+			continue
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		if strings.Contains(path, "export") {
+			// the exported_at and size lines differ between two exports; compare events
+			body, plain.Body = firstLines(body, 300), firstLines(plain.Body, 300)
+		}
+		if !bytes.Equal(body, plain.Body) || len(raw) >= len(body)/2 {
+			t.Errorf("GET %s: %d gzip bytes decompress to %d, want the plain reply's %d bytes, at least halved", path, len(raw), len(body), len(plain.Body))
+		}
+	}
+	r := e.get("/metrics", "")
+	if r.Status != 200 || !strings.Contains(string(r.Body), "trail_") {
+		t.Errorf("/metrics with the transparent gzip of Go's client: %d", r.Status)
+	}
+}
+
+func firstLines(b []byte, n int) []byte {
+	lines := bytes.SplitAfterN(b, []byte("\n"), n+1)
+	return bytes.Join(lines[:min(n, len(lines))], nil)
 }

@@ -34,14 +34,24 @@ func WriteExport(w http.ResponseWriter, r *http.Request, x *audit.Export, log *s
 	panic(http.ErrAbortHandler)
 }
 
-// countingWriter counts the bytes that reached the response.
+// countingWriter counts the bytes that reached the response. It flushes
+// the response after the first bytes: from then on the export is
+// committed (200 sent), and a failure must reach the client as a
+// truncated transfer, also when a compressing writer would otherwise hold
+// everything written so far.
 type countingWriter struct {
 	w io.Writer
 	n int64
 }
 
 func (c *countingWriter) Write(b []byte) (int, error) {
+	first := c.n == 0
 	n, err := c.w.Write(b)
 	c.n += int64(n)
+	if first && n > 0 {
+		if rw, ok := c.w.(http.ResponseWriter); ok {
+			http.NewResponseController(rw).Flush()
+		}
+	}
 	return n, err
 }

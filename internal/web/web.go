@@ -139,6 +139,7 @@ func (h *Handler) Wrap(next http.Handler) http.Handler {
 // names the route (never the path, which can hold a link token).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
+	r = httpx.WithRequestID(w, r)
 	_, pattern := h.mux.Handler(r)
 	if pattern == "" {
 		start := time.Now()
@@ -200,7 +201,7 @@ func (h *Handler) logRequest(r *http.Request, route string, status int, start ti
 	h.log.LogAttrs(r.Context(), level, "request",
 		slog.String("method", r.Method), slog.String("route", route),
 		slog.Int("status", status), slog.Float64("duration_ms", httpx.Millis(time.Since(start))),
-		slog.String("org", org))
+		slog.String("org", org), slog.String("request_id", httpx.RequestID(r.Context())))
 }
 
 // unrouted answers an unknown path with an HTML 404, a known path asked
