@@ -155,6 +155,9 @@ type ListOptions struct {
 	// AfterSeq, with Order Asc, starts after this seq: a gap-free pull of
 	// everything new since the last seq seen.
 	AfterSeq *int64
+	// TZ is the IANA time zone of date-only bounds in Query
+	// (created:2026-03-01); "" means UTC.
+	TZ string
 }
 
 // Page is one page of events.
@@ -177,6 +180,7 @@ func (c *Client) List(ctx context.Context, org string, opts ListOptions) (*Page,
 	if opts.AfterSeq != nil {
 		v.Set("after_seq", strconv.FormatInt(*opts.AfterSeq, 10))
 	}
+	setNonEmpty(v, "tz", opts.TZ)
 	var p Page
 	if err := c.do(ctx, http.MethodGet, orgPath(org, "events"), v, nil, &p); err != nil {
 		return nil, err
@@ -210,6 +214,8 @@ type ExportOptions struct {
 	// Integrity ends an NDJSON export with its integrity line (JSON
 	// exports always carry the integrity block).
 	Integrity bool
+	// TZ is the IANA time zone of date-only bounds in Query; "" means UTC.
+	TZ string
 }
 
 // ExportWith is Export with every option.
@@ -220,6 +226,7 @@ func (c *Client) ExportWith(ctx context.Context, org string, opts ExportOptions)
 	if opts.Integrity {
 		v.Set("integrity", "1")
 	}
+	setNonEmpty(v, "tz", opts.TZ)
 	resp, err := c.send(ctx, http.MethodGet, orgPath(org, "export"), v, nil)
 	if err != nil {
 		return nil, "", err
@@ -240,9 +247,16 @@ type Activity struct {
 // for the days from and to, both included, given as YYYY-MM-DD; empty
 // strings take the server's defaults (the last 30 days).
 func (c *Client) Activity(ctx context.Context, org, from, to string) (*Activity, error) {
+	return c.ActivityIn(ctx, org, from, to, "")
+}
+
+// ActivityIn is Activity with the days of the IANA time zone tz (such as
+// "Europe/Paris"; "" means UTC).
+func (c *Client) ActivityIn(ctx context.Context, org, from, to, tz string) (*Activity, error) {
 	v := url.Values{}
 	setNonEmpty(v, "from", from)
 	setNonEmpty(v, "to", to)
+	setNonEmpty(v, "tz", tz)
 	var a Activity
 	if err := c.do(ctx, http.MethodGet, orgPath(org, "activity"), v, nil, &a); err != nil {
 		return nil, err

@@ -36,7 +36,7 @@ var clientCalls = map[string]func(ctx context.Context, c *client.Client) error{
 		return err
 	},
 	"GET /api/v1/orgs/{org}/activity": func(ctx context.Context, c *client.Client) error {
-		_, err := c.Activity(ctx, "acme", "", "")
+		_, err := c.ActivityIn(ctx, "acme", "", "", "Europe/Paris")
 		return err
 	},
 	"GET /api/v1/orgs/{org}/checkpoint": func(ctx context.Context, c *client.Client) error {

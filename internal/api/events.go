@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/query"
@@ -94,7 +95,11 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, c caller) error {
 
 // listRequest reads q, limit, cursor, order and after_seq.
 func (a *API) listRequest(r *http.Request) (audit.ListRequest, error) {
-	if err := checkParams(r, "q", "limit", "cursor", "order", "after_seq"); err != nil {
+	if err := checkParams(r, "q", "limit", "cursor", "order", "after_seq", "tz"); err != nil {
+		return audit.ListRequest{}, err
+	}
+	loc, err := tzParam(r)
+	if err != nil {
 		return audit.ListRequest{}, err
 	}
 	v := r.URL.Query()
@@ -102,9 +107,11 @@ func (a *API) listRequest(r *http.Request) (audit.ListRequest, error) {
 	if req.Cursor != "" && v.Has("after_seq") {
 		return req, audit.Errorf(audit.CodeInvalid, "cursor and after_seq cannot be combined: pass next_cursor alone to continue a listing, or after_seq alone (with order=asc) to start after a seq")
 	}
-	var err error
-	if req.Filter, err = a.parseQuery(v.Get("q")); err != nil {
+	if req.Filter, err = a.parseQuery(v.Get("q"), loc); err != nil {
 		return req, err
+	}
+	if loc != time.UTC {
+		req.Query = loc.String() + " " + req.Query // the cursor is bound to the zone too
 	}
 	if req.Limit, err = parseLimit(v.Get("limit")); err != nil {
 		return req, err
@@ -122,13 +129,16 @@ func (a *API) listRequest(r *http.Request) (audit.ListRequest, error) {
 	return req, nil
 }
 
-// parseQuery parses a search string against the service's catalog. The
-// parser bounds its length (1024 bytes) and number of terms.
-func (a *API) parseQuery(q string) (audit.Filter, error) {
+// parseQuery parses a search string against the service's catalog, with
+// date-only bounds as days of loc. The parser bounds its length (1024
+// bytes) and number of terms.
+func (a *API) parseQuery(q string, loc *time.Location) (audit.Filter, error) {
 	cat := a.svc.Catalog()
 	return query.Parse(q, query.Options{
 		KnownType:     func(s string) bool { _, ok := cat.Lookup(s); return ok },
 		KnownCategory: func(s string) bool { _, ok := cat.Category(s); return ok },
+		Now:           a.now,
+		Location:      loc,
 	})
 }
 

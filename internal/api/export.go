@@ -2,9 +2,11 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/httpx"
+	"github.com/trailaudit/trail/internal/query"
 )
 
 // export serves GET /api/v1/orgs/{org}/export?format=json|ndjson|csv[&q=][&integrity=1].
@@ -18,14 +20,21 @@ import (
 // would, but exports and records nothing: monitoring probes must not fill
 // the log with exports that never happened.
 func (a *API) export(w http.ResponseWriter, r *http.Request, c caller) error {
-	if err := checkParams(r, "format", "q", "integrity"); err != nil {
+	if err := checkParams(r, "format", "q", "integrity", "tz"); err != nil {
+		return err
+	}
+	loc, err := tzParam(r)
+	if err != nil {
 		return err
 	}
 	v := r.URL.Query()
 	q := v.Get("q")
-	filter, err := a.parseQuery(q)
+	filter, err := a.parseQuery(q, loc)
 	if err != nil {
 		return err
+	}
+	if loc != time.UTC && q != "" {
+		q = query.Format(filter) // recorded with explicit UTC bounds, not "days of some zone"
 	}
 	format, err := audit.ParseFormat(v.Get("format"))
 	if err != nil {

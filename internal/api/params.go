@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
+	_ "time/tzdata" // tz= works on machines without a zone database
 
 	"github.com/trailaudit/trail/internal/audit"
 )
@@ -61,4 +63,21 @@ func boolParam(r *http.Request, name string) (bool, error) {
 	default:
 		return false, audit.Errorf(audit.CodeInvalid, "%s must be 1 (or true) or 0 (or false), not %q", name, s)
 	}
+}
+
+// tzParam reads the optional tz parameter: an IANA time zone name such as
+// Europe/Paris (the binary embeds the zone database). Absent: UTC.
+func tzParam(r *http.Request) (*time.Location, error) {
+	name := r.URL.Query().Get("tz")
+	if name == "" || name == "UTC" {
+		return time.UTC, nil
+	}
+	if len(name) > 64 || strings.ContainsAny(name, " \\") || strings.Contains(name, "..") {
+		return nil, audit.Errorf(audit.CodeInvalid, "tz must be an IANA time zone name such as Europe/Paris")
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "Local" {
+		return nil, audit.Errorf(audit.CodeInvalid, "unknown time zone %q: tz must be an IANA time zone name such as Europe/Paris", name)
+	}
+	return loc, nil
 }

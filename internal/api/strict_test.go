@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trailaudit/trail/client"
 )
@@ -242,4 +243,68 @@ func TestGzipResponses(t *testing.T) {
 func firstLines(b []byte, n int) []byte {
 	lines := bytes.SplitAfterN(b, []byte("\n"), n+1)
 	return bytes.Join(lines[:min(n, len(lines))], nil)
+}
+
+// TestTimeZones: tz= makes activity days and date-only created: bounds
+// days of that zone; UTC stays the default.
+func TestTimeZones(t *testing.T) {
+	e := newEnv(t)
+	late := changeRole("late", "bob") // 23:30 UTC on the 15th is 00:30 on the 16th in Paris
+	late.OccurredAt = time.Date(2026, 1, 15, 23, 30, 0, 0, time.UTC)
+	early := repoCreate("early", "llama")
+	early.OccurredAt = time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+	e.ingest("acme", late, early)
+
+	day := func(tz string) map[string]int64 {
+		path := "/api/v1/orgs/acme/activity?from=2026-01-15&to=2026-01-16"
+		if tz != "" {
+			path += "&tz=" + url.QueryEscape(tz)
+		}
+		r := e.get(path, e.Admin)
+		var a struct {
+			Days []struct {
+				Day   string `json:"day"`
+				Total int64  `json:"total"`
+			} `json:"days"`
+		}
+		if err := json.Unmarshal(r.Body, &a); err != nil || r.Status != 200 {
+			t.Fatalf("%s: %d %s", path, r.Status, r.Body)
+		}
+		out := map[string]int64{}
+		for _, d := range a.Days {
+			out[d.Day] = d.Total
+		}
+		return out
+	}
+	if got := day(""); got["2026-01-15"] != 2 || got["2026-01-16"] != 0 {
+		t.Errorf("UTC activity %v, want both events on the 15th", got)
+	}
+	if got := day("Europe/Paris"); got["2026-01-15"] != 1 || got["2026-01-16"] != 1 {
+		t.Errorf("Paris activity %v, want one event on each day", got)
+	}
+	ids := func(query string) []string {
+		r := e.get("/api/v1/orgs/acme/events?"+query, e.Admin)
+		var p struct {
+			Events []stored `json:"events"`
+		}
+		if err := json.Unmarshal(r.Body, &p); err != nil || r.Status != 200 {
+			t.Fatalf("%s: %d %s", query, r.Status, r.Body)
+		}
+		var out []string
+		for _, ev := range p.Events {
+			out = append(out, ev.ID)
+		}
+		return out
+	}
+	if got := ids("q=created:2026-01-16"); len(got) != 0 {
+		t.Errorf("created:2026-01-16 in UTC: %v, want none", got)
+	}
+	if got := ids("q=created:2026-01-16&tz=Europe/Paris"); len(got) != 1 || got[0] != "late" {
+		t.Errorf("created:2026-01-16 in Paris: %v, want [late]", got)
+	}
+	for _, bad := range []string{"Mars/Olympus", "../../etc/passwd", "Local"} {
+		if r := e.get("/api/v1/orgs/acme/activity?tz="+url.QueryEscape(bad), e.Admin); r.Status != 400 || !strings.Contains(r.apiError().Message, "time zone") {
+			t.Errorf("tz=%s: %d %s, want 400", bad, r.Status, r.Body)
+		}
+	}
 }
