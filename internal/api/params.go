@@ -6,9 +6,9 @@ import (
 	"sort"
 	"strings"
 	"time"
-	_ "time/tzdata" // tz= works on machines without a zone database
 
 	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/httpx"
 )
 
 // searchQualifiers are the search-string qualifiers a caller might send
@@ -69,14 +69,8 @@ func boolParam(r *http.Request, name string) (bool, error) {
 // Europe/Paris (the binary embeds the zone database). Absent: UTC.
 func tzParam(r *http.Request) (*time.Location, error) {
 	name := r.URL.Query().Get("tz")
-	if name == "" || name == "UTC" {
-		return time.UTC, nil
-	}
-	if len(name) > 64 || strings.ContainsAny(name, " \\") || strings.Contains(name, "..") {
-		return nil, audit.Errorf(audit.CodeInvalid, "tz must be an IANA time zone name such as Europe/Paris")
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil || name == "Local" {
+	loc, err := httpx.LoadZone(name)
+	if err != nil {
 		return nil, audit.Errorf(audit.CodeInvalid, "unknown time zone %q: tz must be an IANA time zone name such as Europe/Paris", name)
 	}
 	return loc, nil
