@@ -108,7 +108,29 @@ func TestServeDemo(t *testing.T) {
 	checkNoSecrets(t, p2.stderr.String(), keys)
 	checkNoSecrets(t, p2.stderr.String(), keys2)
 	checkDemoKeysReplaced(t, bin, data, base2, keys)
+	checkREADMESearches(t, read2)
 	checkFreshLinkCommand(t, bin, base2, p2.stdout.String())
+}
+
+// checkREADMESearches: the README's search examples that name demo data
+// find events in the demo org (country: needs --geoip, which the test
+// server runs without).
+func checkREADMESearches(t *testing.T, c *client.Client) {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	examples := regexp.MustCompile("`((?:target|actor|type|category):[^`]+)`").FindAllStringSubmatch(string(readme), -1)
+	if len(examples) < 3 {
+		t.Fatalf("found %d search examples in the README", len(examples))
+	}
+	for _, m := range examples {
+		page, err := c.List(testCtx(t), "acme", client.ListOptions{Query: m[1], Limit: 1})
+		if err != nil || len(page.Events) == 0 {
+			t.Errorf("the README's example %q finds nothing in the demo org (%v)", m[1], err)
+		}
+	}
 }
 
 // checkDemoKeysReplaced: a restart of serve --demo revokes the previous
