@@ -21,10 +21,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	data, storeURL := dataFlag(fs), storeFlag(fs)
 	only := fs.String("org", "", "check only this `org`")
 	signing := addSigningFlags(fs)
-	if _, err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	store, err := openExisting(ctx, *data, *storeURL)
+	store, err := parseAndOpen(ctx, fs, args, data, storeURL)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -57,4 +58,13 @@ func requireDataDir(dir string) error {
 		abs = dir
 	}
 	return usagef("no Trail data in %s: check --data (env TRAIL_DATA) or --store; only trail serve, trail keys create and the migration commands create a data directory", abs)
+}
+
+// parseAndOpen parses a command's flags (no positional argument) and opens
+// the existing store that --data and --store name.
+func parseAndOpen(ctx context.Context, fs *flag.FlagSet, args []string, data, store *string) (audit.Store, error) {
+	if _, err := parse(fs, args, 0); err != nil {
+		return nil, err
+	}
+	return openExisting(ctx, *data, *store)
 }

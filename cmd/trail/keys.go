@@ -146,10 +146,7 @@ func keysList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("keys list", "[--json] [--data DIR]", stderr)
 	data, storeURL := dataFlag(fs), storeFlag(fs)
 	asJSON := jsonFlag(fs)
-	if _, err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	store, err := openExisting(ctx, *data, *storeURL)
+	store, err := parseAndOpen(ctx, fs, args, data, storeURL)
 	if err != nil {
 		return err
 	}
@@ -160,17 +157,9 @@ func keysList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	now := time.Now()
 	views := make([]audit.KeyView, len(keys))
+	rows := make([][]string, len(keys))
 	for i, k := range keys {
 		views[i] = k.View(now)
-	}
-	if *asJSON {
-		return writeJSONOut(stdout, struct {
-			Keys []audit.KeyView `json:"keys"`
-		}{views})
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tORG\tCREATED\tEXPIRES\tLAST USED\tSTATUS")
-	for i, k := range keys {
 		status := views[i].Status
 		if status == "revoked" {
 			status = "revoked " + stamp(k.RevokedAt)
@@ -179,10 +168,11 @@ func keysList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if org == "" {
 			org = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Scope, org,
-			stamp(k.CreatedAt), stamp(k.ExpiresAt), stamp(k.LastUsedAt), status)
+		rows[i] = []string{k.ID, k.Name, string(k.Scope), org, stamp(k.CreatedAt), stamp(k.ExpiresAt), stamp(k.LastUsedAt), status}
 	}
-	return tw.Flush()
+	return printTable(stdout, *asJSON, struct {
+		Keys []audit.KeyView `json:"keys"`
+	}{views}, []string{"ID", "NAME", "SCOPE", "ORG", "CREATED", "EXPIRES", "LAST USED", "STATUS"}, rows)
 }
 
 func stamp(t time.Time) string {
@@ -232,4 +222,18 @@ func writeJSONOut(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// printTable prints rows under header as an aligned table, or, with
+// asJSON, v as indented JSON instead.
+func printTable(w io.Writer, asJSON bool, v any, header []string, rows [][]string) error {
+	if asJSON {
+		return writeJSONOut(w, v)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
 }

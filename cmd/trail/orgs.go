@@ -2,9 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"text/tabwriter"
+	"strconv"
 
 	"github.com/trailaudit/trail/internal/audit"
 )
@@ -15,10 +14,7 @@ func runOrgs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlags("orgs", "[--json] [--data DIR]", stderr)
 	data, storeURL := dataFlag(fs), storeFlag(fs)
 	asJSON := jsonFlag(fs)
-	if _, err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	store, err := openExisting(ctx, *data, *storeURL)
+	store, err := parseAndOpen(ctx, fs, args, data, storeURL)
 	if err != nil {
 		return err
 	}
@@ -27,18 +23,11 @@ func runOrgs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		if orgs == nil {
-			orgs = []audit.OrgInfo{}
-		}
-		return writeJSONOut(stdout, struct {
-			Orgs []audit.OrgInfo `json:"orgs"`
-		}{orgs})
+	rows := make([][]string, len(orgs))
+	for i, o := range orgs {
+		rows[i] = []string{o.Org, strconv.FormatInt(o.Events, 10), strconv.FormatInt(o.CheckpointSize, 10)}
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ORG\tEVENTS\tCHECKPOINT")
-	for _, o := range orgs {
-		fmt.Fprintf(tw, "%s\t%d\t%d\n", o.Org, o.Events, o.CheckpointSize)
-	}
-	return tw.Flush()
+	return printTable(stdout, *asJSON, struct {
+		Orgs []audit.OrgInfo `json:"orgs"`
+	}{append([]audit.OrgInfo{}, orgs...)}, []string{"ORG", "EVENTS", "CHECKPOINT"}, rows)
 }

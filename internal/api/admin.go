@@ -15,8 +15,12 @@ import (
 // backend) lists the orgs and manages API keys over HTTP. A key bound to
 // an org gets 403 here: these routes span every org.
 
-// requireUnbound refuses a key bound to one org.
-func requireUnbound(c caller) error {
+// platformCall checks a platform route's request: no query parameter,
+// and a key bound to no org.
+func platformCall(r *http.Request, c caller) error {
+	if err := checkParams(r); err != nil {
+		return err
+	}
 	if c.Key.Org != "" {
 		return audit.Errorf(audit.CodeForbidden, "this route needs an admin key bound to no org; this key is bound to org %s", c.Key.Org)
 	}
@@ -28,10 +32,7 @@ func requireUnbound(c caller) error {
 // checkpoint. A typo in an org name shows up here as an org nobody
 // expected.
 func (a *API) listOrgs(w http.ResponseWriter, r *http.Request, c caller) error {
-	if err := checkParams(r); err != nil {
-		return err
-	}
-	if err := requireUnbound(c); err != nil {
+	if err := platformCall(r, c); err != nil {
 		return err
 	}
 	orgs, err := audit.OrgInfos(r.Context(), a.store)
@@ -59,10 +60,7 @@ type keyRequest struct {
 // {"key": {...}, "secret": "trail_…"}: the secret is shown this once and
 // kept nowhere (only its hash is stored), and never logged.
 func (a *API) createKey(w http.ResponseWriter, r *http.Request, c caller) error {
-	if err := checkParams(r); err != nil {
-		return err
-	}
-	if err := requireUnbound(c); err != nil {
+	if err := platformCall(r, c); err != nil {
 		return err
 	}
 	var req keyRequest
@@ -87,10 +85,7 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request, c caller) error 
 // listKeys serves GET /api/v1/keys: every key, newest first, without
 // secrets (none are kept).
 func (a *API) listKeys(w http.ResponseWriter, r *http.Request, c caller) error {
-	if err := checkParams(r); err != nil {
-		return err
-	}
-	if err := requireUnbound(c); err != nil {
+	if err := platformCall(r, c); err != nil {
 		return err
 	}
 	keys, err := a.store.Keys(r.Context())
@@ -111,10 +106,7 @@ func (a *API) listKeys(w http.ResponseWriter, r *http.Request, c caller) error {
 // once. The reply is {"key": {...}, "already_revoked": bool}; revoking a
 // revoked key changes nothing and says so.
 func (a *API) revokeKey(w http.ResponseWriter, r *http.Request, c caller) error {
-	if err := checkParams(r); err != nil {
-		return err
-	}
-	if err := requireUnbound(c); err != nil {
+	if err := platformCall(r, c); err != nil {
 		return err
 	}
 	id := r.PathValue("id")
