@@ -7,9 +7,13 @@ import (
 	"strings"
 )
 
-// AcceptsGzip reports whether the request's Accept-Encoding allows gzip
-// (a "gzip" or "*" token without q=0).
+// AcceptsGzip reports whether to compress the response to r: its
+// Accept-Encoding allows gzip (a "gzip" or "*" token without q=0) and it
+// asks for no byte range (ranges are of the uncompressed bytes).
 func AcceptsGzip(r *http.Request) bool {
+	if r.Header.Get("Range") != "" {
+		return false
+	}
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
 		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		coding = strings.ToLower(strings.TrimSpace(coding))
@@ -58,6 +62,7 @@ func (g *GzipWriter) decide(status int) {
 	g.decided = true
 	h := g.Header()
 	if h.Get("Content-Encoding") != "" || status == http.StatusNoContent || status == http.StatusNotModified ||
+		status == http.StatusPartialContent ||
 		(g.Skip != nil && g.Skip()) {
 		return
 	}

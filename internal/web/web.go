@@ -134,12 +134,24 @@ func (h *Handler) Wrap(next http.Handler) http.Handler {
 	})
 }
 
-// ServeHTTP serves a web request: security headers on every response, an
+// ServeHTTP serves a web request: security headers and X-Request-Id on
+// every response, gzip for browsers that accept it, an
 // HTML 404 or 405 for paths and methods no route takes, a log line that
 // names the route (never the path, which can hold a link token).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
 	r = httpx.WithRequestID(w, r)
+	if httpx.AcceptsGzip(r) {
+		gz := httpx.NewGzipWriter(w, nil)
+		h.serve(gz, r)
+		gz.Close() // not reached when a download is cut short: it stays truncated
+		return
+	}
+	h.serve(w, r)
+}
+
+// serve routes a request.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	_, pattern := h.mux.Handler(r)
 	if pattern == "" {
 		start := time.Now()

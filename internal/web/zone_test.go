@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"compress/gzip"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -67,4 +69,33 @@ func TestBrowserShowsViewerZone(t *testing.T) {
 		t.Errorf("the event's time title is %q, want it in Paris time", title)
 	}
 	tb.clean()
+}
+
+// TestPagesCarryRequestIDAndGzip: pages carry X-Request-Id and are
+// compressed for browsers that accept gzip.
+func TestPagesCarryRequestIDAndGzip(t *testing.T) {
+	e := newEnv(t)
+	c := e.login("acme", "u_admin", "admin")
+	req, _ := http.NewRequest("GET", e.URL+pageOf, nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	u, _ := url.Parse(e.URL)
+	for _, ck := range c.Jar.Cookies(u) {
+		req.AddCookie(ck)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("page with Accept-Encoding: gzip: %d %q %v", resp.StatusCode, resp.Header.Get("Content-Encoding"), err)
+	}
+	body, err := io.ReadAll(zr)
+	if err != nil || !strings.Contains(string(body), "</html>") {
+		t.Errorf("the compressed page does not decompress to a whole page: %v", err)
+	}
+	if len(resp.Header.Get("X-Request-Id")) != 32 {
+		t.Errorf("X-Request-Id %q", resp.Header.Get("X-Request-Id"))
+	}
 }
