@@ -234,6 +234,20 @@ func (c *Client) ExportWith(ctx context.Context, org string, opts ExportOptions)
 	return resp.Body, attachmentName(resp.Header.Get("Content-Disposition")), nil
 }
 
+// HubExport starts a JSON export of org's log (the part matching q when q
+// is not empty) through the route the Hugging Face Hub documents,
+// /api/organizations/{org}/audit-log/export, on servers that serve it. It
+// is the same export as Export's JSON.
+func (c *Client) HubExport(ctx context.Context, org, q string) (rc io.ReadCloser, filename string, err error) {
+	v := url.Values{}
+	setNonEmpty(v, "q", q)
+	resp, err := c.send(ctx, http.MethodGet, "/api/organizations/"+url.PathEscape(org)+"/audit-log/export", v, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	return resp.Body, attachmentName(resp.Header.Get("Content-Disposition")), nil
+}
+
 // Activity is the number of events per day and category.
 type Activity struct {
 	Days []struct {

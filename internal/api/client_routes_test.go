@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package api_test
 
 import (
@@ -29,6 +31,15 @@ var clientCalls = map[string]func(ctx context.Context, c *client.Client) error{
 	},
 	"GET /api/v1/orgs/{org}/export": func(ctx context.Context, c *client.Client) error {
 		rc, _, err := c.ExportWith(ctx, "acme", client.ExportOptions{Format: "ndjson", Integrity: true})
+		if err == nil {
+			_, err = io.Copy(io.Discard, rc)
+			rc.Close()
+		}
+		return err
+	},
+	// Served once the Hub export alias (issue 13) is merged.
+	"GET /api/organizations/{org}/audit-log/export": func(ctx context.Context, c *client.Client) error {
+		rc, _, err := c.HubExport(ctx, "acme", "type:repo.create")
 		if err == nil {
 			_, err = io.Copy(io.Discard, rc)
 			rc.Close()
