@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 
-// Package client is the Go client of Trail's HTTP API: send audit events,
-// list and search them, export an org's log, read the event catalog.
+// Package client is the Go client of Trail's HTTP API, one method per
+// route: send audit events, list and search them, export an org's log,
+// activity counts, the event catalog, checkpoints and proofs, viewer links
+// and sessions, and the operational routes. A test walks the server's
+// route table so that no route lacks a method.
+//
+// A request answered 429 (rate limited) or 503 (unavailable) is retried,
+// waiting as Retry-After says (WithRetries).
 //
 // A Client is safe for concurrent use. Every method takes a context; errors
 // the API returns are *APIError, with the HTTP status, the error code and,
@@ -43,6 +49,8 @@ type Client struct {
 	key  string
 	hc   *http.Client
 	ua   string
+	// retries is how often a 429 or 503 is retried (retry.go).
+	retries int
 }
 
 // Option configures a Client.
@@ -62,7 +70,7 @@ func WithUserAgent(ua string) Option { return func(c *Client) { c.ua = ua } }
 func New(baseURL, key string, opts ...Option) *Client {
 	c := &Client{
 		base: strings.TrimRight(baseURL, "/"), key: key,
-		hc: http.DefaultClient, ua: "trail-go-client/1",
+		hc: http.DefaultClient, ua: "trail-go-client/1", retries: DefaultRetries,
 	}
 	for _, o := range opts {
 		o(c)
@@ -149,6 +157,9 @@ type ListOptions struct {
 	// AfterSeq, with Order Asc, starts after this seq: a gap-free pull of
 	// everything new since the last seq seen.
 	AfterSeq *int64
+	// TZ is the IANA time zone of date-only bounds in Query
+	// (created:2026-03-01); "" means UTC.
+	TZ string
 }
 
 // Page is one page of events.
@@ -171,6 +182,7 @@ func (c *Client) List(ctx context.Context, org string, opts ListOptions) (*Page,
 	if opts.AfterSeq != nil {
 		v.Set("after_seq", strconv.FormatInt(*opts.AfterSeq, 10))
 	}
+	setNonEmpty(v, "tz", opts.TZ)
 	var p Page
 	if err := c.do(ctx, http.MethodGet, orgPath(org, "events"), v, nil, &p); err != nil {
 		return nil, err
@@ -193,10 +205,45 @@ func (c *Client) Event(ctx context.Context, org, id string) (json.RawMessage, er
 // the stream and must close it. A stream that ends with an error other
 // than io.EOF is incomplete. filename is the server's suggested name.
 func (c *Client) Export(ctx context.Context, org, format, q string) (rc io.ReadCloser, filename string, err error) {
+	return c.ExportWith(ctx, org, ExportOptions{Format: format, Query: q})
+}
+
+// ExportOptions selects an export. The zero value is the whole log as
+// JSON.
+type ExportOptions struct {
+	Format string // json (""), ndjson or csv
+	Query  string // only the events matching this search string
+	// Integrity ends an NDJSON export with its integrity line (JSON
+	// exports always carry the integrity block).
+	Integrity bool
+	// TZ is the IANA time zone of date-only bounds in Query; "" means UTC.
+	TZ string
+}
+
+// ExportWith is Export with every option.
+func (c *Client) ExportWith(ctx context.Context, org string, opts ExportOptions) (rc io.ReadCloser, filename string, err error) {
 	v := url.Values{}
-	setNonEmpty(v, "format", format)
-	setNonEmpty(v, "q", q)
+	setNonEmpty(v, "format", opts.Format)
+	setNonEmpty(v, "q", opts.Query)
+	if opts.Integrity {
+		v.Set("integrity", "1")
+	}
+	setNonEmpty(v, "tz", opts.TZ)
 	resp, err := c.send(ctx, http.MethodGet, orgPath(org, "export"), v, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	return resp.Body, attachmentName(resp.Header.Get("Content-Disposition")), nil
+}
+
+// HubExport starts a JSON export of org's log (the part matching q when q
+// is not empty) through the route the Hugging Face Hub documents,
+// /api/organizations/{org}/audit-log/export, on servers that serve it. It
+// is the same export as Export's JSON.
+func (c *Client) HubExport(ctx context.Context, org, q string) (rc io.ReadCloser, filename string, err error) {
+	v := url.Values{}
+	setNonEmpty(v, "q", q)
+	resp, err := c.send(ctx, http.MethodGet, "/api/organizations/"+url.PathEscape(org)+"/audit-log/export", v, nil)
 	if err != nil {
 		return nil, "", err
 	}
@@ -216,9 +263,16 @@ type Activity struct {
 // for the days from and to, both included, given as YYYY-MM-DD; empty
 // strings take the server's defaults (the last 30 days).
 func (c *Client) Activity(ctx context.Context, org, from, to string) (*Activity, error) {
+	return c.ActivityIn(ctx, org, from, to, "")
+}
+
+// ActivityIn is Activity with the days of the IANA time zone tz (such as
+// "Europe/Paris"; "" means UTC).
+func (c *Client) ActivityIn(ctx context.Context, org, from, to, tz string) (*Activity, error) {
 	v := url.Values{}
 	setNonEmpty(v, "from", from)
 	setNonEmpty(v, "to", to)
+	setNonEmpty(v, "tz", tz)
 	var a Activity
 	if err := c.do(ctx, http.MethodGet, orgPath(org, "activity"), v, nil, &a); err != nil {
 		return nil, err

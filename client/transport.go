@@ -3,6 +3,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,13 +12,17 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // APIError is an error response of the API.
 type APIError struct {
-	Status  int    // HTTP status
-	Code    string // invalid_request, invalid_event, unauthorized, forbidden, not_found, conflict, too_large, unsupported_media, unavailable, internal, …
-	Message string // what went wrong and what to fix
+	Status int // HTTP status
+	// RetryAfter is the server's Retry-After on a 429 or 503 (zero when
+	// absent), after the client's own retries gave up.
+	RetryAfter time.Duration
+	Code       string // invalid_request, invalid_event, unauthorized, forbidden, not_found, conflict, too_large, unsupported_media, unavailable, internal, …
+	Message    string // what went wrong and what to fix
 	// Details names each problem of a rejected batch.
 	Details []Detail
 	// Position is where a bad search string goes wrong (a byte offset).
@@ -52,11 +57,37 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 }
 
 // send sends a request; a non-2xx reply becomes an *APIError and its body
-// is closed. On success the caller closes resp.Body.
+// is closed. On success the caller closes resp.Body. A 429 or 503 is
+// retried (retry.go).
 func (c *Client) send(ctx context.Context, method, path string, query url.Values, body io.Reader) (*http.Response, error) {
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = io.ReadAll(body); err != nil {
+			return nil, fmt.Errorf("trail: reading the request body: %w", err)
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		resp, err := c.sendOnce(ctx, method, path, query, payload, body != nil)
+		wait, retry := c.retryAfter(resp, err, attempt)
+		if !retry {
+			return resp, err
+		}
+		if sleep(ctx, wait) != nil {
+			return resp, err // the last answer: the caller's deadline came first
+		}
+	}
+}
+
+// sendOnce sends one attempt of a request.
+func (c *Client) sendOnce(ctx context.Context, method, path string, query url.Values, payload []byte, hasBody bool) (*http.Response, error) {
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
+	}
+	var body io.Reader
+	if hasBody {
+		body = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
@@ -65,7 +96,7 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if c.key != "" {
 		req.Header.Set("Authorization", "Bearer "+c.key)
 	}
-	if body != nil {
+	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
@@ -95,7 +126,8 @@ func readAPIError(resp *http.Response) error {
 	}
 	if json.Unmarshal(b, &env) == nil && env.Error != nil {
 		e := env.Error
-		return &APIError{Status: resp.StatusCode, Code: e.Code, Message: e.Message, Details: e.Details, Position: e.Position}
+		return &APIError{Status: resp.StatusCode, Code: e.Code, Message: e.Message, Details: e.Details, Position: e.Position,
+			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	msg := strings.TrimSpace(string(b))
 	if len(msg) > 200 {
@@ -104,7 +136,8 @@ func readAPIError(resp *http.Response) error {
 	if msg == "" {
 		msg = http.StatusText(resp.StatusCode)
 	}
-	return &APIError{Status: resp.StatusCode, Code: "http_error", Message: msg}
+	return &APIError{Status: resp.StatusCode, Code: "http_error", Message: msg,
+		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 }
 
 // orgPath builds /api/v1/orgs/{org}/{parts...}, escaping each segment.

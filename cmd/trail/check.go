@@ -23,10 +23,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	data, storeURL := dataFlag(fs), storeFlag(fs)
 	only := fs.String("org", "", "check only this `org`")
 	signing := addSigningFlags(fs)
-	if _, err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	store, err := openStore(ctx, *data, *storeURL)
+	store, err := parseAndOpen(ctx, fs, args, data, storeURL)
 	if err != nil {
 		return err
 	}
@@ -38,23 +35,22 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	svc := audit.NewService(audit.Config{Store: store, Logger: newLogger(io.Discard), Integrity: integrity})
 	defer svc.Close()
-	orgs := []string{*only}
-	if *only == "" {
-		if orgs, err = store.Orgs(ctx); err != nil {
-			return err
-		}
+	orgs, err := orgsToCheck(ctx, store, *only)
+	if err != nil {
+		return err
 	}
 	bad := 0
+	tty := isTerminal(stderr)
 	for _, org := range orgs {
 		res, err := svc.CheckOrg(ctx, org, func(done, total int64) {
-			if total > 200000 {
+			if tty && total > 200000 {
 				fmt.Fprintf(stderr, "\r%s: %d of %d events", org, done, total)
 			}
 		})
 		if err != nil {
 			return fmt.Errorf("checking %s: %w", org, err)
 		}
-		if res.Size > 200000 {
+		if tty && res.Size > 200000 {
 			fmt.Fprintln(stderr)
 		}
 		if len(res.Problems) == 0 {
@@ -74,4 +70,21 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return exitError{1, fmt.Sprintf("%d of %d orgs do not match their stored tree or checkpoint: investigate before trusting them (docs/integrity.md)", bad, len(orgs))}
 	}
 	return nil
+}
+
+// orgsToCheck is every org with a log, or only, which must have one: a
+// check of an org with no events (a typo) would "pass" having checked
+// nothing.
+func orgsToCheck(ctx context.Context, store audit.Store, only string) ([]string, error) {
+	if only == "" {
+		return store.Orgs(ctx)
+	}
+	n, err := store.Size(ctx, only)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, exitError{1, fmt.Sprintf("org %q has no log here: no events (check the name; trail orgs lists the orgs)", only)}
+	}
+	return []string{only}, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/demo"
+	"github.com/trailaudit/trail/internal/httpx"
 )
 
 const demoOrg = "acme"
@@ -38,7 +39,7 @@ func loadDemo(ctx context.Context, svc *audit.Service, base string, stdout io.Wr
 			}
 			n += len(batch)
 		}
-		log.Info("demo org loaded", "org", demoOrg, "events", n, "took", time.Since(start).Round(time.Millisecond))
+		log.Info("demo org loaded", "org", demoOrg, "events", n, "took_ms", httpx.Millis(time.Since(start)))
 		if a, ok := store.(interface{ Analyze(context.Context) error }); ok {
 			if err := a.Analyze(ctx); err != nil {
 				return err
@@ -51,11 +52,18 @@ func loadDemo(ctx context.Context, svc *audit.Service, base string, stdout io.Wr
 	} else {
 		log.Info("demo org already present; nothing added", "org", demoOrg, "events", size)
 	}
-	read, err := createKey(ctx, store, audit.ScopeRead, demoOrg, "demo read key", time.Time{})
+	revoked, err := revokeDemoKeys(ctx, store)
 	if err != nil {
 		return err
 	}
-	ingest, err := createKey(ctx, store, audit.ScopeIngest, demoOrg, "demo ingest key", time.Time{})
+	if revoked > 0 {
+		log.Info("revoked the demo keys of the previous start", "org", demoOrg, "keys", revoked)
+	}
+	_, read, err := createKey(ctx, store, audit.ScopeRead, demoOrg, demoReadKey, time.Time{})
+	if err != nil {
+		return err
+	}
+	_, ingest, err := createKey(ctx, store, audit.ScopeIngest, demoOrg, demoIngestKey, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -80,6 +88,34 @@ Try:
 
 `, base, demoOrg, size, read, ingest, note)
 	return nil
+}
+
+// The names of the keys serve --demo makes.
+const (
+	demoReadKey   = "demo read key"
+	demoIngestKey = "demo ingest key"
+)
+
+// revokeDemoKeys revokes the demo keys an earlier serve --demo made (their
+// secrets were printed once and are gone), so that restarts do not pile
+// up active keys. It returns how many it revoked.
+func revokeDemoKeys(ctx context.Context, store audit.KeyStore) (int, error) {
+	keys, err := store.Keys(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	now := time.Now()
+	for _, k := range keys {
+		if k.Org != demoOrg || (k.Name != demoReadKey && k.Name != demoIngestKey) || !k.RevokedAt.IsZero() {
+			continue
+		}
+		if err := store.RevokeKey(ctx, k.ID, now); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // errDemoInterrupted is loadDemo's error when the server was asked to stop

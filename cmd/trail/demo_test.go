@@ -3,7 +3,10 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -106,6 +109,79 @@ func TestServeDemo(t *testing.T) {
 	}
 	checkNoSecrets(t, p2.stderr.String(), keys)
 	checkNoSecrets(t, p2.stderr.String(), keys2)
+	checkDemoKeysReplaced(t, bin, data, base2, keys)
+	checkREADMESearches(t, read2)
+	checkFreshLinkCommand(t, bin, base2, p2.stdout.String())
+}
+
+// checkREADMESearches: the README's search examples that name demo data
+// find events in the demo org (country: needs --geoip, which the test
+// server runs without).
+func checkREADMESearches(t *testing.T, c *client.Client) {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	examples := regexp.MustCompile("`((?:target|actor|type|category):[^`]+)`").FindAllStringSubmatch(string(readme), -1)
+	if len(examples) < 3 {
+		t.Fatalf("found %d search examples in the README", len(examples))
+	}
+	for _, m := range examples {
+		page, err := c.List(testCtx(t), "acme", client.ListOptions{Query: m[1], Limit: 1})
+		if err != nil || len(page.Events) == 0 {
+			t.Errorf("the README's example %q finds nothing in the demo org (%v)", m[1], err)
+		}
+	}
+}
+
+// checkDemoKeysReplaced: a restart of serve --demo revokes the previous
+// demo keys instead of piling up active ones.
+func checkDemoKeysReplaced(t *testing.T, bin, data, base string, old map[string]string) {
+	t.Helper()
+	if _, err := apiClient(base, old["read"]).List(testCtx(t), "acme", client.ListOptions{}); !isStatus(err, http.StatusUnauthorized) {
+		t.Errorf("the previous start's read key: %v, want 401 (revoked)", err)
+	}
+	var list struct {
+		Keys []struct{ Name, Status string } `json:"keys"`
+	}
+	out := mustRun(t, bin, nil, "keys", "list", "--json", "--data", data).stdout
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatal(err)
+	}
+	active := 0
+	for _, k := range list.Keys {
+		if strings.HasPrefix(k.Name, "demo ") && k.Status == "active" {
+			active++
+		}
+	}
+	if active != 2 {
+		t.Errorf("%d active demo keys after two starts, want 2:\n%s", active, out)
+	}
+}
+
+// checkFreshLinkCommand runs the printed "fresh link" command from another
+// directory: it must name the data directory and print a working link.
+func checkFreshLinkCommand(t *testing.T, bin, base, stdout string) {
+	t.Helper()
+	m := regexp.MustCompile(`For a fresh link: trail (.+)`).FindStringSubmatch(stdout)
+	if m == nil {
+		t.Fatalf("no fresh link command in:\n%s", stdout)
+	}
+	cmd := exec.Command("sh", "-c", `"$TRAIL_BIN" `+m[1])
+	cmd.Dir = t.TempDir()
+	cmd.Env = hermeticEnv([]string{"TRAIL_BIN=" + bin})
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("the printed fresh link command %q in another directory: %v", m[1], err)
+	}
+	if ents, _ := os.ReadDir(cmd.Dir); len(ents) != 0 {
+		t.Errorf("the fresh link command created %v in the working directory", ents)
+	}
+	link := strings.TrimSpace(string(out))
+	if status, body := httpGet(t, link, ""); status != http.StatusOK {
+		t.Errorf("the fresh link %s: %d %s", link, status, body)
+	}
 }
 
 // checkNoSecrets fails if the log holds any of the secrets.

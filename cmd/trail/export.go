@@ -33,7 +33,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if _, err := audit.ParseFormat(*format); err != nil {
 		return usagef("--format: %s", audit.ErrorMessage(err))
 	}
-	store, err := openStore(ctx, *data, *storeURL)
+	store, err := openExisting(ctx, *data, *storeURL)
 	if err != nil {
 		return err
 	}
@@ -62,9 +62,16 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		closeOut(false)
 		return err
 	}
-	progress := func(n int64) { fmt.Fprintf(stderr, "\rexported %d of at most %d events", n, x.Size) }
+	// Progress rewrites one line with \r on a terminal only: in a log file
+	// or a CI output it would be a run of overwritten fragments.
+	var progress func(int64)
+	if isTerminal(stderr) {
+		progress = func(n int64) { fmt.Fprintf(stderr, "\rexported %d of at most %d events", n, x.Size) }
+	}
 	n, err := x.WriteTo(ctx, w, progress)
-	fmt.Fprintln(stderr)
+	if progress != nil {
+		fmt.Fprintln(stderr)
+	}
 	if cerr := closeOut(err == nil); err == nil {
 		err = cerr
 	}

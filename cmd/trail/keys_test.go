@@ -165,8 +165,9 @@ func TestKeysCreateRejects(t *testing.T) {
 			}
 		})
 	}
-	if out := mustRun(t, bin, nil, "keys", "list", "--data", data).stdout; len(keyRows(t, out)) != 0 {
-		t.Errorf("rejected keys create stored a key:\n%s", out)
+	// Rejected before the store is opened: not even a store was created.
+	if res := runTrail(t, bin, nil, "keys", "list", "--data", data); res.code != 2 || !strings.Contains(res.stderr, "no Trail data") {
+		t.Errorf("rejected keys create left data behind: keys list exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 }
 

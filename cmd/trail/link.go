@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -106,7 +107,7 @@ func runLink(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	vf.sessionTTL = audit.DefaultSessionTTL
-	store, err := openStore(ctx, *data, *storeURL)
+	store, err := openExisting(ctx, *data, *storeURL)
 	if err != nil {
 		return err
 	}
@@ -126,8 +127,10 @@ func runLink(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // printDemoLink prints a viewer link for the demo org's admin. It goes to
-// stdout (the terminal), never to the log.
-func printDemoLink(ctx context.Context, viewers *audit.Viewers, stdout io.Writer) error {
+// stdout (the terminal), never to the log. The "fresh link" command it
+// prints names the store (data, store as serve was given them), so that
+// it works when pasted in any directory.
+func printDemoLink(ctx context.Context, viewers *audit.Viewers, stdout io.Writer, data, store string) error {
 	id, name := demo.Admin()
 	link, expires, err := viewers.Mint(ctx, demoOrg, audit.Actor{ID: id, Name: name})
 	if err != nil {
@@ -135,8 +138,34 @@ func printDemoLink(ctx context.Context, viewers *audit.Viewers, stdout io.Writer
 	}
 	fmt.Fprintf(stdout, `Open %[1]s's audit logs as its admin %[2]s (the link works once, until %[3]s UTC):
   %[4]s
-For a fresh link: trail link --org %[1]s --user %[5]s --name %[2]s --public-url %[6]s
+For a fresh link: trail link --org %[1]s --user %[5]s --name %[2]s --public-url %[6]s %[7]s
 
-`, demoOrg, name, expires.UTC().Format("15:04"), link, id, viewers.PublicURL())
+`, demoOrg, name, expires.UTC().Format("15:04"), link, id, viewers.PublicURL(), storeArgs(data, store))
 	return nil
+}
+
+// storeArgs is the --data/--store part of a printed command line that
+// names the same store from any directory. A PostgreSQL URL holding a
+// password is not printed: the command reads it from TRAIL_STORE.
+func storeArgs(data, store string) string {
+	if abs, err := filepath.Abs(data); err == nil {
+		data = abs
+	}
+	args := "--data " + shellQuote(data)
+	switch {
+	case store == "":
+	case redactURL(store) != store:
+		args += ` --store "$TRAIL_STORE"`
+	default:
+		args += " --store " + shellQuote(store)
+	}
+	return args
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-:@+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

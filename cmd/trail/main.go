@@ -20,17 +20,20 @@ const usage = `trail — audit logs for multi-tenant platforms
 
 Usage:
   trail serve   [--addr ADDR] [--data DIR] [--geoip FILE|off] [--tls-cert F --tls-key F] [--demo]  run the server
-  trail keys    create|list|revoke [flags]                            manage API keys
+  trail keys    create|list|revoke [flags]                            manage API keys (list --json)
   trail link    --org ORG --user ID [--name NAME] [--public-url URL]  a viewer link to the audit-log page
   trail export  --org ORG [--format json|ndjson|csv] [--q QUERY] [--out FILE]
   trail verify  FILE [--key VERIFIER_KEY]… [--previous OLDER]        check an export offline
   trail check   [--data DIR] [--org ORG]                             re-derive every org's tree, compare
+  trail orgs    [--json] [--data DIR]                                every org with a log, its size
   trail keys    verifier | rotate-signing [--data DIR]               checkpoint signing key
   trail bench   [flags]                                               measure ingest, query, export
   trail migrate --store postgres://…                                  apply PostgreSQL schema migrations
   trail migrate-store --from sqlite:DIR --to postgres://…              copy an embedded store into PostgreSQL
   trail version [--licenses]                                          version, commit, Go, licences
 
+Only serve, keys create and the migration commands create a data directory; the others exit 2
+on a directory with no Trail data. Commands that print a table take --json.
 Every command that touches the store takes --data (env TRAIL_DATA, default ./trail-data)
 and --store (env TRAIL_STORE): without --store the events live in SQLite in --data; with
 --store postgres://… they live in PostgreSQL, shared by every replica, and --data keeps only
@@ -61,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"bench":  runBench,
 		"verify": runVerify, // verify.go
 		"check":  runCheck,  // check.go
+		"orgs":   runOrgs,   // orgs.go
 
 		"version":       runVersion, // version.go
 		"migrate":       runMigrate,

@@ -40,6 +40,9 @@ func runMigrateStore(ctx context.Context, args []string, stdout, stderr io.Write
 	case !isPostgres(*to):
 		return usagef("--to must be a postgres:// URL")
 	}
+	if err := requireDataDir(dir); err != nil {
+		return err // the source must exist: never copy a new, empty store
+	}
 	src, err := sqlite.Open(dir, sqlite.Options{})
 	if err != nil {
 		return err
@@ -124,12 +127,17 @@ func (m *storeCopy) copyOrg(ctx context.Context, org string) (int64, error) {
 			return 0, err
 		}
 		next += int64(len(evs))
-		fmt.Fprintf(m.log, "\r%s: %d of %d events", org, next, size)
+		if isTerminal(m.log) {
+			fmt.Fprintf(m.log, "\r%s: %d of %d events", org, next, size)
+		}
 	}
 	if err := m.sameRoot(ctx, org, size); err != nil {
 		return 0, err
 	}
-	fmt.Fprintf(m.log, "\r%s: %d events (%d copied in %s), tree root matches\n", org, size, size-have, time.Since(start).Round(time.Millisecond))
+	if isTerminal(m.log) {
+		fmt.Fprint(m.log, "\r")
+	}
+	fmt.Fprintf(m.log, "%s: %d events (%d copied in %s), tree root matches\n", org, size, size-have, time.Since(start).Round(time.Millisecond))
 	cp, err := m.src.LatestCheckpoint(ctx, org)
 	if audit.ErrorCode(err) == audit.CodeNotFound {
 		return size - have, nil

@@ -145,7 +145,7 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 			}
 			return err
 		}
-		if err := printDemoLink(ctx, viewers, stdout); err != nil {
+		if err := printDemoLink(ctx, viewers, stdout, c.data, c.store); err != nil {
 			srv.Close()
 			a.Close()
 			return err

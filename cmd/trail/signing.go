@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/httpx"
 	"github.com/trailaudit/trail/internal/ledger"
 	"github.com/trailaudit/trail/internal/postgres"
 )
@@ -103,7 +104,7 @@ func startIntegrity(ctx context.Context, svc *audit.Service, log *slog.Logger) e
 	if err != nil {
 		return fmt.Errorf("checking stored trees against their checkpoints: %w", err)
 	}
-	log.Info("stored trees checked against their last checkpoints", "quarantined", len(bad), "took", time.Since(start).Round(time.Millisecond),
+	log.Info("stored trees checked against their last checkpoints", "quarantined", len(bad), "took_ms", httpx.Millis(time.Since(start)),
 		"verifier_key", svc.VerifierKey())
 	go svc.SignCheckpoints(ctx)
 	return nil
@@ -111,7 +112,9 @@ func startIntegrity(ctx context.Context, svc *audit.Service, log *slog.Logger) e
 
 // keysVerifier prints the verifier key alone on stdout's first line: with
 // --store postgres://… the one the database's replicas recorded, else that
-// of the signing key in --data (or --signing-key).
+// of the signing key in --data (or --signing-key). On stderr it says which
+// key signs and which earlier keys are still trusted, each by name, key
+// hash and fingerprint (after a rotation both keys carry the same name).
 func keysVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("keys verifier", "[--data DIR] [--store postgres://…]", stderr)
 	data, storeURL := dataFlag(fs), storeFlag(fs)
@@ -121,6 +124,11 @@ func keysVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if isPostgres(*storeURL) {
 		return recordedVerifier(ctx, *data, *storeURL, stdout, stderr)
+	}
+	if sf.keyFile == "" && os.Getenv("TRAIL_SIGNING_KEY") == "" {
+		if err := requireDataDir(*data); err != nil {
+			return err
+		}
 	}
 	cfg, err := sf.integrity(*data, false, nil)
 	if err != nil {
@@ -155,10 +163,20 @@ func recordedVerifier(ctx context.Context, data, storeURL string, stdout, stderr
 // printVerifier prints vk alone on stdout's first line, advice on stderr.
 func printVerifier(vk string, trusted []string, stdout, stderr io.Writer) {
 	fmt.Fprintln(stdout, vk)
-	fmt.Fprintf(stderr, "fingerprint %s; give this key to auditors: trail verify --key '%s' EXPORT\n", ledger.Fingerprint(vk), vk)
+	fmt.Fprintf(stderr, "signs new checkpoints: %s; give this key to auditors: trail verify --key '%s' EXPORT\n", keyLabel(vk), vk)
 	for _, k := range trusted {
-		fmt.Fprintf(stderr, "earlier key, still valid for what it signed: %s\n", k)
+		fmt.Fprintf(stderr, "trusted earlier key (valid for what it signed, signs nothing new): %s: %s\n", keyLabel(k), k)
 	}
+}
+
+// keyLabel names a verifier key for people: its name and key hash (the
+// first two fields of the key) and its fingerprint.
+func keyLabel(vkey string) string {
+	f := strings.SplitN(vkey, "+", 3)
+	if len(f) < 2 {
+		return ledger.Fingerprint(vkey)
+	}
+	return f[0] + "+" + f[1] + " (fingerprint " + ledger.Fingerprint(vkey) + ")"
 }
 
 // keysRotateSigning replaces the signing key and keeps the old verifier key
@@ -169,12 +187,15 @@ func keysRotateSigning(ctx context.Context, args []string, stdout, stderr io.Wri
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	if err := requireDataDir(*data); err != nil {
+		return err
+	}
 	old, neu, err := ledger.Rotate(*data)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, neu)
-	fmt.Fprintf(stderr, "rotated the signing key: new checkpoints are signed by the key above (%s);\nthe old key %s stays trusted in %s for what it signed.\nRestart trail serve. Auditors verifying older exports keep the old key: trail verify --key OLD --key NEW.\n",
-		ledger.Fingerprint(neu), strings.SplitN(old, "+", 3)[0]+"+"+strings.SplitN(old, "+", 3)[1], filepath.Join(*data, ledger.TrustedFile))
+	fmt.Fprintf(stderr, "rotated the signing key.\n  signs new checkpoints: %s\n  trusted, signs nothing new: %s (kept in %s for what it signed)\nRestart trail serve. Auditors verifying older exports keep the old key: trail verify --key OLD --key NEW.\n",
+		keyLabel(neu), keyLabel(old), filepath.Join(*data, ledger.TrustedFile))
 	return nil
 }

@@ -80,6 +80,9 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if progress {
 		fmt.Fprintf(stderr, "reading %s (%d MB)…\n", pos[0], len(data)>>20)
 	}
+	if err := sniffInput(pos[0], data); err != nil {
+		return err
+	}
 	x, err := verify.ParseExport(data)
 	if err != nil {
 		return exitError{1, "does not verify: " + err.Error()}
@@ -91,20 +94,21 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var untrusted *verify.UntrustedKeyError
 	switch {
 	case errors.As(err, &untrusted):
-		report(stdout, res, x)
+		report(stdout, res, x, trusted)
 		return exitError{exitNotPinned, fmt.Sprintf("the checkpoint is signed by key %s (fingerprint %s), which was NOT PINNED: pass it with --key if you trust it (from `trail keys verifier` on the server, obtained out of band); the file is consistent but not proven authentic", untrusted.Key, untrusted.Fingerprint)}
 	case err != nil:
 		return exitError{1, err.Error()}
 	}
-	report(stdout, res, x)
+	report(stdout, res, x, trusted)
 	if progress {
 		fmt.Fprintf(stderr, "verified in %v\n", time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }
 
-// report prints what was proven.
-func report(w io.Writer, res *verify.Result, x *verify.Export) {
+// report prints what was proven: which key signed, and which keys were
+// trusted (after a rotation they share a name; fingerprints tell them apart).
+func report(w io.Writer, res *verify.Result, x *verify.Export, trusted []string) {
 	fmt.Fprintf(w, "org:        %s (origin %s)\n", res.Org, res.Origin)
 	fmt.Fprintf(w, "size:       %d\n", res.Size)
 	fmt.Fprintf(w, "root:       %s\n", ledger.EncodeHash(res.Root))
@@ -117,13 +121,31 @@ func report(w io.Writer, res *verify.Result, x *verify.Export) {
 	if !res.Pinned {
 		pinned = "NOT PINNED"
 	}
-	fmt.Fprintf(w, "key:        %s %s (%s)\n", res.KeyName, res.Fingerprint, pinned)
+	fmt.Fprintf(w, "signed by:  %s %s (%s)\n", res.KeyName, res.Fingerprint, pinned)
+	for _, k := range trusted {
+		fmt.Fprintf(w, "trusted:    %s\n", keyLabel(k))
+	}
 	if res.PreviousRoot != (verify.Hash{}) { // set only when --previous was proven
 		fmt.Fprintf(w, "extends:    the checkpoint of size %d (root %s): nothing deleted or rewritten\n", res.PreviousSize, ledger.EncodeHash(res.PreviousRoot))
 	}
 	if res.Pinned {
 		fmt.Fprintln(w, "verified")
 	}
+}
+
+// sniffInput refuses, with what to do instead, inputs that are no JSON or
+// NDJSON export: a compressed file, or a CSV export (which carries no
+// integrity material).
+func sniffInput(name string, data []byte) error {
+	switch {
+	case bytes.HasPrefix(data, []byte{0x1f, 0x8b}):
+		return exitError{1, name + " is gzip-compressed: decompress it first (gunzip -k " + name + ") and verify the JSON or NDJSON export inside"}
+	case bytes.HasPrefix(data, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return exitError{1, name + " is zstd-compressed: decompress it first (zstd -d " + name + ") and verify the JSON or NDJSON export inside"}
+	case bytes.HasPrefix(bytes.TrimLeft(data, "\ufeff \t\r\n"), []byte("seq,")):
+		return exitError{1, name + " is a CSV export: only JSON and NDJSON exports carry integrity material; export again with --format json (or --format ndjson --integrity) to verify"}
+	}
+	return nil
 }
 
 // trustedKeys gathers --key, TRAIL_VERIFIER_KEYS and the trust file.

@@ -155,6 +155,10 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/verifier-key", "", a.verifierKey},
 		{"POST", "/api/v1/orgs/{org}/viewer-links", audit.ScopeAdmin, a.createViewerLink},
 		{"DELETE", "/api/v1/orgs/{org}/sessions", audit.ScopeAdmin, a.endSessions},
+		{"GET", "/api/v1/orgs", audit.ScopeAdmin, a.listOrgs},          // admin.go
+		{"POST", "/api/v1/keys", audit.ScopeAdmin, a.createKey},        // admin.go
+		{"GET", "/api/v1/keys", audit.ScopeAdmin, a.listKeys},          // admin.go
+		{"DELETE", "/api/v1/keys/{id}", audit.ScopeAdmin, a.revokeKey}, // admin.go
 		{"GET", "/api/v1/catalog", "", a.catalogHandler},
 		{"GET", "/openapi.yaml", "", a.openapi},
 		{"GET", "/healthz", "", a.healthz},
@@ -186,14 +190,21 @@ func (a *API) handler(rt route) http.Handler {
 	})
 }
 
-// ServeHTTP serves the API: security headers on every response, routing
+// ServeHTTP serves the API: security headers and X-Request-Id on every
+// response, gzip for clients that accept it, routing
 // (unknown routes get a JSON 404, a wrong method a JSON 405), a log line
 // and metrics per request.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	setSecurityHeaders(w.Header())
+	r = httpx.WithRequestID(w, r)
 	info := &requestInfo{}
 	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
+	if httpx.AcceptsGzip(r) {
+		// /metrics negotiates its own compression.
+		info.gz = httpx.NewGzipWriter(w, func() bool { return info.route == "GET /metrics" })
+		w = info.gz
+	}
 	sw := &httpx.StatusWriter{ResponseWriter: w}
 	defer a.finish(sw, r, info, start)
 	if _, pattern := a.mux.Handler(r); pattern == "" {
@@ -233,12 +244,16 @@ func (a *API) finish(sw *httpx.StatusWriter, r *http.Request, info *requestInfo,
 	}
 	a.log.LogAttrs(r.Context(), level, "request",
 		slog.String("method", r.Method), slog.String("route", route),
-		slog.Int("status", status), slog.Duration("duration", took),
+		slog.Int("status", status), slog.Float64("duration_ms", httpx.Millis(took)),
 		slog.String("org", info.org), slog.String("key", info.keyID),
 		slog.String("code", string(info.code)),
+		slog.String("request_id", httpx.RequestID(r.Context())),
 		slog.Bool("aborted", p != nil))
 	if p != nil {
-		panic(http.ErrAbortHandler)
+		panic(http.ErrAbortHandler) // with the gzip stream left unclosed: truncated
+	}
+	if info.gz != nil {
+		info.gz.Close()
 	}
 }
 
@@ -276,6 +291,9 @@ type requestInfo struct {
 	org   string     // set once the caller may act on it
 	keyID string     // set once the key is known
 	code  audit.Code // the error code answered, if any
+	// gz compresses the response when the client accepts gzip; finish
+	// closes it unless the response was cut short on purpose.
+	gz *httpx.GzipWriter
 }
 
 type requestInfoKey struct{}

@@ -65,9 +65,10 @@ func (a *API) authorize(r *http.Request, scope audit.Scope, orgRoute bool) (call
 
 // lookupKey finds the active key of the request's bearer secret.
 func (a *API) lookupKey(r *http.Request) (audit.Key, error) {
-	secret, ok := bearer(r.Header.Get("Authorization"))
+	h := r.Header.Get("Authorization")
+	secret, ok := bearer(h)
 	if !ok {
-		return audit.Key{}, errNoKey
+		return audit.Key{}, noBearer(h)
 	}
 	if !audit.LooksLikeSecret(secret) {
 		return audit.Key{}, errBadKey // not worth a store lookup
@@ -94,6 +95,25 @@ func bearer(h string) (string, bool) {
 	}
 	secret = strings.TrimSpace(secret)
 	return secret, secret != ""
+}
+
+// noBearer is the error for an Authorization header without a bearer
+// key: none at all, or another scheme (Basic, Token, a bare key), which
+// gets told to use Bearer. The header's value is never echoed: it may
+// hold a secret.
+func noBearer(h string) error {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return errNoKey
+	}
+	scheme, _, found := strings.Cut(h, " ")
+	if !found || strings.EqualFold(scheme, "Bearer") {
+		return audit.Errorf(audit.CodeUnauthorized, "malformed Authorization header: send Authorization: Bearer <key>")
+	}
+	if len(scheme) > 20 || audit.LooksLikeSecret(scheme) || strings.ContainsFunc(scheme, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		scheme = "this"
+	}
+	return audit.Errorf(audit.CodeUnauthorized, "the %s authorization scheme is not supported: use Bearer (Authorization: Bearer <key>)", scheme)
 }
 
 // touchEvery is how often a key's last use is recorded at most.

@@ -81,6 +81,9 @@ func catalogTypeOf(t *catalog.Type) catalogType {
 // catalogHandler serves GET /api/v1/catalog: every event type by
 // category, with its template and field rules. No key is needed.
 func (a *API) catalogHandler(w http.ResponseWriter, r *http.Request, _ caller) error {
+	if err := checkParams(r); err != nil {
+		return err
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(a.catalog)
 	return nil

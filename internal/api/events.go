@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/query"
@@ -87,17 +88,32 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, c caller) error {
 	if err != nil {
 		return err
 	}
+	if res.NextCursor != "" {
+		w.Header().Set("Link", nextLink(r, res.NextCursor))
+	}
 	writeEvents(w, res)
 	return nil
 }
 
 // listRequest reads q, limit, cursor, order and after_seq.
 func (a *API) listRequest(r *http.Request) (audit.ListRequest, error) {
+	if err := checkParams(r, "q", "limit", "cursor", "order", "after_seq", "tz"); err != nil {
+		return audit.ListRequest{}, err
+	}
+	loc, err := tzParam(r)
+	if err != nil {
+		return audit.ListRequest{}, err
+	}
 	v := r.URL.Query()
-	req := audit.ListRequest{Cursor: v.Get("cursor"), AfterSeq: -1}
-	var err error
-	if req.Filter, err = a.parseQuery(v.Get("q")); err != nil {
+	req := audit.ListRequest{Cursor: v.Get("cursor"), Query: v.Get("q"), AfterSeq: -1}
+	if req.Cursor != "" && v.Has("after_seq") {
+		return req, audit.Errorf(audit.CodeInvalid, "cursor and after_seq cannot be combined: pass next_cursor alone to continue a listing, or after_seq alone (with order=asc) to start after a seq")
+	}
+	if req.Filter, err = a.parseQuery(v.Get("q"), loc); err != nil {
 		return req, err
+	}
+	if loc != time.UTC {
+		req.Query = loc.String() + " " + req.Query // the cursor is bound to the zone too
 	}
 	if req.Limit, err = parseLimit(v.Get("limit")); err != nil {
 		return req, err
@@ -115,13 +131,16 @@ func (a *API) listRequest(r *http.Request) (audit.ListRequest, error) {
 	return req, nil
 }
 
-// parseQuery parses a search string against the service's catalog. The
-// parser bounds its length (1024 bytes) and number of terms.
-func (a *API) parseQuery(q string) (audit.Filter, error) {
+// parseQuery parses a search string against the service's catalog, with
+// date-only bounds as days of loc. The parser bounds its length (1024
+// bytes) and number of terms.
+func (a *API) parseQuery(q string, loc *time.Location) (audit.Filter, error) {
 	cat := a.svc.Catalog()
 	return query.Parse(q, query.Options{
 		KnownType:     func(s string) bool { _, ok := cat.Lookup(s); return ok },
 		KnownCategory: func(s string) bool { _, ok := cat.Category(s); return ok },
+		Now:           a.now,
+		Location:      loc,
 	})
 }
 
@@ -144,6 +163,16 @@ func parseOrder(s string) (audit.Order, error) {
 		return audit.Asc, nil
 	}
 	return 0, audit.Errorf(audit.CodeInvalid, "order must be desc (newest first, the default) or asc")
+}
+
+// nextLink is the RFC 8288 Link header of a page that has a next one, as
+// GitHub sends it: the request's own path and parameters with cursor set
+// to next_cursor, as a reference relative to the request's URL.
+func nextLink(r *http.Request, cursor string) string {
+	v := r.URL.Query()
+	v.Set("cursor", cursor)
+	v.Del("after_seq") // the cursor carries the position
+	return "<" + r.URL.EscapedPath() + "?" + v.Encode() + `>; rel="next"`
 }
 
 // writeEvents writes a page by copying the stored bytes of each event
@@ -171,6 +200,9 @@ func writeEvents(w http.ResponseWriter, res audit.ListResult) {
 // event serves GET /api/v1/orgs/{org}/events/{id}: the stored bytes of
 // one event, or 404.
 func (a *API) event(w http.ResponseWriter, r *http.Request, c caller) error {
+	if err := checkParams(r); err != nil {
+		return err
+	}
 	id := r.PathValue("id")
 	if !audit.ValidEventID(id) {
 		return audit.Errorf(audit.CodeNotFound, "no event with this id")

@@ -4,12 +4,14 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/httpx"
+	"github.com/trailaudit/trail/internal/query"
 )
 
-// export serves GET /api/v1/orgs/{org}/export?format=json|ndjson|csv[&q=].
+// export serves GET /api/v1/orgs/{org}/export?format=json|ndjson|csv[&q=][&integrity=1].
 // It fixes N (the org's log size now), records the export as an
 // org.audit_log.export event at seq N or later, and streams seq 0 … N-1
 // (those matching q) as an attachment. An error before the first byte is
@@ -17,16 +19,39 @@ import (
 // truncated transfer, never a complete-looking file. An org running its
 // maximum of exports gets 429 (nothing recorded); at shutdown a running
 // export is cut (limits.go).
+//
+// HEAD checks the request the same way and answers the headers a GET
+// would, but exports and records nothing: monitoring probes must not fill
+// the log with exports that never happened.
 func (a *API) export(w http.ResponseWriter, r *http.Request, c caller) error {
-	v := r.URL.Query()
-	q := v.Get("q")
-	filter, err := a.parseQuery(q)
+	if err := checkParams(r, "format", "q", "integrity", "tz"); err != nil {
+		return err
+	}
+	loc, err := tzParam(r)
 	if err != nil {
 		return err
+	}
+	v := r.URL.Query()
+	q := v.Get("q")
+	filter, err := a.parseQuery(q, loc)
+	if err != nil {
+		return err
+	}
+	if loc != time.UTC && q != "" {
+		q = query.Format(filter) // recorded with explicit UTC bounds, not "days of some zone"
 	}
 	format, err := audit.ParseFormat(v.Get("format"))
 	if err != nil {
 		return err
+	}
+	integrity, err := boolParam(r, "integrity")
+	if err != nil {
+		return err
+	}
+	if r.Method == http.MethodHead {
+		w.Header().Set("Content-Type", audit.FormatContentType(format))
+		w.Header().Set("Content-Disposition", `attachment; filename="`+audit.ExportFilename(c.Org, format, a.now())+`"`)
+		return nil
 	}
 	r, release, err := a.limits.StartExport(r, c.Org)
 	if err != nil {
@@ -34,8 +59,7 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, c caller) error {
 	}
 	defer release()
 	x, err := a.svc.StartExport(r.Context(), c.Org, audit.ExportRequest{
-		Format: format, Filter: filter, Query: q, Actor: c.actor(),
-		Integrity: v.Get("integrity") == "1" || v.Get("integrity") == "true",
+		Format: format, Filter: filter, Query: q, Actor: c.actor(), Integrity: integrity,
 	})
 	if err != nil {
 		return err

@@ -80,7 +80,7 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 		Integrity: audit.IntegrityConfig{Signer: testSigner(t)}})
 	e.Ready.Store(true)
 	a := api.New(api.Config{Service: e.Svc, Logger: log, Registry: reg, Ready: e.Ready.Load, Limits: opts.limits})
-	srv := httptest.NewServer(a)
+	srv := httptest.NewServer(checkContract(t, a)) // contract_test.go
 	e.URL = srv.URL
 	t.Cleanup(func() {
 		srv.Close()
@@ -201,6 +201,32 @@ func (e *env) do(method, path, key, contentType string, body []byte) reply {
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return reply{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// doAuth sends a request with the Authorization header as given.
+func (e *env) doAuth(method, path, authorization string) reply {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.URL+path, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", authorization)
+	return e.send(req)
+}
+
+// send sends req and reads the reply whole.
+func (e *env) send(req *http.Request) reply {
+	e.t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)

@@ -105,6 +105,9 @@ type consistencyReply struct {
 // consistency serves the RFC 6962 consistency proof from size from to size
 // to (default: the latest checkpoint's size).
 func (a *API) consistency(w http.ResponseWriter, r *http.Request, c caller) error {
+	if err := checkParams(r, "from", "to"); err != nil {
+		return err
+	}
 	v := r.URL.Query()
 	from, err := sizeParam(v.Get("from"), "from")
 	if err != nil {
@@ -146,6 +149,9 @@ type verifierKeyReply struct {
 // It is public: a verifier key is meant to be published (auditors should
 // still get it out of band, e.g. from `trail keys verifier`).
 func (a *API) verifierKey(w http.ResponseWriter, r *http.Request, _ caller) error {
+	if err := checkParams(r); err != nil {
+		return err
+	}
 	k := a.svc.VerifierKey()
 	if k == "" {
 		return audit.Errorf(audit.CodeUnavailable, "this Trail signs no checkpoints (no signing key)")
@@ -159,6 +165,9 @@ func (a *API) verifierKey(w http.ResponseWriter, r *http.Request, _ caller) erro
 }
 
 func textOrJSON(r *http.Request) (string, error) {
+	if err := checkParams(r, "format"); err != nil {
+		return "", err
+	}
 	switch f := r.URL.Query().Get("format"); f {
 	case "", "json":
 		return "json", nil

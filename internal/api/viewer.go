@@ -3,10 +3,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -30,19 +26,16 @@ type viewerLinkRequest struct {
 // built from the configured public URL, never from the request's Host.
 // The token is in the reply only: it is not logged and stored hashed.
 func (a *API) createViewerLink(w http.ResponseWriter, r *http.Request, c caller) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxViewerLinkBody))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return audit.Errorf(audit.CodeTooLarge, "request body is larger than %d bytes", maxViewerLinkBody)
-	case err != nil:
-		return &audit.Error{Code: audit.CodeInvalid, Message: "could not read the request body", Err: err}
+	if err := checkParams(r); err != nil {
+		return err
 	}
+	const shape = `{"user": {"id": "...", "name": "..."}}`
 	var req viewerLinkRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || req.User == nil {
-		return audit.Errorf(audit.CodeInvalid, `the body must be {"user": {"id": "...", "name": "..."}}`)
+	if err := readJSONBody(w, r, maxViewerLinkBody, &req, shape); err != nil {
+		return err
+	}
+	if req.User == nil {
+		return audit.Errorf(audit.CodeInvalid, "the body must be %s: user is missing", shape)
 	}
 	url, expires, err := a.viewerAccess().Mint(r.Context(), c.Org, audit.Actor{ID: req.User.ID, Name: req.User.Name})
 	if err != nil {
@@ -59,6 +52,9 @@ func (a *API) createViewerLink(w http.ResponseWriter, r *http.Request, c caller)
 // it ends every page session of that user in the org at once, for a
 // platform that demotes or removes an admin. The reply is {"ended": N}.
 func (a *API) endSessions(w http.ResponseWriter, r *http.Request, c caller) error {
+	if err := checkParams(r, "user"); err != nil {
+		return err
+	}
 	user := r.URL.Query().Get("user")
 	if user == "" || len(user) > 256 {
 		return audit.Errorf(audit.CodeInvalid, "user is required: the id of the user whose sessions end (at most 256 bytes)")

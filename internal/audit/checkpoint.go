@@ -197,14 +197,17 @@ func (s *Service) LatestCheckpoint(ctx context.Context, org string) (SignedCheck
 
 // SignCheckpoints signs, every IntegrityConfig.Every, a checkpoint of each
 // org that committed events since its last one, until ctx is done. Only
-// committed state is signed: the size comes from the store.
+// committed state is signed: the size comes from the store. Orgs this
+// service wrote to are known at once; every sweepTicks periods a sweep
+// also finds orgs that other processes on the same store grew (trail
+// export beside the server, other replicas, migrations).
 func (s *Service) SignCheckpoints(ctx context.Context) {
 	if s.integ.cfg.Signer == nil {
 		return
 	}
 	t := time.NewTicker(s.integ.cfg.Every)
 	defer t.Stop()
-	for {
+	for tick := 1; ; tick++ {
 		select {
 		case <-ctx.Done():
 			return
@@ -214,6 +217,9 @@ func (s *Service) SignCheckpoints(ctx context.Context) {
 		dirty := s.integ.dirty
 		s.integ.dirty = map[string]bool{}
 		s.integ.mu.Unlock()
+		if tick%sweepTicks == 0 {
+			s.addGrownOrgs(ctx, dirty) // sweep.go
+		}
 		for org := range dirty {
 			if s.integ.quarantined(org) != nil {
 				continue

@@ -99,3 +99,30 @@ func TestStartCheckQuarantines(t *testing.T) {
 		t.Errorf("QuarantinedOrgs = %v", q)
 	}
 }
+
+// TestBackgroundSignerSeesOtherWriters: an org that another process (a
+// CLI command beside the server, another replica) grew on the same store
+// gets signed too, without anyone asking for a checkpoint.
+func TestBackgroundSignerSeesOtherWriters(t *testing.T) {
+	dir := t.TempDir()
+	store := openStore(t, dir)
+	server := signingService(t, store, 10*time.Millisecond)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go server.SignCheckpoints(ctx)
+	beside := signingService(t, openStore(t, dir), time.Hour) // never runs its signer
+	if _, err := beside.Ingest(t.Context(), "beside", raws(event(nil), event(nil), event(nil))); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cp, err := store.LatestCheckpoint(t.Context(), "beside")
+		if err == nil && cp.Size == 3 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the org another process wrote has no checkpoint of size 3 after 30s (have %+v, %v)", cp, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -84,13 +84,20 @@ func (s *Service) StartExport(ctx context.Context, org string, req ExportRequest
 }
 
 // Filename is the attachment name, e.g. acme-audit-log-2026-11-22.json.
-func (x *Export) Filename() string {
-	return x.org + "-audit-log-" + x.At.Format("2006-01-02") + "." + x.req.Format
+func (x *Export) Filename() string { return ExportFilename(x.org, x.req.Format, x.At) }
+
+// ExportFilename is the attachment name of an export of org in format
+// started at t, e.g. acme-audit-log-2026-11-22.json.
+func ExportFilename(org, format string, t time.Time) string {
+	return org + "-audit-log-" + t.UTC().Format("2006-01-02") + "." + format
 }
 
 // ContentType is the media type of the export's format.
-func (x *Export) ContentType() string {
-	switch x.req.Format {
+func (x *Export) ContentType() string { return FormatContentType(x.req.Format) }
+
+// FormatContentType is the media type of an export format.
+func FormatContentType(format string) string {
+	switch format {
 	case FormatNDJSON:
 		return "application/x-ndjson"
 	case FormatCSV:

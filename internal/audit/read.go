@@ -4,8 +4,11 @@ package audit
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"strconv"
+	"strings"
 )
 
 // ListRequest asks for one page of an org's log.
@@ -13,7 +16,11 @@ type ListRequest struct {
 	Filter Filter
 	Limit  int    // 1..MaxPageSize; 0 means DefaultPageSize
 	Cursor string // from a previous page's NextCursor
-	Order  Order
+	// Query is the search string Filter came from. Cursors are bound to
+	// it: a cursor made for one query is refused with another, which
+	// would otherwise silently page through a different result.
+	Query string
+	Order Order
 	// AfterSeq, with Asc, starts after this seq (-1: from the start). It
 	// lets a consumer pull new events gap-free from its last seen seq.
 	AfterSeq int64
@@ -47,9 +54,12 @@ func (s *Service) List(ctx context.Context, org string, req ListRequest) (ListRe
 		return ListResult{}, Errorf(CodeInvalid, "after_seq needs order=asc")
 	}
 	if req.Cursor != "" {
-		order, seq, err := decodeCursor(req.Cursor)
+		order, seq, qh, err := decodeCursor(req.Cursor)
 		if err != nil || order != req.Order {
 			return ListResult{}, Errorf(CodeInvalid, "cursor is not valid for this query: pass next_cursor from the previous page with the same order")
+		}
+		if qh != queryHash(req.Query) {
+			return ListResult{}, Errorf(CodeInvalid, "cursor was made for another search string (q): pass next_cursor with the same q as the page it came from, or drop cursor to start the new search")
 		}
 		if order == Desc {
 			q.Before = seq
@@ -63,34 +73,42 @@ func (s *Service) List(ctx context.Context, org string, req ListRequest) (ListRe
 	}
 	res := ListResult{Events: page.Events, Seqs: page.Seqs}
 	if page.More && len(page.Seqs) > 0 {
-		res.NextCursor = encodeCursor(req.Order, page.Seqs[len(page.Seqs)-1])
+		res.NextCursor = encodeCursor(req.Order, page.Seqs[len(page.Seqs)-1], req.Query)
 	}
 	return res, nil
 }
 
-// Cursors are opaque to clients: an order letter and the last seq served.
-func encodeCursor(o Order, seq int64) string {
+// Cursors are opaque to clients: an order letter, the last seq served and
+// a short hash of the search string, "d1234.0a1b2c3d4e5f6a7b".
+func encodeCursor(o Order, seq int64, q string) string {
 	prefix := "d"
 	if o == Asc {
 		prefix = "a"
 	}
-	return base64.RawURLEncoding.EncodeToString([]byte(prefix + strconv.FormatInt(seq, 10)))
+	return base64.RawURLEncoding.EncodeToString([]byte(prefix + strconv.FormatInt(seq, 10) + "." + queryHash(q)))
 }
 
-func decodeCursor(c string) (Order, int64, error) {
+// queryHash is the part of a cursor that binds it to its search string.
+func queryHash(q string) string {
+	h := sha256.Sum256([]byte(q))
+	return hex.EncodeToString(h[:8])
+}
+
+func decodeCursor(c string) (o Order, seq int64, qhash string, err error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil || len(b) < 2 {
-		return 0, 0, Errorf(CodeInvalid, "bad cursor")
+		return 0, 0, "", Errorf(CodeInvalid, "bad cursor")
 	}
-	seq, err := strconv.ParseInt(string(b[1:]), 10, 64)
+	num, qhash, _ := strings.Cut(string(b[1:]), ".")
+	seq, err = strconv.ParseInt(num, 10, 64)
 	if err != nil || seq < 0 {
-		return 0, 0, Errorf(CodeInvalid, "bad cursor")
+		return 0, 0, "", Errorf(CodeInvalid, "bad cursor")
 	}
 	switch b[0] {
 	case 'd':
-		return Desc, seq, nil
+		return Desc, seq, qhash, nil
 	case 'a':
-		return Asc, seq, nil
+		return Asc, seq, qhash, nil
 	}
-	return 0, 0, Errorf(CodeInvalid, "bad cursor")
+	return 0, 0, "", Errorf(CodeInvalid, "bad cursor")
 }

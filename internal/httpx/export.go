@@ -43,7 +43,11 @@ func WriteExport(w http.ResponseWriter, r *http.Request, x *audit.Export, log *s
 
 // countingWriter counts the bytes that reached the response, and gives
 // each write stall to complete (none when 0): a client that stops reading
-// cannot hold the export, its goroutine and its store snapshot forever.
+// cannot hold the export, its goroutine and its store snapshot forever. It
+// flushes the response after the first bytes: from then on the export is
+// committed (200 sent), and a failure must reach the client as a
+// truncated transfer, also when a compressing writer would otherwise hold
+// everything written so far.
 type countingWriter struct {
 	w     io.Writer
 	n     int64
@@ -59,8 +63,12 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	if c.stall > 0 {
 		_ = c.rc.SetWriteDeadline(time.Now().Add(c.stall)) // unsupported: no bound, as before
 	}
+	first := c.n == 0
 	n, err := c.w.Write(b)
 	c.n += int64(n)
+	if first && n > 0 {
+		_ = c.rc.Flush()
+	}
 	return n, err
 }
 

@@ -2,7 +2,10 @@
 
 package httpx
 
-import "net/http"
+import (
+	"net/http"
+	"time"
+)
 
 // StatusWriter records the status a handler answered and whether it wrote
 // anything, for request logs and metrics.
@@ -43,3 +46,8 @@ func NewHeaderProbe() *HeaderProbe { return &HeaderProbe{H: http.Header{}} }
 func (p *HeaderProbe) Header() http.Header         { return p.H }
 func (p *HeaderProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *HeaderProbe) WriteHeader(code int)        { p.Status = code }
+
+// Millis is d in milliseconds with microsecond precision: logs carry
+// durations as numbers a log query can compare and sum (duration_ms),
+// not as Go duration strings or nanoseconds.
+func Millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -52,8 +52,16 @@ func dateTerm(f audit.Field) parseFunc {
 		if err != nil {
 			return audit.Term{}, err
 		}
-		return audit.Term{Field: f, From: from, To: to}, nil
+		return audit.Term{Field: f, From: utc(from), To: utc(to)}, nil
 	}
+}
+
+// utc returns t in UTC, keeping the zero time (an open end) zero.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
 }
 
 // dateRange parses a RANGE into an inclusive From and an exclusive To.
@@ -134,7 +142,7 @@ func (p *parser) endpoint(s string, pos int, openOK bool) (endpoint, *SyntaxErro
 			return e, errorf(pos, "invalid relative date %s: want @today, @today-7d or @today-2w", quote(s))
 		}
 	default:
-		if e, ok = absolute(s); !ok {
+		if e, ok = absolute(s, p.opts.location()); !ok {
 			return e, errorf(pos, "invalid date %s: want YYYY-MM-DD or an RFC 3339 timestamp such as 2026-01-01T10:00:00Z", quote(s))
 		}
 	}
@@ -145,12 +153,12 @@ func (p *parser) endpoint(s string, pos int, openOK bool) (endpoint, *SyntaxErro
 	return e, nil
 }
 
-// absolute parses YYYY-MM-DD or an RFC 3339 timestamp, in UTC. The shape
-// is checked first because time.Parse also takes one-digit hours, signed
-// years and a comma before the fraction.
-func absolute(s string) (endpoint, bool) {
+// absolute parses YYYY-MM-DD (a day in loc) or an RFC 3339 timestamp.
+// The shape is checked first because time.Parse also takes one-digit
+// hours, signed years and a comma before the fraction.
+func absolute(s string, loc *time.Location) (endpoint, bool) {
 	if matchShape(s, "dddd-dd-dd") {
-		t, err := time.Parse(time.DateOnly, s)
+		t, err := time.ParseInLocation(time.DateOnly, s, loc)
 		return endpoint{t: t, day: true}, err == nil
 	}
 	if isRFC3339(s) {
@@ -209,8 +217,9 @@ func (p *parser) relativeDay(s string) (endpoint, bool) {
 	if !ok {
 		return endpoint{}, false
 	}
-	y, m, d := p.opts.now().UTC().Date()
-	return endpoint{t: time.Date(y, m, d-days, 0, 0, 0, 0, time.UTC), day: true}, true
+	loc := p.opts.location()
+	y, m, d := p.opts.now().In(loc).Date()
+	return endpoint{t: time.Date(y, m, d-days, 0, 0, 0, 0, loc), day: true}, true
 }
 
 // daysBack parses -Nd or -Nw, N of one to six digits, into days.

@@ -209,3 +209,46 @@ func TestParseUsesTimeNowByDefault(t *testing.T) {
 		t.Errorf("@today starts at %v, want between %v and %v", from, before, after)
 	}
 }
+
+// TestLocation: date-only bounds and @today are days of Options.Location;
+// timestamps are not affected.
+func TestLocation(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skipf("no tz database: %v", err)
+	}
+	now := time.Date(2026, 3, 29, 22, 30, 0, 0, time.UTC) // already 2026-03-30 in Paris (CEST)
+	opts := Options{Location: paris, Now: func() time.Time { return now }}
+	tests := []struct {
+		q        string
+		from, to string
+	}{
+		{"created:2026-01-15", "2026-01-14T23:00:00Z", "2026-01-15T23:00:00Z"},
+		{"created:2026-03-29", "2026-03-28T23:00:00Z", "2026-03-29T22:00:00Z"}, // 23 hours: DST starts
+		{"created:>=2026-07-01", "2026-06-30T22:00:00Z", ""},
+		{"created:@today", "2026-03-29T22:00:00Z", "2026-03-30T22:00:00Z"},
+		{"created:2026-01-15T10:00:00Z", "2026-01-15T10:00:00Z", "2026-01-15T10:00:00.000000001Z"},
+	}
+	for _, tt := range tests {
+		f, err := Parse(tt.q, opts)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.q, err)
+		}
+		term := f.Terms[0]
+		got := [2]string{fmtT(term.From), fmtT(term.To)}
+		if got != [2]string{tt.from, tt.to} {
+			t.Errorf("%s in Paris: [%s, %s), want [%s, %s)", tt.q, got[0], got[1], tt.from, tt.to)
+		}
+	}
+	utc, _ := Parse("created:2026-01-15", Options{})
+	if fmtT(utc.Terms[0].From) != "2026-01-15T00:00:00Z" {
+		t.Errorf("without Location: %v, want a UTC day", utc.Terms[0].From)
+	}
+}
+
+func fmtT(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
+}

@@ -30,9 +30,10 @@
 //	created:RANGE       when the event occurred (the producer's clock)
 //	received:RANGE      when Trail received the event
 //
-// A RANGE is built from dates (YYYY-MM-DD: a whole UTC day), RFC 3339
-// timestamps (one instant, converted to UTC) and the relative days @today,
-// @today-7d and @today-2w (UTC days counted back from Options.Now):
+// A RANGE is built from dates (YYYY-MM-DD: a whole day in
+// Options.Location, UTC by default), RFC 3339 timestamps (one instant,
+// converted to UTC) and the relative days @today, @today-7d and @today-2w
+// (days of Options.Location counted back from Options.Now):
 //
 //	2026-03-01                  that day
 //	2026-01-01..2026-02-01      from the first day through the last, both included
@@ -89,6 +90,17 @@ type Options struct {
 	KnownCategory func(slug string) bool
 	// Now gives the current time for @today; nil means time.Now.
 	Now func() time.Time
+	// Location is the time zone of date-only bounds (created:2026-03-01)
+	// and of @today: a day runs from its midnight there to the next. Nil
+	// means UTC. Timestamps carry their own offset and are not affected.
+	Location *time.Location
+}
+
+func (o Options) location() *time.Location {
+	if o.Location != nil {
+		return o.Location
+	}
+	return time.UTC
 }
 
 func (o Options) maxLen() int {

@@ -41,6 +41,7 @@ type auditPage struct {
 	ClearURL        string
 	CloseURL        string // the page without ?event
 	HelpOpen        bool
+	loc             *time.Location // the zone times are shown in (zone.go)
 }
 
 // auditLogs serves GET /orgs/{org}/settings/audit-logs: the chart, the
@@ -59,8 +60,9 @@ func (h *Handler) auditLogs(w http.ResponseWriter, r *http.Request) error {
 	p := &auditPage{
 		layout: h.signedInLayout("Audit logs · "+org, si),
 		Base:   pagePath(org), ExportPath: pagePath(org) + "/export",
-		Form: readForm(v), State: "rows",
+		Form: readForm(v), State: "rows", loc: h.viewerZone(r),
 	}
+	p.TimeZone = p.loc.String()
 	p.ClearURL = p.Base
 	p.CategoryOptions = h.categoryOptions(p.Form.Category)
 	p.TypeOptions = h.typeOptions(p.Form.Type)
@@ -108,7 +110,7 @@ func (h *Handler) fill(ctx context.Context, p *auditPage, org string, f audit.Fi
 	}
 	cp := h.checkpoint(ctx, p, org)
 	for _, data := range rs.events {
-		ev, err := newEventView(data, h.svc.Catalog(), now)
+		ev, err := newEventView(data, h.svc.Catalog(), now, p.loc)
 		if err != nil {
 			return err
 		}
@@ -188,7 +190,7 @@ func (h *Handler) fillDetail(ctx context.Context, p *auditPage, org, id string, 
 		p.DetailError = "Trail could not read this event just now; reload the page in a moment."
 		return
 	}
-	ev, err := newEventView(data, h.svc.Catalog(), now)
+	ev, err := newEventView(data, h.svc.Catalog(), now, p.loc)
 	if err != nil {
 		p.DetailError = "Trail could not read this event."
 		return

@@ -22,10 +22,11 @@ type layout struct {
 	CSRF       string
 	Attr       Attribution // shown in the footer when ShowAttr
 	ShowAttr   bool
+	TimeZone   string // the zone times are shown in: UTC, or the viewer's (zone.go)
 }
 
 func (h *Handler) layout(title string) layout {
-	return layout{Title: title + " · Trail", CSSVersion: h.assetVersion("style.css"), JSVersion: h.assetVersion("app.js")}
+	return layout{Title: title + " · Trail", CSSVersion: h.assetVersion("style.css"), JSVersion: h.assetVersion("app.js"), TimeZone: "UTC"}
 }
 
 // signedInLayout is the frame of a page seen in a session.

@@ -141,7 +141,7 @@ func (h *Handler) linkConfirm(w http.ResponseWriter, r *http.Request) error {
 	infoOf(r.Context()).org = l.Org
 	h.render(w, r, http.StatusOK, "link", linkPage{
 		layout:  h.layout("Open " + l.Org + "'s audit logs"),
-		LinkOrg: l.Org, LinkUser: l.User, Expires: newTimeView(l.ExpiresAt, h.now()),
+		LinkOrg: l.Org, LinkUser: l.User, Expires: newTimeView(l.ExpiresAt, h.now(), h.viewerZone(r)),
 	})
 	return nil
 }

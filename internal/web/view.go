@@ -90,8 +90,8 @@ type timeView struct {
 type metaField struct{ Key, Value string }
 
 // newEventView decodes stored bytes for display; now dates the relative
-// times.
-func newEventView(data []byte, cat *catalog.Catalog, now time.Time) (eventView, error) {
+// times, which are shown in loc (the viewer's zone).
+func newEventView(data []byte, cat *catalog.Catalog, now time.Time, loc *time.Location) (eventView, error) {
 	var e storedEvent
 	if err := json.Unmarshal(data, &e); err != nil {
 		return eventView{}, fmt.Errorf("web: decoding a stored event: %w", err)
@@ -101,7 +101,7 @@ func newEventView(data []byte, cat *catalog.Catalog, now time.Time) (eventView, 
 		Type: e.Type, Category: e.Category, CategoryTitle: e.Category,
 		ActorName: firstNonEmpty(e.Actor.Name, e.Actor.ID), ActorID: e.Actor.ID, ActorType: e.Actor.Type,
 		Description: e.Description, Targets: e.Targets,
-		Occurred: newTimeView(e.OccurredAt, now), Received: newTimeView(e.ReceivedAt, now),
+		Occurred: newTimeView(e.OccurredAt, now, loc), Received: newTimeView(e.ReceivedAt, now, loc),
 		RecordedByTrail: e.RecordedBy == audit.RecordedByTrail, JSON: string(data),
 	}
 	if ci, ok := cat.Category(e.Category); ok {
@@ -128,14 +128,27 @@ func newEventView(data []byte, cat *catalog.Catalog, now time.Time) (eventView, 
 	return v, nil
 }
 
-// newTimeView formats t in UTC and relative to now.
-func newTimeView(t, now time.Time) timeView {
+// newTimeView formats t in loc (UTC for nil) and relative to now. The
+// datetime attribute stays UTC, as stored.
+func newTimeView(t, now time.Time, loc *time.Location) timeView {
 	if t.IsZero() {
 		return timeView{}
 	}
-	t = t.UTC()
-	return timeView{Relative: relative(t, now), Short: t.Format("Jan 2, 2006 15:04"),
-		Exact: t.Format("2006-01-02 15:04:05 UTC"), Attr: t.Format(time.RFC3339Nano)}
+	if loc == nil {
+		loc = time.UTC
+	}
+	lt := t.In(loc)
+	return timeView{Relative: relative(lt, now.In(loc)), Short: lt.Format("Jan 2, 2006 15:04"),
+		Exact: lt.Format("2006-01-02 15:04:05 ") + zoneLabel(lt), Attr: t.UTC().Format(time.RFC3339Nano)}
+}
+
+// zoneLabel names t's zone: UTC, or its abbreviation and offset
+// ("CET, UTC+01:00"), since abbreviations alone are ambiguous.
+func zoneLabel(t time.Time) string {
+	if t.Location() == time.UTC {
+		return "UTC"
+	}
+	return t.Format("MST, UTC-07:00")
 }
 
 // relative says how long ago t was, in the words people use.

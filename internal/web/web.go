@@ -142,11 +142,24 @@ func (h *Handler) Wrap(next http.Handler) http.Handler {
 	})
 }
 
-// ServeHTTP serves a web request: security headers on every response, an
+// ServeHTTP serves a web request: security headers and X-Request-Id on
+// every response, gzip for browsers that accept it, an
 // HTML 404 or 405 for paths and methods no route takes, a log line that
 // names the route (never the path, which can hold a link token).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
+	r = httpx.WithRequestID(w, r)
+	if httpx.AcceptsGzip(r) {
+		gz := httpx.NewGzipWriter(w, nil)
+		h.serve(gz, r)
+		gz.Close() // not reached when a download is cut short: it stays truncated
+		return
+	}
+	h.serve(w, r)
+}
+
+// serve routes a request.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	_, pattern := h.mux.Handler(r)
 	if pattern == "" {
 		start := time.Now()
@@ -207,8 +220,8 @@ func (h *Handler) logRequest(r *http.Request, route string, status int, start ti
 	}
 	h.log.LogAttrs(r.Context(), level, "request",
 		slog.String("method", r.Method), slog.String("route", route),
-		slog.Int("status", status), slog.Duration("duration", time.Since(start)),
-		slog.String("org", org))
+		slog.Int("status", status), slog.Float64("duration_ms", httpx.Millis(time.Since(start))),
+		slog.String("org", org), slog.String("request_id", httpx.RequestID(r.Context())))
 }
 
 // unrouted answers an unknown path with an HTML 404, a known path asked

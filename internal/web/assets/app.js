@@ -8,6 +8,22 @@
 (function () {
   var doc = document;
 
+  // Times are shown in the viewer's own zone: tell the server which it is
+  // (a plain cookie, no secret) and, the first time, reload once to show
+  // it. Without this script the page stays in UTC.
+  try {
+    var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var m = /(?:^|;\s*)trail_tz=([^;]*)/.exec(doc.cookie);
+    if (tz && /^[A-Za-z0-9_+\/-]{1,64}$/.test(tz) && (!m || m[1] !== tz)) {
+      doc.cookie = "trail_tz=" + tz + "; path=/; max-age=31536000; samesite=lax";
+      // Once per tab: with cookies refused, no reload loop.
+      if (doc.querySelector("main time") && (m ? m[1] : "UTC") !== tz && !sessionStorage.getItem("trail_tz_reload")) {
+        sessionStorage.setItem("trail_tz_reload", "1");
+        location.reload();
+      }
+    }
+  } catch (err) { /* no Intl: UTC */ }
+
   // Filters stay live: a changed select applies the form.
   var form = doc.getElementById("filters");
   if (form) {
