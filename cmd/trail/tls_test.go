@@ -247,6 +247,7 @@ func waitReadyWith(t *testing.T, client *http.Client, base string) {
 func TestLinkDefaultsToHTTPSWithTLS(t *testing.T) {
 	bin := trailBinary(t)
 	data := t.TempDir()
+	mustRun(t, bin, nil, "keys", "create", "--data", data, "--scope", "read") // only serve and keys create make a data directory
 	res := mustRun(t, bin, []string{"TRAIL_TLS_CERT=/etc/trail/cert.pem", "TRAIL_ADDR=127.0.0.1:8443"}, "link", "--data", data, "--org", "acme", "--user", "u1")
 	if !strings.HasPrefix(res.stdout, "https://127.0.0.1:8443/") {
 		t.Errorf("trail link with TRAIL_TLS_CERT: %q; want an https link", res.stdout)
