@@ -78,15 +78,49 @@ func (p *Producer) torn(err error) {
 }
 
 // Send makes ev durable in the spool and returns; the sender delivers it
-// to Trail in Send order. An empty ev.ID gets a UUIDv7 and a zero
-// OccurredAt the current time, so that every retry of the event is the same
-// event to Trail. Send fails with ErrSpoolFull (with FailWhenFull), the
-// context's error while waiting for room in a full spool, ErrClosed, or an
-// I/O error of the spool; only a nil error means the event will arrive.
+// to Config.Org's log in Send order. An empty ev.ID gets a UUIDv7 and a
+// zero OccurredAt the current time (see Stamp), so that every retry of the
+// event is the same event to Trail. Send fails with ErrSpoolFull (with
+// FailWhenFull), the context's error while waiting for room in a full
+// spool, ErrClosed, or an I/O error of the spool; only a nil error means
+// the event will arrive.
 func (p *Producer) Send(ctx context.Context, ev client.Event) error {
+	return p.SendTo(ctx, p.cfg.Org, ev)
+}
+
+// SendTo is Send to the log of another org than Config.Org, for a
+// platform's backend whose key serves every org. Events are delivered in
+// SendTo order, each to its org.
+func (p *Producer) SendTo(ctx context.Context, org string, ev client.Event) error {
 	if p.closed.Load() {
 		return ErrClosed
 	}
+	if !orgPattern.MatchString(org) {
+		return fmt.Errorf("producer: org %q is not an org name ([A-Za-z0-9_.-]{1,96})", org)
+	}
+	if err := Stamp(&ev); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("producer: encoding event %s: %w", ev.ID, err)
+	}
+	if err := p.sp.append(ctx, org, raw); err != nil {
+		return err
+	}
+	if h := p.cfg.Hooks.Queued; h != nil {
+		h(1)
+	}
+	_, bytes, _ := p.sp.state()
+	p.spoolBytes(bytes)
+	return nil
+}
+
+// Stamp prepares ev to be stored before it is sent: it checks that it has
+// a type, gives it a UUIDv7 ID when it has none and the current time as
+// OccurredAt when it is zero. An event stamped once is the same event to
+// Trail on every retry (Trail would otherwise take its own id and time).
+func Stamp(ev *client.Event) error {
 	if ev.Type == "" {
 		return errors.New("producer: event has no type")
 	}
@@ -100,18 +134,6 @@ func (p *Producer) Send(ctx context.Context, ev client.Event) error {
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = time.Now().UTC().Truncate(time.Microsecond)
 	}
-	raw, err := json.Marshal(ev)
-	if err != nil {
-		return fmt.Errorf("producer: encoding event %s: %w", ev.ID, err)
-	}
-	if err := p.sp.append(ctx, p.cfg.Org, raw); err != nil {
-		return err
-	}
-	if h := p.cfg.Hooks.Queued; h != nil {
-		h(1)
-	}
-	_, bytes, _ := p.sp.state()
-	p.spoolBytes(bytes)
 	return nil
 }
 

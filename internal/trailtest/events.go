@@ -1,6 +1,7 @@
 package trailtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"testing"
@@ -36,7 +37,9 @@ func All(t testing.TB, base, key, org string) []Stored {
 		}
 		for _, raw := range page.Events {
 			var s Stored
-			if err := json.Unmarshal(raw, &s); err != nil {
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.UseNumber() // metadata numbers keep their digits
+			if err := dec.Decode(&s); err != nil {
 				t.Fatalf("decoding %s: %v", raw, err)
 			}
 			out = append(out, s)
