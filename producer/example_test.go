@@ -20,7 +20,7 @@ func Example() {
 
 	p, err := producer.Open(producer.Config{
 		URL:      "http://127.0.0.1:1", // nothing listens here: Trail is "down"
-		Key:      "trail_example_key", // a key with scope ingest
+		Key:      "trail_example_key",  // a key with scope ingest
 		Org:      "acme",
 		SpoolDir: spool,
 		// Close waits this long for Trail, then keeps the rest spooled.
