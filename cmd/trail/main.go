@@ -27,6 +27,7 @@ Usage:
   trail bench   [flags]                                               measure ingest, query, export
   trail migrate --store postgres://…                                  apply PostgreSQL schema migrations
   trail migrate-store --from sqlite:DIR --to postgres://…              copy an embedded store into PostgreSQL
+  trail catalog json|docs|gen [--catalog FILE] [--package NAME]    the event catalog, its reference, Go builders
   trail version
 
 Every command that touches the store takes --data (env TRAIL_DATA, default ./trail-data)
@@ -52,13 +53,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"serve":  runServe,
-		"keys":   runKeys,
-		"link":   runLink,
-		"export": runExport,
-		"bench":  runBench,
-		"verify": runVerify, // verify.go
-		"check":  runCheck,  // check.go
+		"serve":   runServe,
+		"keys":    runKeys,
+		"link":    runLink,
+		"export":  runExport,
+		"bench":   runBench,
+		"verify":  runVerify,  // verify.go
+		"check":   runCheck,   // check.go
+		"catalog": runCatalog, // catalog.go
 		"version": func(context.Context, []string, io.Writer, io.Writer) error {
 			fmt.Fprintln(stdout, "trail", version)
 			return nil

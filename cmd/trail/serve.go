@@ -30,6 +30,7 @@ type serveConfig struct {
 	viewer          viewerFlags   // link.go
 	signing         *signingFlags // signing.go
 	checkpointEvery time.Duration
+	catalog         string // --catalog: a platform catalog file
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -37,6 +38,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c serveConfig
 	fs.StringVar(&c.addr, "addr", env("TRAIL_ADDR", "127.0.0.1:8080"), "listen `address` (env TRAIL_ADDR)")
 	data, storeURL := dataFlag(fs), storeFlag(fs)
+	catalogFile := catalogFlag(fs) // catalog.go
 	fs.StringVar(&c.geoip, "geoip", env("TRAIL_GEOIP", ""), "MaxMind-format `file`s (.mmdb) for IP geolocation, several separated by \":\", e.g. DB-IP Lite city-ipv4:city-ipv6 (env TRAIL_GEOIP); without it no location is stored")
 	fs.BoolVar(&c.demo, "demo", false, "load a demo org \"acme\" with 180 days of history (once) and print a read and an ingest key")
 	fs.IntVar(&c.ipv4Prefix, "ipv4-prefix", 24, "leading `bits` of an IPv4 client address kept when anonymizing")
@@ -51,7 +53,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	c.data, c.store = *data, *storeURL
+	c.data, c.store, c.catalog = *data, *storeURL, *catalogFile
 	if c.ipv4Prefix < 0 || c.ipv4Prefix > 32 || c.ipv6Prefix < 0 || c.ipv6Prefix > 128 {
 		return usagef("--ipv4-prefix must be 0..32 and --ipv6-prefix 0..128")
 	}
@@ -60,6 +62,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // serve runs the server until ctx is done.
 func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logger) error {
+	cat, err := loadCatalog(c.catalog, log) // a bad file stops startup before anything opens
+	if err != nil {
+		return err
+	}
 	store, err := openStore(ctx, c.data, c.store)
 	if err != nil {
 		return err
@@ -106,7 +112,7 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	svc := audit.NewService(audit.Config{
 		Store: store, Locator: locator, Logger: log, Metrics: a.Metrics(),
 		IPv4Prefix: c.ipv4Prefix, IPv6Prefix: c.ipv6Prefix, Limits: c.limits,
-		Integrity: integrity,
+		Integrity: integrity, Catalog: cat,
 	})
 	defer svc.Close()
 	a.SetService(svc)
