@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package events has a typed constructor for every event type of Trail's
 // built-in catalog, so that a producer writes
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package outbox writes audit events in an application's own database
 // transaction, so that an action and its audit event commit or roll back
 // together, and relays committed events to Trail through a producer.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package main
 
 import (
@@ -65,7 +67,7 @@ func (a *app) action(w http.ResponseWriter, r *http.Request, org string, change 
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func user(name string) client.Actor   { return client.Actor{Type: "user", ID: "u_" + name, Name: name} }
+func user(name string) client.Actor    { return client.Actor{Type: "user", ID: "u_" + name, Name: name} }
 func member(name string) client.Target { return client.Target{ID: "u_" + name, Name: name} }
 func repo(org, name string) client.Target {
 	return client.Target{ID: org + "/" + name, Name: org + "/" + name}

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package main
 
 import (
@@ -48,9 +50,9 @@ func TestHubApp(t *testing.T) {
 		{"zed", "POST", "/orgs", `{"name":"other"}`, 204},
 		{"alice", "POST", "/orgs/acme/members", `{"user":"bob","role":"write"}`, 204},
 		{"bob", "POST", "/orgs/acme/repos", `{"name":"llama","private":true}`, 204},
-		{"bob", "POST", "/orgs/acme/repos", `{"name":"llama"}`, 409}, // exists: rolled back, no event
+		{"bob", "POST", "/orgs/acme/repos", `{"name":"llama"}`, 409},      // exists: rolled back, no event
 		{"bob", "PUT", "/orgs/acme/members/bob", `{"role":"admin"}`, 403}, // not an admin
-		{"zed", "POST", "/orgs/acme/repos", `{"name":"x"}`, 403},         // not a member
+		{"zed", "POST", "/orgs/acme/repos", `{"name":"x"}`, 403},          // not a member
 		{"alice", "PUT", "/orgs/acme/members/bob", `{"role":"admin"}`, 204},
 		{"bob", "PUT", "/orgs/acme/repos/llama/secrets/HF_TOKEN", `{"value":"hf_secret_value"}`, 204},
 		{"alice", "PATCH", "/orgs/acme/settings", `{"repo_visibility":"private"}`, 204},

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command hubapp is a small Hub-like web app (organizations, members with
 // roles, repositories, settings, secrets by name, billing plan) that
 // records an audit event in Trail for every change, the way a platform

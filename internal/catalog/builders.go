@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package catalog
 
 import (
@@ -83,6 +85,16 @@ func writeBuilder(b *strings.Builder, t *Type, fn string) {
 	fmt.Fprintf(b, "func %s(%s) client.Event {\n", fn, strings.Join(sig, ", "))
 	fmt.Fprintf(b, "\treturn client.Event{Type: Type%s, Actor: actor, Targets: targets(%s), Metadata: map[string]any{%s}}\n}\n",
 		fn, strings.Join(targets, ", "), strings.Join(meta, ", "))
+}
+
+// BuiltinBuilders is the source of package events: GoBuilders of the
+// built-in catalog, with Trail's licence header.
+func BuiltinBuilders() ([]byte, error) {
+	src, err := Builtin().GoBuilders("events", "go generate (internal/catalog/gen)", nil)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte("// SPDX-License-Identifier: Apache-2.0\n\n"), src...), nil
 }
 
 // goKinds maps metadata kinds to Go parameter types.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package trailtest runs a real `trail serve` process for the end-to-end
 // tests of packages outside cmd/trail (the producer SDK, the outbox, the
 // example app): it builds the binary once per test binary, starts servers

@@ -33,7 +33,7 @@ func main() {
 }
 
 func writeBuilders(path string) error {
-	src, err := catalog.Builtin().GoBuilders("events", "go generate (internal/catalog/gen)", nil)
+	src, err := catalog.BuiltinBuilders()
 	if err != nil {
 		return err
 	}
