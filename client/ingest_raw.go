@@ -26,6 +26,6 @@ func (c *Client) IngestRaw(ctx context.Context, org string, events []json.RawMes
 	var reply struct {
 		Events []Ack `json:"events"`
 	}
-	err := c.do(ctx, http.MethodPost, orgPath(org, "events"), nil, &b, &reply)
+	err := c.do(ctx, http.MethodPost, orgPath(org, "events"), nil, bytes.NewReader(b.Bytes()), &reply)
 	return reply.Events, err
 }

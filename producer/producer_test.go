@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,6 +107,11 @@ func TestDownThenUp(t *testing.T) {
 	cfg := testConfig("http://"+addr, key, t.TempDir())
 	cfg.MaxSpoolBytes = 16 << 10
 	cfg.FailWhenFull = true
+	var queued, sent atomic.Int64
+	var spoolBytes atomic.Int64
+	cfg.Hooks.Queued = func(n int) { queued.Add(int64(n)) }
+	cfg.Hooks.Sent = func(n int) { sent.Add(int64(n)) }
+	cfg.Hooks.SpoolBytes = func(n int64) { spoolBytes.Store(n) }
 	p := open(t, cfg)
 	ctx := ctxT(t)
 
@@ -147,6 +153,9 @@ func TestDownThenUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantIDs(t, ids(trailtest.All(t, srv.Base, key, "acme")), accepted)
+	if q, s, b := queued.Load(), sent.Load(), spoolBytes.Load(); q != int64(len(accepted)) || s != q || b != 0 {
+		t.Errorf("hooks: queued %d, sent %d, spool bytes %d; want %d, %d, 0", q, s, b, len(accepted), len(accepted))
+	}
 }
 
 // TestSendBlocksWhenFull: without FailWhenFull a full spool makes Send
