@@ -284,4 +284,16 @@ func TestTornSpool(t *testing.T) {
 	if len(letters) != 2 || len(letters[0].Raw) == 0 || !strings.Contains(letters[1].Error, "damaged") {
 		t.Fatalf("dead letters %+v, want the two damaged stretches", letters)
 	}
+
+	// The damage is reported once: the next Open finds a clean spool.
+	p2.Close()
+	torn = nil
+	p3 := open(t, cfg)
+	p3.Close()
+	if letters, _ := producer.ReadDeadLetters(spool); len(torn) != 0 || len(letters) != 2 {
+		t.Fatalf("reopening reported %v and made %d dead letters", torn, len(letters))
+	}
+	if segs, _ := filepath.Glob(filepath.Join(spool, "*.spool")); len(segs) > 1 {
+		t.Errorf("spool keeps %d segment files after everything was sent: %v", len(segs), segs)
+	}
 }

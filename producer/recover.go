@@ -92,25 +92,41 @@ func openSpool(dir string, cfg *Config, dl *deadLetters, torn func(error)) (*spo
 	return s, nil
 }
 
-// load reads the segments from cursor c on into the queue.
+// load reads the segments from cursor c on into the queue. A segment
+// with nothing left to send is deleted; one with damage is rewritten
+// without it, so that the damage is reported once.
 func (s *spool) load(c cursor, dl *deadLetters, torn func(error)) error {
 	segs, err := listSegments(s.dir)
 	if err != nil {
 		return fmt.Errorf("producer: listing spool: %w", err)
 	}
 	for _, n := range segs {
-		if n < c.Seg {
-			if err := os.Remove(s.segPath(n)); err != nil {
-				return fmt.Errorf("producer: removing sent spool segment: %w", err)
-			}
-			continue
-		}
 		start := int64(0)
 		if n == c.Seg {
 			start = c.Off
 		}
-		if err := s.loadSegment(n, start, dl, torn); err != nil {
-			return err
+		var recs []frameRec
+		damaged := false
+		if n >= c.Seg {
+			if recs, damaged, err = s.readSegment(n, start, dl, torn); err != nil {
+				return err
+			}
+		}
+		if len(recs) == 0 {
+			if err := os.Remove(s.segPath(n)); err != nil && !os.IsNotExist(err) {
+				return fmt.Errorf("producer: removing sent spool segment: %w", err)
+			}
+			continue
+		}
+		if damaged {
+			if recs, err = s.rewrite(n, recs, n == c.Seg); err != nil {
+				return err
+			}
+		}
+		for _, r := range recs {
+			s.written += r.size
+			s.used += r.size
+			s.queue = append(s.queue, item{org: r.rec.Org, event: r.rec.Event, seg: n, end: r.end, size: r.size, gpos: s.written})
 		}
 		s.segs = append(s.segs, n)
 	}
@@ -118,31 +134,78 @@ func (s *spool) load(c cursor, dl *deadLetters, torn func(error)) error {
 	return nil
 }
 
-func (s *spool) loadSegment(n uint64, start int64, dl *deadLetters, torn func(error)) error {
+// frameRec is an intact record read back from a segment.
+type frameRec struct {
+	rec     record
+	payload []byte
+	end     int64 // its end offset in the segment
+	size    int64 // its framed size
+}
+
+// readSegment returns the intact records of segment n from offset start,
+// reporting and dead-lettering the damaged stretches between them.
+func (s *spool) readSegment(n uint64, start int64, dl *deadLetters, torn func(error)) (recs []frameRec, damaged bool, err error) {
 	path := s.segPath(n)
 	buf, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("producer: reading spool: %w", err)
-	}
-	if f, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
-		f.Sync() // what a crashed process wrote may still be only in the page cache
-		f.Close()
+		return nil, false, fmt.Errorf("producer: reading spool: %w", err)
 	}
 	start = min(start, int64(len(buf)))
 	for _, sc := range scanFrames(buf, int(start)) {
 		var rec record
 		if sc.payload == nil || json.Unmarshal(sc.payload, &rec) != nil || rec.Org == "" {
+			damaged = true
 			bad := sc.damage(filepath.Base(path))
 			torn(bad)
 			if err := dl.add(DeadLetter{At: time.Now().UTC(), Raw: buf[sc.off:sc.end], Error: bad.Error()}); err != nil {
-				return err
+				return nil, false, err
 			}
 			continue
 		}
-		size := int64(sc.end - sc.off)
-		s.written += size
-		s.used += size
-		s.queue = append(s.queue, item{org: rec.Org, event: rec.Event, seg: n, end: int64(sc.end), size: size, gpos: s.written})
+		recs = append(recs, frameRec{rec: rec, payload: sc.payload, end: int64(sc.end), size: int64(sc.end - sc.off)})
 	}
-	return nil
+	return recs, damaged, nil
+}
+
+// rewrite replaces segment n by its intact records recs alone and returns
+// them with their new offsets; when the cursor is in n (atCursor), it
+// moves to n's start. The order of the steps keeps a crash at any point
+// safe: at worst acknowledged events are sent again and the damage
+// reported again.
+func (s *spool) rewrite(n uint64, recs []frameRec, atCursor bool) ([]frameRec, error) {
+	var buf []byte
+	for i := range recs {
+		buf = appendFrame(buf, recs[i].payload)
+		recs[i].end = int64(len(buf))
+	}
+	tmp := s.segPath(n) + ".tmp"
+	err := writeSynced(tmp, buf)
+	if err == nil && atCursor {
+		err = writeCursor(s.dir, cursor{Seg: n, Off: 0})
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.segPath(n))
+	}
+	if err == nil {
+		err = syncDir(s.dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("producer: rewriting a damaged spool segment: %w", err)
+	}
+	return recs, nil
+}
+
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
