@@ -18,7 +18,13 @@ import (
 // BenchmarkSend measures Send into an fsync'd spool from 16 goroutines
 // (sharing fsyncs), with Trail unreachable so that only the spool is
 // measured; it reports p99 latency.
-func BenchmarkSend(b *testing.B) {
+func BenchmarkSend(b *testing.B) { benchSpool(b, 16) }
+
+// BenchmarkSendOneSender is BenchmarkSend from one goroutine: one fsync per
+// event, the baseline group fsync is compared with.
+func BenchmarkSendOneSender(b *testing.B) { benchSpool(b, 1) }
+
+func benchSpool(b *testing.B, senders int) {
 	cfg := testConfig("http://"+trailtest.FreeAddr(b), "k", b.TempDir())
 	cfg.MaxSpoolBytes = 1 << 30
 	cfg.CloseTimeout = time.Millisecond
@@ -27,7 +33,7 @@ func BenchmarkSend(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	reportLatency(b, benchSends(b, p))
+	reportLatency(b, benchSends(b, p, senders))
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
@@ -42,7 +48,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	lat := benchSends(b, p)
+	lat := benchSends(b, p, 16)
 	if err := p.Flush(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -51,10 +57,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
-// benchSends sends b.N events from 16 goroutines and returns each Send's
-// latency.
-func benchSends(b *testing.B, p *producer.Producer) []time.Duration {
-	const senders = 16
+// benchSends sends b.N events from senders goroutines and returns each
+// Send's latency.
+func benchSends(b *testing.B, p *producer.Producer, senders int) []time.Duration {
 	var next atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
