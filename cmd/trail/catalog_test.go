@@ -65,6 +65,13 @@ func TestServeCatalog(t *testing.T) {
 			t.Fatalf("description %q", ev.Description)
 		}
 	}
+
+	// The admins' page shows the event and offers the new category.
+	res := mustRun(t, bin, nil, "link", "--org", "acme", "--user", "u_ada", "--data", data, "--public-url", s.base+"/")
+	status, html := spendLink(t, strings.SplitN(res.stdout, "\n", 2)[0])
+	if status != 200 || !strings.Contains(html, "alice paused acme/demo (idle)") || !strings.Contains(html, "Spaces runtime") {
+		t.Fatalf("audit-log page (%d) lacks the platform event or its category", status)
+	}
 }
 
 // TestServeCatalogRefused: a bad catalog file stops trail serve before it
