@@ -30,6 +30,7 @@ type Producer struct {
 	cancel   context.CancelFunc
 	kick     chan struct{} // a Flush wants the sender not to linger
 	flushing atomic.Int32
+	batchCap atomic.Int64 // the most events per request, lowered by 413s
 	closed   atomic.Bool
 	done     chan struct{} // closed when the sender has stopped
 	once     sync.Once
@@ -67,6 +68,7 @@ func Open(cfg Config) (*Producer, error) {
 	}
 	p.spoolBytes(bytes)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.batchCap.Store(int64(cfg.MaxBatch))
 	go p.run()
 	return p, nil
 }

@@ -220,6 +220,31 @@ func TestDeadLetter(t *testing.T) {
 	}
 }
 
+// TestServerBatchLimit: a server with a lower batch limit answers 413;
+// the producer splits the batch, keeps to the smaller size, and every
+// event arrives in order.
+func TestServerBatchLimit(t *testing.T) {
+	data := t.TempDir()
+	key := trailtest.CreateKey(t, data, "admin")
+	srv := trailtest.Start(t, data, "", "--max-batch", "7")
+	cfg := testConfig(srv.Base, key, t.TempDir())
+	cfg.CloseTimeout = time.Minute
+	p := open(t, cfg)
+	var want []string
+	for i := 0; i < 60; i++ {
+		id := "lim-" + strconv.Itoa(i)
+		want = append(want, id)
+		if err := p.Send(ctxT(t), repoEvent(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Close() // flushes
+	wantIDs(t, ids(trailtest.All(t, srv.Base, key, "acme")), want)
+	if letters, _ := producer.ReadDeadLetters(cfg.SpoolDir); len(letters) != 0 {
+		t.Fatalf("dead letters: %+v", letters)
+	}
+}
+
 // TestLock: one Producer per spool directory.
 func TestLock(t *testing.T) {
 	cfg := testConfig("http://"+trailtest.FreeAddr(t), "k", t.TempDir())

@@ -23,19 +23,20 @@ func (p *Producer) run() {
 	defer close(p.done)
 	for {
 		changed := p.sp.changes()
-		batch := p.sp.peek(p.cfg.MaxBatch, p.cfg.MaxBatchBytes)
+		maxN := int(p.batchCap.Load())
+		batch := p.sp.peek(maxN, p.cfg.MaxBatchBytes)
 		if len(batch) == 0 {
 			if !p.sleep(changed, -1, true) {
 				return
 			}
 			continue
 		}
-		if len(batch) < p.cfg.MaxBatch && p.flushing.Load() == 0 {
+		if len(batch) < maxN && p.flushing.Load() == 0 {
 			// Give concurrent senders a moment to fill the batch.
 			if !p.sleep(nil, p.cfg.Linger, true) {
 				return
 			}
-			batch = p.sp.peek(p.cfg.MaxBatch, p.cfg.MaxBatchBytes)
+			batch = p.sp.peek(maxN, p.cfg.MaxBatchBytes)
 		}
 		if !p.deliver(batch) {
 			return
@@ -93,6 +94,9 @@ func (p *Producer) deliver(batch []item) bool {
 			attempt = 0
 		case requestRejected(apiErr) && n > 1:
 			n /= 2
+			if apiErr.Status == http.StatusRequestEntityTooLarge && int64(n) < p.batchCap.Load() {
+				p.batchCap.Store(int64(n)) // the server's batch limit is lower: keep to it
+			}
 			attempt = 0
 		case requestRejected(apiErr):
 			if !p.deadLetter(live, apiErr, dead, batch) {
