@@ -115,23 +115,27 @@ func TestDownThenUp(t *testing.T) {
 	p := open(t, cfg)
 	ctx := ctxT(t)
 
-	var accepted []string
+	// Every third event goes to another org: order holds per org.
+	accepted := map[string][]string{}
 	for i := 0; ; i++ {
-		id := "down-" + strconv.Itoa(i)
-		err := p.Send(ctx, repoEvent(id))
+		id, org := "down-"+strconv.Itoa(i), "acme"
+		if i%3 == 2 {
+			org = "beta"
+		}
+		err := p.SendTo(ctx, org, repoEvent(id))
 		if errors.Is(err, producer.ErrSpoolFull) {
 			break
 		}
 		if err != nil {
 			t.Fatalf("Send %d: %v", i, err)
 		}
-		accepted = append(accepted, id)
+		accepted[org] = append(accepted[org], id)
 		if i > 10000 {
 			t.Fatal("the spool bound never stopped Send")
 		}
 	}
-	if len(accepted) < 10 {
-		t.Fatalf("only %d events fit in 16 KiB", len(accepted))
+	if len(accepted["acme"]) < 10 {
+		t.Fatalf("only %d events fit in 16 KiB", len(accepted["acme"]))
 	}
 
 	srv := trailtest.Start(t, data, addr)
@@ -147,14 +151,17 @@ func TestDownThenUp(t *testing.T) {
 		if err := p.Send(ctx, repoEvent(id)); err != nil {
 			t.Fatal(err)
 		}
-		accepted = append(accepted, id)
+		accepted["acme"] = append(accepted["acme"], id)
 	}
 	if err := p.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	wantIDs(t, ids(trailtest.All(t, srv.Base, key, "acme")), accepted)
-	if q, s, b := queued.Load(), sent.Load(), spoolBytes.Load(); q != int64(len(accepted)) || s != q || b != 0 {
-		t.Errorf("hooks: queued %d, sent %d, spool bytes %d; want %d, %d, 0", q, s, b, len(accepted), len(accepted))
+	for _, org := range []string{"acme", "beta"} {
+		wantIDs(t, ids(trailtest.All(t, srv.Base, key, org)), accepted[org])
+	}
+	total := int64(len(accepted["acme"]) + len(accepted["beta"]))
+	if q, s, b := queued.Load(), sent.Load(), spoolBytes.Load(); q != total || s != q || b != 0 {
+		t.Errorf("hooks: queued %d, sent %d, spool bytes %d; want %d, %d, 0", q, s, b, total, total)
 	}
 }
 
