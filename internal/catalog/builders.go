@@ -29,10 +29,12 @@ func (c *Catalog) GoBuilders(pkg, generator string, keep func(*Type) bool) ([]by
 			continue
 		}
 		fn := goName(t.Name, true)
-		if other, ok := seen[fn]; ok {
-			return nil, fmt.Errorf("types %s and %s both make the Go name %s", other, t.Name, fn)
+		for _, name := range []string{fn, "Type" + fn} {
+			if other, ok := seen[name]; ok {
+				return nil, fmt.Errorf("types %s and %s both make the Go name %s", other, t.Name, name)
+			}
+			seen[name] = t.Name
 		}
-		seen[fn] = t.Name
 		writeBuilder(&b, t, fn)
 	}
 	b.WriteString("\n" + targetsHelper)

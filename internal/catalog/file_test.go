@@ -102,6 +102,22 @@ func TestBuildersFresh(t *testing.T) {
 	}
 }
 
+// TestBuildersCollide: two types whose Go names clash are an error, not
+// code that does not compile.
+func TestBuildersCollide(t *testing.T) {
+	for _, pair := range [][2]string{{"space.pause", "space.Pause"}, {"type.space_pause", "space.pause"}} {
+		file := `{"categories":[{"slug":"x","title":"X","types":[` +
+			`{"name":"` + pair[0] + `","summary":"S","template":"t"},{"name":"` + pair[1] + `","summary":"S","template":"t"}]}]}`
+		c, err := Builtin().Extend([]byte(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.GoBuilders("p", "test", nil); err == nil || !strings.Contains(err.Error(), "both make the Go name") {
+			t.Errorf("%v: %v", pair, err)
+		}
+	}
+}
+
 func TestGoName(t *testing.T) {
 	for in, want := range map[string]string{
 		"repo.removeDisable": "RepoRemoveDisable", "org.audit_log.export": "OrgAuditLogExport",
