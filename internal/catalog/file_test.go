@@ -131,3 +131,25 @@ func TestGoName(t *testing.T) {
 		t.Errorf("unexported: %q", got)
 	}
 }
+
+// FuzzExtend: any file is refused with an error or gives a catalog that
+// renders, encodes and generates builders without panicking.
+func FuzzExtend(f *testing.F) {
+	seed, _ := os.ReadFile("testdata/platform.json")
+	f.Add(seed)
+	f.Add([]byte(`{"categories":[{"slug":"x","title":"X","types":[{"name":"a.b","summary":"S","template":"{actor} [x {meta:k}]"}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Builtin().Extend(data)
+		if err != nil {
+			return
+		}
+		for _, typ := range c.Types() {
+			typ.Render(Ref{Name: "a"}, nil, nil)
+		}
+		c.JSON()
+		c.Markdown()
+		if _, err := c.GoBuilders("p", "fuzz", nil); err != nil && !strings.Contains(err.Error(), "both make the Go name") {
+			t.Fatalf("GoBuilders: %v", err)
+		}
+	})
+}
