@@ -60,9 +60,10 @@ type Config struct {
 	Hooks  Hooks
 }
 
-// Hooks are called as events move through the producer, from the caller's
-// goroutine (Queued) or the sender's (the others). They must be quick and
-// must not call the Producer. Nil hooks are skipped.
+// Hooks are called as events move through the producer: Queued and
+// SpoolBytes from the goroutines calling Send (so concurrently), the
+// others from the sender's goroutine, and Torn from Open. They must be
+// quick and must not call the Producer. Nil hooks are skipped.
 type Hooks struct {
 	Queued       func(n int)            // events made durable in the spool by Send
 	Sent         func(n int)            // events acknowledged by Trail
