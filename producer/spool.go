@@ -73,6 +73,9 @@ func (s *spool) append(ctx context.Context, org string, event json.RawMessage) e
 	if err != nil {
 		return fmt.Errorf("producer: encoding event: %w", err)
 	}
+	if len(payload) > maxPayload {
+		return fmt.Errorf("producer: event of %d bytes: larger than the spool's record limit of %d bytes (Trail takes 32 KiB by default)", len(event), maxPayload)
+	}
 	frame := appendFrame(nil, payload)
 	s.mu.Lock()
 	defer s.mu.Unlock()

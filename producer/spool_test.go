@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -113,5 +114,17 @@ func TestSegmentRotation(t *testing.T) {
 	after, _ := filepath.Glob(filepath.Join(dir, "*.spool"))
 	if len(before) < 5 || len(after) != 1 {
 		t.Fatalf("%d segments before the ack, %d after; want several, then 1", len(before), len(after))
+	}
+}
+
+// TestRecordLimit: an event over the record limit is refused by append,
+// never written as a record recovery would take for damage.
+func TestRecordLimit(t *testing.T) {
+	var torn []error
+	s := openTestSpool(t, t.TempDir(), &torn)
+	defer s.close()
+	big := json.RawMessage(`"` + strings.Repeat("x", maxPayload) + `"`)
+	if err := s.append(context.Background(), "acme", big); err == nil || s.written != 0 {
+		t.Fatalf("append of %d bytes: %v, %d bytes written", len(big), err, s.written)
 	}
 }
