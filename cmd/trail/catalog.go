@@ -13,10 +13,8 @@ import (
 	"github.com/trailaudit/trail/internal/catalog"
 )
 
-// catalogFlag registers --catalog (env TRAIL_CATALOG).
-func catalogFlag(fs *flag.FlagSet) *string {
-	return fs.String("catalog", env("TRAIL_CATALOG", ""), "a platform catalog `file` (the JSON shape of GET /api/v1/catalog) adding its own categories and event types to the built-in ones (env TRAIL_CATALOG)")
-}
+// catalogHelp is the help of --catalog (env TRAIL_CATALOG).
+const catalogHelp = "a platform catalog `file` (the JSON shape of GET /api/v1/catalog) adding its own categories and event types to the built-in ones (env TRAIL_CATALOG)"
 
 // loadCatalog returns the built-in catalog, extended with the file at path
 // when path is not empty.
@@ -55,7 +53,7 @@ func runCatalog(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	sub, args := args[0], args[1:]
 	fs := newFlags("catalog "+sub, "[flags]", stderr)
-	file := catalogFlag(fs)
+	file := fs.String("catalog", env("TRAIL_CATALOG", ""), catalogHelp)
 	pkg := fs.String("package", "", "the Go `package` name of the generated code (gen)")
 	out := fs.String("out", "", "write to this `file` instead of standard output (gen)")
 	if _, err := parse(fs, args, 0); err != nil {

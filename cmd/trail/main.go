@@ -25,9 +25,9 @@ Usage:
   trail check   [--data DIR] [--org ORG]                             re-derive every org's tree, compare
   trail keys    verifier | rotate-signing [--data DIR]               checkpoint signing key
   trail bench   [flags]                                               measure ingest, query, export
+  trail catalog json|docs|gen [--catalog FILE] [--package NAME]       the event catalog, its reference, Go builders
   trail migrate --store postgres://…                                  apply PostgreSQL schema migrations
   trail migrate-store --from sqlite:DIR --to postgres://…              copy an embedded store into PostgreSQL
-  trail catalog json|docs|gen [--catalog FILE] [--package NAME]    the event catalog, its reference, Go builders
   trail version
 
 Every command that touches the store takes --data (env TRAIL_DATA, default ./trail-data)
@@ -53,20 +53,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"serve":   runServe,
-		"keys":    runKeys,
-		"link":    runLink,
-		"export":  runExport,
-		"bench":   runBench,
-		"verify":  runVerify,  // verify.go
-		"check":   runCheck,   // check.go
-		"catalog": runCatalog, // catalog.go
+		"serve":  runServe,
+		"keys":   runKeys,
+		"link":   runLink,
+		"export": runExport,
+		"bench":  runBench,
+		"verify": runVerify, // verify.go
+		"check":  runCheck,  // check.go
 		"version": func(context.Context, []string, io.Writer, io.Writer) error {
 			fmt.Fprintln(stdout, "trail", version)
 			return nil
 		},
 		"migrate":       runMigrate,
 		"migrate-store": runMigrateStore,
+		"catalog":       runCatalog, // catalog.go
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {

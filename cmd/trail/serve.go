@@ -24,13 +24,13 @@ type serveConfig struct {
 	store           string // --store: "" for SQLite in data, or a postgres:// URL
 	geoip           string
 	demo            bool
+	catalog         string // --catalog: a platform catalog file (catalog.go)
 	ipv4Prefix      int
 	ipv6Prefix      int
 	limits          audit.Limits
 	viewer          viewerFlags   // link.go
 	signing         *signingFlags // signing.go
 	checkpointEvery time.Duration
-	catalog         string // --catalog: a platform catalog file
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -38,10 +38,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c serveConfig
 	fs.StringVar(&c.addr, "addr", env("TRAIL_ADDR", "127.0.0.1:8080"), "listen `address` (env TRAIL_ADDR)")
 	data, storeURL := dataFlag(fs), storeFlag(fs)
-	catalogFile := catalogFlag(fs) // catalog.go
 	fs.StringVar(&c.geoip, "geoip", env("TRAIL_GEOIP", ""), "MaxMind-format `file`s (.mmdb) for IP geolocation, several separated by \":\", e.g. DB-IP Lite city-ipv4:city-ipv6 (env TRAIL_GEOIP); without it no location is stored")
 	fs.BoolVar(&c.demo, "demo", false, "load a demo org \"acme\" with 180 days of history (once) and print a read and an ingest key")
 	fs.IntVar(&c.ipv4Prefix, "ipv4-prefix", 24, "leading `bits` of an IPv4 client address kept when anonymizing")
+	fs.StringVar(&c.catalog, "catalog", env("TRAIL_CATALOG", ""), catalogHelp)
 	fs.IntVar(&c.ipv6Prefix, "ipv6-prefix", 48, "leading `bits` of an IPv6 client address kept when anonymizing")
 	fs.Int64Var(&c.limits.MaxBody, "max-body", audit.DefaultMaxBody, "largest ingest request body in `bytes`")
 	fs.IntVar(&c.limits.MaxBatch, "max-batch", audit.DefaultMaxBatch, "most `events` in one ingest request")
@@ -53,7 +53,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	c.data, c.store, c.catalog = *data, *storeURL, *catalogFile
+	c.data, c.store = *data, *storeURL
 	if c.ipv4Prefix < 0 || c.ipv4Prefix > 32 || c.ipv6Prefix < 0 || c.ipv6Prefix > 128 {
 		return usagef("--ipv4-prefix must be 0..32 and --ipv6-prefix 0..128")
 	}

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command gen writes what is generated from the built-in catalog: the
 // event type reference (docs/events.md) and the typed builders of the
 // public events package. It runs through `go generate`, from the package
