@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 
-// Command gen writes what is generated from the built-in catalog: the
-// event type reference (docs/events.md) and the typed builders of the
-// public events package. It runs through `go generate`, from the package
-// directory:
+// Command gen writes the event type reference, docs/events.md, from the
+// built-in catalog. It runs through `go generate ./internal/catalog`,
+// from the package directory:
 //
-//	go run ./gen -o ../../docs/events.md                  (internal/catalog)
-//	go run ../internal/catalog/gen -builders events_gen.go (events)
+//	go run ./gen -o ../../docs/events.md
+//
+// With -builders it writes the typed builders of the public events
+// package instead (`go generate ./events`, from that directory):
+//
+//	go run ../internal/catalog/gen -builders events_gen.go
 package main
 
 import (
