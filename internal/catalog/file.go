@@ -68,7 +68,12 @@ func (c *Catalog) Extend(data []byte) (*Catalog, error) {
 			defs = append(defs, t)
 		}
 	}
-	return newCatalog(cats, defs)
+	merged, err := newCatalog(cats, defs)
+	if err != nil {
+		return nil, err
+	}
+	merged.platform = c.platform + len(defs) - len(c.types)
+	return merged, nil
 }
 
 var (

@@ -47,8 +47,8 @@ func TestExtend(t *testing.T) {
 	if _, err := Builtin().Extend(c.JSON()); err == nil || !strings.Contains(err.Error(), "already defined") {
 		t.Fatalf("re-extending with the merged catalog: %v", err)
 	}
-	if !bytes.Contains(c.Markdown(), []byte("space.pause")) {
-		t.Fatal("the reference does not list space.pause")
+	if md := c.Markdown(); !bytes.Contains(md, []byte("space.pause")) || !bytes.Contains(md, []byte("3 of the platform's catalog file")) {
+		t.Fatalf("the reference does not list space.pause as the platform's:\n%.600s", md)
 	}
 }
 
