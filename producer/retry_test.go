@@ -27,6 +27,7 @@ type flakyProxy struct {
 	n     int
 	times []time.Time
 	proxy *httputil.ReverseProxy
+	fail  string // what went wrong inside the handler, for the test
 }
 
 func (f *flakyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -46,7 +47,9 @@ func (f *flakyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec := httptest.NewRecorder()
 		f.proxy.ServeHTTP(rec, r)
 		if rec.Code != http.StatusOK {
-			panic("the batch did not reach Trail: " + rec.Body.String())
+			f.mu.Lock()
+			f.fail = "the batch did not reach Trail: " + rec.Body.String()
+			f.mu.Unlock()
 		}
 		conn, _, _ := http.NewResponseController(w).Hijack()
 		conn.Close() // Trail stored the batch; its ack never arrives
@@ -90,6 +93,9 @@ func TestRetries(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
+	if fp.fail != "" {
+		t.Fatal(fp.fail)
+	}
 	if len(retried) < 3 {
 		t.Fatalf("%d retries, want at least 3 (503, 429, lost ack): %v", len(retried), retried)
 	}
