@@ -93,6 +93,8 @@ func TestRetries(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
 	if fp.fail != "" {
 		t.Fatal(fp.fail)
 	}
