@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -27,6 +28,9 @@ type APIError struct {
 	Details []Detail
 	// Position is where a bad search string goes wrong (a byte offset).
 	Position *int
+	// RetryAfter is the reply's Retry-After header (on 429 and 503) as a
+	// duration; 0 when absent or not a number of seconds or an HTTP date.
+	RetryAfter time.Duration
 }
 
 // Detail is one problem in one event of a rejected batch.
@@ -107,14 +111,16 @@ func (c *Client) sendOnce(ctx context.Context, method, path string, query url.Va
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
-		return nil, readAPIError(resp)
+		apiErr := readAPIError(resp)
+		apiErr.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		return nil, apiErr
 	}
 	return resp, nil
 }
 
 // readAPIError decodes {"error": {...}}; a reply in another shape (from a
 // proxy, say) keeps its status and the start of its text.
-func readAPIError(resp *http.Response) error {
+func readAPIError(resp *http.Response) *APIError {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	var env struct {
 		Error *struct {
@@ -165,4 +171,18 @@ func attachmentName(cd string) string {
 		return ""
 	}
 	return params["filename"]
+}
+
+// retryAfter parses a Retry-After value: delay-seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }

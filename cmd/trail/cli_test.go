@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/trailaudit/trail/client"
+	"github.com/trailaudit/trail/internal/trailtest"
 )
 
 // Generous bounds for a loaded 2-core machine.
@@ -36,17 +37,8 @@ const (
 	pollTimeout  = 30 * time.Second
 )
 
-// binDir is the directory of the binary buildTrail built, if it did.
-var binDir string
-
 // TestMain removes the built binary once every test has run.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(trailtest.Main(m)) }
 
 // syncBuffer is a bytes.Buffer that one goroutine may write while
 // another reads.

@@ -13,39 +13,19 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trailaudit/trail/internal/trailtest"
 )
 
-// buildTrail builds the trail binary once per test binary run, into
-// binDir, which TestMain removes.
-var buildTrail = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "trail-bin-")
-	if err != nil {
-		return "", err
-	}
-	binDir = dir
-	bin := filepath.Join(dir, "trail")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-func trailBinary(t *testing.T) string {
-	t.Helper()
-	bin, err := buildTrail()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
+// trailBinary returns the trail binary, built once per test binary run
+// (trailtest.Main, from TestMain, removes it).
+func trailBinary(t *testing.T) string { return trailtest.Binary(t) }
 
 // server is a `trail serve` process.
 type server struct {

@@ -28,6 +28,7 @@ Usage:
   trail orgs    [--json] [--data DIR]                                every org with a log, its size
   trail keys    verifier | rotate-signing [--data DIR]               checkpoint signing key
   trail bench   [flags]                                               measure ingest, query, export
+  trail catalog json|docs|gen [--catalog FILE] [--package NAME]       the event catalog, its reference, Go builders
   trail migrate --store postgres://…                                  apply PostgreSQL schema migrations
   trail migrate-store --from sqlite:DIR --to postgres://…              copy an embedded store into PostgreSQL
   trail version [--licenses]                                          version, commit, Go, licences
@@ -69,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"version":       runVersion, // version.go
 		"migrate":       runMigrate,
 		"migrate-store": runMigrateStore,
+		"catalog":       runCatalog, // catalog.go
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {

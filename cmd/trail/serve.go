@@ -27,6 +27,7 @@ type serveConfig struct {
 	store           string // --store: "" for SQLite in data, or a postgres:// URL
 	geoip           string
 	demo            bool
+	catalog         string // --catalog: a platform catalog file (catalog.go)
 	ipv4Prefix      int
 	ipv6Prefix      int
 	limits          audit.Limits
@@ -44,6 +45,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.geoip, "geoip", env("TRAIL_GEOIP", ""), geoipHelp)
 	fs.BoolVar(&c.demo, "demo", false, "load a demo org \"acme\" with 180 days of history (once) and print a read and an ingest key")
 	fs.IntVar(&c.ipv4Prefix, "ipv4-prefix", 24, "leading `bits` of an IPv4 client address kept when anonymizing")
+	fs.StringVar(&c.catalog, "catalog", env("TRAIL_CATALOG", ""), catalogHelp)
 	fs.IntVar(&c.ipv6Prefix, "ipv6-prefix", 48, "leading `bits` of an IPv6 client address kept when anonymizing")
 	fs.Int64Var(&c.limits.MaxBody, "max-body", audit.DefaultMaxBody, "largest ingest request body in `bytes`")
 	fs.IntVar(&c.limits.MaxBatch, "max-batch", audit.DefaultMaxBatch, "most `events` in one ingest request")
@@ -69,6 +71,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // serve runs the server until ctx is done.
 func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logger) error {
+	cat, err := loadCatalog(c.catalog, log) // a bad file stops startup before anything opens
+	if err != nil {
+		return err
+	}
 	store, err := openStore(ctx, c.data, c.store)
 	if err != nil {
 		return err
@@ -114,7 +120,7 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	svc := audit.NewService(audit.Config{
 		Store: store, Locator: locator, Logger: log, Metrics: a.Metrics(),
 		IPv4Prefix: c.ipv4Prefix, IPv6Prefix: c.ipv6Prefix, Limits: c.limits,
-		Integrity: integrity,
+		Integrity: integrity, Catalog: cat,
 	})
 	defer svc.Close()
 	a.SetService(svc)

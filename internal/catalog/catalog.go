@@ -113,9 +113,10 @@ func (e FieldError) Error() string {
 
 // Catalog is an immutable set of event types, safe for concurrent use.
 type Catalog struct {
-	cats   []CategoryInfo
-	types  []*Type
-	byName map[string]*Type
+	cats     []CategoryInfo
+	types    []*Type
+	byName   map[string]*Type
+	platform int // types added by Extend
 }
 
 // Builtin returns the built-in catalog: the Hub's 102 event types and
