@@ -14,8 +14,8 @@ func TestRetryAfter(t *testing.T) {
 		"Sun, 06 Dec 2026 12:00:30 GMT": 30 * time.Second,
 		"Sun, 06 Dec 2026 11:00:00 GMT": 0,
 	} {
-		if got := retryAfter(v, now); got != want {
-			t.Errorf("retryAfter(%q) = %v, want %v", v, got, want)
+		if got := parseRetryAfter(v, now); got != want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", v, got, want)
 		}
 	}
 }

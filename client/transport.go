@@ -11,7 +11,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -28,9 +27,6 @@ type APIError struct {
 	Details []Detail
 	// Position is where a bad search string goes wrong (a byte offset).
 	Position *int
-	// RetryAfter is the reply's Retry-After header (on 429 and 503) as a
-	// duration; 0 when absent or not a number of seconds or an HTTP date.
-	RetryAfter time.Duration
 }
 
 // Detail is one problem in one event of a rejected batch.
@@ -111,9 +107,7 @@ func (c *Client) sendOnce(ctx context.Context, method, path string, query url.Va
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
-		apiErr := readAPIError(resp)
-		apiErr.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
-		return nil, apiErr
+		return nil, readAPIError(resp)
 	}
 	return resp, nil
 }
@@ -171,18 +165,4 @@ func attachmentName(cd string) string {
 		return ""
 	}
 	return params["filename"]
-}
-
-// retryAfter parses a Retry-After value: delay-seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
