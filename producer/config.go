@@ -52,7 +52,8 @@ type Config struct {
 
 	// HTTPClient sends the requests (default: one with the transport of
 	// http.DefaultTransport). ClientOptions are passed to client.New, for
-	// instance a compression option of the client.
+	// instance a compression option of the client (its retries stay off:
+	// the producer retries by itself).
 	HTTPClient    *http.Client
 	ClientOptions []client.Option
 

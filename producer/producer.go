@@ -55,7 +55,10 @@ func Open(cfg Config) (*Producer, error) {
 		dl:   &deadLetters{path: filepath.Join(cfg.SpoolDir, DeadLetterFile)},
 		kick: make(chan struct{}, 1), done: make(chan struct{}),
 	}
+	// The sender retries by itself (backoff, Retry-After, hooks), so the
+	// client's own retries are off: one failed attempt is one Retried hook.
 	opts := append([]client.Option{client.WithHTTPClient(cfg.HTTPClient), client.WithUserAgent("trail-go-producer/1")}, cfg.ClientOptions...)
+	opts = append(opts, client.WithRetries(0))
 	p.c = client.New(cfg.URL, cfg.Key, opts...)
 	sp, err := openSpool(cfg.SpoolDir, &p.cfg, p.dl, p.torn)
 	if err != nil {
