@@ -49,11 +49,9 @@ func (l Limits) WithDefaults() Limits {
 	return l
 }
 
-// SplitBatch splits a request body into the raw JSON of each event:
-// {"events": [...]} when ndjson is false, one event per line otherwise. It
-// checks the body's encoding and the batch's size, not the events.
-func SplitBatch(body []byte, ndjson bool, lim Limits) ([]json.RawMessage, error) {
-	lim = lim.WithDefaults()
+// splitReference is SplitBatch with encoding/json: the reference the fast
+// path is held to, and the one that names what is wrong with a body.
+func splitReference(body []byte, ndjson bool, lim Limits) ([]json.RawMessage, error) {
 	if int64(len(body)) > lim.MaxBody {
 		return nil, Errorf(CodeTooLarge, "request body is larger than %d bytes", lim.MaxBody)
 	}

@@ -55,7 +55,13 @@ type Event struct {
 	OccurredAt  time.Time
 	ReceivedAt  time.Time
 	Metadata    map[string]any // values as decoded with json.Decoder.UseNumber
-	RecordedBy  string         // RecordedByTrail or ""
+	// MetadataJSON, when not nil, is the metadata as its canonical JSON
+	// object, and Metadata is nil: the ingest path keeps it so rather
+	// than as maps.
+	MetadataJSON []byte
+	RecordedBy   string // RecordedByTrail or ""
+
+	search string // SearchText, when the ingest path made it
 }
 
 // TimeFormat is the canonical encoding of times: UTC, RFC 3339 with
@@ -94,7 +100,11 @@ func (e *Event) AppendCanonical(dst []byte) []byte {
 	dst = append(dst, `,"received_at":`...)
 	dst = appendString(dst, e.ReceivedAt.UTC().Format(TimeFormat))
 	dst = append(dst, `,"metadata":`...)
-	dst = appendValue(dst, metadataValue(e.Metadata))
+	if e.MetadataJSON != nil {
+		dst = append(dst, e.MetadataJSON...)
+	} else {
+		dst = appendValue(dst, metadataValue(e.Metadata))
+	}
 	if e.RecordedBy != "" {
 		dst = append(dst, `,"recorded_by":`...)
 		dst = appendString(dst, e.RecordedBy)
@@ -207,6 +217,9 @@ func appendString(dst []byte, s string) []byte {
 // actor, the targets, the type and every key and string in the metadata
 // (keys sorted, so the same event always gives the same text).
 func (e *Event) SearchText() string {
+	if e.search != "" {
+		return e.search
+	}
 	var b []byte
 	add := func(s string) {
 		if s != "" {

@@ -76,6 +76,14 @@ type Pending struct {
 	// defaultOccurred is set when the producer sent no occurred_at: the
 	// event then occurred when Trail received it.
 	defaultOccurred bool
+
+	// Set by the fast ingest path (fastpath.go): the canonical bytes
+	// without seq (at seqAt), received_at (at recvAt) and, when
+	// defaultOccurred, occurred_at (at occAt, else -1); Encode fills them
+	// in, into out.
+	pre                  []byte
+	seqAt, occAt, recvAt int
+	out                  *arena
 }
 
 // Encode fixes the event's seq and returns its canonical bytes. Stores call
@@ -84,6 +92,9 @@ func (p *Pending) Encode(seq int64) []byte {
 	p.Event.Seq = seq
 	if p.defaultOccurred {
 		p.Event.OccurredAt = p.Event.ReceivedAt
+	}
+	if p.pre != nil {
+		return p.encodeFast(seq)
 	}
 	return p.Event.AppendCanonical(make([]byte, 0, 512))
 }

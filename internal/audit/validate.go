@@ -152,7 +152,13 @@ func Anonymize(addr netip.Addr, v4Bits, v6Bits int) (netip.Addr, int) {
 	return p.Addr(), bits
 }
 
+// idSource, when set (by tests only), makes the ids Trail gives events.
+var idSource func() string
+
 func newEventID() string {
+	if idSource != nil {
+		return idSource()
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		panic(fmt.Sprintf("audit: generating event id: %v", err))
