@@ -23,7 +23,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -41,6 +40,8 @@ type Client struct {
 	key  string
 	hc   *http.Client
 	ua   string
+
+	compression Compression // of Ingest's request bodies (compress.go)
 }
 
 // Option configures a Client.
@@ -121,10 +122,14 @@ func (c *Client) Ingest(ctx context.Context, org string, events []Event) ([]Ack,
 	if err != nil {
 		return nil, fmt.Errorf("trail: encoding events: %w", err)
 	}
+	req, err := c.compress(body)
+	if err != nil {
+		return nil, fmt.Errorf("trail: compressing events: %w", err)
+	}
 	var reply struct {
 		Events []Ack `json:"events"`
 	}
-	err = c.do(ctx, http.MethodPost, orgPath(org, "events"), nil, bytes.NewReader(body), &reply)
+	err = c.do(ctx, http.MethodPost, orgPath(org, "events"), nil, req, &reply)
 	return reply.Events, err
 }
 

@@ -66,6 +66,12 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if eb, ok := body.(*encodedBody); ok {
+		req.ContentLength = int64(eb.Len())
+		if eb.encoding != NoCompression {
+			req.Header.Set("Content-Encoding", string(eb.encoding))
+		}
+	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.ua)
 	resp, err := c.hc.Do(req)

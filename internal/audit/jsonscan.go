@@ -30,6 +30,9 @@ func skipWS(b []byte, i int) int {
 // false for a string the fast path leaves alone: unterminated, a raw
 // control character, a bad escape or invalid UTF-8.
 func scanString(b []byte, i int) (end int, escaped, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, false, false
+	}
 	i++
 	for i < len(b) {
 		c := b[i]
