@@ -92,8 +92,8 @@ type ClientInfo struct {
 
 // Event is one event to ingest. Type and Actor are required; the catalog
 // (Catalog) says which targets and metadata each type needs. An empty ID
-// lets Trail make one; a producer ID ([A-Za-z0-9_-]{1,64}) makes retries
-// idempotent. A zero OccurredAt means "when Trail received it".
+// lets Trail make one (the field is then left out); a producer ID
+// ([A-Za-z0-9_-]{1,64}), or the one Trail gave, makes retries idempotent. A zero OccurredAt means "when Trail received it".
 type Event struct {
 	ID          string         `json:"id,omitempty"`
 	Type        string         `json:"type"`
