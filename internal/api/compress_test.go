@@ -26,7 +26,7 @@ func gzipped(t *testing.T, b []byte) []byte {
 	return buf.Bytes()
 }
 
-func zstded(t *testing.T, b []byte, opts ...zstd.EOption) []byte {
+func zstded(t testing.TB, b []byte, opts ...zstd.EOption) []byte {
 	zw, err := zstd.NewWriter(nil, opts...)
 	if err != nil {
 		t.Fatal(err)
