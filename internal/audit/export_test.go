@@ -1,6 +1,9 @@
 package audit
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"net/netip"
+)
 
 // Hooks for the external tests that hold the fast path to the reference
 // (reference_test.go) and benchmark both (decode_bench_test.go).
@@ -82,4 +85,11 @@ func (s *Service) DecodeBody(org string, body []byte, reference bool) (int, erro
 		n += len(p.Encode(int64(i)))
 	}
 	return n, nil
+}
+
+// ClientOf is the fast path's enrichment of the full address addr, through
+// the service's cache, and the cache's hits so far.
+func (s *Service) ClientOf(addr netip.Addr) (ip string, bits int, loc *Location, hits uint64) {
+	ip, bits, loc = s.clients.lookup(addr.Unmap())
+	return ip, bits, loc, s.clients.hits.Load()
 }
