@@ -72,16 +72,39 @@ const TimeFormat = "2006-01-02T15:04:05.000000Z07:00"
 // appear in a fixed order, metadata keys are sorted, and strings are escaped
 // minimally; the same Event always encodes to the same bytes.
 func (e *Event) AppendCanonical(dst []byte) []byte {
+	return e.appendCanonical(dst, nil)
+}
+
+// canonMarks records where the parts of a canonical encoding start (each
+// at its leading comma, or where its value goes for seq, occurred and
+// received). With gaps set, the values of seq, received_at and, when
+// defaultOccurred is set, occurred_at are left out, for Pending.Encode to
+// fill in once they are known.
+type canonMarks struct {
+	gaps, defaultOccurred                               bool
+	seq, category, actor, description, client, location int
+	occurred, received, metadata                        int
+}
+
+func (e *Event) appendCanonical(dst []byte, m *canonMarks) []byte {
+	var mk canonMarks
+	if m != nil {
+		mk = *m
+	}
 	dst = append(dst, `{"id":`...)
 	dst = appendString(dst, e.ID)
 	dst = append(dst, `,"org":`...)
 	dst = appendString(dst, e.Org)
 	dst = append(dst, `,"seq":`...)
-	dst = strconv.AppendInt(dst, e.Seq, 10)
+	if mk.seq = len(dst); !mk.gaps {
+		dst = strconv.AppendInt(dst, e.Seq, 10)
+	}
+	mk.category = len(dst)
 	dst = append(dst, `,"type":`...)
 	dst = appendString(dst, e.Type)
 	dst = append(dst, `,"category":`...)
 	dst = appendString(dst, e.Category)
+	mk.actor = len(dst)
 	dst = append(dst, `,"actor":`...)
 	dst = appendRef(dst, e.Actor.Type, e.Actor.ID, e.Actor.Name)
 	dst = append(dst, `,"targets":[`...)
@@ -91,14 +114,23 @@ func (e *Event) AppendCanonical(dst []byte) []byte {
 		}
 		dst = appendRef(dst, t.Type, t.ID, t.Name)
 	}
-	dst = append(dst, `],"description":`...)
+	dst = append(dst, ']')
+	mk.description = len(dst)
+	dst = append(dst, `,"description":`...)
 	dst = appendString(dst, e.Description)
+	mk.client = len(dst)
 	dst = appendClient(dst, e.Client)
+	mk.location = len(dst)
 	dst = appendLocation(dst, e.Location)
 	dst = append(dst, `,"occurred_at":`...)
-	dst = appendString(dst, e.OccurredAt.UTC().Format(TimeFormat))
+	if mk.occurred = len(dst); !mk.gaps || !mk.defaultOccurred {
+		dst = appendTime(dst, e.OccurredAt)
+	}
 	dst = append(dst, `,"received_at":`...)
-	dst = appendString(dst, e.ReceivedAt.UTC().Format(TimeFormat))
+	if mk.received = len(dst); !mk.gaps {
+		dst = appendTime(dst, e.ReceivedAt)
+	}
+	mk.metadata = len(dst)
 	dst = append(dst, `,"metadata":`...)
 	if e.MetadataJSON != nil {
 		dst = append(dst, e.MetadataJSON...)
@@ -109,7 +141,17 @@ func (e *Event) AppendCanonical(dst []byte) []byte {
 		dst = append(dst, `,"recorded_by":`...)
 		dst = appendString(dst, e.RecordedBy)
 	}
+	if m != nil {
+		*m = mk
+	}
 	return append(dst, '}')
+}
+
+// appendTime appends t as a canonical JSON time string.
+func appendTime(dst []byte, t time.Time) []byte {
+	dst = append(dst, '"')
+	dst = t.UTC().AppendFormat(dst, TimeFormat)
+	return append(dst, '"')
 }
 
 func metadataValue(m map[string]any) any {

@@ -482,6 +482,9 @@ func hexInto(dst, src []byte) {
 	}
 }
 
+// emptyObject is the metadata of events that have none; shared, read-only.
+var emptyObject = []byte("{}")
+
 // zeroTime is the canonical form of the zero time, received_at in hashes.
 var zeroTime = time.Time{}.UTC().Format(TimeFormat)
 
@@ -489,75 +492,40 @@ var zeroTime = time.Time{}.UTC().Format(TimeFormat)
 // fills them in), its content hash and its search text.
 func (d *batchDecoder) encode(p *Pending, sent string, meta catalog.Meta) {
 	ev := &p.Event
-	b := d.buf[:0]
-	b = append(b, `{"id":`...)
-	b = appendString(b, ev.ID)
-	b = append(b, `,"org":`...)
-	b = appendString(b, ev.Org)
-	b = append(b, `,"seq":`...)
-	p.seqAt = len(b)
-	b = append(b, `,"type":`...)
-	b = appendString(b, ev.Type)
-	b = append(b, `,"category":`...)
-	catAt := len(b)
-	b = appendString(b, ev.Category)
-	b = append(b, `,"actor":`...)
-	actorAt := len(b)
-	b = appendRef(b, ev.Actor.Type, ev.Actor.ID, ev.Actor.Name)
-	b = append(b, `,"targets":[`...)
-	for i, t := range ev.Targets {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendRef(b, t.Type, t.ID, t.Name)
+	ev.MetadataJSON = emptyObject
+	if len(meta) > 0 {
+		d.scratch = appendMeta(d.scratch[:0], meta, 0)
+		ev.MetadataJSON = d.strs.bytes(d.scratch)
 	}
-	b = append(b, `],"description":`...)
-	descAt := len(b)
-	b = appendString(b, ev.Description)
-	clientAt := len(b)
-	b = appendClient(b, ev.Client)
-	locAt := len(b)
-	b = appendLocation(b, ev.Location)
-	b = append(b, `,"occurred_at":`...)
-	p.occAt = -1
-	occAt := len(b)
-	if p.defaultOccurred {
-		p.occAt = len(b)
-	} else {
-		b = appendTime(b, ev.OccurredAt)
-	}
-	b = append(b, `,"received_at":`...)
-	p.recvAt = len(b)
-	metaAt := len(b)
-	b = append(b, `,"metadata":`...)
-	if len(meta) == 0 {
-		b = append(b, "{}"...)
-	} else {
-		b = appendMeta(b, meta, 0)
-	}
-	b = append(b, '}')
+	mk := canonMarks{gaps: true, defaultOccurred: p.defaultOccurred}
+	b := ev.appendCanonical(d.buf[:0], &mk)
 	p.pre, p.out = d.strs.bytes(b), d.out
-	ev.MetadataJSON = p.pre[metaAt+len(`,"metadata":`) : len(p.pre)-1]
+	p.seqAt, p.recvAt, p.occAt = mk.seq, mk.received, -1
+	if p.defaultOccurred {
+		p.occAt = mk.occurred
+	}
 
-	// The hash view: seq 0, no category, the description as sent, no
-	// location, received_at zero (contentHash).
+	// The hash view (contentHash): seq 0, no category, the description as
+	// sent, no location, received_at zero.
 	h := d.scratch[:0]
-	h = append(h, b[:p.seqAt]...)
+	h = append(h, b[:mk.seq]...)
 	h = append(h, '0')
-	h = append(h, b[p.seqAt:catAt]...)
+	h = append(h, b[mk.category:mk.actor]...)
+	h = h[:len(h)-len(ev.Category)-2]
 	h = append(h, `""`...)
-	h = append(h, b[actorAt-len(`,"actor":`):descAt]...)
+	h = append(h, b[mk.actor:mk.description]...)
+	h = append(h, `,"description":`...)
 	h = appendString(h, sent)
-	h = append(h, b[clientAt:locAt]...)
+	h = append(h, b[mk.client:mk.location]...)
 	h = append(h, `,"location":null,"occurred_at":`...)
 	if p.defaultOccurred {
 		h = appendQuoted(h, zeroTime)
 	} else {
-		h = append(h, b[occAt:p.recvAt-len(`,"received_at":`)]...)
+		h = append(h, b[mk.occurred:mk.received-len(`,"received_at":`)]...)
 	}
 	h = append(h, `,"received_at":`...)
 	h = appendQuoted(h, zeroTime)
-	h = append(h, b[metaAt:]...)
+	h = append(h, b[mk.metadata:]...)
 	p.Hash = sha256.Sum256(h)
 	d.scratch, d.buf = h, b
 
@@ -576,12 +544,6 @@ func (d *batchDecoder) encode(p *Pending, sent string, meta catalog.Meta) {
 	}
 	ev.search = d.strs.string(t)
 	d.scratch = t
-}
-
-func appendTime(dst []byte, t time.Time) []byte {
-	dst = append(dst, '"')
-	dst = t.UTC().AppendFormat(dst, TimeFormat)
-	return append(dst, '"')
 }
 
 func appendQuoted(dst []byte, s string) []byte {
