@@ -5,6 +5,8 @@
 package audit
 
 import (
+	"bytes"
+	"encoding/json"
 	"maps"
 	"slices"
 	"strconv"
@@ -293,6 +295,19 @@ func (e *Event) SearchText() string {
 			}
 		}
 	}
-	walk(e.Metadata)
+	walk(e.metadataMap())
 	return string(b)
+}
+
+// metadataMap returns Metadata, decoded from MetadataJSON when the ingest
+// path left it as JSON.
+func (e *Event) metadataMap() map[string]any {
+	if e.Metadata != nil || e.MetadataJSON == nil {
+		return e.Metadata
+	}
+	dec := json.NewDecoder(bytes.NewReader(e.MetadataJSON))
+	dec.UseNumber()
+	var m map[string]any
+	_ = dec.Decode(&m) // canonical JSON made by Trail: it decodes
+	return m
 }

@@ -240,3 +240,14 @@ func FuzzDecodeDifferential(f *testing.F) {
 		}
 	})
 }
+
+// TestSearchTextFromMetadataJSON: an event whose metadata is canonical
+// JSON (as the fast path leaves it) has the search text of the same event
+// with maps.
+func TestSearchTextFromMetadataJSON(t *testing.T) {
+	withMap := audit.Event{Type: "x.y", Description: "d", Metadata: map[string]any{"b": []any{"s", json.Number("1")}, "a": map[string]any{"k": "v"}}}
+	withJSON := audit.Event{Type: "x.y", Description: "d", MetadataJSON: []byte(`{"a":{"k":"v"},"b":["s",1]}`)}
+	if got, want := withJSON.SearchText(), withMap.SearchText(); got != want || !strings.Contains(got, "k v") {
+		t.Errorf("SearchText = %q, want %q", got, want)
+	}
+}
