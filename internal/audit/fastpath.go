@@ -49,10 +49,10 @@ func newBatchDecoder(s *Service, org string, raws []json.RawMessage) *batchDecod
 	for _, r := range raws {
 		size += len(r)
 	}
-	return &batchDecoder{
-		s: s, org: org,
-		strs: newArena(max(4096, size*2)), out: newArena(max(4096, size+len(raws)*96)),
-	}
+	// Chunks of a quarter of the batch's JSON, from 4 to 64 KiB: a few
+	// allocations a batch, and little room left unused in the last chunk.
+	chunk := min(max(size/4, 4<<10), 64<<10)
+	return &batchDecoder{s: s, org: org, strs: newArena(chunk), out: newArena(chunk)}
 }
 
 // prepare decodes raw into p as the reference (Service.prepare) would, or
