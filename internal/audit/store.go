@@ -87,7 +87,11 @@ type Pending struct {
 }
 
 // Encode fixes the event's seq and returns its canonical bytes. Stores call
-// it once, inside the transaction that assigns seq.
+// it once, inside the transaction that assigns seq. For events of the
+// ingest path, the bytes and the Event's strings share memory chunks with
+// the other events of their batch (never written again): a store that keeps
+// a few of them long after the batch should copy them, or it keeps the
+// whole chunk alive.
 func (p *Pending) Encode(seq int64) []byte {
 	p.Event.Seq = seq
 	if p.defaultOccurred {
