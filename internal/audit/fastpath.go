@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -201,8 +202,11 @@ func (d *batchDecoder) text(v []byte, maxLen int, multiline bool) ([]byte, bool)
 	if v[0] != '"' {
 		return nil, false
 	}
+	// v is a string token the scanner read: a backslash in it starts an
+	// escape, and it holds no raw C0 control character.
 	s := v[1 : len(v)-1]
-	if _, escaped, _ := scanString(v, 0); escaped {
+	escaped := bytes.IndexByte(s, '\\') >= 0
+	if escaped {
 		var lone bool
 		d.scratch, lone = unescape(d.scratch[:0], v)
 		if lone {
@@ -210,10 +214,32 @@ func (d *batchDecoder) text(v []byte, maxLen int, multiline bool) ([]byte, bool)
 		}
 		s = d.scratch
 	}
-	if len(s) > maxLen || hasControl(view(s), multiline) {
+	if len(s) > maxLen {
 		return nil, false
 	}
-	return s, true
+	if escaped {
+		return s, !hasControl(view(s), multiline)
+	}
+	return s, !hasRawControl(s)
+}
+
+// hasRawControl is hasControl for text with no C0 control character: it
+// looks for DEL and the C1 controls (U+0080 to U+009F, C2 80 to C2 9F).
+func hasRawControl(s []byte) bool {
+	if bytes.IndexByte(s, 0x7f) >= 0 {
+		return true
+	}
+	for i := bytes.IndexByte(s, 0xc2); i >= 0 && i+1 < len(s); {
+		if s[i+1] >= 0x80 && s[i+1] <= 0x9f {
+			return true
+		}
+		j := bytes.IndexByte(s[i+1:], 0xc2)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 // id decodes the producer's id: "" when absent or null.

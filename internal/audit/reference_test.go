@@ -129,7 +129,20 @@ func TestFastPathMatchesReference(t *testing.T) {
 			t.Errorf("the fast path left a valid event to the reference:\n%s", v)
 		}
 	}
-	// The invalid events of the seed corpus: both refuse them.
+	// Invalid events: the seed corpus's, and raw DEL and C1 controls
+	// (which JSON lets through unescaped). Both paths refuse them.
+	base := `"type":"org.change_role","actor":{"type":"user","id":"u1"},"targets":[{"type":"user","id":"u2"}],"metadata":{"new_role":"admin"}`
+	controls := []string{
+		`{` + base + `,"description":"a` + "\x7f" + `b"}`,
+		`{` + base + `,"client":{"user_agent":"x` + "\u009b" + `"}}`,
+		`{"id":"é` + "\u0085" + `",` + base + `}`,
+	}
+	for _, raw := range controls {
+		if _, details := s.PrepareReference("acme", []byte(raw)); details == nil {
+			t.Errorf("the reference accepts %q", raw)
+		}
+		compareEvent(t, s, []byte(raw), reset)
+	}
 	for _, raw := range seedEvents(t) {
 		compareEvent(t, s, raw, reset)
 	}
