@@ -31,7 +31,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -51,6 +50,8 @@ type Client struct {
 	ua   string
 	// retries is how often a 429 or 503 is retried (retry.go).
 	retries int
+
+	compression Compression // of Ingest's request bodies (compress.go)
 }
 
 // Option configures a Client.
@@ -101,8 +102,8 @@ type ClientInfo struct {
 
 // Event is one event to ingest. Type and Actor are required; the catalog
 // (Catalog) says which targets and metadata each type needs. An empty ID
-// lets Trail make one; a producer ID ([A-Za-z0-9_-]{1,64}) makes retries
-// idempotent. A zero OccurredAt means "when Trail received it".
+// lets Trail make one (the field is then left out); a producer ID
+// ([A-Za-z0-9_-]{1,64}), or the one Trail gave, makes retries idempotent. A zero OccurredAt means "when Trail received it".
 type Event struct {
 	ID          string         `json:"id,omitempty"`
 	Type        string         `json:"type"`
@@ -131,10 +132,14 @@ func (c *Client) Ingest(ctx context.Context, org string, events []Event) ([]Ack,
 	if err != nil {
 		return nil, fmt.Errorf("trail: encoding events: %w", err)
 	}
+	req, err := c.compress(body)
+	if err != nil {
+		return nil, fmt.Errorf("trail: compressing events: %w", err)
+	}
 	var reply struct {
 		Events []Ack `json:"events"`
 	}
-	err = c.do(ctx, http.MethodPost, orgPath(org, "events"), nil, bytes.NewReader(body), &reply)
+	err = c.do(ctx, http.MethodPost, orgPath(org, "events"), nil, req, &reply)
 	return reply.Events, err
 }
 

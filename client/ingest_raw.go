@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 )
 
@@ -23,9 +24,13 @@ func (c *Client) IngestRaw(ctx context.Context, org string, events []json.RawMes
 		b.Write(e)
 	}
 	b.WriteString(`]}`)
+	req, err := c.compress(b.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("trail: compressing events: %w", err)
+	}
 	var reply struct {
 		Events []Ack `json:"events"`
 	}
-	err := c.do(ctx, http.MethodPost, orgPath(org, "events"), nil, bytes.NewReader(b.Bytes()), &reply)
+	err = c.do(ctx, http.MethodPost, orgPath(org, "events"), nil, req, &reply)
 	return reply.Events, err
 }

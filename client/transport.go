@@ -61,14 +61,18 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 // retried (retry.go).
 func (c *Client) send(ctx context.Context, method, path string, query url.Values, body io.Reader) (*http.Response, error) {
 	var payload []byte
+	encoding := NoCompression
 	if body != nil {
+		if eb, ok := body.(*encodedBody); ok {
+			encoding = eb.encoding
+		}
 		var err error
 		if payload, err = io.ReadAll(body); err != nil {
 			return nil, fmt.Errorf("trail: reading the request body: %w", err)
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		resp, err := c.sendOnce(ctx, method, path, query, payload, body != nil)
+		resp, err := c.sendOnce(ctx, method, path, query, payload, body != nil, encoding)
 		wait, retry := c.retryAfter(resp, err, attempt)
 		if !retry {
 			return resp, err
@@ -79,8 +83,9 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	}
 }
 
-// sendOnce sends one attempt of a request.
-func (c *Client) sendOnce(ctx context.Context, method, path string, query url.Values, payload []byte, hasBody bool) (*http.Response, error) {
+// sendOnce sends one attempt of a request whose body (when hasBody) is
+// payload, compressed as encoding says.
+func (c *Client) sendOnce(ctx context.Context, method, path string, query url.Values, payload []byte, hasBody bool, encoding Compression) (*http.Response, error) {
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -98,6 +103,9 @@ func (c *Client) sendOnce(ctx context.Context, method, path string, query url.Va
 	}
 	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if encoding != NoCompression {
+		req.Header.Set("Content-Encoding", string(encoding))
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.ua)

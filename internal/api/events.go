@@ -5,8 +5,6 @@ package api
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -22,7 +20,19 @@ import (
 // whole or not at all; the reply is {"events": [{"id", "seq"}, ...]} in
 // request order.
 func (a *API) ingest(w http.ResponseWriter, r *http.Request, c caller) error {
-	raws, err := a.readBatch(w, r)
+	ndjson, err := batchFormat(r.Header.Get("Content-Type"))
+	if err != nil {
+		a.metrics.rejected(audit.ErrorCode(err), 0)
+		return err
+	}
+	lim := a.svc.Limits()
+	body, release, err := readBody(w, r, lim.MaxBody)
+	if err != nil {
+		a.metrics.rejected(audit.ErrorCode(err), 0)
+		return err
+	}
+	defer release() // the events point into body until Ingest returns
+	raws, err := audit.SplitBatch(body, ndjson, lim)
 	if err != nil {
 		a.metrics.rejected(audit.ErrorCode(err), 0)
 		return err
@@ -38,25 +48,6 @@ func (a *API) ingest(w http.ResponseWriter, r *http.Request, c caller) error {
 		Events []audit.Ack `json:"events"`
 	}{acks})
 	return nil
-}
-
-// readBatch reads the bounded body and splits it into raw events.
-func (a *API) readBatch(w http.ResponseWriter, r *http.Request) ([]json.RawMessage, error) {
-	ndjson, err := batchFormat(r.Header.Get("Content-Type"))
-	if err != nil {
-		return nil, err
-	}
-	lim := a.svc.Limits()
-	// One byte over the limit lets SplitBatch name the limit itself.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, lim.MaxBody+1))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return nil, audit.Errorf(audit.CodeTooLarge, "request body is larger than %d bytes", lim.MaxBody)
-	case err != nil:
-		return nil, &audit.Error{Code: audit.CodeInvalid, Message: "could not read the request body", Err: err}
-	}
-	return audit.SplitBatch(body, ndjson, lim)
 }
 
 // batchFormat tells NDJSON from a JSON envelope by Content-Type.

@@ -5,10 +5,12 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -49,11 +51,9 @@ func (l Limits) WithDefaults() Limits {
 	return l
 }
 
-// SplitBatch splits a request body into the raw JSON of each event:
-// {"events": [...]} when ndjson is false, one event per line otherwise. It
-// checks the body's encoding and the batch's size, not the events.
-func SplitBatch(body []byte, ndjson bool, lim Limits) ([]json.RawMessage, error) {
-	lim = lim.WithDefaults()
+// splitReference is SplitBatch with encoding/json: the reference the fast
+// path is held to, and the one that names what is wrong with a body.
+func splitReference(body []byte, ndjson bool, lim Limits) ([]json.RawMessage, error) {
 	if int64(len(body)) > lim.MaxBody {
 		return nil, Errorf(CodeTooLarge, "request body is larger than %d bytes", lim.MaxBody)
 	}
@@ -79,15 +79,24 @@ func SplitBatch(body []byte, ndjson bool, lim Limits) ([]json.RawMessage, error)
 func splitEnvelope(body []byte, maxBatch int) ([]json.RawMessage, error) {
 	var env map[string]json.RawMessage
 	if err := json.Unmarshal(body, &env); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, Errorf(CodeInvalid, "request body is a JSON %s: send {\"events\": [...]}, or one event per line with Content-Type: application/x-ndjson", te.Value)
+		}
 		if i := failingEvent(body); i >= 0 {
+			field := syntaxErrorPath(body, err)
+			msg := fmt.Sprintf("request body is not valid JSON: event %d: %s", i, jsonProblem(err, body))
+			if field != "" {
+				msg = fmt.Sprintf("request body is not valid JSON: event %d, field %s: %s", i, field, jsonProblem(err, body))
+			}
 			return nil, &Error{
 				Code:    CodeInvalid,
-				Message: fmt.Sprintf("request body is not valid JSON: event %d: %s", i, jsonProblem(err)),
-				Details: []Detail{{Index: i, Expected: "valid JSON"}},
+				Message: msg,
+				Details: []Detail{{Index: i, Field: field, Expected: "valid JSON"}},
 				Err:     err,
 			}
 		}
-		return nil, &Error{Code: CodeInvalid, Message: "request body is not valid JSON: " + jsonProblem(err), Err: err}
+		return nil, &Error{Code: CodeInvalid, Message: "request body is not valid JSON: " + jsonProblem(err, body), Err: err}
 	}
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		if k != "events" {
@@ -109,7 +118,7 @@ func splitEnvelope(body []byte, maxBatch int) ([]json.RawMessage, error) {
 		}
 		var r json.RawMessage
 		if err := dec.Decode(&r); err != nil {
-			return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("event %d is not valid JSON: %s", len(raws), jsonProblem(err)), Err: err}
+			return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("event %d is not valid JSON: %s", len(raws), jsonProblem(err, raw)), Err: err}
 		}
 		raws = append(raws, r)
 	}
@@ -169,7 +178,7 @@ func splitNDJSON(body []byte, maxBatch int) ([]json.RawMessage, error) {
 			err := json.Unmarshal(line, &v)
 			return nil, &Error{
 				Code:    CodeInvalid,
-				Message: fmt.Sprintf("line %d (event %d) is not valid JSON: %s", lineNo, len(raws), jsonProblem(err)),
+				Message: fmt.Sprintf("line %d (event %d) is not valid JSON: %s", lineNo, len(raws), jsonProblem(err, line)),
 				Details: []Detail{{Index: len(raws), Expected: "valid JSON"}},
 				Err:     err,
 			}
@@ -179,19 +188,98 @@ func splitNDJSON(body []byte, maxBatch int) ([]json.RawMessage, error) {
 	return raws, nil
 }
 
-func jsonProblem(err error) string {
+// jsonProblem says what is wrong with the JSON text in, which failed to
+// decode with err.
+func jsonProblem(err error, in []byte) string {
 	if err == io.ErrUnexpectedEOF || err == io.EOF {
 		return "unexpected end of input"
 	}
-	var se *json.SyntaxError
-	if e, ok := err.(*json.SyntaxError); ok {
-		se = e
+	if se, ok := err.(*json.SyntaxError); ok {
+		if c, ok := controlInString(se, in); ok {
+			return fmt.Sprintf("a control character (U+%04X) inside a string: escape it as \\u%04x or remove it (at offset %d)", c, c, se.Offset-1)
+		}
 		return fmt.Sprintf("%s (at offset %d)", se.Error(), se.Offset)
 	}
 	if e, ok := err.(*json.UnmarshalTypeError); ok {
 		return fmt.Sprintf("expected %s, got %s", e.Type, e.Value)
 	}
 	return err.Error()
+}
+
+// controlInString returns the raw control character that made in invalid
+// JSON at se, if that is the problem.
+func controlInString(se *json.SyntaxError, in []byte) (byte, bool) {
+	at := se.Offset - 1
+	if at < 0 || at >= int64(len(in)) || !strings.HasSuffix(se.Error(), "in string literal") {
+		return 0, false
+	}
+	c := in[at]
+	return c, c < 0x20
+}
+
+// syntaxErrorPath returns the path ("targets[0].name") inside its event of
+// the value at which the envelope body fails to decode with err, or "".
+// It only names the place of the problem for the error message.
+func syntaxErrorPath(body []byte, err error) string {
+	se, ok := err.(*json.SyntaxError)
+	if !ok {
+		return ""
+	}
+	type frame struct {
+		object    bool
+		key       string
+		index     int
+		expectKey bool
+	}
+	var stack []frame
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for dec.InputOffset() < se.Offset {
+		tok, err := dec.Token()
+		if err != nil {
+			if n := len(stack); n > 0 && !stack[n-1].object {
+				stack[n-1].index++ // the failing value is the next element
+			}
+			break
+		}
+		if n := len(stack); n > 0 {
+			top := &stack[n-1]
+			switch {
+			case tok == json.Delim('}') || tok == json.Delim(']'):
+				stack = stack[:n-1]
+				if n > 1 && stack[n-2].object {
+					stack[n-2].expectKey = true
+				}
+				continue
+			case top.object && top.expectKey:
+				top.key, _ = tok.(string)
+				top.expectKey = false
+				continue
+			case top.object:
+				// A scalar ends here; a container when it closes.
+				top.expectKey = tok != json.Delim('{') && tok != json.Delim('[')
+			default:
+				top.index++
+			}
+		}
+		if tok == json.Delim('{') || tok == json.Delim('[') {
+			stack = append(stack, frame{object: tok == json.Delim('{'), index: -1, expectKey: true})
+		}
+	}
+	// stack[0] is the envelope, stack[1] the events array, stack[2] the event.
+	var b strings.Builder
+	for i := 2; i < len(stack); i++ {
+		f := stack[i]
+		switch {
+		case f.object && !f.expectKey:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(shorten(f.key))
+		case !f.object && f.index >= 0:
+			fmt.Fprintf(&b, "[%d]", f.index)
+		}
+	}
+	return b.String()
 }
 
 func firstInvalidUTF8(b []byte) int {

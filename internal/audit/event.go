@@ -7,6 +7,8 @@
 package audit
 
 import (
+	"bytes"
+	"encoding/json"
 	"maps"
 	"slices"
 	"strconv"
@@ -57,7 +59,13 @@ type Event struct {
 	OccurredAt  time.Time
 	ReceivedAt  time.Time
 	Metadata    map[string]any // values as decoded with json.Decoder.UseNumber
-	RecordedBy  string         // RecordedByTrail or ""
+	// MetadataJSON, when not nil, is the metadata as its canonical JSON
+	// object, and Metadata is nil: the ingest path keeps it so rather
+	// than as maps.
+	MetadataJSON []byte
+	RecordedBy   string // RecordedByTrail or ""
+
+	search string // SearchText, when the ingest path made it
 }
 
 // TimeFormat is the canonical encoding of times: UTC, RFC 3339 with
@@ -68,16 +76,39 @@ const TimeFormat = "2006-01-02T15:04:05.000000Z07:00"
 // appear in a fixed order, metadata keys are sorted, and strings are escaped
 // minimally; the same Event always encodes to the same bytes.
 func (e *Event) AppendCanonical(dst []byte) []byte {
+	return e.appendCanonical(dst, nil)
+}
+
+// canonMarks records where the parts of a canonical encoding start (each
+// at its leading comma, or where its value goes for seq, occurred and
+// received). With gaps set, the values of seq, received_at and, when
+// defaultOccurred is set, occurred_at are left out, for Pending.Encode to
+// fill in once they are known.
+type canonMarks struct {
+	gaps, defaultOccurred                               bool
+	seq, category, actor, description, client, location int
+	occurred, received, metadata                        int
+}
+
+func (e *Event) appendCanonical(dst []byte, m *canonMarks) []byte {
+	var mk canonMarks
+	if m != nil {
+		mk = *m
+	}
 	dst = append(dst, `{"id":`...)
 	dst = appendString(dst, e.ID)
 	dst = append(dst, `,"org":`...)
 	dst = appendString(dst, e.Org)
 	dst = append(dst, `,"seq":`...)
-	dst = strconv.AppendInt(dst, e.Seq, 10)
+	if mk.seq = len(dst); !mk.gaps {
+		dst = strconv.AppendInt(dst, e.Seq, 10)
+	}
+	mk.category = len(dst)
 	dst = append(dst, `,"type":`...)
 	dst = appendString(dst, e.Type)
 	dst = append(dst, `,"category":`...)
 	dst = appendString(dst, e.Category)
+	mk.actor = len(dst)
 	dst = append(dst, `,"actor":`...)
 	dst = appendRef(dst, e.Actor.Type, e.Actor.ID, e.Actor.Name)
 	dst = append(dst, `,"targets":[`...)
@@ -87,21 +118,44 @@ func (e *Event) AppendCanonical(dst []byte) []byte {
 		}
 		dst = appendRef(dst, t.Type, t.ID, t.Name)
 	}
-	dst = append(dst, `],"description":`...)
+	dst = append(dst, ']')
+	mk.description = len(dst)
+	dst = append(dst, `,"description":`...)
 	dst = appendString(dst, e.Description)
+	mk.client = len(dst)
 	dst = appendClient(dst, e.Client)
+	mk.location = len(dst)
 	dst = appendLocation(dst, e.Location)
 	dst = append(dst, `,"occurred_at":`...)
-	dst = appendString(dst, e.OccurredAt.UTC().Format(TimeFormat))
+	if mk.occurred = len(dst); !mk.gaps || !mk.defaultOccurred {
+		dst = appendTime(dst, e.OccurredAt)
+	}
 	dst = append(dst, `,"received_at":`...)
-	dst = appendString(dst, e.ReceivedAt.UTC().Format(TimeFormat))
+	if mk.received = len(dst); !mk.gaps {
+		dst = appendTime(dst, e.ReceivedAt)
+	}
+	mk.metadata = len(dst)
 	dst = append(dst, `,"metadata":`...)
-	dst = appendValue(dst, metadataValue(e.Metadata))
+	if e.MetadataJSON != nil {
+		dst = append(dst, e.MetadataJSON...)
+	} else {
+		dst = appendValue(dst, metadataValue(e.Metadata))
+	}
 	if e.RecordedBy != "" {
 		dst = append(dst, `,"recorded_by":`...)
 		dst = appendString(dst, e.RecordedBy)
 	}
+	if m != nil {
+		*m = mk
+	}
 	return append(dst, '}')
+}
+
+// appendTime appends t as a canonical JSON time string.
+func appendTime(dst []byte, t time.Time) []byte {
+	dst = append(dst, '"')
+	dst = t.UTC().AppendFormat(dst, TimeFormat)
+	return append(dst, '"')
 }
 
 func metadataValue(m map[string]any) any {
@@ -209,6 +263,9 @@ func appendString(dst []byte, s string) []byte {
 // actor, the targets, the type and every key and string in the metadata
 // (keys sorted, so the same event always gives the same text).
 func (e *Event) SearchText() string {
+	if e.search != "" {
+		return e.search
+	}
 	var b []byte
 	add := func(s string) {
 		if s != "" {
@@ -240,6 +297,19 @@ func (e *Event) SearchText() string {
 			}
 		}
 	}
-	walk(e.Metadata)
+	walk(e.metadataMap())
 	return string(b)
+}
+
+// metadataMap returns Metadata, decoded from MetadataJSON when the ingest
+// path left it as JSON.
+func (e *Event) metadataMap() map[string]any {
+	if e.Metadata != nil || e.MetadataJSON == nil {
+		return e.Metadata
+	}
+	dec := json.NewDecoder(bytes.NewReader(e.MetadataJSON))
+	dec.UseNumber()
+	var m map[string]any
+	_ = dec.Decode(&m) // canonical JSON made by Trail: it decodes
+	return m
 }

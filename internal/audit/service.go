@@ -52,6 +52,7 @@ type Service struct {
 	log        *slog.Logger
 	metrics    Metrics
 	integ      *integrity // checkpoints and quarantine (checkpoint.go)
+	clients    *clientCache
 
 	queue   chan *commit
 	stop    chan struct{}
@@ -94,6 +95,7 @@ func NewService(cfg Config) *Service {
 		s.log = slog.Default()
 	}
 	s.integ = newIntegrity(cfg.Integrity, s.log)
+	s.clients = newClientCache(s.locator, s.ipv4Prefix, s.ipv6Prefix)
 	s.stopped.Add(1)
 	go s.committer()
 	return s
@@ -133,14 +135,34 @@ func (s *Service) Ingest(ctx context.Context, org string, raws []json.RawMessage
 	if len(raws) > s.limits.MaxBatch {
 		return nil, Errorf(CodeTooLarge, "the batch has %d events; at most %d are allowed", len(raws), s.limits.MaxBatch)
 	}
+	b, err := s.decode(org, raws)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.submit(ctx, b); err != nil {
+		return nil, err
+	}
+	return b.Results, nil
+}
+
+// decode validates and enriches raws into a batch, in the caller's
+// goroutine: the fast path (fastpath.go) for the events it takes, the
+// reference path (validate.go) for the others, which also names every
+// problem of an invalid event.
+func (s *Service) decode(org string, raws []json.RawMessage) (*Batch, error) {
 	b := &Batch{Org: org, Events: make([]*Pending, 0, len(raws))}
 	var details []Detail
 	seen := make(map[string]int, len(raws))
+	dec := newBatchDecoder(s, org, raws)
+	fast := make([]Pending, len(raws))
 	for i, raw := range raws {
-		p, d := s.prepare(org, i, raw)
-		if d != nil {
-			details = append(details, d...)
-			continue
+		p := &fast[i]
+		if !dec.prepare(raw, p) {
+			var d []Detail
+			if p, d = s.prepare(org, i, raw); d != nil {
+				details = append(details, d...)
+				continue
+			}
 		}
 		if j, dup := seen[p.Event.ID]; dup {
 			details = append(details, Detail{Index: i, Field: "id", Expected: "an id not used by another event of this batch (event " + strconv.Itoa(j) + " has it)"})
@@ -152,10 +174,7 @@ func (s *Service) Ingest(ctx context.Context, org string, raws []json.RawMessage
 	if len(details) > 0 {
 		return nil, &Error{Code: CodeUnprocessable, Message: invalidMessage(details), Details: details}
 	}
-	if err := s.submit(ctx, b); err != nil {
-		return nil, err
-	}
-	return b.Results, nil
+	return b, nil
 }
 
 func invalidMessage(details []Detail) string {

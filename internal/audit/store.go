@@ -78,14 +78,29 @@ type Pending struct {
 	// defaultOccurred is set when the producer sent no occurred_at: the
 	// event then occurred when Trail received it.
 	defaultOccurred bool
+
+	// Set by the fast ingest path (fastpath.go): the canonical bytes
+	// without seq (at seqAt), received_at (at recvAt) and, when
+	// defaultOccurred, occurred_at (at occAt, else -1); Encode fills them
+	// in, into out.
+	pre                  []byte
+	seqAt, occAt, recvAt int
+	out                  *arena
 }
 
 // Encode fixes the event's seq and returns its canonical bytes. Stores call
-// it once, inside the transaction that assigns seq.
+// it once, inside the transaction that assigns seq. For events of the
+// ingest path, the bytes and the Event's strings share memory chunks with
+// the other events of their batch (never written again): a store that keeps
+// a few of them long after the batch should copy them, or it keeps the
+// whole chunk alive.
 func (p *Pending) Encode(seq int64) []byte {
 	p.Event.Seq = seq
 	if p.defaultOccurred {
 		p.Event.OccurredAt = p.Event.ReceivedAt
+	}
+	if p.pre != nil {
+		return p.encodeFast(seq)
 	}
 	return p.Event.AppendCanonical(make([]byte, 0, 512))
 }

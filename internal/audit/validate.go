@@ -70,10 +70,7 @@ func (s *Service) prepare(org string, index int, raw json.RawMessage) (*Pending,
 	}
 	ev := Event{Org: org}
 	var typ *catalog.Type
-	ev.ID = p.str(fields, "id", false, 64)
-	if ev.ID != "" && !ValidEventID(ev.ID) {
-		p.fail("id", "1 to 64 of A-Z a-z 0-9 _ -")
-	}
+	ev.ID = p.id(fields)
 	if ev.Type = p.str(fields, "type", true, 128); ev.Type != "" {
 		var ok bool
 		if typ, ok = s.catalog.Lookup(ev.Type); !ok {
@@ -104,19 +101,24 @@ func (s *Service) prepare(org string, index int, raw json.RawMessage) (*Pending,
 	if addr.IsValid() || ua != "" {
 		ev.Client, ev.Location = s.enrich(addr, ua)
 	}
-	pe := &Pending{Event: ev, defaultOccurred: !hasOccurred}
-	// The hash covers the producer's content only (seq 0, received_at
-	// zero), not what Trail derives from it (category, a rendered
-	// description, the location), so that a retry still matches after a
-	// catalog or geolocation database update. The address is the
-	// anonymized one: not even a hash of the full address is kept.
-	h := ev
-	h.Category, h.Description, h.Location = "", sent, nil
-	pe.Hash = sha256.Sum256(h.AppendCanonical(nil))
 	if ev.ID == "" {
-		pe.Event.ID = newEventID()
+		ev.ID = newEventID()
 	}
+	pe := &Pending{Event: ev, defaultOccurred: !hasOccurred}
+	pe.Hash = contentHash(ev, sent)
 	return pe, nil
+}
+
+// contentHash identifies the producer's content for idempotent retries:
+// the event with seq 0, received_at zero, and none of what Trail derives
+// (category, a rendered description, the location), so that a retry still
+// matches after a catalog or geolocation database update. The id is the
+// one acknowledged, generated or not: an event sent without an id and
+// re-sent with the id Trail gave it is a retry. The address is the
+// anonymized one: not even a hash of the full address is kept.
+func contentHash(ev Event, sentDescription string) [sha256.Size]byte {
+	ev.Category, ev.Description, ev.Location = "", sentDescription, nil
+	return sha256.Sum256(ev.AppendCanonical(nil))
 }
 
 // enrich locates the full address, then anonymizes it. Only the
@@ -152,7 +154,13 @@ func Anonymize(addr netip.Addr, v4Bits, v6Bits int) (netip.Addr, int) {
 	return p.Addr(), bits
 }
 
+// idSource, when set (by tests only), makes the ids Trail gives events.
+var idSource func() string
+
 func newEventID() string {
+	if idSource != nil {
+		return idSource()
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		panic(fmt.Sprintf("audit: generating event id: %v", err))
@@ -209,6 +217,25 @@ func shorten(s string) string {
 	return s[:cut] + "…"
 }
 
+// id decodes the optional producer id. Absent or null, Trail makes one;
+// an empty string is refused, since Trail would have to invent an id the
+// producer's retries could never repeat.
+func (p *parser) id(fields map[string]json.RawMessage) string {
+	raw, ok := fields["id"]
+	if !ok || string(raw) == "null" {
+		return ""
+	}
+	before := p.problems()
+	id := p.strValue(raw, "id", false, 64)
+	if p.problems() == before && !ValidEventID(id) {
+		p.fail("id", "1 to 64 of A-Z a-z 0-9 _ - (leave id out for Trail to make one)")
+	}
+	return id
+}
+
+// problems counts the problems found so far, listed or not.
+func (p *parser) problems() int { return len(p.details) + p.more }
+
 // str decodes a string field; maxLen is in bytes.
 func (p *parser) str(fields map[string]json.RawMessage, name string, required bool, maxLen int) string {
 	raw, ok := fields[name]
@@ -228,6 +255,9 @@ func (p *parser) strValue(raw json.RawMessage, field string, required bool, maxL
 		return ""
 	}
 	switch {
+	case hasLoneSurrogate(raw):
+		p.fail(field, expectPairedSurrogates)
+		return ""
 	case required && v == "":
 		p.fail(field, "a non-empty string")
 	case len(v) > maxLen:
@@ -403,10 +433,71 @@ func (p *parser) metadata(fields map[string]json.RawMessage) map[string]any {
 		p.fail("metadata", "an object")
 		return nil
 	}
+	var rawValues map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &rawValues) // the same keys as m: raw decoded above
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if s, ok := m[k].(string); ok && hasControl(s, true) {
+		if hasLoneSurrogate(rawValues[k]) {
+			p.fail("metadata."+shorten(k), expectPairedSurrogates)
+		} else if s, ok := m[k].(string); ok && hasControl(s, true) {
 			p.fail("metadata."+shorten(k), "text without control characters")
 		}
 	}
 	return m
+}
+
+// expectPairedSurrogates is the detail for a \udXXX escape that is not
+// half of a surrogate pair: JSON decoders would turn it into U+FFFD, a
+// silent change of what the producer sent.
+const expectPairedSurrogates = `valid Unicode: a \udXXX escape only as half of a surrogate pair (\ud800-\udbff then \udc00-\udfff)`
+
+// hasLoneSurrogate reports whether the JSON text raw has a \u escape of a
+// UTF-16 surrogate that is not half of a high-low pair. raw must be valid
+// JSON: a backslash then only appears inside strings.
+func hasLoneSurrogate(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character
+		if i >= len(raw) || raw[i] != 'u' {
+			continue
+		}
+		r := hex4(raw[i+1:])
+		i += 4
+		switch {
+		case r >= 0xdc00 && r <= 0xdfff, r < 0:
+			return true
+		case r >= 0xd800 && r <= 0xdbff:
+			if i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
+				return true
+			}
+			if lo := hex4(raw[i+3:]); lo < 0xdc00 || lo > 0xdfff {
+				return true
+			}
+			i += 6
+		}
+	}
+	return false
+}
+
+// hex4 decodes the 4 hex digits at the start of b, -1 if there are none.
+func hex4(b []byte) rune {
+	if len(b) < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }

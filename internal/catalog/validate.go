@@ -120,7 +120,11 @@ func (t *Type) checkEntry(errs []FieldError, key string, v any) []FieldError {
 		return append(errs, FieldError{field, fmt.Sprintf("at most %d bytes", MaxValueBytes)})
 	}
 	if rule, ok := t.metaRule(key); ok && v != nil && !hasKind(v, rule.Kind) {
-		errs = append(errs, FieldError{field, kindExpected(rule.Kind)})
+		expected := kindExpected(rule.Kind)
+		if rule.Kind == KindInt && isIntLiteral(v) {
+			expected = "an integer from -9223372036854775808 to 9223372036854775807 (64 bits)"
+		}
+		errs = append(errs, FieldError{field, expected})
 	}
 	return errs
 }
@@ -212,6 +216,17 @@ func isInt(v any) bool {
 		return true
 	}
 	return false
+}
+
+// isIntLiteral reports whether v is a JSON number written as an integer
+// (digits only), whatever its size.
+func isIntLiteral(v any) bool {
+	n, ok := v.(json.Number)
+	if !ok {
+		return false
+	}
+	s := strings.TrimPrefix(string(n), "-")
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 func isNumber(v any) bool {

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package audit
+
+import (
+	"encoding/json"
+	"net/netip"
+)
+
+// Hooks for the external tests that hold the fast path to the reference
+// (reference_test.go) and benchmark both (decode_bench_test.go).
+
+// SetIDSource makes the ids Trail gives events come from next, until the
+// returned function restores the default.
+func SetIDSource(next func() string) (restore func()) {
+	idSource = next
+	return func() { idSource = nil }
+}
+
+// PrepareFast decodes raw with the fast path alone; false means it left
+// the event to the reference.
+func (s *Service) PrepareFast(org string, raw []byte) (*Pending, bool) {
+	var p Pending
+	ok := newBatchDecoder(s, org, []json.RawMessage{raw}).prepare(raw, &p)
+	return &p, ok
+}
+
+// PrepareReference decodes raw with the reference path alone.
+func (s *Service) PrepareReference(org string, raw []byte) (*Pending, []Detail) {
+	return s.prepare(org, 0, raw)
+}
+
+// SplitFast and SplitReference are SplitBatch's two paths.
+func SplitFast(body []byte, ndjson bool, lim Limits) ([]json.RawMessage, bool) {
+	return splitFast(body, ndjson, lim.WithDefaults())
+}
+
+func SplitReference(body []byte, ndjson bool, lim Limits) ([]json.RawMessage, error) {
+	return splitReference(body, ndjson, lim.WithDefaults())
+}
+
+// DefaultOccurred reports whether the producer sent no occurred_at.
+func (p *Pending) DefaultOccurred() bool { return p.defaultOccurred }
+
+// Plain returns e without its metadata and cached search text, and with
+// empty targets as nil, for comparing the fields both paths set alike.
+func (e Event) Plain() Event {
+	e.Metadata, e.MetadataJSON, e.search = nil, nil, ""
+	if len(e.Targets) == 0 {
+		e.Targets = nil
+	}
+	return e
+}
+
+// DecodeBody takes an envelope body to the canonical bytes of its events
+// as ingest does up to the store (seq from 0, received now), with the
+// reference path alone or as Ingest does. It returns the bytes' total size.
+func (s *Service) DecodeBody(org string, body []byte, reference bool) (int, error) {
+	var pending []*Pending
+	if reference {
+		raws, err := splitReference(body, false, s.limits)
+		if err != nil {
+			return 0, err
+		}
+		for i, raw := range raws {
+			p, d := s.prepare(org, i, raw)
+			if d != nil {
+				return 0, &Error{Code: CodeUnprocessable, Message: invalidMessage(d), Details: d}
+			}
+			pending = append(pending, p)
+		}
+	} else {
+		raws, err := SplitBatch(body, false, s.limits)
+		if err != nil {
+			return 0, err
+		}
+		b, err := s.decode(org, raws)
+		if err != nil {
+			return 0, err
+		}
+		pending = b.Events
+	}
+	n := 0
+	received := s.now()
+	for i, p := range pending {
+		p.Event.ReceivedAt = received
+		n += len(p.Encode(int64(i)))
+	}
+	return n, nil
+}
+
+// ClientOf is the fast path's enrichment of the full address addr, through
+// the service's cache, and the cache's hits so far.
+func (s *Service) ClientOf(addr netip.Addr) (ip string, bits int, loc *Location, hits uint64) {
+	ip, bits, loc = s.clients.lookup(addr.Unmap())
+	return ip, bits, loc, s.clients.hits.Load()
+}
