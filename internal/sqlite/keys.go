@@ -11,7 +11,7 @@ import (
 )
 
 // CreateKey implements audit.KeyStore.
-func (s *Store) CreateKey(ctx context.Context, k audit.Key, hash [sha256.Size]byte) error {
+func (s *Meta) CreateKey(ctx context.Context, k audit.Key, hash [sha256.Size]byte) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO keys (id, hash, name, scope, org, created, expires, last_used, revoked)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0)`,
 		k.ID, hash[:], k.Name, string(k.Scope), k.Org, micros(k.CreatedAt), micros(k.ExpiresAt))
@@ -27,7 +27,7 @@ func (s *Store) CreateKey(ctx context.Context, k audit.Key, hash [sha256.Size]by
 const keyColumns = `id, name, scope, org, created, expires, last_used, revoked`
 
 // KeyByHash implements audit.KeyStore.
-func (s *Store) KeyByHash(ctx context.Context, hash [sha256.Size]byte) (audit.Key, error) {
+func (s *Meta) KeyByHash(ctx context.Context, hash [sha256.Size]byte) (audit.Key, error) {
 	k, err := scanKey(s.r.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys WHERE hash = ?`, hash[:]))
 	if errors.Is(err, sql.ErrNoRows) {
 		return audit.Key{}, audit.ErrNotFound
@@ -39,7 +39,7 @@ func (s *Store) KeyByHash(ctx context.Context, hash [sha256.Size]byte) (audit.Ke
 }
 
 // Keys implements audit.KeyStore.
-func (s *Store) Keys(ctx context.Context) ([]audit.Key, error) {
+func (s *Meta) Keys(ctx context.Context) ([]audit.Key, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+keyColumns+` FROM keys ORDER BY created DESC, id`)
 	if err != nil {
 		return nil, storeErr("listing keys", err)
@@ -57,7 +57,7 @@ func (s *Store) Keys(ctx context.Context) ([]audit.Key, error) {
 }
 
 // RevokeKey implements audit.KeyStore.
-func (s *Store) RevokeKey(ctx context.Context, id string, t time.Time) error {
+func (s *Meta) RevokeKey(ctx context.Context, id string, t time.Time) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE keys SET revoked = ? WHERE id = ? AND revoked = 0`, micros(t), id)
 	if err != nil {
 		return storeErr("revoking key", err)
@@ -76,7 +76,7 @@ func (s *Store) RevokeKey(ctx context.Context, id string, t time.Time) error {
 }
 
 // TouchKey implements audit.KeyStore.
-func (s *Store) TouchKey(ctx context.Context, id string, t time.Time) error {
+func (s *Meta) TouchKey(ctx context.Context, id string, t time.Time) error {
 	if _, err := s.w.ExecContext(ctx, `UPDATE keys SET last_used = ? WHERE id = ? AND last_used < ?`, micros(t), id, micros(t)); err != nil {
 		return storeErr("touching key", err)
 	}

@@ -61,38 +61,6 @@ var schema = []string{
 		n        INTEGER NOT NULL,
 		PRIMARY KEY (org, day, category)
 	) WITHOUT ROWID`,
-	`CREATE TABLE IF NOT EXISTS keys (
-		id        TEXT PRIMARY KEY,
-		hash      BLOB NOT NULL UNIQUE,
-		name      TEXT NOT NULL,
-		scope     TEXT NOT NULL,
-		org       TEXT NOT NULL,
-		created   INTEGER NOT NULL,
-		expires   INTEGER NOT NULL,
-		last_used INTEGER NOT NULL,
-		revoked   INTEGER NOT NULL
-	)`,
-	// Viewer links and sessions (viewer.go), by the SHA-256 of their
-	// secret; times in Unix microseconds, 0 for never.
-	`CREATE TABLE IF NOT EXISTS viewer_links (
-		hash      BLOB PRIMARY KEY,
-		org       TEXT NOT NULL,
-		user_id   TEXT NOT NULL,
-		user_name TEXT NOT NULL,
-		created   INTEGER NOT NULL,
-		expires   INTEGER NOT NULL,
-		used      INTEGER NOT NULL
-	) WITHOUT ROWID`,
-	`CREATE TABLE IF NOT EXISTS sessions (
-		hash      BLOB PRIMARY KEY,
-		org       TEXT NOT NULL,
-		user_id   TEXT NOT NULL,
-		user_name TEXT NOT NULL,
-		created   INTEGER NOT NULL,
-		expires   INTEGER NOT NULL,
-		viewed    INTEGER NOT NULL
-	) WITHOUT ROWID`,
-	`CREATE INDEX IF NOT EXISTS sessions_user ON sessions (org, user_id)`,
 	// Each org's Merkle tree: tlog stored hashes (idx = tlog.StoredHashIndex),
 	// written with the events (tree.go).
 	`CREATE TABLE IF NOT EXISTS tree (
@@ -131,7 +99,7 @@ func migrate(db *sql.DB) error {
 	case v == schemaVersion:
 		return tx.Commit()
 	}
-	for _, stmt := range schema[1:] {
+	for _, stmt := range append(schema[1:], MetaSchema...) {
 		if _, err := tx.Exec(stmt); err != nil {
 			return fmt.Errorf("sqlite: migrating: %w", err)
 		}

@@ -1,0 +1,190 @@
+package logstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/trailaudit/trail/internal/audit"
+)
+
+// Sealed blocks are appended to files blocks/NNNNNNNN.blk, each up to
+// blockFileBytes, and never changed after: a block is durable (fdatasync)
+// before the catalog row that makes it part of the log commits.
+const blockFileBytes = 256 << 20
+
+// blockRef is a sealed block: where it is, and its header once read.
+type blockRef struct {
+	first, n  int64
+	file      int64
+	off, size int64
+	hdr       atomic.Pointer[blockHeader]
+}
+
+type blockFiles struct {
+	dir   string
+	mu    sync.Mutex
+	files map[int64]*os.File // opened for reading
+	cur   *os.File           // the file new blocks go to
+	curN  int64
+	curSz int64
+}
+
+func blockFileName(n int64) string { return fmt.Sprintf("%08d.blk", n) }
+
+// open prepares appending after the last catalogued block: bytes past it
+// were written by a seal that never committed, and are cut off.
+func (f *blockFiles) open(lastFile, end int64) error {
+	path := filepath.Join(f.dir, blockFileName(lastFile))
+	w, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("logstore: opening block file: %w", err)
+	}
+	if err := w.Truncate(end); err != nil {
+		w.Close()
+		return fmt.Errorf("logstore: cutting an unsealed block off %s: %w", path, err)
+	}
+	f.cur, f.curN, f.curSz = w, lastFile, end
+	return nil
+}
+
+// append writes a block durably and returns where it is.
+func (f *blockFiles) append(data []byte) (file, off int64, err error) {
+	if f.curSz > 0 && f.curSz+int64(len(data)) > blockFileBytes {
+		if err := f.cur.Close(); err != nil {
+			return 0, 0, err
+		}
+		f.cur = nil
+		if err := f.open(f.curN+1, 0); err != nil {
+			return 0, 0, err
+		}
+		if err := syncDir(f.dir); err != nil {
+			return 0, 0, err
+		}
+	}
+	if _, err := f.cur.WriteAt(data, f.curSz); err != nil {
+		return 0, 0, unavailable("writing a block", err)
+	}
+	if err := syscall.Fdatasync(int(f.cur.Fd())); err != nil {
+		return 0, 0, failClosed(fmt.Errorf("syncing a block: %w", err))
+	}
+	off = f.curSz
+	f.curSz += int64(len(data))
+	return f.curN, off, nil
+}
+
+// file returns block file n opened for reading.
+func (f *blockFiles) file(n int64) (*os.File, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r := f.files[n]; r != nil {
+		return r, nil
+	}
+	r, err := os.Open(filepath.Join(f.dir, blockFileName(n)))
+	if err != nil {
+		return nil, fmt.Errorf("logstore: opening block file: %w", err)
+	}
+	f.files[n] = r
+	return r, nil
+}
+
+func (f *blockFiles) read(b *blockRef, off, n int64) ([]byte, error) {
+	r, err := f.file(b.file)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, n)
+	if _, err := r.ReadAt(buf, b.off+off); err != nil {
+		return nil, fmt.Errorf("logstore: reading block %d/%d: %w", b.file, b.off, err)
+	}
+	return buf, nil
+}
+
+// header returns the block's header, reading it once.
+func (f *blockFiles) header(b *blockRef) (*blockHeader, error) {
+	if h := b.hdr.Load(); h != nil {
+		return h, nil
+	}
+	pre, err := f.read(b, 0, min(b.size, 4096))
+	if err != nil {
+		return nil, err
+	}
+	h, hl, err := decodeHeader(pre, b.size)
+	if err != nil && hl > 0 && blockPrefix+hl > len(pre) && int64(blockPrefix+hl) <= b.size {
+		if pre, err = f.read(b, 0, int64(blockPrefix+hl)); err == nil {
+			h, _, err = decodeHeader(pre, b.size)
+		}
+	}
+	if err == nil && (h.first != b.first || int64(h.n) != b.n) {
+		err = fmt.Errorf("logstore: block holds seqs %d+%d, the catalog says %d+%d", h.first, h.n, b.first, b.n)
+	}
+	if err != nil {
+		return nil, damaged(b, err)
+	}
+	h.hl = hl
+	b.hdr.Store(h)
+	return h, nil
+}
+
+// page returns the events of page p of block b.
+func (f *blockFiles) page(b *blockRef, h *blockHeader, p int) ([][]byte, error) {
+	pi := &h.pages[p]
+	comp, err := f.read(b, pi.off, pi.size)
+	if err != nil {
+		return nil, err
+	}
+	events, _, err := decodePage(comp, pi, nil)
+	if err != nil {
+		return nil, damaged(b, fmt.Errorf("page %d (seqs %d…%d): %w", p, pi.first, pi.first+int64(pi.n)-1, err))
+	}
+	return events, nil
+}
+
+// ids reads the block's id section.
+func (f *blockFiles) ids(b *blockRef, h *blockHeader) ([]uint64, []uint16, []uint64, error) {
+	raw, err := f.read(b, int64(blockPrefix+h.hl), idsSize(h.n))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	hs, rows, ch, err := decodeIDs(raw, h.n)
+	if err != nil {
+		return nil, nil, nil, damaged(b, err)
+	}
+	return hs, rows, ch, nil
+}
+
+// damaged is the error for a block that fails its checks: loud, naming
+// the seqs, never skipped.
+func damaged(b *blockRef, err error) error {
+	return &audit.Error{Code: audit.CodeInternal, Message: "internal error: a sealed block is damaged",
+		Err: fmt.Errorf("logstore: block of seqs %d…%d (blocks/%s at %d): %w", b.first, b.first+b.n-1, blockFileName(b.file), b.off, err)}
+}
+
+func (f *blockFiles) close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var err error
+	for _, r := range f.files {
+		err = errors.Join(err, r.Close())
+	}
+	if f.cur != nil {
+		err = errors.Join(err, f.cur.Close())
+	}
+	return err
+}
+
+// findBlock returns the block holding seq (which must be sealed).
+func findBlock(blocks []*blockRef, seq int64) *blockRef {
+	i := sort.Search(len(blocks), func(i int) bool { return blocks[i].first+blocks[i].n > seq })
+	return blocks[i]
+}
+
+// findPage returns the index of the page of h holding seq.
+func findPage(h *blockHeader, seq int64) int {
+	return sort.Search(len(h.pages), func(i int) bool { return h.pages[i].first+int64(h.pages[i].n) > seq }) 
+}
