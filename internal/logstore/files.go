@@ -186,5 +186,5 @@ func findBlock(blocks []*blockRef, seq int64) *blockRef {
 
 // findPage returns the index of the page of h holding seq.
 func findPage(h *blockHeader, seq int64) int {
-	return sort.Search(len(h.pages), func(i int) bool { return h.pages[i].first+int64(h.pages[i].n) > seq }) 
+	return sort.Search(len(h.pages), func(i int) bool { return h.pages[i].first+int64(h.pages[i].n) > seq })
 }

@@ -38,8 +38,10 @@ func (s *Store) recover() error {
 			}
 		}
 	}
-	if err := s.blocks.open(lastFile, end); err != nil {
-		return err
+	if !s.reader {
+		if err := s.blocks.open(lastFile, end); err != nil {
+			return err
+		}
 	}
 	if err := s.replay(); err != nil {
 		return err
@@ -120,6 +122,9 @@ func (s *Store) replay() error {
 			return err
 		}
 	}
+	if s.reader {
+		return nil
+	}
 	next := uint64(0)
 	if len(nums) > 0 {
 		next = nums[len(nums)-1] + 1
@@ -133,9 +138,13 @@ func (s *Store) replaySegment(seg *walSeg, last bool) error {
 	if err != nil {
 		return fmt.Errorf("logstore: reading the log: %w", err)
 	}
+
 	for off := 0; off < len(data); {
 		payload, n, err := readFrame(data[off:])
 		if err != nil {
+			if s.reader && last {
+				return nil // the owner may be writing here
+			}
 			if next, ok := nextIntact(data[off+1:]); ok || !last {
 				return s.damage(path, off, next, ok)
 			}

@@ -14,8 +14,11 @@
 // checkpoints, keys and viewer state. Recovery (recover.go) replays the
 // log over the catalog. docs/storage.md describes the formats.
 //
-// One process owns a data directory's log at a time (a lock file); keys,
-// viewer links and checkpoints live in SQLite and are shared safely.
+// One process owns a data directory's log at a time (a lock file). A
+// second process (the CLI beside a running server) opens the directory
+// as a reader: it sees the events acknowledged when it opened, and keys,
+// viewer links and checkpoints, which live in SQLite, are shared safely;
+// it cannot append events.
 package logstore
 
 import (
@@ -83,10 +86,14 @@ type Store struct {
 	orgs      map[string]*orgLog
 	tailBytes int64 // unsealed bytes over all orgs (under mu)
 
-	sealMu sync.Mutex // one seal at a time
-	kick   chan struct{}
-	stop   chan struct{}
-	done   sync.WaitGroup
+	// reader is set when another process owns the log: this one reads
+	// what was acknowledged when it opened and appends nothing.
+	reader bool
+
+	sealMu  sync.Mutex // one seal at a time
+	kick    chan struct{}
+	stop    chan struct{}
+	done    sync.WaitGroup
 	sealErr error // the last background seal failure, for Ping
 }
 
@@ -100,7 +107,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "blocks"), 0o700); err != nil {
 		return nil, fmt.Errorf("logstore: creating data directory: %w", err)
 	}
-	lock, err := lockDir(dir)
+	lock, busy, err := lockDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -113,13 +120,18 @@ func Open(dir string, opts Options) (*Store, error) {
 		Meta: sqlite.NewMeta(cat.w, cat.r), dir: dir, opts: opts, cat: cat, lock: lock,
 		blocks: &blockFiles{dir: filepath.Join(dir, "blocks"), files: map[int64]*os.File{}},
 		orgs:   map[string]*orgLog{}, kick: make(chan struct{}, 1), stop: make(chan struct{}),
-		wal: &wal{dir: filepath.Join(dir, "wal"), segBytes: opts.SegmentBytes},
+		wal:    &wal{dir: filepath.Join(dir, "wal"), segBytes: opts.SegmentBytes},
+		reader: busy,
+	}
+	if busy {
+		s.wal.failed = &audit.Error{Code: audit.CodeUnavailable,
+			Message: "the data directory " + dir + " is in use by another trail process (a running trail serve?), which alone appends events: use its HTTP API, or stop it"}
 	}
 	if err := s.recover(); err != nil {
 		s.closeFiles()
 		return nil, err
 	}
-	if !opts.ManualSeal {
+	if !opts.ManualSeal && !busy {
 		s.done.Add(1)
 		go s.sealer()
 	}
@@ -130,21 +142,20 @@ func Open(dir string, opts Options) (*Store, error) {
 const CatalogFile = "catalog.db"
 
 // lockDir takes the data directory's lock: one process owns its log.
-func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o600)
+// busy means another process holds it.
+func lockDir(dir string) (f *os.File, busy bool, err error) {
+	f, err = os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("logstore: %w", err)
+		return nil, false, fmt.Errorf("logstore: %w", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, &audit.Error{Code: audit.CodeUnavailable,
-				Message: "the data directory " + dir + " is in use by another trail process (a running trail serve?): stop it, or use its HTTP API",
-				Err:     err}
+			return f, true, nil
 		}
-		return nil, fmt.Errorf("logstore: locking %s: %w", dir, err)
+		f.Close()
+		return nil, false, fmt.Errorf("logstore: locking %s: %w", dir, err)
 	}
-	return f, nil
+	return f, false, nil
 }
 
 // Ping reports whether the store accepts events.
@@ -164,7 +175,10 @@ func (s *Store) Close() error {
 	close(s.stop)
 	s.done.Wait()
 	s.appendMu.Lock()
-	err := s.wal.close()
+	var err error
+	if !s.reader {
+		err = s.wal.close()
+	}
 	s.wal.f = nil
 	s.appendMu.Unlock()
 	return errors.Join(err, s.closeFiles())
