@@ -85,6 +85,11 @@ func (g *group) org(name string) *groupOrg {
 // sets b.Err (a conflict) leaving the group as it was.
 func (g *group) batch(b *audit.Batch) error {
 	po := g.org(b.Org)
+	if err := po.o.broken; err != nil {
+		b.Err = &audit.Error{Code: audit.CodeUnavailable, Err: err,
+			Message: "the log of org " + b.Org + " has a damaged block and takes no events until an operator repairs it (trail check)"}
+		return nil
+	}
 	known := map[int]int64{}
 	var conflicts []audit.Detail
 	for i, p := range b.Events {

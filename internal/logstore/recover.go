@@ -47,6 +47,9 @@ func (s *Store) recover() error {
 		return err
 	}
 	for _, o := range s.orgs {
+		if o.broken != nil {
+			continue
+		}
 		leaves := make([]ledger.Hash, len(o.tail))
 		for i, e := range o.tail {
 			leaves[i] = e.leaf
@@ -97,7 +100,11 @@ func (s *Store) loadOrg(co *catalogOrg) (*orgLog, error) {
 		level, n := ledger.SplitIndex(x)
 		var err error
 		if hashes[i], err = c.node(level, n); err != nil {
-			return nil, err
+			// A damaged block: the org stays readable where it can be and
+			// refuses appends; the service quarantines it (its root does
+			// not come out) and trail check names the block.
+			o.broken = err
+			return o, nil
 		}
 	}
 	edge, err := ledger.NewEdge(o.sealed, hashes)
@@ -204,10 +211,14 @@ func (s *Store) apply(g walGroup, seg *walSeg) error {
 	return nil
 }
 
-// nextIntact finds the first intact events record in b.
+// nextIntact finds the first intact record in b (an events record is
+// returned decoded; a close record gives an empty group).
 func nextIntact(b []byte) (walGroup, bool) {
 	for i := 0; i+frameHeader < len(b); i++ {
 		if p, _, err := readFrame(b[i:]); err == nil {
+			if len(p) == 1 && p[0] == kindClose {
+				return walGroup{}, true
+			}
 			if g, err := decodeGroup(p); err == nil {
 				return g, true
 			}
@@ -220,6 +231,12 @@ func nextIntact(b []byte) (walGroup, bool) {
 // follows: it names what the next intact record shows is missing.
 func (s *Store) damage(path string, off int, next walGroup, ok bool) error {
 	msg := fmt.Sprintf("logstore: the log %s is damaged at byte %d (a record fails its CRC) and intact records follow it: acknowledged events are unreadable", path, off)
+	if ok && len(next.orgs) == 0 {
+		msg += "; they are the newest events of the orgs whose size is short of their last checkpoint"
+		for name, o := range s.orgs {
+			msg += fmt.Sprintf("; org %s: seqs from %d", name, o.size)
+		}
+	}
 	if ok {
 		for _, wo := range next.orgs {
 			size := int64(0)

@@ -26,6 +26,9 @@ type orgLog struct {
 	tree   treeState
 	daily  map[dayCat]int64
 	bytes  int64 // bytes of the tail
+	// broken is set at Open when a damaged block keeps the tree's edge
+	// from being rebuilt: the org takes no appends.
+	broken error
 }
 
 type dayCat struct {

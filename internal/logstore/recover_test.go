@@ -1,0 +1,284 @@
+package logstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/ledger"
+)
+
+// crash stops s the way a killed process would: no close record, files
+// closed without a sync.
+func (s *Store) crash() {
+	close(s.stop)
+	s.done.Wait()
+	s.closeFiles()
+}
+
+func testEvent(org string, n int) audit.Event {
+	t0 := time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)
+	return audit.Event{
+		ID: fmt.Sprintf("ev-%d", n), Org: org, Type: "repo.create", Category: "content",
+		Actor:       audit.Actor{Type: "user", ID: "u-alice", Name: "alice"},
+		Targets:     []audit.Target{{Type: "repo", ID: fmt.Sprint("r", n), Name: fmt.Sprintf("%s/model-%d", org, n)}},
+		Description: fmt.Sprintf("alice created model %d", n),
+		OccurredAt:  t0.Add(time.Duration(n) * time.Minute), ReceivedAt: t0.Add(time.Duration(n) * time.Minute),
+	}
+}
+
+func pendingOf(ev audit.Event) *audit.Pending {
+	return &audit.Pending{Event: ev, Hash: sha256.Sum256([]byte(ev.ID + ev.Description))}
+}
+
+// fill appends n events to each org, batches of 7, and returns the bytes
+// acknowledged per org, by seq.
+func fill(t *testing.T, s *Store, orgs []string, from, n int) map[string][][]byte {
+	t.Helper()
+	acked := map[string][][]byte{}
+	for i := from; i < from+n; i += 7 {
+		var bs []*audit.Batch
+		for _, org := range orgs {
+			b := &audit.Batch{Org: org}
+			for j := i; j < min(i+7, from+n); j++ {
+				b.Events = append(b.Events, pendingOf(testEvent(org, j)))
+			}
+			bs = append(bs, b)
+		}
+		if err := s.Append(context.Background(), bs); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bs {
+			if b.Err != nil {
+				t.Fatal(b.Err)
+			}
+			for k, r := range b.Results {
+				ev := b.Events[k].Event
+				ev.Seq = r.Seq
+				acked[b.Org] = append(acked[b.Org], ev.AppendCanonical(nil))
+			}
+		}
+	}
+	return acked
+}
+
+// wantLog checks that org holds exactly want, dense, with a tree that
+// matches the bytes, and that retries of every event get its seq.
+func wantLog(t *testing.T, s *Store, org string, want [][]byte) {
+	t.Helper()
+	ctx := context.Background()
+	if n, _ := s.Size(ctx, org); n != int64(len(want)) {
+		t.Fatalf("%s: Size = %d, want %d", org, n, len(want))
+	}
+	var got [][]byte
+	if err := s.Scan(ctx, org, 0, 1<<40, audit.Filter{}, func(seq int64, data []byte) error {
+		if seq != int64(len(got)) {
+			return fmt.Errorf("seq %d after %d events", seq, len(got))
+		}
+		got = append(got, bytes.Clone(data))
+		return nil
+	}); err != nil {
+		t.Fatalf("%s: Scan: %v", org, err)
+	}
+	e := &ledger.Edge{}
+	for i := range want {
+		if i >= len(got) || !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("%s seq %d: stored bytes differ from the acknowledged ones", org, i)
+		}
+		e.Append(nil, ledger.LeafHash(want[i]))
+	}
+	root, err := ledger.TreeHash(int64(len(want)), audit.HashReader(ctx, s, org))
+	if err != nil || root != e.Root() {
+		t.Fatalf("%s: root %x, %v; want %x", org, root, err, e.Root())
+	}
+	b := &audit.Batch{Org: org}
+	var seqs []int64
+	for i := 0; i < len(want); i += max(1, len(want)/20) {
+		var id string
+		json.Unmarshal(want[i], &struct{ ID *string }{&id})
+		var n int
+		fmt.Sscanf(id, "ev-%d", &n)
+		b.Events = append(b.Events, pendingOf(testEvent(org, n)))
+		seqs = append(seqs, int64(i))
+	}
+	if err := s.Append(ctx, []*audit.Batch{b}); err != nil || b.Err != nil {
+		t.Fatalf("%s: retry: %v %v", org, err, b.Err)
+	}
+	for k, r := range b.Results {
+		if r.Seq != seqs[k] {
+			t.Errorf("%s: retry of %s got seq %d, want %d", org, r.ID, r.Seq, seqs[k])
+		}
+	}
+}
+
+var small = Options{BlockEvents: 50, PageEvents: 8, ManualSeal: true, SegmentBytes: 16 << 10}
+
+func TestReopenAfterCloseAndCrash(t *testing.T) {
+	orgs := []string{"acme", "beta"}
+	for _, how := range []string{"close", "crash"} {
+		t.Run(how, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := Open(dir, small)
+			if err != nil {
+				t.Fatal(err)
+			}
+			acked := fill(t, s, orgs, 0, 230)
+			if err := s.Seal(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for org, more := range fill(t, s, orgs, 230, 40) { // a tail left in the log
+				acked[org] = append(acked[org], more...)
+			}
+			if how == "close" {
+				s.Close()
+			} else {
+				s.crash()
+			}
+			for round := 0; round < 2; round++ {
+				if s, err = Open(dir, small); err != nil {
+					t.Fatalf("reopen %d: %v", round, err)
+				}
+				for _, org := range orgs {
+					wantLog(t, s, org, acked[org])
+				}
+				s.crash()
+			}
+		})
+	}
+}
+
+// lastSegment returns the path of the newest log segment holding records.
+func lastSegment(t *testing.T, dir string) string {
+	t.Helper()
+	nums, err := listSegments(filepath.Join(dir, "wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(nums) - 1; i >= 0; i-- {
+		p := filepath.Join(dir, "wal", segName(nums[i]))
+		if fi, _ := os.Stat(p); fi.Size() > 0 {
+			return p
+		}
+	}
+	t.Fatal("no log segment holds records")
+	return ""
+}
+
+func TestTornTailIsDropped(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir, Options{ManualSeal: true})
+	acked := fill(t, s, []string{"acme"}, 0, 30)
+	fill(t, s, []string{"acme"}, 30, 7) // the group the crash tears
+	s.crash()
+	seg := lastSegment(t, dir)
+	data, _ := os.ReadFile(seg)
+	// Cut the last record (found by walking the frames) in its middle.
+	off := 0
+	for {
+		_, n, err := readFrame(data[off:])
+		if err != nil || off+n == len(data) {
+			break
+		}
+		off += n
+	}
+	if err := os.Truncate(seg, int64(off+(len(data)-off)/2)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir, Options{ManualSeal: true})
+	if err != nil {
+		t.Fatalf("Open after a torn write: %v", err)
+	}
+	defer s.Close()
+	wantLog(t, s, "acme", acked["acme"])
+	// New events follow the dropped ones densely.
+	more := fill(t, s, []string{"acme"}, 100, 3)
+	wantLog(t, s, "acme", append(acked["acme"], more["acme"]...))
+}
+
+func TestDamageToAcknowledgedRecordsIsReported(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		damage func(data []byte, first, second int)
+	}{
+		{"flipped byte", func(data []byte, first, second int) { data[first+second/2] ^= 0x40 }},
+		{"zeroed page", func(data []byte, first, second int) {
+			clear(data[first : first+min(4096, second)])
+		}},
+		{"last record before the close record", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, _ := Open(dir, Options{ManualSeal: true})
+			fill(t, s, []string{"acme"}, 0, 7)
+			fill(t, s, []string{"acme"}, 7, 600) // the records to damage
+			fill(t, s, []string{"acme"}, 607, 7)
+			s.Close()
+			seg := lastSegment(t, dir)
+			data, _ := os.ReadFile(seg)
+			_, first, _ := readFrame(data)
+			_, second, _ := readFrame(data[first:])
+			if c.damage != nil {
+				c.damage(data, first, second)
+			} else {
+				// The newest events record: the one before the close record.
+				off, prev := 0, 0
+				for off < len(data) {
+					_, n, _ := readFrame(data[off:])
+					prev, off = off, off+n
+					if off+frameHeader+1 == len(data) {
+						break
+					}
+				}
+				data[prev+frameHeader+3] ^= 1
+			}
+			os.WriteFile(seg, data, 0o600)
+			_, err := Open(dir, Options{ManualSeal: true})
+			if err == nil {
+				t.Fatal("Open of a log with damaged acknowledged records: no error")
+			}
+			if msg := audit.ErrorMessage(err); !strings.Contains(msg, "damaged") || !strings.Contains(msg, "org acme: seqs") {
+				t.Errorf("error %q does not say the log is damaged and which org and seqs", msg)
+			}
+			t.Log(audit.ErrorMessage(err))
+			if after, _ := os.ReadFile(seg); !bytes.Equal(after, data) {
+				t.Error("Open changed a damaged log")
+			}
+		})
+	}
+}
+
+func TestDamagedBlockIsNamed(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir, small)
+	fill(t, s, []string{"acme"}, 0, 120)
+	s.Seal(context.Background())
+	s.Close()
+	path := filepath.Join(dir, "blocks", blockFileName(0))
+	data, _ := os.ReadFile(path)
+	data[len(data)-10] ^= 0xff // in the last page of the last block
+	os.WriteFile(path, data, 0o600)
+	s, err := Open(dir, small)
+	if err != nil {
+		t.Fatalf("Open with a damaged block: %v", err)
+	}
+	defer s.Close()
+	b := &audit.Batch{Org: "acme", Events: []*audit.Pending{pendingOf(testEvent("acme", 500))}}
+	if err := s.Append(context.Background(), []*audit.Batch{b}); err != nil || audit.ErrorCode(b.Err) != audit.CodeUnavailable {
+		t.Errorf("Append to an org with a damaged block: %v, batch %v; want the batch refused", err, b.Err)
+	}
+	if _, err := ledger.TreeHash(120, audit.HashReader(context.Background(), s, "acme")); err == nil {
+		t.Error("the root of an org with a damaged block came out")
+	}
+	err = s.Scan(context.Background(), "acme", 0, 200, audit.Filter{}, func(int64, []byte) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "block of seqs 100…119") || !strings.Contains(err.Error(), "CRC") {
+		t.Errorf("Scan over a damaged block: err = %v, want one naming the block's seqs and the CRC", err)
+	}
+}
