@@ -47,7 +47,7 @@ func FuzzBlock(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, _, _, err := decodeIDs(data[blockPrefix+h.hl : blockPrefix+h.hl+int(idsSize(h.n))], h.n); err != nil {
+		if _, _, _, err := decodeIDs(data[blockPrefix+h.hl:blockPrefix+h.hl+int(idsSize(h.n))], h.n); err != nil {
 			return
 		}
 		for i := range h.pages {
@@ -59,7 +59,6 @@ func FuzzBlock(f *testing.F) {
 		}
 	})
 }
-
 
 func seedEvents(n int) []sealEvent {
 	var out []sealEvent
