@@ -42,7 +42,7 @@ func (s *Store) Append(ctx context.Context, batches []*audit.Batch) error {
 		wg.orgs = append(wg.orgs, wo)
 		ends[po.o.name] = po.next
 	}
-	if err := s.wal.write(wg.encode(nil), ends); err != nil {
+	if err := s.wal.writeGroup(&wg, ends); err != nil {
 		return err
 	}
 	g.publish()
@@ -117,6 +117,7 @@ func (g *group) batch(b *audit.Batch) error {
 			continue
 		}
 		e := &tailEvent{id: p.Event.ID, data: p.Encode(po.next), hash: p.Hash}
+		e.doc.Store(eventDoc(&p.Event))
 		po.events = append(po.events, e)
 		po.ids[e.id] = e
 		po.daily[dayCat{dayOf(p.Event.OccurredAt.UnixMicro()), p.Event.Category}]++

@@ -69,24 +69,28 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 	}
 	h := &blockHeader{first: first, n: len(events)}
 	var pages []byte
-	blockKeys := keySet{}
+	var blockKeys, pk keySet
 	types, cats, countries := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	h.sum = newSummary()
 	for start := 0; start < len(events); start += pageEvents {
 		part := events[start:min(start+pageEvents, len(events))]
-		var raw []byte
-		pk := keySet{}
+		size := 0
+		for _, e := range part {
+			size += len(e.data) + binary.MaxVarintLen32
+		}
+		raw := make([]byte, 0, size)
+		pk = pk[:0]
 		ps := newSummary()
 		for _, e := range part {
 			raw = appendBytes(raw, e.data)
 			e.doc.keys(pk.add)
-			e.doc.keys(blockKeys.add)
 			ps.widen(e.doc)
 			h.sum.widen(e.doc)
 			types[e.doc.typ], cats[e.doc.category], countries[e.doc.country] = true, true, true
 		}
 		comp := zenc.EncodeAll(raw, nil)
 		ps.filter = pk.bloom()
+		blockKeys = append(blockKeys, pk...) // sorted and distinct by bloom
 		h.pages = append(h.pages, pageInfo{off: int64(len(pages)), size: int64(len(comp)),
 			crc: crc32.Checksum(comp, castagnoli), first: first + int64(start), n: len(part), sum: ps})
 		pages = append(pages, comp...)

@@ -1,6 +1,7 @@
 package logstore
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -156,6 +157,41 @@ func (f *blockFiles) ids(b *blockRef, h *blockHeader) ([]uint64, []uint16, []uin
 		return nil, nil, nil, damaged(b, err)
 	}
 	return hs, rows, ch, nil
+}
+
+// idHit is an event of a block whose id has the hash looked up.
+type idHit struct {
+	row   uint16
+	chash uint64
+}
+
+// findID binary-searches the block's sorted id hashes in place (reading
+// only the hash array) and returns the rows with hash h. The id section's
+// CRC is checked when tiers are built (ids), not on every lookup.
+func (f *blockFiles) findID(b *blockRef, h *blockHeader, want uint64) ([]idHit, error) {
+	base := int64(blockPrefix + h.hl)
+	hashes, err := f.read(b, base, 8*int64(h.n))
+	if err != nil {
+		return nil, err
+	}
+	at := func(i int) uint64 { return binary.LittleEndian.Uint64(hashes[8*i:]) }
+	var hits []idHit
+	for i := sort.Search(h.n, func(i int) bool { return at(i) >= want }); i < h.n && at(i) == want; i++ {
+		rest, err := f.read(b, base+8*int64(h.n)+2*int64(i), 2)
+		if err != nil {
+			return nil, err
+		}
+		ch, err := f.read(b, base+10*int64(h.n)+8*int64(i), 8)
+		if err != nil {
+			return nil, err
+		}
+		row := binary.LittleEndian.Uint16(rest)
+		if int(row) >= h.n {
+			return nil, damaged(b, fmt.Errorf("id section names row %d of %d", row, h.n))
+		}
+		hits = append(hits, idHit{row, binary.LittleEndian.Uint64(ch)})
+	}
+	return hits, nil
 }
 
 // damaged is the error for a block that fails its checks: loud, naming

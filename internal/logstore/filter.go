@@ -2,6 +2,7 @@ package logstore
 
 import (
 	"math"
+	"slices"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -16,17 +17,19 @@ const bloomProbes = 6
 const bitsPerKey = 9
 
 // newBloom sizes a filter for n keys (at least 64 bits).
-func newBloom(n int) bloom {
-	bits := max(64, n*bitsPerKey)
+func newBloom(n int) bloom { return newBloomBits(n, bitsPerKey) }
+
+func newBloomBits(n, perKey int) bloom {
+	bits := max(64, n*perKey)
 	return make(bloom, (bits+7)/8)
 }
 
+// keyHash hashes a filter key: the value's xxh64, mixed with its kind.
 func keyHash(kind byte, v string) uint64 {
-	var d xxhash.Digest
-	d.Reset()
-	d.Write([]byte{kind})
-	d.WriteString(v)
-	return d.Sum64()
+	h := xxhash.Sum64String(v) ^ uint64(kind)*0x9e3779b97f4a7c15
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	return h ^ h>>29
 }
 
 func (b bloom) add(h uint64) {
@@ -53,14 +56,17 @@ func (b bloom) has(h uint64) bool {
 	return true
 }
 
-// keySet collects distinct key hashes before a filter is sized.
-type keySet map[uint64]struct{}
+// keySet collects key hashes; bloom sizes a filter for the distinct ones.
+type keySet []uint64
 
-func (s keySet) add(kind byte, v string) { s[keyHash(kind, v)] = struct{}{} }
+func (s *keySet) add(kind byte, v string) { *s = append(*s, keyHash(kind, v)) }
 
-func (s keySet) bloom() bloom {
-	b := newBloom(len(s))
-	for h := range s {
+// bloom sorts and compacts *s in place and returns its filter.
+func (s *keySet) bloom() bloom {
+	slices.Sort(*s)
+	*s = slices.Compact(*s)
+	b := newBloom(len(*s))
+	for _, h := range *s {
 		b.add(h)
 	}
 	return b

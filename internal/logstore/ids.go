@@ -2,7 +2,6 @@ package logstore
 
 import (
 	"encoding/json"
-	"sort"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -18,6 +17,10 @@ import (
 // 10M events), reads the id section of a block whose filter says yes, and
 // confirms the id against the stored event's bytes.
 const idFanout = 16
+
+// idBitsPerKey makes an id filter's false positives rare (about 0.05%):
+// each one costs a read of a block's id hashes.
+const idBitsPerKey = 20
 
 type idIndex struct {
 	groups []idGroup // oldest first
@@ -36,7 +39,7 @@ func idFilter(hashes ...[]uint64) bloom {
 	for _, h := range hashes {
 		n += len(h)
 	}
-	f := newBloom(n)
+	f := newBloomBits(n, idBitsPerKey)
 	for _, hs := range hashes {
 		for _, h := range hs {
 			f.add(h)
@@ -100,12 +103,12 @@ func (s *Store) sealedID(o *orgLog, id string) (seq int64, chash uint64, found b
 		if err != nil {
 			return 0, 0, false, err
 		}
-		hashes, rows, ch, err := s.blocks.ids(b, bh)
+		hits, err := s.blocks.findID(b, bh, h)
 		if err != nil {
 			return 0, 0, false, err
 		}
-		for i := sort.Search(len(hashes), func(i int) bool { return hashes[i] >= h }); i < len(hashes) && hashes[i] == h; i++ {
-			seq := b.first + int64(rows[i])
+		for _, hit := range hits {
+			seq := b.first + int64(hit.row)
 			data, err := s.readSealed(b, bh, seq)
 			if err != nil {
 				return 0, 0, false, err
@@ -114,7 +117,7 @@ func (s *Store) sealedID(o *orgLog, id string) (seq int64, chash uint64, found b
 				ID string `json:"id"`
 			}
 			if json.Unmarshal(data, &ev) == nil && ev.ID == id {
-				return seq, ch[i], true, nil
+				return seq, hit.chash, true, nil
 			}
 		}
 	}

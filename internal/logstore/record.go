@@ -68,6 +68,18 @@ type walEvent struct {
 	data []byte   // the canonical bytes
 }
 
+// size is an upper bound of the encoded length of g.
+func (g *walGroup) size() int {
+	n := 1 + binary.MaxVarintLen64
+	for _, o := range g.orgs {
+		n += len(o.name) + 3*binary.MaxVarintLen64
+		for _, e := range o.events {
+			n += 32 + binary.MaxVarintLen64 + len(e.data)
+		}
+	}
+	return n
+}
+
 // encode returns the record payload of g.
 func (g *walGroup) encode(dst []byte) []byte {
 	dst = append(dst, kindEvents)

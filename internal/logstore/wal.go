@@ -1,7 +1,9 @@
 package logstore
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -79,10 +81,23 @@ func (w *wal) startSegment(num uint64) error {
 	return nil
 }
 
+// writeGroup encodes g as one record and writes it (write).
+func (w *wal) writeGroup(g *walGroup, ends map[string]int64) error {
+	buf := make([]byte, frameHeader, frameHeader+g.size())
+	buf = g.encode(buf)
+	binary.LittleEndian.PutUint32(buf, uint32(len(buf)-frameHeader))
+	binary.LittleEndian.PutUint32(buf[4:], crc32.Checksum(buf[frameHeader:], castagnoli))
+	return w.writeFrame(buf, ends)
+}
+
 // write appends one record and syncs it. ends gives, per org, the end of
 // the record's seqs. A failed write (disk full) is undone and reported as
 // unavailable; a failed sync fails the log closed.
 func (w *wal) write(payload []byte, ends map[string]int64) error {
+	return w.writeFrame(appendFrame(make([]byte, 0, frameHeader+len(payload)), payload), ends)
+}
+
+func (w *wal) writeFrame(frame []byte, ends map[string]int64) error {
 	if w.failed != nil {
 		return w.failed
 	}
@@ -91,7 +106,6 @@ func (w *wal) write(payload []byte, ends map[string]int64) error {
 			return unavailable("starting a log segment", err)
 		}
 	}
-	frame := appendFrame(make([]byte, 0, frameHeader+len(payload)), payload)
 	if _, err := w.f.Write(frame); err != nil {
 		// Nothing of the record may stay: a later record after a partial
 		// one would make the partial one look like damage.
