@@ -117,7 +117,11 @@ func (g *group) batch(b *audit.Batch) error {
 			continue
 		}
 		e := &tailEvent{id: p.Event.ID, data: p.Encode(po.next), hash: p.Hash}
-		e.doc.Store(eventDoc(&p.Event))
+		d, err := scanDoc(e.data)
+		if err != nil {
+			return internalErr("the canonical bytes of event %d do not read back: %v", i, err)
+		}
+		e.doc.Store(d)
 		po.events = append(po.events, e)
 		po.ids[e.id] = e
 		po.daily[dayCat{dayOf(p.Event.OccurredAt.UnixMicro()), p.Event.Category}]++

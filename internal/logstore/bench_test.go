@@ -132,10 +132,10 @@ func BenchmarkQueries(b *testing.B) {
 		}
 		b.ReportMetric(float64(int64(b.N)*size)/b.Elapsed().Seconds(), "events/s")
 	})
-	day := time.Now().UTC().Truncate(24 * time.Hour).AddDate(0, 0, -30)
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -30)
 	for _, q := range []string{
 		"", "type:repo.create", "type:billing.*", "category:billing", "actor:olivia", "target:acme/llama",
-		"created:" + day.Format("2006-01-02"), "created:" + day.AddDate(0, -1, 0).Format("2006-01") + "",
+		"created:" + day.Format("2006-01-02"), "created:" + day.AddDate(0, -1, 0).Format("2006-01-02") + ".." + day.Format("2006-01-02"), "received:" + time.Now().UTC().Format("2006-01-02"),
 		"-type:repo.update_settings", "llama", "gated", `"changed the role"`, "type:repo.create actor:alice llama",
 	} {
 		f, err := query.Parse(q, query.Options{})

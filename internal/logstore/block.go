@@ -29,7 +29,10 @@ const (
 type summary struct {
 	minOcc, maxOcc, minRec, maxRec int64
 	types, categories, countries   []string // sorted sets (blocks only)
-	filter                         bloom    // every doc key of the events
+	// bits (pages only): which of the block's types, categories and
+	// countries the page holds, a bitset over each sorted set.
+	bits   [3][]byte
+	filter bloom // every doc key of the events
 }
 
 type pageInfo struct {
@@ -70,6 +73,7 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 	h := &blockHeader{first: first, n: len(events)}
 	var pages []byte
 	var blockKeys, pk keySet
+	var sets [][3]map[string]bool
 	types, cats, countries := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	h.sum = newSummary()
 	for start := 0; start < len(events); start += pageEvents {
@@ -80,6 +84,7 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 		}
 		raw := make([]byte, 0, size)
 		pk = pk[:0]
+		pageSets := [3]map[string]bool{{}, {}, {}}
 		ps := newSummary()
 		for _, e := range part {
 			raw = appendBytes(raw, e.data)
@@ -87,15 +92,28 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 			ps.widen(e.doc)
 			h.sum.widen(e.doc)
 			types[e.doc.typ], cats[e.doc.category], countries[e.doc.country] = true, true, true
+			pageSets[0][e.doc.typ], pageSets[1][e.doc.category], pageSets[2][e.doc.country] = true, true, true
 		}
 		comp := zenc.EncodeAll(raw, nil)
 		ps.filter = pk.bloom()
 		blockKeys = append(blockKeys, pk...) // sorted and distinct by bloom
+		sets = append(sets, pageSets)
 		h.pages = append(h.pages, pageInfo{off: int64(len(pages)), size: int64(len(comp)),
 			crc: crc32.Checksum(comp, castagnoli), first: first + int64(start), n: len(part), sum: ps})
 		pages = append(pages, comp...)
 	}
 	h.sum.types, h.sum.categories, h.sum.countries = sortedSet(types), sortedSet(cats), sortedSet(countries)
+	for i, ps := range sets {
+		for k, dict := range [3][]string{h.sum.types, h.sum.categories, h.sum.countries} {
+			bits := make([]byte, (len(dict)+7)/8)
+			for j, v := range dict {
+				if ps[k][v] {
+					bits[j/8] |= 1 << (j % 8)
+				}
+			}
+			h.pages[i].sum.bits[k] = bits
+		}
+	}
 	h.sum.filter = blockKeys.bloom()
 	ids := encodeIDs(events)
 	rel := make([]int64, len(h.pages))
@@ -198,6 +216,10 @@ func (s *summary) encode(b []byte, sets bool) []byte {
 				b = appendBytes(b, []byte(v))
 			}
 		}
+	} else {
+		for _, bits := range s.bits {
+			b = appendBytes(b, bits)
+		}
 	}
 	return appendBytes(b, s.filter)
 }
@@ -211,6 +233,10 @@ func decodeSummary(r *reader, sets bool) summary {
 			for i := 0; i < n && r.err == nil; i++ {
 				*set = append(*set, r.string())
 			}
+		}
+	} else {
+		for k := range s.bits {
+			s.bits[k] = r.bytes()
 		}
 	}
 	s.filter = bloom(r.bytes())
@@ -243,6 +269,11 @@ func decodeHeader(b []byte, size int64) (*blockHeader, int, error) {
 	for i := 0; i < np && r.err == nil; i++ {
 		p := pageInfo{off: r.int(), size: r.int(), crc: r.u32(), n: int(r.int()), first: seq}
 		p.sum = decodeSummary(&r, false)
+		for k, dict := range [3][]string{h.sum.types, h.sum.categories, h.sum.countries} {
+			if r.err == nil && len(p.sum.bits[k]) != (len(dict)+7)/8 {
+				r.err = fmt.Errorf("logstore: block page %d has a set of %d bytes for %d values", i, len(p.sum.bits[k]), len(dict))
+			}
+		}
 		if r.err == nil && (p.off != next || p.size <= 0 || p.off+p.size > size || p.n <= 0) {
 			r.err = fmt.Errorf("logstore: block page %d at %d+%d is out of place", i, p.off, p.size)
 		}

@@ -61,24 +61,6 @@ func parseDoc(data []byte) (*doc, error) {
 	return d, nil
 }
 
-// eventDoc is parseDoc of the event's canonical bytes, made from the
-// event itself (after Pending.Encode), without decoding JSON.
-func eventDoc(ev *audit.Event) *doc {
-	d := &doc{
-		typ: ev.Type, category: ev.Category,
-		actor:    []string{ev.Actor.ID, ev.Actor.Name},
-		occurred: ev.OccurredAt.UnixMicro(), received: ev.ReceivedAt.UnixMicro(),
-		words: words(ev.SearchText()),
-	}
-	if ev.Location != nil {
-		d.country = ev.Location.CountryCode
-	}
-	for _, t := range ev.Targets {
-		d.targets = append(d.targets, t.ID, t.Name)
-	}
-	return d
-}
-
 // words splits text into its words: runs of letters, digits and marks,
 // lower case (the tokenization of the SQLite and PostgreSQL engines).
 func words(s string) []string {

@@ -132,49 +132,58 @@ func hasWords(have, want []string, prefix bool) bool {
 	return false
 }
 
-// mayMatch tests a block's or page's summary; sets says whether it has
-// the type, category and country sets (blocks do, pages do not).
-func (m *matcher) mayMatch(s *summary, sets bool) bool {
+// mayMatch tests a summary: a block's (dict nil) or a page's, whose
+// type, category and country sets are bits over its block's (dict).
+func (m *matcher) mayMatch(s, dict *summary) bool {
 	for i := range m.terms {
-		t := &m.terms[i]
-		if !t.summaryMay(s, sets) {
+		if !m.terms[i].summaryMay(s, dict) {
 			return false
 		}
 	}
 	return true
 }
 
-func (t *term) summaryMay(s *summary, sets bool) bool {
+// set returns the values of one of the summary's sets: kind 0 types,
+// 1 categories, 2 countries.
+func set(s, dict *summary, kind int) []string {
+	src := s
+	if dict != nil {
+		src = dict
+	}
+	all := [3][]string{src.types, src.categories, src.countries}[kind]
+	if dict == nil {
+		return all
+	}
+	var out []string
+	for j, v := range all {
+		if s.bits[kind][j/8]&(1<<(j%8)) != 0 {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (t *term) summaryMay(s, dict *summary) bool {
+	kind := -1
 	switch t.Field {
 	case audit.FieldOccurred:
 		return t.rangeMay(s.minOcc, s.maxOcc)
 	case audit.FieldReceived:
 		return t.rangeMay(s.minRec, s.maxRec)
-	case audit.FieldTypePrefix:
-		if !sets {
-			return true
-		}
+	case audit.FieldType, audit.FieldTypePrefix:
+		kind = 0
+	case audit.FieldCategory:
+		kind = 1
+	case audit.FieldCountry:
+		kind = 2
+	}
+	if kind >= 0 {
 		all, any := true, false
-		for _, typ := range s.types {
-			p := strings.HasPrefix(typ, t.Value)
+		for _, v := range set(s, dict, kind) {
+			p := v == t.Value || t.Field == audit.FieldTypePrefix && strings.HasPrefix(v, t.Value)
 			all, any = all && p, any || p
 		}
 		return t.decide(all, any)
-	}
-	if sets {
-		var set []string
-		switch t.Field {
-		case audit.FieldType:
-			set = s.types
-		case audit.FieldCategory:
-			set = s.categories
-		case audit.FieldCountry:
-			set = s.countries
-		}
-		if set != nil {
-			_, in := slices.BinarySearch(set, t.Value)
-			return t.decide(len(set) == 1 && in, in)
-		}
 	}
 	if t.Negate {
 		return true

@@ -193,7 +193,7 @@ func (s *Store) apply(g walGroup, seg *walSeg) error {
 			if seq < o.size {
 				continue // sealed already (or replayed twice: sealed)
 			}
-			d, err := parseDoc(we.data)
+			d, err := scanDoc(we.data)
 			if err != nil {
 				return fmt.Errorf("org %s seq %d: %w", wo.name, seq, err)
 			}

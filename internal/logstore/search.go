@@ -72,7 +72,7 @@ func (w *walker) visit(seq int64, data []byte, d *doc) error {
 	if !w.m.empty {
 		if d == nil {
 			var err error
-			if d, err = parseDoc(data); err != nil {
+			if d, err = scanDoc(data); err != nil {
 				return internalErr("%s seq %d: %v", w.v.o.name, seq, err)
 			}
 		}
@@ -152,7 +152,7 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 	if err != nil {
 		return err
 	}
-	if !w.m.mayMatch(&h.sum, true) {
+	if !w.m.mayMatch(&h.sum, nil) {
 		return nil
 	}
 	for k := range h.pages {
@@ -162,7 +162,7 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 		}
 		pi := &h.pages[p]
 		first, last := pi.first, pi.first+int64(pi.n)-1
-		if last < lo || first > hi || !w.m.mayMatch(&pi.sum, false) {
+		if last < lo || first > hi || !w.m.mayMatch(&pi.sum, &h.sum) {
 			continue
 		}
 		events, err := w.s.blocks.page(b, h, p)

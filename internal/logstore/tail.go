@@ -54,7 +54,7 @@ func (e *tailEvent) getDoc() (*doc, error) {
 	if d := e.doc.Load(); d != nil {
 		return d, nil
 	}
-	d, err := parseDoc(e.data)
+	d, err := scanDoc(e.data)
 	if err != nil {
 		return nil, err
 	}

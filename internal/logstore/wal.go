@@ -3,8 +3,8 @@ package logstore
 import (
 	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"sort"
@@ -90,13 +90,9 @@ func (w *wal) writeGroup(g *walGroup, ends map[string]int64) error {
 	return w.writeFrame(buf, ends)
 }
 
-// write appends one record and syncs it. ends gives, per org, the end of
-// the record's seqs. A failed write (disk full) is undone and reported as
-// unavailable; a failed sync fails the log closed.
-func (w *wal) write(payload []byte, ends map[string]int64) error {
-	return w.writeFrame(appendFrame(make([]byte, 0, frameHeader+len(payload)), payload), ends)
-}
-
+// writeFrame appends one record and syncs it. ends gives, per org, the
+// end of the record's seqs. A failed write (disk full) is undone and
+// reported as unavailable; a failed sync fails the log closed.
 func (w *wal) writeFrame(frame []byte, ends map[string]int64) error {
 	if w.failed != nil {
 		return w.failed
