@@ -110,18 +110,30 @@ func BenchmarkQueries(b *testing.B) {
 	svc := newService(store)
 	defer svc.Close()
 	ctx := context.Background()
+	batches := demoBatches(n)
 	start := time.Now()
-	for _, batch := range demoBatches(n) {
-		if _, err := svc.Ingest(ctx, "bench", batch); err != nil {
-			b.Fatal(err)
-		}
+	work := make(chan []json.RawMessage)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for batch := range work {
+				if _, err := svc.Ingest(ctx, "bench", batch); err != nil {
+					b.Error(err)
+				}
+			}
+		})
 	}
+	for _, batch := range batches {
+		work <- batch
+	}
+	close(work)
+	wg.Wait()
 	loaded := time.Since(start)
 	if err := store.Seal(ctx); err != nil {
 		b.Fatal(err)
 	}
 	size, _ := store.Size(ctx, "bench")
-	b.Logf("loaded %d events in %v (%.0f/s, one goroutine, batches of %d)", size, loaded.Round(time.Millisecond), float64(size)/loaded.Seconds(), demo.BatchSize)
+	b.Logf("loaded %d events in %v (%.0f/s, 8 goroutines, batches of %d)", size, loaded.Round(time.Millisecond), float64(size)/loaded.Seconds(), demo.BatchSize)
 	b.Logf("disk after sealing: %.1f bytes/event (every file under the directory)", float64(duBytes(b, dir))/float64(size))
 	b.Run("scan", func(b *testing.B) {
 		for range b.N {

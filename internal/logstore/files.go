@@ -134,16 +134,35 @@ func (f *blockFiles) header(b *blockRef) (*blockHeader, error) {
 
 // page returns the events of page p of block b.
 func (f *blockFiles) page(b *blockRef, h *blockHeader, p int) ([][]byte, error) {
+	events, _, err := f.pageInto(b, h, p, nil, nil)
+	return events, err
+}
+
+// pageInto is page decoding into buf; pages, when not nil, holds the
+// block's bytes from the first page on (a walk over many pages reads the
+// block once).
+func (f *blockFiles) pageInto(b *blockRef, h *blockHeader, p int, pages, buf []byte) ([][]byte, []byte, error) {
 	pi := &h.pages[p]
-	comp, err := f.read(b, pi.off, pi.size)
-	if err != nil {
-		return nil, err
+	var comp []byte
+	if pages != nil {
+		start := pi.off - h.pages[0].off
+		comp = pages[start : start+pi.size]
+	} else {
+		var err error
+		if comp, err = f.read(b, pi.off, pi.size); err != nil {
+			return nil, buf, err
+		}
 	}
-	events, _, err := decodePage(comp, pi, nil)
+	events, buf, err := decodePage(comp, pi, buf)
 	if err != nil {
-		return nil, damaged(b, fmt.Errorf("page %d (seqs %d…%d): %w", p, pi.first, pi.first+int64(pi.n)-1, err))
+		return nil, buf, damaged(b, fmt.Errorf("page %d (seqs %d…%d): %w", p, pi.first, pi.first+int64(pi.n)-1, err))
 	}
-	return events, nil
+	return events, buf, nil
+}
+
+// pagesOf reads the bytes of all of the block's pages.
+func (f *blockFiles) pagesOf(b *blockRef, h *blockHeader) ([]byte, error) {
+	return f.read(b, h.pages[0].off, b.size-h.pages[0].off)
 }
 
 // ids reads the block's id section.

@@ -282,3 +282,32 @@ func TestDamagedBlockIsNamed(t *testing.T) {
 		t.Errorf("Scan over a damaged block: err = %v, want one naming the block's seqs and the CRC", err)
 	}
 }
+
+// TestSealRacesBackgroundSealer: Seal and the background sealer asking
+// for the same events seal them once.
+func TestSealRacesBackgroundSealer(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{BlockEvents: 16, PageEvents: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acked map[string][][]byte
+	for round := 0; round < 20; round++ {
+		more := fill(t, s, []string{"acme"}, round*50, 50)
+		if acked == nil {
+			acked = more
+		} else {
+			acked["acme"] = append(acked["acme"], more["acme"]...)
+		}
+		if err := s.Seal(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantLog(t, s, "acme", acked["acme"])
+	s.Close()
+	if s, err = Open(dir, Options{BlockEvents: 16, PageEvents: 4}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	wantLog(t, s, "acme", acked["acme"])
+}

@@ -151,12 +151,15 @@ func (s *Store) sealOrg(ctx context.Context, o *orgLog, upto int64) error {
 		upto = o.size
 	}
 	upto = min(upto, from+int64(s.opts.BlockEvents))
+	if upto <= from {
+		// Sealed meanwhile (Seal and the background sealer asked for the
+		// same events).
+		o.mu.RUnlock()
+		return nil
+	}
 	events := o.tail[:upto-from]
 	tree := o.tree.snapshot()
 	o.mu.RUnlock()
-	if len(events) == 0 {
-		return nil
-	}
 	in := make([]sealEvent, len(events))
 	hashes := make([]uint64, len(events))
 	daily := map[dayCat]int64{}

@@ -59,6 +59,7 @@ type walker struct {
 	ctx   context.Context
 	n     int // rows given to fn
 	limit int
+	buf   []byte // decoded page, reused: fn's data is valid only during the call
 }
 
 type stop struct{}
@@ -155,6 +156,13 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 	if !w.m.mayMatch(&h.sum, nil) {
 		return nil
 	}
+	var pages []byte
+	if w.m.empty && lo <= b.first && b.first+b.n-1 <= hi {
+		// The whole block is read: one read, not one per page.
+		if pages, err = w.s.blocks.pagesOf(b, h); err != nil {
+			return err
+		}
+	}
 	for k := range h.pages {
 		p := k
 		if desc {
@@ -165,7 +173,8 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 		if last < lo || first > hi || !w.m.mayMatch(&pi.sum, &h.sum) {
 			continue
 		}
-		events, err := w.s.blocks.page(b, h, p)
+		var events [][]byte
+		events, w.buf, err = w.s.blocks.pageInto(b, h, p, pages, w.buf)
 		if err != nil {
 			return err
 		}
