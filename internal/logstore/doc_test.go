@@ -27,7 +27,7 @@ func TestFastDocIsParseDoc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fast, ok := fastDoc(data)
+	fast, ok := fastDoc(data, true)
 	if !ok || !reflect.DeepEqual(got, fast) {
 		t.Errorf("parseDoc = %+v\nfastDoc = %+v, %v", got, fast, ok)
 	}
@@ -63,7 +63,7 @@ func TestFastDocOnDemoAndTrickyEvents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, ok := fastDoc(data); !ok || !reflect.DeepEqual(got, want) {
+		if got, ok := fastDoc(data, true); !ok || !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s:\nfastDoc  = %+v, %v\nparseDoc = %+v", data, got, ok, want)
 		}
 	}

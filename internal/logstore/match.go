@@ -14,6 +14,7 @@ type matcher struct {
 	terms []term
 	empty bool // matches every event
 	none  bool // matches no event
+	words bool // a term tests the search text's words
 }
 
 type term struct {
@@ -31,6 +32,7 @@ func compile(f audit.Filter) *matcher {
 		c := term{Term: t}
 		switch t.Field {
 		case audit.FieldText:
+			m.words = true
 			c.words = words(t.Value)
 			if len(c.words) == 0 && !t.Negate {
 				m.none = true // a value with no word matches no event

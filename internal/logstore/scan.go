@@ -12,7 +12,16 @@ import (
 // fields, and the metadata's keys and strings in audit.Event.SearchText's
 // order. Bytes it does not recognise go to parseDoc, which decodes JSON.
 func scanDoc(data []byte) (*doc, error) {
-	if d, ok := fastDoc(data); ok {
+	if d, ok := fastDoc(data, true); ok {
+		return d, nil
+	}
+	return parseDoc(data)
+}
+
+// scanFields is scanDoc without the words, for filters that test none:
+// the metadata is not read.
+func scanFields(data []byte) (*doc, error) {
+	if d, ok := fastDoc(data, false); ok {
 		return d, nil
 	}
 	return parseDoc(data)
@@ -24,7 +33,7 @@ type cscan struct {
 	ok bool
 }
 
-func fastDoc(b []byte) (*doc, bool) {
+func fastDoc(b []byte, withWords bool) (*doc, bool) {
 	s := &cscan{b: b, ok: true}
 	d := &doc{}
 	s.lit(`{"id":`)
@@ -78,6 +87,9 @@ func fastDoc(b []byte) (*doc, bool) {
 	d.occurred = s.time()
 	s.lit(`,"received_at":`)
 	d.received = s.time()
+	if !withWords {
+		return d, s.ok
+	}
 	d.words = words(desc)
 	for _, v := range d.actor {
 		d.words = append(d.words, words(v)...)

@@ -72,8 +72,12 @@ var errDone error = stop{}
 func (w *walker) visit(seq int64, data []byte, d *doc) error {
 	if !w.m.empty {
 		if d == nil {
+			read := scanFields
+			if w.m.words {
+				read = scanDoc
+			}
 			var err error
-			if d, err = scanDoc(data); err != nil {
+			if d, err = read(data); err != nil {
 				return internalErr("%s seq %d: %v", w.v.o.name, seq, err)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/sqlite"
 )
 
 // orgLog is one org's log in memory: its sealed blocks, its unsealed tail,
@@ -80,10 +81,4 @@ func (o *orgLog) view() view {
 
 const microsPerDay = 86400 * 1000000
 
-func dayOf(micros int64) int64 {
-	d := micros / microsPerDay
-	if micros < 0 && micros%microsPerDay != 0 {
-		d--
-	}
-	return d
-}
+var dayOf = sqlite.DayOf
