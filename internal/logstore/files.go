@@ -9,7 +9,6 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/trailaudit/trail/internal/audit"
 )
@@ -71,7 +70,7 @@ func (f *blockFiles) append(data []byte) (file, off int64, err error) {
 	if _, err := f.cur.WriteAt(data, f.curSz); err != nil {
 		return 0, 0, unavailable("writing a block", err)
 	}
-	if err := syscall.Fdatasync(int(f.cur.Fd())); err != nil {
+	if err := fdatasync(f.cur); err != nil {
 		return 0, 0, failClosed(fmt.Errorf("syncing a block: %w", err))
 	}
 	off = f.curSz

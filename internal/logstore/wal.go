@@ -102,7 +102,7 @@ func (w *wal) writeFrame(frame []byte, ends map[string]int64) error {
 			return unavailable("starting a log segment", err)
 		}
 	}
-	if _, err := w.f.Write(frame); err != nil {
+	if _, err := writeFile(w.f, frame); err != nil {
 		// Nothing of the record may stay: a later record after a partial
 		// one would make the partial one look like damage.
 		if terr := w.f.Truncate(w.size); terr != nil {
@@ -111,7 +111,7 @@ func (w *wal) writeFrame(frame []byte, ends map[string]int64) error {
 		}
 		return unavailable("writing the log", err)
 	}
-	if err := syscall.Fdatasync(int(w.f.Fd())); err != nil {
+	if err := fdatasync(w.f); err != nil {
 		w.failed = failClosed(fmt.Errorf("syncing the log: %w", err))
 		return w.failed
 	}
@@ -164,11 +164,18 @@ func (w *wal) close() error {
 	if w.failed == nil {
 		_, err = w.f.Write(appendFrame(nil, []byte{kindClose}))
 		if err == nil {
-			err = syscall.Fdatasync(int(w.f.Fd()))
+			err = fdatasync(w.f)
 		}
 	}
 	return errors.Join(err, w.f.Close())
 }
+
+// The two system calls durability rests on, replaceable by tests that
+// inject a full disk or a failing device.
+var (
+	writeFile = func(f *os.File, b []byte) (int, error) { return f.Write(b) }
+	fdatasync = func(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
+)
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
