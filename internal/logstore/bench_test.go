@@ -134,7 +134,10 @@ func BenchmarkQueries(b *testing.B) {
 	}
 	size, _ := store.Size(ctx, "bench")
 	b.Logf("loaded %d events in %v (%.0f/s, 8 goroutines, batches of %d)", size, loaded.Round(time.Millisecond), float64(size)/loaded.Seconds(), demo.BatchSize)
-	b.Logf("disk after sealing: %.1f bytes/event (every file under the directory)", float64(duBytes(b, dir))/float64(size))
+	b.Logf("disk after sealing: %.1f bytes/event (every file under the directory); blocks %.1f, log %.1f, catalog %.1f",
+		float64(duBytes(b, dir))/float64(size), float64(duBytes(b, filepath.Join(dir, "blocks")))/float64(size),
+		float64(duBytes(b, filepath.Join(dir, "wal")))/float64(size), float64(duBytes(b, filepath.Join(dir, "catalog.db"))+
+			duBytes(b, filepath.Join(dir, "catalog.db-wal")))/float64(size))
 	b.Run("scan", func(b *testing.B) {
 		for range b.N {
 			var got int64

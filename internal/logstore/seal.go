@@ -83,8 +83,25 @@ func (s *Store) sealDue(ctx context.Context) error {
 	}
 }
 
-// Seal seals every org's whole tail (for tests, backups and benchmarks).
+// Seal seals every org's whole tail and then starts a new log segment,
+// so that every older segment is removed (for tests, backups and
+// benchmarks).
 func (s *Store) Seal(ctx context.Context) error {
+	if err := s.sealAll(ctx); err != nil {
+		return err
+	}
+	s.appendMu.Lock()
+	defer s.appendMu.Unlock()
+	if s.reader || s.wal.failed != nil || s.wal.size == 0 {
+		return nil
+	}
+	if err := s.wal.startSegment(s.wal.segs[len(s.wal.segs)-1].num + 1); err != nil {
+		return err
+	}
+	return s.wal.release(s.sealedOf)
+}
+
+func (s *Store) sealAll(ctx context.Context) error {
 	for _, o := range s.orgList() {
 		for {
 			o.mu.RLock()
