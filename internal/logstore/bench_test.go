@@ -52,6 +52,26 @@ func demoBatches(n int) [][]json.RawMessage {
 	return out
 }
 
+// ingestAll ingests the batches into org bench from 8 goroutines.
+func ingestAll(b *testing.B, svc *audit.Service, batches [][]json.RawMessage) {
+	work := make(chan []json.RawMessage)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for batch := range work {
+				if _, err := svc.Ingest(context.Background(), "bench", batch); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	}
+	for _, batch := range batches {
+		work <- batch
+	}
+	close(work)
+	wg.Wait()
+}
+
 func newService(s audit.Store) *audit.Service {
 	return audit.NewService(audit.Config{Store: s, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
@@ -70,24 +90,13 @@ func BenchmarkIngest(b *testing.B) {
 			svc := newService(store)
 			defer svc.Close()
 			b.ResetTimer()
-			var wg sync.WaitGroup
-			work := make(chan []json.RawMessage)
-			for range 8 {
-				wg.Go(func() {
-					for batch := range work {
-						if _, err := svc.Ingest(context.Background(), "bench", batch); err != nil {
-							b.Error(err)
-						}
-					}
-				})
-			}
+			var send [][]json.RawMessage
 			events := 0
 			for i := range b.N * 20 {
-				work <- batches[i%len(batches)]
+				send = append(send, batches[i%len(batches)])
 				events += len(batches[i%len(batches)])
 			}
-			close(work)
-			wg.Wait()
+			ingestAll(b, svc, send)
 			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
@@ -112,22 +121,7 @@ func BenchmarkQueries(b *testing.B) {
 	ctx := context.Background()
 	batches := demoBatches(n)
 	start := time.Now()
-	work := make(chan []json.RawMessage)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for batch := range work {
-				if _, err := svc.Ingest(ctx, "bench", batch); err != nil {
-					b.Error(err)
-				}
-			}
-		})
-	}
-	for _, batch := range batches {
-		work <- batch
-	}
-	close(work)
-	wg.Wait()
+	ingestAll(b, svc, batches)
 	loaded := time.Since(start)
 	if err := store.Seal(ctx); err != nil {
 		b.Fatal(err)

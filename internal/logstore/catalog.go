@@ -34,13 +34,7 @@ var catalogSchema = []string{
 		len   INTEGER NOT NULL,
 		PRIMARY KEY (org, first)
 	) WITHOUT ROWID`,
-	`CREATE TABLE IF NOT EXISTS daily (
-		org      INTEGER NOT NULL,
-		day      INTEGER NOT NULL,
-		category TEXT NOT NULL,
-		n        INTEGER NOT NULL,
-		PRIMARY KEY (org, day, category)
-	) WITHOUT ROWID`,
+	sqlite.DailySchema, // counts of sealed events
 	// Tile level ≥ 1, index idx: up to 256 hashes of tree level 8·level.
 	`CREATE TABLE IF NOT EXISTS tiles (
 		org   INTEGER NOT NULL,

@@ -9,6 +9,17 @@ import (
 // refused rather than misread.
 const schemaVersion = 1
 
+// DailySchema is the table of events per org (its number), UTC day (of
+// occurred_at, sqlite.DayOf) and category, for charts; the log engine's
+// catalog has the same table.
+const DailySchema = `CREATE TABLE IF NOT EXISTS daily (
+		org      INTEGER NOT NULL,
+		day      INTEGER NOT NULL,
+		category TEXT NOT NULL,
+		n        INTEGER NOT NULL,
+		PRIMARY KEY (org, day, category)
+	) WITHOUT ROWID`
+
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
 	// size is the org's next seq: dense, advanced in the same transaction
@@ -54,13 +65,7 @@ var schema = []string{
 		tokenize='unicode61 remove_diacritics 2'
 	)`,
 	// Events per org, UTC day (of occurred_at) and category, for charts.
-	`CREATE TABLE IF NOT EXISTS daily (
-		org      INTEGER NOT NULL,
-		day      INTEGER NOT NULL,
-		category TEXT NOT NULL,
-		n        INTEGER NOT NULL,
-		PRIMARY KEY (org, day, category)
-	) WITHOUT ROWID`,
+	DailySchema,
 	// Each org's Merkle tree: tlog stored hashes (idx = tlog.StoredHashIndex),
 	// written with the events (tree.go).
 	`CREATE TABLE IF NOT EXISTS tree (
