@@ -26,13 +26,19 @@ type blockRef struct {
 	hdr       atomic.Pointer[blockHeader]
 }
 
+// maxHeaders bounds the block headers kept in memory (about 70 KB each
+// for a full block): past it the oldest cached is dropped and read again
+// when needed.
+var maxHeaders = 1024
+
 type blockFiles struct {
-	dir   string
-	mu    sync.Mutex
-	files map[int64]*os.File // opened for reading
-	cur   *os.File           // the file new blocks go to
-	curN  int64
-	curSz int64
+	dir    string
+	mu     sync.Mutex
+	cached []*blockRef        // blocks whose header is cached, oldest first
+	files  map[int64]*os.File // opened for reading
+	cur    *os.File           // the file new blocks go to
+	curN   int64
+	curSz  int64
 }
 
 func blockFileName(n int64) string { return fmt.Sprintf("%08d.blk", n) }
@@ -127,8 +133,20 @@ func (f *blockFiles) header(b *blockRef) (*blockHeader, error) {
 		return nil, damaged(b, err)
 	}
 	h.hl = hl
-	b.hdr.Store(h)
+	f.keep(b, h)
 	return h, nil
+}
+
+// keep caches b's header, dropping the oldest cached past maxHeaders.
+func (f *blockFiles) keep(b *blockRef, h *blockHeader) {
+	b.hdr.Store(h)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cached = append(f.cached, b)
+	if len(f.cached) > maxHeaders {
+		f.cached[0].hdr.Store(nil)
+		f.cached = append(f.cached[:0], f.cached[1:]...)
+	}
 }
 
 // page returns the events of page p of block b.

@@ -200,7 +200,7 @@ func (s *Store) sealOrg(ctx context.Context, o *orgLog, upto int64) error {
 		return err
 	}
 	b := &blockRef{first: from, n: int64(len(events)), file: file, off: off, size: int64(len(data))}
-	b.hdr.Store(hdr)
+	s.blocks.keep(b, hdr)
 	st := &sealTx{org: o, block: b, daily: daily, tiles: tree.tileRows(from, upto)}
 	if err := s.cat.writeSeal(ctx, st); err != nil {
 		return err
