@@ -381,3 +381,43 @@ func canonicalOf(ev audit.Event, seq int64) []byte {
 	ev.Seq = seq
 	return ev.AppendCanonical(nil)
 }
+
+// TestReaderBesideOwner: a second Open of a directory in use reads what
+// was acknowledged, while the owner keeps appending and sealing, and
+// appends nothing.
+func TestReaderBesideOwner(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{BlockEvents: 20, PageEvents: 4, SegmentBytes: 8 << 10, MaxSegments: 2}
+	owner, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	acked := fill(t, owner, []string{"acme"}, 0, 100)
+	done := make(chan struct{})
+	go func() { // the owner goes on: appends, seals, removes segments
+		defer close(done)
+		fill(t, owner, []string{"acme"}, 1000, 300)
+	}()
+	for i := 0; i < 5; i++ {
+		r, err := Open(dir, opts)
+		if err != nil {
+			t.Fatalf("reader %d: %v", i, err)
+		}
+		n, _ := r.Size(context.Background(), "acme")
+		if n < 100 {
+			t.Errorf("reader %d sees %d events, want at least the 100 acknowledged before it opened", i, n)
+		}
+		for j, want := range acked["acme"] {
+			if _, data, err := r.Event(context.Background(), "acme", eventID(want)); err != nil || !bytes.Equal(data, want) {
+				t.Fatalf("reader %d, event %d: %v", i, j, err)
+			}
+		}
+		b := &audit.Batch{Org: "acme", Events: []*audit.Pending{pendingOf(testEvent("acme", 5000))}}
+		if err := r.Append(context.Background(), []*audit.Batch{b}); audit.ErrorCode(err) != audit.CodeUnavailable {
+			t.Errorf("reader Append: %v, want unavailable", err)
+		}
+		r.Close()
+	}
+	<-done
+}

@@ -127,7 +127,14 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.wal.failed = &audit.Error{Code: audit.CodeUnavailable,
 			Message: "the data directory " + dir + " is in use by another trail process (a running trail serve?), which alone appends events: use its HTTP API, or stop it"}
 	}
-	if err := s.recover(); err != nil {
+	err = s.recover()
+	// A reader races the owner, which may seal and remove a log segment
+	// between the reader's catalog read and its log read: start again.
+	for try := 0; err != nil && busy && try < 5; try++ {
+		s.orgs, s.tailBytes, s.wal.segs = map[string]*orgLog{}, 0, nil
+		err = s.recover()
+	}
+	if err != nil {
 		s.closeFiles()
 		return nil, err
 	}
