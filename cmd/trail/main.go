@@ -23,6 +23,7 @@ Usage:
   trail export  --org ORG [--format json|ndjson|csv] [--q QUERY] [--out FILE]
   trail verify  FILE [--key VERIFIER_KEY]… [--previous OLDER]        check an export offline
   trail check   [--data DIR] [--org ORG]                             re-derive every org's tree, compare
+  trail backup  [--data DIR] [--store log:DIR] DEST                   a consistent copy, while serving
   trail keys    verifier | rotate-signing [--data DIR]               checkpoint signing key
   trail bench   [flags]                                               measure ingest, query, export
   trail migrate --store postgres://…                                  apply PostgreSQL schema migrations
@@ -59,6 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"bench":  runBench,
 		"verify": runVerify, // verify.go
 		"check":  runCheck,  // check.go
+		"backup": runBackup, // backup.go
 		"version": func(context.Context, []string, io.Writer, io.Writer) error {
 			fmt.Fprintln(stdout, "trail", version)
 			return nil

@@ -193,3 +193,16 @@ func isUniqueViolation(err error) bool {
 }
 
 var _ audit.Store = (*Store)(nil)
+
+// Backup writes a consistent copy of the database to dest/trail.db (dest
+// is created), with SQLite's VACUUM INTO, while other connections and
+// processes read and write.
+func (s *Store) Backup(ctx context.Context, dest string) error {
+	if err := os.MkdirAll(dest, 0o700); err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	if _, err := s.w.ExecContext(ctx, `VACUUM INTO ?`, filepath.Join(dest, FileName)); err != nil {
+		return storeErr("backup", err)
+	}
+	return nil
+}
