@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -66,5 +69,44 @@ func TestLogEngineCLI(t *testing.T) {
 	s = serveOn(t, bin, data, store...)
 	if n := logSize(t, apiClient(s.base, key), "acme"); n != 102 {
 		t.Errorf("after a restart: log size %d, want 102 (101 and the recorded export)", n)
+	}
+}
+
+// TestConvertSQLiteToLog converts a schema-v1 SQLite data directory into
+// the log engine with trail migrate-store: roots match the source's and
+// the signed checkpoint, keys carry over, the server starts from the
+// copy, and the source's database file is not changed.
+func TestConvertSQLiteToLog(t *testing.T) {
+	bin := trailBinary(t)
+	data := t.TempDir()
+	fillCheckedLog(t, data, 3000, 2500, rand.New(rand.NewPCG(8, 8)))
+	key := createKeyCLI(t, bin, data, "--scope", "admin")
+	before, err := os.ReadFile(filepath.Join(data, "trail.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(t.TempDir(), "log")
+	if res := runTrail(t, bin, nil, "migrate-store", "--from", "sqlite:"+data, "--to", "log:"+data); res.code != 2 {
+		t.Errorf("migrate-store into the source's own directory: exit %d, want 2", res.code)
+	}
+	res := mustRun(t, bin, nil, "migrate-store", "--from", "sqlite:"+data, "--to", "log:"+dest)
+	if !strings.Contains(res.stderr, "every org's tree root matches") {
+		t.Errorf("migrate-store: %s", res.stderr)
+	}
+	out := mustRun(t, bin, nil, "check", "--data", data, "--store", "log:"+dest).stdout
+	if !strings.Contains(out, "ok       acme: 3000 events") || !strings.Contains(out, "matches its signed checkpoint of size 2500") {
+		t.Errorf("check of the converted log:\n%s", out)
+	}
+	if after, _ := os.ReadFile(filepath.Join(data, "trail.db")); !bytes.Equal(after, before) {
+		t.Error("the conversion changed the source database")
+	}
+	s := serveOn(t, bin, data, "--store", "log:"+dest)
+	c := apiClient(s.base, key)
+	if n := logSize(t, c, "acme"); n != 3000 {
+		t.Errorf("served from the converted log: size %d, want 3000", n)
+	}
+	page, err := c.List(testCtx(t), "acme", client.ListOptions{Query: `"event number 1234"`, Limit: 5})
+	if err != nil || len(page.Events) != 1 || decodeEvent(t, page.Events[0]).Seq != 1234 {
+		t.Errorf("search in the converted log: %v %v", page, err)
 	}
 }

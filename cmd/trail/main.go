@@ -27,7 +27,7 @@ Usage:
   trail keys    verifier | rotate-signing [--data DIR]               checkpoint signing key
   trail bench   [flags]                                               measure ingest, query, export
   trail migrate --store postgres://…                                  apply PostgreSQL schema migrations
-  trail migrate-store --from sqlite:DIR --to postgres://…              copy an embedded store into PostgreSQL
+  trail migrate-store --from sqlite:DIR --to postgres://…|log:DIR      copy a SQLite store into PostgreSQL or the log engine
   trail version
 
 Every command that touches the store takes --data (env TRAIL_DATA, default ./trail-data)

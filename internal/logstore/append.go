@@ -26,6 +26,13 @@ func (s *Store) Append(ctx context.Context, batches []*audit.Batch) error {
 			return err
 		}
 	}
+	return g.commit()
+}
+
+// commit writes the group's events as one log record, syncs, and then
+// publishes them.
+func (g *group) commit() error {
+	s := g.s
 	if len(g.order) == 0 {
 		return nil
 	}

@@ -421,3 +421,30 @@ func TestReaderBesideOwner(t *testing.T) {
 	}
 	<-done
 }
+
+// TestImportThenRetry: imported events keep their seqs and bytes, and a
+// retry of an imported id (same content hash) gets its seq, sealed or not.
+func TestImportThenRetry(t *testing.T) {
+	s, _ := Open(t.TempDir(), small)
+	defer s.Close()
+	ctx := context.Background()
+	var evs []Imported
+	var want [][]byte
+	for i := range 120 {
+		p := pendingOf(testEvent("acme", i))
+		data := p.Encode(int64(i))
+		evs = append(evs, Imported{Seq: int64(i), Data: data, Hash: p.Hash})
+		want = append(want, data)
+	}
+	if err := s.Import(ctx, "acme", evs[:100]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Import(ctx, "acme", evs[101:]); err == nil {
+		t.Fatal("Import leaving a gap: no error")
+	}
+	s.Seal(ctx)
+	if err := s.Import(ctx, "acme", evs[100:]); err != nil {
+		t.Fatal(err)
+	}
+	wantLog(t, s, "acme", want) // checks bytes, density, root and retries
+}

@@ -111,3 +111,17 @@ func fromMicros(m int64) time.Time {
 	}
 	return time.UnixMicro(m).UTC()
 }
+
+// ImportKey stores a key copied from another store, with its secret's
+// hash and its state (last use, revocation). A key with the same id
+// already here is left as it is; ImportKey reports whether it stored k.
+func (s *Meta) ImportKey(ctx context.Context, k audit.Key, hash [sha256.Size]byte) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `INSERT INTO keys (id, hash, name, scope, org, created, expires, last_used, revoked)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		k.ID, hash[:], k.Name, string(k.Scope), k.Org, micros(k.CreatedAt), micros(k.ExpiresAt), micros(k.LastUsedAt), micros(k.RevokedAt))
+	if err != nil {
+		return false, storeErr("importing key", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
