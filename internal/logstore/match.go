@@ -78,6 +78,18 @@ func (m *matcher) match(d *doc) bool {
 	return true
 }
 
+// matchFields reports whether d satisfies every term but the text ones
+// (d may lack its words).
+func (m *matcher) matchFields(d *doc) bool {
+	for i := range m.terms {
+		t := &m.terms[i]
+		if t.Field != audit.FieldText && t.test(d) == t.Negate {
+			return false
+		}
+	}
+	return true
+}
+
 // test is the positive form of the term.
 func (t *term) test(d *doc) bool {
 	switch t.Field {

@@ -71,17 +71,11 @@ var errDone error = stop{}
 // visit tests one event and hands it to fn.
 func (w *walker) visit(seq int64, data []byte, d *doc) error {
 	if !w.m.empty {
-		if d == nil {
-			read := scanFields
-			if w.m.words {
-				read = scanDoc
-			}
-			var err error
-			if d, err = read(data); err != nil {
-				return internalErr("%s seq %d: %v", w.v.o.name, seq, err)
-			}
+		ok, err := w.matches(data, d)
+		if err != nil {
+			return internalErr("%s seq %d: %v", w.v.o.name, seq, err)
 		}
-		if !w.m.match(d) {
+		if !ok {
 			return nil
 		}
 	}
@@ -93,6 +87,26 @@ func (w *walker) visit(seq int64, data []byte, d *doc) error {
 		return errDone
 	}
 	return nil
+}
+
+// matches tests an event (d: its doc, or nil to read it from data). The
+// fields other than the words are read first: an event that fails on them
+// costs no tokenizing of its text.
+func (w *walker) matches(data []byte, d *doc) (bool, error) {
+	if d != nil {
+		return w.m.match(d), nil
+	}
+	d, err := scanFields(data)
+	if err != nil || !w.m.matchFields(d) {
+		return false, err
+	}
+	if !w.m.words {
+		return true, nil
+	}
+	if d, err = scanDoc(data); err != nil {
+		return false, err
+	}
+	return w.m.match(d), nil
 }
 
 func (w *walker) tailEvent(seq int64) error {
