@@ -26,11 +26,12 @@ Usage:
   trail verify  FILE [--key VERIFIER_KEY]… [--previous OLDER]        check an export offline
   trail check   [--data DIR] [--org ORG]                             re-derive every org's tree, compare
   trail orgs    [--json] [--data DIR]                                every org with a log, its size
+  trail backup  [--data DIR] [--store log:DIR] DEST                   a consistent copy, while serving
   trail keys    verifier | rotate-signing [--data DIR]               checkpoint signing key
   trail bench   [flags]                                               measure ingest, query, export
   trail catalog json|docs|gen [--catalog FILE] [--package NAME]       the event catalog, its reference, Go builders
   trail migrate --store postgres://…                                  apply PostgreSQL schema migrations
-  trail migrate-store --from sqlite:DIR --to postgres://…              copy an embedded store into PostgreSQL
+  trail migrate-store --from sqlite:DIR --to postgres://…|log:DIR      copy a SQLite store into PostgreSQL or the log engine
   trail version [--licenses]                                          version, commit, Go, licences
 
 Only serve, keys create and the migration commands create a data directory; the others exit 2
@@ -66,6 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"verify": runVerify, // verify.go
 		"check":  runCheck,  // check.go
 		"orgs":   runOrgs,   // orgs.go
+		"backup": runBackup, // backup.go
 
 		"version":       runVersion, // version.go
 		"migrate":       runMigrate,

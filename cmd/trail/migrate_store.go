@@ -16,20 +16,22 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/postgres"
 	"github.com/trailaudit/trail/internal/sqlite"
 )
 
-// runMigrateStore copies a whole embedded store into PostgreSQL: every
-// org's events with their ids, seqs and exact bytes (so the Merkle tree,
-// rebuilt from them, has the same hashes, and each org's root is checked
-// against the source's), the retry hashes, the latest signed checkpoints
-// and the API keys. Viewer links and sessions, short-lived, are not
-// copied. An interrupted copy resumes where it stopped.
+// runMigrateStore copies a whole SQLite store into PostgreSQL or into the
+// log engine (the conversion of a schema-v1 data directory): every org's
+// events with their ids, seqs and exact bytes (so the Merkle tree, rebuilt
+// from them, has the same hashes, and each org's root is checked against
+// the source's), the retry hashes, the latest signed checkpoints and the
+// API keys. Viewer links and sessions, short-lived, are not copied. The
+// source is only read; an interrupted copy resumes where it stopped.
 func runMigrateStore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("migrate-store", "--from sqlite:DIR --to postgres://…", stderr)
+	fs := newFlags("migrate-store", "--from sqlite:DIR --to postgres://…|log:DIR", stderr)
 	from := fs.String("from", "", "the embedded store to copy: sqlite:`DIR` (its data directory; stop its server first)")
-	to := fs.String("to", "", "the PostgreSQL store to copy into: a postgres:// `URL`")
+	to := fs.String("to", "", "the store to copy into: a postgres:// `URL`, or log:DIR for the log engine in another directory")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -37,8 +39,10 @@ func runMigrateStore(ctx context.Context, args []string, stdout, stderr io.Write
 	switch {
 	case !ok || dir == "":
 		return usagef("--from must be sqlite:DIR, the data directory of an embedded store")
-	case !isPostgres(*to):
-		return usagef("--to must be a postgres:// URL")
+	case !isPostgres(*to) && (!strings.HasPrefix(*to, "log:") || logDir("", *to) == ""):
+		return usagef("--to must be a postgres:// URL or log:DIR")
+	case strings.HasPrefix(*to, "log:") && filepath.Clean(logDir("", *to)) == filepath.Clean(dir):
+		return usagef("--to log:DIR must be another directory than the source: the source stays untouched")
 	}
 	if err := requireDataDir(dir); err != nil {
 		return err // the source must exist: never copy a new, empty store
@@ -53,7 +57,7 @@ func runMigrateStore(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer raw.Close()
-	dst, err := postgres.Open(ctx, *to, postgres.Options{})
+	dst, err := openTarget(ctx, *to)
 	if err != nil {
 		return err
 	}
@@ -75,7 +79,7 @@ func runMigrateStore(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	if err := dst.Analyze(ctx); err != nil {
+	if err := dst.finish(ctx); err != nil {
 		return err
 	}
 	engine, where := storeLabel("", *to)
@@ -87,9 +91,62 @@ func runMigrateStore(ctx context.Context, args []string, stdout, stderr io.Write
 type storeCopy struct {
 	src *sqlite.Store
 	raw *sql.DB
-	dst *postgres.Store
+	dst copyTarget
 	log io.Writer
 }
+
+// copiedEvent is one event read from the source.
+type copiedEvent struct {
+	seq  int64
+	data []byte
+	hash [32]byte
+}
+
+// copyTarget is a store migrate-store copies into.
+type copyTarget interface {
+	audit.Store
+	importEvents(ctx context.Context, org string, evs []copiedEvent) error
+	ImportKey(ctx context.Context, k audit.Key, hash [32]byte) (bool, error)
+	finish(ctx context.Context) error // after the copy
+}
+
+func openTarget(ctx context.Context, to string) (copyTarget, error) {
+	if isPostgres(to) {
+		s, err := postgres.Open(ctx, to, postgres.Options{})
+		return pgTarget{s}, err
+	}
+	s, err := logstore.Open(logDir("", to), logstore.Options{})
+	return logTarget{s}, err
+}
+
+type pgTarget struct{ *postgres.Store }
+
+func (t pgTarget) importEvents(ctx context.Context, org string, evs []copiedEvent) error {
+	out := make([]postgres.Imported, len(evs))
+	for i, e := range evs {
+		ev, err := decodeStored(e.data)
+		if err != nil {
+			return fmt.Errorf("event seq %d: %w", e.seq, err)
+		}
+		out[i] = postgres.Imported{Seq: e.seq, Data: e.data, Hash: e.hash, Event: ev}
+	}
+	return t.Import(ctx, org, out)
+}
+
+func (t pgTarget) finish(ctx context.Context) error { return t.Analyze(ctx) }
+
+type logTarget struct{ *logstore.Store }
+
+func (t logTarget) importEvents(ctx context.Context, org string, evs []copiedEvent) error {
+	out := make([]logstore.Imported, len(evs))
+	for i, e := range evs {
+		out[i] = logstore.Imported{Seq: e.seq, Data: e.data, Hash: e.hash}
+	}
+	return t.Import(ctx, org, out)
+}
+
+// finish seals everything copied into blocks.
+func (t logTarget) finish(ctx context.Context) error { return t.Seal(ctx) }
 
 // copyChunk is how many events one import transaction carries.
 const copyChunk = 5000
@@ -123,7 +180,7 @@ func (m *storeCopy) copyOrg(ctx context.Context, org string) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		if err := m.dst.Import(ctx, org, evs); err != nil {
+		if err := m.dst.importEvents(ctx, org, evs); err != nil {
 			return 0, err
 		}
 		next += int64(len(evs))
@@ -170,7 +227,7 @@ func (m *storeCopy) sameRoot(ctx context.Context, org string, n int64) error {
 // readChunk reads the source's events from <= seq < to with their retry
 // hashes, straight from its tables (the store interface does not expose
 // the hashes).
-func (m *storeCopy) readChunk(ctx context.Context, num, from, to int64) ([]postgres.Imported, error) {
+func (m *storeCopy) readChunk(ctx context.Context, num, from, to int64) ([]copiedEvent, error) {
 	const seqBits = 40 // the SQLite key: org number << 40 | seq
 	rows, err := m.raw.QueryContext(ctx, `SELECT k, hash, data FROM events WHERE k >= ? AND k < ? ORDER BY k`,
 		num<<seqBits|from, num<<seqBits|to)
@@ -178,20 +235,16 @@ func (m *storeCopy) readChunk(ctx context.Context, num, from, to int64) ([]postg
 		return nil, err
 	}
 	defer rows.Close()
-	var out []postgres.Imported
+	var out []copiedEvent
 	for rows.Next() {
 		var k int64
 		var hash, data []byte
 		if err := rows.Scan(&k, &hash, &data); err != nil {
 			return nil, err
 		}
-		ev, err := decodeStored(data)
-		if err != nil {
-			return nil, fmt.Errorf("event seq %d: %w", k&(1<<seqBits-1), err)
-		}
-		im := postgres.Imported{Seq: k & (1<<seqBits - 1), Data: data, Event: ev}
-		copy(im.Hash[:], hash)
-		out = append(out, im)
+		e := copiedEvent{seq: k & (1<<seqBits - 1), data: data}
+		copy(e.hash[:], hash)
+		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -200,7 +253,7 @@ func (m *storeCopy) readChunk(ctx context.Context, num, from, to int64) ([]postg
 		return nil, fmt.Errorf("the source has %d events in seqs %d…%d, want %d: is it damaged, or written to during the copy?", len(out), from, to-1, to-from)
 	}
 	for i := range out {
-		if out[i].Seq != from+int64(i) {
+		if out[i].seq != from+int64(i) {
 			return nil, fmt.Errorf("the source lacks seq %d", from+int64(i))
 		}
 	}

@@ -228,6 +228,10 @@ func (a *appendTx) insertAll(st *orgState, events []*audit.Pending, known map[in
 
 const microsPerDay = 86400 * 1000000
 
+// DayOf is the UTC day (days since 1970-01-01) of a time in Unix
+// microseconds, the key of the per-day counts.
+func DayOf(micros int64) int64 { return dayOf(micros) }
+
 func dayOf(micros int64) int64 {
 	d := micros / microsPerDay
 	if micros < 0 && micros%microsPerDay != 0 {

@@ -13,7 +13,7 @@ import (
 )
 
 // CreateKey implements audit.KeyStore.
-func (s *Store) CreateKey(ctx context.Context, k audit.Key, hash [sha256.Size]byte) error {
+func (s *Meta) CreateKey(ctx context.Context, k audit.Key, hash [sha256.Size]byte) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO keys (id, hash, name, scope, org, created, expires, last_used, revoked)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0)`,
 		k.ID, hash[:], k.Name, string(k.Scope), k.Org, micros(k.CreatedAt), micros(k.ExpiresAt))
@@ -29,7 +29,7 @@ func (s *Store) CreateKey(ctx context.Context, k audit.Key, hash [sha256.Size]by
 const keyColumns = `id, name, scope, org, created, expires, last_used, revoked`
 
 // KeyByHash implements audit.KeyStore.
-func (s *Store) KeyByHash(ctx context.Context, hash [sha256.Size]byte) (audit.Key, error) {
+func (s *Meta) KeyByHash(ctx context.Context, hash [sha256.Size]byte) (audit.Key, error) {
 	k, err := scanKey(s.r.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys WHERE hash = ?`, hash[:]))
 	if errors.Is(err, sql.ErrNoRows) {
 		return audit.Key{}, audit.ErrNotFound
@@ -41,7 +41,7 @@ func (s *Store) KeyByHash(ctx context.Context, hash [sha256.Size]byte) (audit.Ke
 }
 
 // Keys implements audit.KeyStore.
-func (s *Store) Keys(ctx context.Context) ([]audit.Key, error) {
+func (s *Meta) Keys(ctx context.Context) ([]audit.Key, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+keyColumns+` FROM keys ORDER BY created DESC, id`)
 	if err != nil {
 		return nil, storeErr("listing keys", err)
@@ -59,7 +59,7 @@ func (s *Store) Keys(ctx context.Context) ([]audit.Key, error) {
 }
 
 // RevokeKey implements audit.KeyStore.
-func (s *Store) RevokeKey(ctx context.Context, id string, t time.Time) error {
+func (s *Meta) RevokeKey(ctx context.Context, id string, t time.Time) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE keys SET revoked = ? WHERE id = ? AND revoked = 0`, micros(t), id)
 	if err != nil {
 		return storeErr("revoking key", err)
@@ -78,7 +78,7 @@ func (s *Store) RevokeKey(ctx context.Context, id string, t time.Time) error {
 }
 
 // TouchKey implements audit.KeyStore.
-func (s *Store) TouchKey(ctx context.Context, id string, t time.Time) error {
+func (s *Meta) TouchKey(ctx context.Context, id string, t time.Time) error {
 	if _, err := s.w.ExecContext(ctx, `UPDATE keys SET last_used = ? WHERE id = ? AND last_used < ?`, micros(t), id, micros(t)); err != nil {
 		return storeErr("touching key", err)
 	}
@@ -112,4 +112,18 @@ func fromMicros(m int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMicro(m).UTC()
+}
+
+// ImportKey stores a key copied from another store, with its secret's
+// hash and its state (last use, revocation). A key with the same id
+// already here is left as it is; ImportKey reports whether it stored k.
+func (s *Meta) ImportKey(ctx context.Context, k audit.Key, hash [sha256.Size]byte) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `INSERT INTO keys (id, hash, name, scope, org, created, expires, last_used, revoked)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		k.ID, hash[:], k.Name, string(k.Scope), k.Org, micros(k.CreatedAt), micros(k.ExpiresAt), micros(k.LastUsedAt), micros(k.RevokedAt))
+	if err != nil {
+		return false, storeErr("importing key", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }

@@ -11,6 +11,17 @@ import (
 // refused rather than misread.
 const schemaVersion = 1
 
+// DailySchema is the table of events per org (its number), UTC day (of
+// occurred_at, sqlite.DayOf) and category, for charts; the log engine's
+// catalog has the same table.
+const DailySchema = `CREATE TABLE IF NOT EXISTS daily (
+		org      INTEGER NOT NULL,
+		day      INTEGER NOT NULL,
+		category TEXT NOT NULL,
+		n        INTEGER NOT NULL,
+		PRIMARY KEY (org, day, category)
+	) WITHOUT ROWID`
+
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
 	// size is the org's next seq: dense, advanced in the same transaction
@@ -56,45 +67,7 @@ var schema = []string{
 		tokenize='unicode61 remove_diacritics 2'
 	)`,
 	// Events per org, UTC day (of occurred_at) and category, for charts.
-	`CREATE TABLE IF NOT EXISTS daily (
-		org      INTEGER NOT NULL,
-		day      INTEGER NOT NULL,
-		category TEXT NOT NULL,
-		n        INTEGER NOT NULL,
-		PRIMARY KEY (org, day, category)
-	) WITHOUT ROWID`,
-	`CREATE TABLE IF NOT EXISTS keys (
-		id        TEXT PRIMARY KEY,
-		hash      BLOB NOT NULL UNIQUE,
-		name      TEXT NOT NULL,
-		scope     TEXT NOT NULL,
-		org       TEXT NOT NULL,
-		created   INTEGER NOT NULL,
-		expires   INTEGER NOT NULL,
-		last_used INTEGER NOT NULL,
-		revoked   INTEGER NOT NULL
-	)`,
-	// Viewer links and sessions (viewer.go), by the SHA-256 of their
-	// secret; times in Unix microseconds, 0 for never.
-	`CREATE TABLE IF NOT EXISTS viewer_links (
-		hash      BLOB PRIMARY KEY,
-		org       TEXT NOT NULL,
-		user_id   TEXT NOT NULL,
-		user_name TEXT NOT NULL,
-		created   INTEGER NOT NULL,
-		expires   INTEGER NOT NULL,
-		used      INTEGER NOT NULL
-	) WITHOUT ROWID`,
-	`CREATE TABLE IF NOT EXISTS sessions (
-		hash      BLOB PRIMARY KEY,
-		org       TEXT NOT NULL,
-		user_id   TEXT NOT NULL,
-		user_name TEXT NOT NULL,
-		created   INTEGER NOT NULL,
-		expires   INTEGER NOT NULL,
-		viewed    INTEGER NOT NULL
-	) WITHOUT ROWID`,
-	`CREATE INDEX IF NOT EXISTS sessions_user ON sessions (org, user_id)`,
+	DailySchema,
 	// Each org's Merkle tree: tlog stored hashes (idx = tlog.StoredHashIndex),
 	// written with the events (tree.go).
 	`CREATE TABLE IF NOT EXISTS tree (
@@ -133,7 +106,7 @@ func migrate(db *sql.DB) error {
 	case v == schemaVersion:
 		return tx.Commit()
 	}
-	for _, stmt := range schema[1:] {
+	for _, stmt := range append(schema[1:], MetaSchema...) {
 		if _, err := tx.Exec(stmt); err != nil {
 			return fmt.Errorf("sqlite: migrating: %w", err)
 		}

@@ -43,9 +43,8 @@ type Options struct {
 
 // Store is the SQLite engine. It is safe for concurrent use.
 type Store struct {
+	Meta // keys, viewer links and sessions; its w and r are the store's connections
 	path string
-	w    *sql.DB // one connection: every write goes through it
-	r    *sql.DB // read-only connections
 
 	mu    sync.Mutex
 	orgs  map[string]int64       // org name → number; numbers never change
@@ -84,7 +83,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(opts.ReadConns)
 	r.SetMaxIdleConns(opts.ReadConns)
-	s := &Store{path: path, w: w, r: r, orgs: map[string]int64{}}
+	s := &Store{Meta: Meta{w: w, r: r}, path: path, orgs: map[string]int64{}}
 	if s.bulk, err = prepareBulk(w); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: preparing statements: %w", err)
@@ -94,6 +93,13 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// OpenDB opens the SQLite database at path the way Trail's engines use
+// it: WAL, synchronous=FULL, a busy timeout; readOnly connections are
+// query-only and memory-mapped, the others begin IMMEDIATE.
+func OpenDB(path string, cacheMiB int, readOnly bool) (*sql.DB, error) {
+	return openDB(path, Options{CacheMiB: cacheMiB}, readOnly)
 }
 
 func openDB(path string, opts Options, readOnly bool) (*sql.DB, error) {
@@ -166,6 +172,10 @@ func (s *Store) remember(org string, n int64) {
 	s.mu.Unlock()
 }
 
+// StoreErr wraps a database failure as an *audit.Error, the way every
+// method of this package does (for engines that keep state in SQLite too).
+func StoreErr(what string, err error) error { return storeErr(what, err) }
+
 // storeErr wraps a database failure; busy and I/O failures become
 // CodeUnavailable so callers are told to retry.
 func storeErr(what string, err error) error {
@@ -185,3 +195,16 @@ func isUniqueViolation(err error) bool {
 }
 
 var _ audit.Store = (*Store)(nil)
+
+// Backup writes a consistent copy of the database to dest/trail.db (dest
+// is created), with SQLite's VACUUM INTO, while other connections and
+// processes read and write.
+func (s *Store) Backup(ctx context.Context, dest string) error {
+	if err := os.MkdirAll(dest, 0o700); err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	if _, err := s.w.ExecContext(ctx, `VACUUM INTO ?`, filepath.Join(dest, FileName)); err != nil {
+		return storeErr("backup", err)
+	}
+	return nil
+}

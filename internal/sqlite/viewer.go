@@ -18,7 +18,7 @@ import (
 // second finds the link used.
 
 // CreateViewerLink implements audit.ViewerStore.
-func (s *Store) CreateViewerLink(ctx context.Context, l audit.ViewerLink, hash [sha256.Size]byte) error {
+func (s *Meta) CreateViewerLink(ctx context.Context, l audit.ViewerLink, hash [sha256.Size]byte) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO viewer_links (hash, org, user_id, user_name, created, expires, used)
 		VALUES (?, ?, ?, ?, ?, ?, 0)`,
 		hash[:], l.Org, l.User.ID, l.User.Name, micros(l.CreatedAt), micros(l.ExpiresAt))
@@ -32,7 +32,7 @@ func (s *Store) CreateViewerLink(ctx context.Context, l audit.ViewerLink, hash [
 }
 
 // ViewerLinkByHash implements audit.ViewerStore.
-func (s *Store) ViewerLinkByHash(ctx context.Context, hash [sha256.Size]byte) (audit.ViewerLink, error) {
+func (s *Meta) ViewerLinkByHash(ctx context.Context, hash [sha256.Size]byte) (audit.ViewerLink, error) {
 	var l audit.ViewerLink
 	var created, expires, used int64
 	err := s.r.QueryRowContext(ctx, `SELECT org, user_id, user_name, created, expires, used FROM viewer_links WHERE hash = ?`, hash[:]).
@@ -49,7 +49,7 @@ func (s *Store) ViewerLinkByHash(ctx context.Context, hash [sha256.Size]byte) (a
 }
 
 // ConsumeViewerLink implements audit.ViewerStore.
-func (s *Store) ConsumeViewerLink(ctx context.Context, hash, session [sha256.Size]byte, now, expires time.Time) (audit.Session, error) {
+func (s *Meta) ConsumeViewerLink(ctx context.Context, hash, session [sha256.Size]byte, now, expires time.Time) (audit.Session, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return audit.Session{}, storeErr("spending viewer link", err)
@@ -89,7 +89,7 @@ func (s *Store) ConsumeViewerLink(ctx context.Context, hash, session [sha256.Siz
 }
 
 // SessionByHash implements audit.ViewerStore.
-func (s *Store) SessionByHash(ctx context.Context, hash [sha256.Size]byte) (audit.Session, error) {
+func (s *Meta) SessionByHash(ctx context.Context, hash [sha256.Size]byte) (audit.Session, error) {
 	var sess audit.Session
 	var created, expires, viewed int64
 	err := s.r.QueryRowContext(ctx, `SELECT org, user_id, user_name, created, expires, viewed FROM sessions WHERE hash = ?`, hash[:]).
@@ -106,7 +106,7 @@ func (s *Store) SessionByHash(ctx context.Context, hash [sha256.Size]byte) (audi
 }
 
 // MarkSessionViewed implements audit.ViewerStore.
-func (s *Store) MarkSessionViewed(ctx context.Context, hash [sha256.Size]byte, now time.Time, every time.Duration) (bool, error) {
+func (s *Meta) MarkSessionViewed(ctx context.Context, hash [sha256.Size]byte, now time.Time, every time.Duration) (bool, error) {
 	res, err := s.w.ExecContext(ctx, `UPDATE sessions SET viewed = ? WHERE hash = ? AND (viewed = 0 OR viewed <= ?)`,
 		micros(now), hash[:], micros(now.Add(-every)))
 	if err != nil {
@@ -120,7 +120,7 @@ func (s *Store) MarkSessionViewed(ctx context.Context, hash [sha256.Size]byte, n
 }
 
 // DeleteSession implements audit.ViewerStore.
-func (s *Store) DeleteSession(ctx context.Context, hash [sha256.Size]byte) error {
+func (s *Meta) DeleteSession(ctx context.Context, hash [sha256.Size]byte) error {
 	if _, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash[:]); err != nil {
 		return storeErr("ending session", err)
 	}
@@ -128,7 +128,7 @@ func (s *Store) DeleteSession(ctx context.Context, hash [sha256.Size]byte) error
 }
 
 // DeleteSessions implements audit.ViewerStore.
-func (s *Store) DeleteSessions(ctx context.Context, org, userID string) (int64, error) {
+func (s *Meta) DeleteSessions(ctx context.Context, org, userID string) (int64, error) {
 	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE org = ? AND user_id = ?`, org, userID)
 	if err != nil {
 		return 0, storeErr("ending sessions", err)
@@ -141,7 +141,7 @@ func (s *Store) DeleteSessions(ctx context.Context, org, userID string) (int64, 
 }
 
 // PruneViewer implements audit.ViewerStore.
-func (s *Store) PruneViewer(ctx context.Context, t time.Time) error {
+func (s *Meta) PruneViewer(ctx context.Context, t time.Time) error {
 	for _, q := range []string{`DELETE FROM viewer_links WHERE expires < ?`, `DELETE FROM sessions WHERE expires < ?`} {
 		if _, err := s.w.ExecContext(ctx, q, micros(t)); err != nil {
 			return storeErr("pruning viewer links and sessions", err)
@@ -150,4 +150,4 @@ func (s *Store) PruneViewer(ctx context.Context, t time.Time) error {
 	return nil
 }
 
-var _ audit.ViewerStore = (*Store)(nil)
+var _ audit.ViewerStore = (*Meta)(nil)

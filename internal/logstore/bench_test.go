@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package logstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/demo"
+	"github.com/trailaudit/trail/internal/logstore"
+	"github.com/trailaudit/trail/internal/query"
+	"github.com/trailaudit/trail/internal/sqlite"
+)
+
+// Benchmarks of the log engine beside the SQLite engine, in one run (the
+// machine is shared: compare ratios, not absolute numbers). Sizes:
+// TRAIL_BENCH_EVENTS (default 200,000) events for the query benchmarks.
+//
+//	go test -run '^$' -bench . -benchtime 3x ./internal/logstore/
+
+// engines opens each embedded engine in a fresh directory.
+var engines = []struct {
+	name string
+	open func(dir string) (audit.Store, error)
+}{
+	{"log", func(dir string) (audit.Store, error) { return logstore.Open(dir, logstore.Options{}) }},
+	{"sqlite", func(dir string) (audit.Store, error) { return sqlite.Open(dir, sqlite.Options{}) }},
+}
+
+// demoBatches is n demo events, producer ids removed (Trail assigns them).
+func demoBatches(n int) [][]json.RawMessage {
+	var out [][]json.RawMessage
+	for batch := range demo.Batches(demo.Options{Org: "bench", Events: n, Seed: 1}) {
+		for i, raw := range batch {
+			var m map[string]json.RawMessage
+			json.Unmarshal(raw, &m)
+			delete(m, "id")
+			batch[i], _ = json.Marshal(m)
+		}
+		out = append(out, batch)
+	}
+	return out
+}
+
+// ingestAll ingests the batches into org bench from 8 goroutines.
+func ingestAll(b *testing.B, svc *audit.Service, batches [][]json.RawMessage) {
+	work := make(chan []json.RawMessage)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for batch := range work {
+				if _, err := svc.Ingest(context.Background(), "bench", batch); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	}
+	for _, batch := range batches {
+		work <- batch
+	}
+	close(work)
+	wg.Wait()
+}
+
+func newService(s audit.Store) *audit.Service {
+	return audit.NewService(audit.Config{Store: s, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+// BenchmarkIngest is the write path through the service (validate,
+// group commit, store), batches of 500 from 8 goroutines, per engine.
+func BenchmarkIngest(b *testing.B) {
+	batches := demoBatches(50000)
+	for _, e := range engines {
+		b.Run(e.name, func(b *testing.B) {
+			store, err := e.open(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer store.Close()
+			svc := newService(store)
+			defer svc.Close()
+			b.ResetTimer()
+			var send [][]json.RawMessage
+			events := 0
+			for i := range b.N * 20 {
+				send = append(send, batches[i%len(batches)])
+				events += len(batches[i%len(batches)])
+			}
+			ingestAll(b, svc, send)
+			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkQueries loads TRAIL_BENCH_EVENTS demo events into the log
+// engine, seals them, reports the bytes on disk per event, and measures
+// first pages (50, newest first) and a whole Scan.
+func BenchmarkQueries(b *testing.B) {
+	n := 200000
+	if v, err := strconv.Atoi(os.Getenv("TRAIL_BENCH_EVENTS")); err == nil && v > 0 {
+		n = v
+	}
+	dir := b.TempDir()
+	store, err := logstore.Open(dir, logstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	svc := newService(store)
+	defer svc.Close()
+	ctx := context.Background()
+	batches := demoBatches(n)
+	start := time.Now()
+	ingestAll(b, svc, batches)
+	loaded := time.Since(start)
+	if err := store.Seal(ctx); err != nil {
+		b.Fatal(err)
+	}
+	size, _ := store.Size(ctx, "bench")
+	b.Logf("loaded %d events in %v (%.0f/s, 8 goroutines, batches of %d)", size, loaded.Round(time.Millisecond), float64(size)/loaded.Seconds(), demo.BatchSize)
+	b.Logf("disk after sealing: %.1f bytes/event (every file under the directory); blocks %.1f, log %.1f, catalog %.1f",
+		float64(duBytes(b, dir))/float64(size), float64(duBytes(b, filepath.Join(dir, "blocks")))/float64(size),
+		float64(duBytes(b, filepath.Join(dir, "wal")))/float64(size), float64(duBytes(b, filepath.Join(dir, "catalog.db"))+
+			duBytes(b, filepath.Join(dir, "catalog.db-wal")))/float64(size))
+	b.Run("scan", func(b *testing.B) {
+		for range b.N {
+			var got int64
+			if err := store.Scan(ctx, "bench", 0, size, audit.Filter{}, func(int64, []byte) error { got++; return nil }); err != nil || got != size {
+				b.Fatal(got, err)
+			}
+		}
+		b.ReportMetric(float64(int64(b.N)*size)/b.Elapsed().Seconds(), "events/s")
+	})
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -30)
+	for _, q := range []string{
+		"", "type:repo.create", "type:billing.*", "category:billing", "actor:olivia", "target:acme/llama",
+		"created:" + day.Format("2006-01-02"), "created:" + day.AddDate(0, -1, 0).Format("2006-01-02") + ".." + day.Format("2006-01-02"), "received:" + time.Now().UTC().Format("2006-01-02"),
+		"-type:repo.update_settings", "llama", "gated", `"changed the role"`, "type:repo.create actor:alice llama",
+	} {
+		f, err := query.Parse(q, query.Options{})
+		if err != nil {
+			b.Fatalf("%q: %v", q, err)
+		}
+		b.Run(fmt.Sprintf("first-page/%q", q), func(b *testing.B) {
+			var lat []time.Duration
+			for range b.N {
+				t := time.Now()
+				if _, err := store.Query(ctx, "bench", audit.Query{Filter: f, Before: -1, After: -1, Limit: 50}); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}
+
+func duBytes(b *testing.B, dir string) int64 {
+	var total int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				total += fi.Size()
+			}
+		}
+		return nil
+	})
+	return total
+}
+
+// BenchmarkAppend is the store alone: groups of 8 batches of 500 events
+// of one org (what the service's committer hands over under load), new
+// ids each time, per engine.
+func BenchmarkAppend(b *testing.B) {
+	t0 := time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)
+	for _, e := range engines {
+		b.Run(e.name, func(b *testing.B) {
+			store, err := e.open(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer store.Close()
+			n := 0
+			b.ResetTimer()
+			for range b.N {
+				var group []*audit.Batch
+				for range 8 {
+					batch := &audit.Batch{Org: "bench"}
+					for range 500 {
+						ev := audit.Event{
+							ID: "ev-" + strconv.Itoa(n), Org: "bench", Type: "repo.create", Category: "content",
+							Actor:       audit.Actor{Type: "user", ID: "u-" + strconv.Itoa(n%50), Name: "user" + strconv.Itoa(n%50)},
+							Targets:     []audit.Target{{Type: "repo", ID: "r-" + strconv.Itoa(n), Name: "acme/model-" + strconv.Itoa(n)}},
+							Description: "user" + strconv.Itoa(n%50) + " created the model acme/model-" + strconv.Itoa(n),
+							Client:      &audit.Client{IP: "203.0.113.0", IPPrefixLen: 24, UserAgent: "bench/1"},
+							Location:    &audit.Location{CountryCode: "FR", Country: "France", City: "Paris"},
+							OccurredAt:  t0.Add(time.Duration(n) * time.Second), ReceivedAt: t0.Add(time.Duration(n) * time.Second),
+							Metadata: map[string]any{"private": true, "license": "apache-2.0"},
+						}
+						batch.Events = append(batch.Events, &audit.Pending{Event: ev})
+						n++
+					}
+					group = append(group, batch)
+				}
+				if err := store.Append(context.Background(), group); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}

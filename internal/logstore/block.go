@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package logstore
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"slices"
+	"sort"
+)
+
+// A sealed block holds consecutive events of one org:
+//
+//	"TRLB" | version (1 byte) | header length H (u32) | CRC-32C of header (u32)
+//	header (H bytes, blockHeader.encode)
+//	id section: n sorted xxh64(id) (u64) | n rows (u16) | n content-hash prefixes (u64) | CRC-32C (u32)
+//	pages: each the zstd frame of up to PageEvents events (uvarint length + canonical bytes each)
+//
+// Integers are little-endian; the header is uvarint/varint encoded. Each
+// page's offset, length and CRC-32C are in the header, with its summary.
+const (
+	blockMagic   = "TRLB"
+	blockVersion = 1
+	blockPrefix  = 13
+	// maxBlockEvents keeps rows in a u16.
+	maxBlockEvents = 1 << 16
+)
+
+// summary is what a query tests before it reads a block or page.
+type summary struct {
+	minOcc, maxOcc, minRec, maxRec int64
+	types, categories, countries   []string // sorted sets (blocks only)
+	// bits (pages only): which of the block's types, categories and
+	// countries the page holds, a bitset over each sorted set.
+	bits   [3][]byte
+	filter bloom // every doc key of the events
+}
+
+type pageInfo struct {
+	off, size int64 // within the block
+	crc       uint32
+	first     int64 // seq of its first event
+	n         int
+	sum       summary
+}
+
+type blockHeader struct {
+	hl    int // header length, set when read
+	first int64
+	n     int
+	sum   summary
+	pages []pageInfo
+}
+
+// idsSize is the length of the id section of a block of n events.
+func idsSize(n int) int64 { return int64(n)*18 + 4 }
+
+// idsOff is where the id section starts within the block.
+func (h *blockHeader) idsOff(headerLen int) int64 { return int64(blockPrefix + headerLen) }
+
+// sealEvent is one event going into a block.
+type sealEvent struct {
+	data  []byte
+	doc   *doc
+	id    string
+	chash uint64 // the first 8 bytes of the content hash
+}
+
+// buildBlock encodes events (seqs first…) as a block.
+func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *blockHeader, error) {
+	if len(events) == 0 || len(events) > maxBlockEvents {
+		return nil, nil, fmt.Errorf("logstore: a block holds 1 to %d events, not %d", maxBlockEvents, len(events))
+	}
+	h := &blockHeader{first: first, n: len(events)}
+	var pages []byte
+	var blockKeys, pk keySet
+	var sets [][3]map[string]bool
+	types, cats, countries := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	h.sum = newSummary()
+	for start := 0; start < len(events); start += pageEvents {
+		part := events[start:min(start+pageEvents, len(events))]
+		size := 0
+		for _, e := range part {
+			size += len(e.data) + binary.MaxVarintLen32
+		}
+		raw := make([]byte, 0, size)
+		pk = pk[:0]
+		pageSets := [3]map[string]bool{{}, {}, {}}
+		ps := newSummary()
+		for _, e := range part {
+			raw = appendBytes(raw, e.data)
+			e.doc.keys(pk.add)
+			ps.widen(e.doc)
+			h.sum.widen(e.doc)
+			types[e.doc.typ], cats[e.doc.category], countries[e.doc.country] = true, true, true
+			pageSets[0][e.doc.typ], pageSets[1][e.doc.category], pageSets[2][e.doc.country] = true, true, true
+		}
+		comp := zenc.EncodeAll(raw, nil)
+		ps.filter = pk.bloom()
+		blockKeys = append(blockKeys, pk...) // sorted and distinct by bloom
+		sets = append(sets, pageSets)
+		h.pages = append(h.pages, pageInfo{off: int64(len(pages)), size: int64(len(comp)),
+			crc: crc32.Checksum(comp, castagnoli), first: first + int64(start), n: len(part), sum: ps})
+		pages = append(pages, comp...)
+	}
+	h.sum.types, h.sum.categories, h.sum.countries = sortedSet(types), sortedSet(cats), sortedSet(countries)
+	for i, ps := range sets {
+		for k, dict := range [3][]string{h.sum.types, h.sum.categories, h.sum.countries} {
+			bits := make([]byte, (len(dict)+7)/8)
+			for j, v := range dict {
+				if ps[k][v] {
+					bits[j/8] |= 1 << (j % 8)
+				}
+			}
+			h.pages[i].sum.bits[k] = bits
+		}
+	}
+	h.sum.filter = blockKeys.bloom()
+	ids := encodeIDs(events)
+	rel := make([]int64, len(h.pages))
+	for i := range h.pages {
+		rel[i] = h.pages[i].off
+	}
+	// Page offsets count from the block's start, past the header that
+	// holds them: encode until the header's length settles.
+	hdr := h.encode()
+	for {
+		base := int64(blockPrefix+len(hdr)) + int64(len(ids))
+		for i := range h.pages {
+			h.pages[i].off = rel[i] + base
+		}
+		next := h.encode()
+		if len(next) == len(hdr) {
+			hdr = next
+			break
+		}
+		hdr = next
+	}
+	h.hl = len(hdr)
+	out := make([]byte, 0, blockPrefix+len(hdr)+len(ids)+len(pages))
+	out = append(out, blockMagic...)
+	out = append(out, blockVersion)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(hdr)))
+	out = binary.LittleEndian.AppendUint32(out, crc32.Checksum(hdr, castagnoli))
+	out = append(out, hdr...)
+	out = append(out, ids...)
+	return append(out, pages...), h, nil
+}
+
+func newSummary() summary {
+	return summary{minOcc: 1<<63 - 1, maxOcc: -1 << 63, minRec: 1<<63 - 1, maxRec: -1 << 63}
+}
+
+func (s *summary) widen(d *doc) {
+	s.minOcc, s.maxOcc = min(s.minOcc, d.occurred), max(s.maxOcc, d.occurred)
+	s.minRec, s.maxRec = min(s.minRec, d.received), max(s.maxRec, d.received)
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// encodeIDs builds the id section: lookups binary-search the sorted id
+// hashes, then confirm the id against the event's bytes.
+func encodeIDs(events []sealEvent) []byte {
+	type idRow struct {
+		h   uint64
+		row uint16
+	}
+	rows := make([]idRow, len(events))
+	for i, e := range events {
+		rows[i] = idRow{idHash(e.id), uint16(i)}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].h < rows[j].h })
+	out := make([]byte, 0, idsSize(len(events)))
+	for _, r := range rows {
+		out = binary.LittleEndian.AppendUint64(out, r.h)
+	}
+	for _, r := range rows {
+		out = binary.LittleEndian.AppendUint16(out, r.row)
+	}
+	for _, r := range rows {
+		out = binary.LittleEndian.AppendUint64(out, events[r.row].chash)
+	}
+	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, castagnoli))
+}
+
+func (h *blockHeader) encode() []byte {
+	var b []byte
+	b = binary.AppendUvarint(b, uint64(h.first))
+	b = binary.AppendUvarint(b, uint64(h.n))
+	b = h.sum.encode(b, true)
+	b = binary.AppendUvarint(b, uint64(len(h.pages)))
+	for _, p := range h.pages {
+		b = binary.AppendUvarint(b, uint64(p.off))
+		b = binary.AppendUvarint(b, uint64(p.size))
+		b = binary.LittleEndian.AppendUint32(b, p.crc)
+		b = binary.AppendUvarint(b, uint64(p.n))
+		b = p.sum.encode(b, false)
+	}
+	return b
+}
+
+func (s *summary) encode(b []byte, sets bool) []byte {
+	for _, v := range []int64{s.minOcc, s.maxOcc, s.minRec, s.maxRec} {
+		b = binary.AppendVarint(b, v)
+	}
+	if sets {
+		for _, set := range [][]string{s.types, s.categories, s.countries} {
+			b = binary.AppendUvarint(b, uint64(len(set)))
+			for _, v := range set {
+				b = appendBytes(b, []byte(v))
+			}
+		}
+	} else {
+		for _, bits := range s.bits {
+			b = appendBytes(b, bits)
+		}
+	}
+	return appendBytes(b, s.filter)
+}
+
+func decodeSummary(r *reader, sets bool) summary {
+	var s summary
+	s.minOcc, s.maxOcc, s.minRec, s.maxRec = r.varint(), r.varint(), r.varint(), r.varint()
+	if sets {
+		for _, set := range []*[]string{&s.types, &s.categories, &s.countries} {
+			n := r.count(1)
+			for i := 0; i < n && r.err == nil; i++ {
+				*set = append(*set, r.string())
+			}
+		}
+	} else {
+		for k := range s.bits {
+			s.bits[k] = r.bytes()
+		}
+	}
+	s.filter = bloom(r.bytes())
+	return s
+}
+
+// decodeHeader parses the block prefix and header at the start of b (at
+// least blockPrefix bytes; headerLen tells how many more it needs). size
+// is the block's length, against which the page offsets are checked.
+func decodeHeader(b []byte, size int64) (*blockHeader, int, error) {
+	if len(b) < blockPrefix || string(b[:4]) != blockMagic {
+		return nil, 0, fmt.Errorf("logstore: not a block (bad magic)")
+	}
+	if b[4] != blockVersion {
+		return nil, 0, fmt.Errorf("logstore: block format version %d; this trail binary reads version %d", b[4], blockVersion)
+	}
+	hl := int(binary.LittleEndian.Uint32(b[5:]))
+	if hl > len(b)-blockPrefix {
+		return nil, hl, fmt.Errorf("logstore: block header of %d bytes is cut short", hl)
+	}
+	hdr := b[blockPrefix : blockPrefix+hl]
+	if crc32.Checksum(hdr, castagnoli) != binary.LittleEndian.Uint32(b[9:]) {
+		return nil, hl, fmt.Errorf("logstore: block header CRC mismatch")
+	}
+	r := reader{b: hdr}
+	h := &blockHeader{first: r.int(), n: int(r.int())}
+	h.sum = decodeSummary(&r, true)
+	np := r.count(8)
+	next, seq := int64(blockPrefix+hl)+idsSize(h.n), h.first
+	for i := 0; i < np && r.err == nil; i++ {
+		p := pageInfo{off: r.int(), size: r.int(), crc: r.u32(), n: int(r.int()), first: seq}
+		p.sum = decodeSummary(&r, false)
+		for k, dict := range [3][]string{h.sum.types, h.sum.categories, h.sum.countries} {
+			if r.err == nil && len(p.sum.bits[k]) != (len(dict)+7)/8 {
+				r.err = fmt.Errorf("logstore: block page %d has a set of %d bytes for %d values", i, len(p.sum.bits[k]), len(dict))
+			}
+		}
+		if r.err == nil && (p.off != next || p.size <= 0 || p.off+p.size > size || p.n <= 0) {
+			r.err = fmt.Errorf("logstore: block page %d at %d+%d is out of place", i, p.off, p.size)
+		}
+		next, seq = p.off+p.size, seq+int64(p.n)
+		h.pages = append(h.pages, p)
+	}
+	if r.err == nil && (h.n <= 0 || h.n > maxBlockEvents || seq != h.first+int64(h.n) || next != size || len(r.b) != 0) {
+		r.err = fmt.Errorf("logstore: block header does not describe %d events in %d bytes", h.n, size)
+	}
+	return h, hl, r.err
+}
+
+// decodePage checks and decompresses a page and splits it into events,
+// which alias the returned buffer.
+func decodePage(comp []byte, p *pageInfo, buf []byte) ([][]byte, []byte, error) {
+	if crc32.Checksum(comp, castagnoli) != p.crc {
+		return nil, buf, fmt.Errorf("page CRC mismatch")
+	}
+	raw, err := zdec.DecodeAll(comp, buf[:0])
+	if err != nil {
+		return nil, buf, fmt.Errorf("page does not decompress: %w", err)
+	}
+	r := reader{b: raw}
+	events := make([][]byte, 0, p.n)
+	for len(r.b) > 0 && r.err == nil {
+		events = append(events, r.bytes())
+	}
+	if r.err == nil && len(events) != p.n {
+		r.err = fmt.Errorf("page holds %d events, its header says %d", len(events), p.n)
+	}
+	return events, raw, r.err
+}
+
+// decodeIDs parses a block's id section.
+func decodeIDs(b []byte, n int) (hashes []uint64, rows []uint16, chash []uint64, err error) {
+	if int64(len(b)) != idsSize(n) {
+		return nil, nil, nil, fmt.Errorf("id section of %d bytes for %d events", len(b), n)
+	}
+	body := b[:len(b)-4]
+	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
+		return nil, nil, nil, fmt.Errorf("id section CRC mismatch")
+	}
+	hashes, rows, chash = make([]uint64, n), make([]uint16, n), make([]uint64, n)
+	for i := range n {
+		hashes[i] = binary.LittleEndian.Uint64(body[8*i:])
+		rows[i] = binary.LittleEndian.Uint16(body[8*n+2*i:])
+		chash[i] = binary.LittleEndian.Uint64(body[10*n+8*i:])
+	}
+	return hashes, rows, chash, nil
+}

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package logstore
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/trailaudit/trail/internal/audit"
+)
+
+// doc is what filters look at in one event, read from its canonical bytes.
+type doc struct {
+	typ, category, country string
+	actor                  []string // id and name
+	targets                []string // ids and names
+	occurred, received     int64    // Unix microseconds
+	words                  []string // the search text's words, in order
+}
+
+// canonicalDoc is the part of the canonical encoding docs are made of.
+type canonicalDoc struct {
+	Type        string         `json:"type"`
+	Category    string         `json:"category"`
+	Actor       audit.Actor    `json:"actor"`
+	Targets     []audit.Target `json:"targets"`
+	Description string         `json:"description"`
+	Location    *struct {
+		CountryCode string `json:"country_code"`
+	} `json:"location"`
+	OccurredAt time.Time      `json:"occurred_at"`
+	ReceivedAt time.Time      `json:"received_at"`
+	Metadata   map[string]any `json:"metadata"`
+}
+
+// parseDoc reads a doc from an event's canonical bytes. The words are
+// those of audit.Event.SearchText, so a sealed event matches exactly as
+// it did when it was ingested.
+func parseDoc(data []byte) (*doc, error) {
+	var c canonicalDoc
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("logstore: stored event is not canonical JSON: %w", err)
+	}
+	ev := audit.Event{Type: c.Type, Actor: c.Actor, Targets: c.Targets, Description: c.Description, Metadata: c.Metadata}
+	d := &doc{
+		typ: c.Type, category: c.Category,
+		actor:    []string{c.Actor.ID, c.Actor.Name},
+		occurred: c.OccurredAt.UnixMicro(), received: c.ReceivedAt.UnixMicro(),
+		words: words(ev.SearchText()),
+	}
+	if c.Location != nil {
+		d.country = c.Location.CountryCode
+	}
+	for _, t := range c.Targets {
+		d.targets = append(d.targets, t.ID, t.Name)
+	}
+	return d, nil
+}
+
+// words splits text into its words: runs of letters, digits and marks,
+// lower case (the tokenization of the SQLite and PostgreSQL engines).
+func words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.IsMark(r)
+	})
+}
+
+// Kinds of filter keys: a key is its kind byte and a value, hashed.
+const (
+	keyType     = 't'
+	keyCategory = 'c'
+	keyCountry  = 'k'
+	keyActor    = 'a'
+	keyTarget   = 'g'
+	keyWord     = 'w'
+	keyPrefix3  = '3' // the first 3 bytes of a word
+	keyPrefix5  = '5' // the first 5 bytes of a word
+)
+
+// keys calls add with every filter key of d.
+func (d *doc) keys(add func(kind byte, v string)) {
+	add(keyType, d.typ)
+	add(keyCategory, d.category)
+	add(keyCountry, d.country)
+	for _, a := range d.actor {
+		if a != "" {
+			add(keyActor, a)
+		}
+	}
+	for _, t := range d.targets {
+		if t != "" {
+			add(keyTarget, t)
+		}
+	}
+	for _, w := range d.words {
+		add(keyWord, w)
+		if len(w) >= 3 {
+			add(keyPrefix3, w[:3])
+		}
+		if len(w) >= 5 {
+			add(keyPrefix5, w[:5])
+		}
+	}
+}
+
+// prefixKey is the key a word prefix needs in a filter, or false when the
+// prefix is too short to have one.
+func prefixKey(p string) (kind byte, v string, ok bool) {
+	switch {
+	case len(p) >= 5:
+		return keyPrefix5, p[:5], true
+	case len(p) >= 3:
+		return keyPrefix3, p[:3], true
+	}
+	return 0, "", false
+}

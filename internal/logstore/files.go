@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package logstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/trailaudit/trail/internal/audit"
+)
+
+// Sealed blocks are appended to files blocks/NNNNNNNN.blk, each up to
+// blockFileBytes, and never changed after: a block is durable (fdatasync)
+// before the catalog row that makes it part of the log commits.
+const blockFileBytes = 256 << 20
+
+// blockRef is a sealed block: where it is, and its header once read.
+type blockRef struct {
+	first, n  int64
+	file      int64
+	off, size int64
+	hdr       atomic.Pointer[blockHeader]
+}
+
+// maxHeaders bounds the block headers kept in memory (about 70 KB each
+// for a full block): past it the oldest cached is dropped and read again
+// when needed.
+var maxHeaders = 1024
+
+type blockFiles struct {
+	dir    string
+	mu     sync.Mutex
+	cached []*blockRef        // blocks whose header is cached, oldest first
+	files  map[int64]*os.File // opened for reading
+	cur    *os.File           // the file new blocks go to
+	curN   int64
+	curSz  int64
+}
+
+func blockFileName(n int64) string { return fmt.Sprintf("%08d.blk", n) }
+
+// open prepares appending after the last catalogued block: bytes past it
+// were written by a seal that never committed, and are cut off.
+func (f *blockFiles) open(lastFile, end int64) error {
+	path := filepath.Join(f.dir, blockFileName(lastFile))
+	w, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("logstore: opening block file: %w", err)
+	}
+	if err := w.Truncate(end); err != nil {
+		w.Close()
+		return fmt.Errorf("logstore: cutting an unsealed block off %s: %w", path, err)
+	}
+	f.cur, f.curN, f.curSz = w, lastFile, end
+	return nil
+}
+
+// append writes a block durably and returns where it is.
+func (f *blockFiles) append(data []byte) (file, off int64, err error) {
+	if f.curSz > 0 && f.curSz+int64(len(data)) > blockFileBytes {
+		if err := f.cur.Close(); err != nil {
+			return 0, 0, err
+		}
+		f.cur = nil
+		if err := f.open(f.curN+1, 0); err != nil {
+			return 0, 0, err
+		}
+		if err := syncDir(f.dir); err != nil {
+			return 0, 0, err
+		}
+	}
+	if _, err := f.cur.WriteAt(data, f.curSz); err != nil {
+		return 0, 0, unavailable("writing a block", err)
+	}
+	if err := fdatasync(f.cur); err != nil {
+		return 0, 0, failClosed(fmt.Errorf("syncing a block: %w", err))
+	}
+	off = f.curSz
+	f.curSz += int64(len(data))
+	return f.curN, off, nil
+}
+
+// file returns block file n opened for reading.
+func (f *blockFiles) file(n int64) (*os.File, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r := f.files[n]; r != nil {
+		return r, nil
+	}
+	r, err := os.Open(filepath.Join(f.dir, blockFileName(n)))
+	if err != nil {
+		return nil, fmt.Errorf("logstore: opening block file: %w", err)
+	}
+	f.files[n] = r
+	return r, nil
+}
+
+func (f *blockFiles) read(b *blockRef, off, n int64) ([]byte, error) {
+	r, err := f.file(b.file)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, n)
+	if _, err := r.ReadAt(buf, b.off+off); err != nil {
+		return nil, fmt.Errorf("logstore: reading block %d/%d: %w", b.file, b.off, err)
+	}
+	return buf, nil
+}
+
+// header returns the block's header, reading it once.
+func (f *blockFiles) header(b *blockRef) (*blockHeader, error) {
+	if h := b.hdr.Load(); h != nil {
+		return h, nil
+	}
+	pre, err := f.read(b, 0, min(b.size, 4096))
+	if err != nil {
+		return nil, err
+	}
+	h, hl, err := decodeHeader(pre, b.size)
+	if err != nil && hl > 0 && blockPrefix+hl > len(pre) && int64(blockPrefix+hl) <= b.size {
+		if pre, err = f.read(b, 0, int64(blockPrefix+hl)); err == nil {
+			h, _, err = decodeHeader(pre, b.size)
+		}
+	}
+	if err == nil && (h.first != b.first || int64(h.n) != b.n) {
+		err = fmt.Errorf("logstore: block holds seqs %d+%d, the catalog says %d+%d", h.first, h.n, b.first, b.n)
+	}
+	if err != nil {
+		return nil, damaged(b, err)
+	}
+	h.hl = hl
+	f.keep(b, h)
+	return h, nil
+}
+
+// keep caches b's header, dropping the oldest cached past maxHeaders.
+func (f *blockFiles) keep(b *blockRef, h *blockHeader) {
+	b.hdr.Store(h)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cached = append(f.cached, b)
+	if len(f.cached) > maxHeaders {
+		f.cached[0].hdr.Store(nil)
+		f.cached = append(f.cached[:0], f.cached[1:]...)
+	}
+}
+
+// page returns the events of page p of block b.
+func (f *blockFiles) page(b *blockRef, h *blockHeader, p int) ([][]byte, error) {
+	events, _, err := f.pageInto(b, h, p, nil, nil)
+	return events, err
+}
+
+// pageInto is page decoding into buf; pages, when not nil, holds the
+// block's bytes from the first page on (a walk over many pages reads the
+// block once).
+func (f *blockFiles) pageInto(b *blockRef, h *blockHeader, p int, pages, buf []byte) ([][]byte, []byte, error) {
+	pi := &h.pages[p]
+	var comp []byte
+	if pages != nil {
+		start := pi.off - h.pages[0].off
+		comp = pages[start : start+pi.size]
+	} else {
+		var err error
+		if comp, err = f.read(b, pi.off, pi.size); err != nil {
+			return nil, buf, err
+		}
+	}
+	events, buf, err := decodePage(comp, pi, buf)
+	if err != nil {
+		return nil, buf, damaged(b, fmt.Errorf("page %d (seqs %d…%d): %w", p, pi.first, pi.first+int64(pi.n)-1, err))
+	}
+	return events, buf, nil
+}
+
+// pagesOf reads the bytes of all of the block's pages.
+func (f *blockFiles) pagesOf(b *blockRef, h *blockHeader) ([]byte, error) {
+	return f.read(b, h.pages[0].off, b.size-h.pages[0].off)
+}
+
+// ids reads the block's id section.
+func (f *blockFiles) ids(b *blockRef, h *blockHeader) ([]uint64, []uint16, []uint64, error) {
+	raw, err := f.read(b, int64(blockPrefix+h.hl), idsSize(h.n))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	hs, rows, ch, err := decodeIDs(raw, h.n)
+	if err != nil {
+		return nil, nil, nil, damaged(b, err)
+	}
+	return hs, rows, ch, nil
+}
+
+// idHit is an event of a block whose id has the hash looked up.
+type idHit struct {
+	row   uint16
+	chash uint64
+}
+
+// findID binary-searches the block's sorted id hashes in place (reading
+// only the hash array) and returns the rows with hash h. The id section's
+// CRC is checked when tiers are built (ids), not on every lookup.
+func (f *blockFiles) findID(b *blockRef, h *blockHeader, want uint64) ([]idHit, error) {
+	base := int64(blockPrefix + h.hl)
+	hashes, err := f.read(b, base, 8*int64(h.n))
+	if err != nil {
+		return nil, err
+	}
+	at := func(i int) uint64 { return binary.LittleEndian.Uint64(hashes[8*i:]) }
+	var hits []idHit
+	for i := sort.Search(h.n, func(i int) bool { return at(i) >= want }); i < h.n && at(i) == want; i++ {
+		rest, err := f.read(b, base+8*int64(h.n)+2*int64(i), 2)
+		if err != nil {
+			return nil, err
+		}
+		ch, err := f.read(b, base+10*int64(h.n)+8*int64(i), 8)
+		if err != nil {
+			return nil, err
+		}
+		row := binary.LittleEndian.Uint16(rest)
+		if int(row) >= h.n {
+			return nil, damaged(b, fmt.Errorf("id section names row %d of %d", row, h.n))
+		}
+		hits = append(hits, idHit{row, binary.LittleEndian.Uint64(ch)})
+	}
+	return hits, nil
+}
+
+// damaged is the error for a block that fails its checks: loud, naming
+// the seqs, never skipped.
+func damaged(b *blockRef, err error) error {
+	return &audit.Error{Code: audit.CodeInternal, Message: "internal error: a sealed block is damaged",
+		Err: fmt.Errorf("logstore: block of seqs %d…%d (blocks/%s at %d): %w", b.first, b.first+b.n-1, blockFileName(b.file), b.off, err)}
+}
+
+func (f *blockFiles) close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var err error
+	for _, r := range f.files {
+		err = errors.Join(err, r.Close())
+	}
+	if f.cur != nil {
+		err = errors.Join(err, f.cur.Close())
+	}
+	return err
+}
+
+// findBlock returns the block holding seq (which must be sealed).
+func findBlock(blocks []*blockRef, seq int64) *blockRef {
+	i := sort.Search(len(blocks), func(i int) bool { return blocks[i].first+blocks[i].n > seq })
+	return blocks[i]
+}
+
+// findPage returns the index of the page of h holding seq.
+func findPage(h *blockHeader, seq int64) int {
+	return sort.Search(len(h.pages), func(i int) bool { return h.pages[i].first+int64(h.pages[i].n) > seq })
+}

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package logstore
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/trailaudit/trail/internal/audit"
+)
+
+// matcher is a compiled audit.Filter: it tests docs exactly, and
+// summaries conservatively (mayMatch is false only when no event the
+// summary describes can match).
+type matcher struct {
+	terms []term
+	empty bool // matches every event
+	none  bool // matches no event
+	words bool // a term tests the search text's words
+}
+
+type term struct {
+	audit.Term
+	words    []string // text terms: the value's words
+	from, to int64    // time terms, Unix microseconds; 0 to is open
+	hasFrom  bool
+	hasTo    bool
+	probes   []uint64 // keys every matching event has in its filter
+}
+
+func compile(f audit.Filter) *matcher {
+	m := &matcher{empty: f.Empty()}
+	for _, t := range f.Terms {
+		c := term{Term: t}
+		switch t.Field {
+		case audit.FieldText:
+			m.words = true
+			c.words = words(t.Value)
+			if len(c.words) == 0 && !t.Negate {
+				m.none = true // a value with no word matches no event
+			}
+			for i, w := range c.words {
+				if i < len(c.words)-1 || t.Phrase {
+					c.probes = append(c.probes, keyHash(keyWord, w))
+				} else if kind, v, ok := prefixKey(w); ok {
+					c.probes = append(c.probes, keyHash(kind, v))
+				}
+			}
+		case audit.FieldType:
+			c.probes = []uint64{keyHash(keyType, t.Value)}
+		case audit.FieldCategory:
+			c.probes = []uint64{keyHash(keyCategory, t.Value)}
+		case audit.FieldCountry:
+			c.probes = []uint64{keyHash(keyCountry, t.Value)}
+		case audit.FieldActor:
+			c.probes = []uint64{keyHash(keyActor, t.Value)}
+		case audit.FieldTarget:
+			c.probes = []uint64{keyHash(keyTarget, t.Value)}
+		case audit.FieldOccurred, audit.FieldReceived:
+			c.hasFrom, c.hasTo = !t.From.IsZero(), !t.To.IsZero()
+			if c.hasFrom {
+				c.from = t.From.UnixMicro()
+			}
+			if c.hasTo {
+				c.to = t.To.UnixMicro()
+			}
+		}
+		m.terms = append(m.terms, c)
+	}
+	return m
+}
+
+// match reports whether d satisfies every term.
+func (m *matcher) match(d *doc) bool {
+	for i := range m.terms {
+		if m.terms[i].test(d) == m.terms[i].Negate {
+			return false
+		}
+	}
+	return true
+}
+
+// matchFields reports whether d satisfies every term but the text ones
+// (d may lack its words).
+func (m *matcher) matchFields(d *doc) bool {
+	for i := range m.terms {
+		t := &m.terms[i]
+		if t.Field != audit.FieldText && t.test(d) == t.Negate {
+			return false
+		}
+	}
+	return true
+}
+
+// test is the positive form of the term.
+func (t *term) test(d *doc) bool {
+	switch t.Field {
+	case audit.FieldText:
+		return hasWords(d.words, t.words, !t.Phrase)
+	case audit.FieldType:
+		return d.typ == t.Value
+	case audit.FieldTypePrefix:
+		return strings.HasPrefix(d.typ, t.Value)
+	case audit.FieldCategory:
+		return d.category == t.Value
+	case audit.FieldCountry:
+		return d.country == t.Value
+	case audit.FieldActor:
+		return slices.Contains(d.actor, t.Value)
+	case audit.FieldTarget:
+		return slices.Contains(d.targets, t.Value)
+	case audit.FieldOccurred:
+		return t.inRange(d.occurred)
+	case audit.FieldReceived:
+		return t.inRange(d.received)
+	}
+	return false
+}
+
+func (t *term) inRange(v int64) bool {
+	return (!t.hasFrom || v >= t.from) && (!t.hasTo || v < t.to)
+}
+
+// hasWords reports whether want occurs in have as consecutive words; with
+// prefix, the last one only needs to begin the word it meets.
+func hasWords(have, want []string, prefix bool) bool {
+	if len(want) == 0 {
+		return false
+	}
+	last := len(want) - 1
+	for i := 0; i+last < len(have); i++ {
+		ok := true
+		for j, w := range want {
+			h := have[i+j]
+			if j == last && prefix {
+				ok = strings.HasPrefix(h, w)
+			} else {
+				ok = h == w
+			}
+			if !ok {
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// mayMatch tests a summary: a block's (dict nil) or a page's, whose
+// type, category and country sets are bits over its block's (dict).
+func (m *matcher) mayMatch(s, dict *summary) bool {
+	for i := range m.terms {
+		if !m.terms[i].summaryMay(s, dict) {
+			return false
+		}
+	}
+	return true
+}
+
+// set returns the values of one of the summary's sets: kind 0 types,
+// 1 categories, 2 countries.
+func set(s, dict *summary, kind int) []string {
+	src := s
+	if dict != nil {
+		src = dict
+	}
+	all := [3][]string{src.types, src.categories, src.countries}[kind]
+	if dict == nil {
+		return all
+	}
+	var out []string
+	for j, v := range all {
+		if s.bits[kind][j/8]&(1<<(j%8)) != 0 {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (t *term) summaryMay(s, dict *summary) bool {
+	kind := -1
+	switch t.Field {
+	case audit.FieldOccurred:
+		return t.rangeMay(s.minOcc, s.maxOcc)
+	case audit.FieldReceived:
+		return t.rangeMay(s.minRec, s.maxRec)
+	case audit.FieldType, audit.FieldTypePrefix:
+		kind = 0
+	case audit.FieldCategory:
+		kind = 1
+	case audit.FieldCountry:
+		kind = 2
+	}
+	if kind >= 0 {
+		all, any := true, false
+		for _, v := range set(s, dict, kind) {
+			p := v == t.Value || t.Field == audit.FieldTypePrefix && strings.HasPrefix(v, t.Value)
+			all, any = all && p, any || p
+		}
+		return t.decide(all, any)
+	}
+	if t.Negate {
+		return true
+	}
+	for _, h := range t.probes {
+		if !s.filter.has(h) {
+			return false
+		}
+	}
+	return true
+}
+
+// decide turns "every event matches the positive term" and "some event
+// may" into whether the term (perhaps negated) may match.
+func (t *term) decide(all, any bool) bool {
+	if t.Negate {
+		return !all
+	}
+	return any
+}
+
+// rangeMay tests a [lo, hi] range of times against the term.
+func (t *term) rangeMay(lo, hi int64) bool {
+	inside := (!t.hasFrom || lo >= t.from) && (!t.hasTo || hi < t.to)
+	overlaps := (!t.hasFrom || hi >= t.from) && (!t.hasTo || lo < t.to)
+	return t.decide(inside, overlaps)
+}

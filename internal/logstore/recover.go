@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package logstore
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/ledger"
+)
+
+// recover rebuilds the in-memory state at Open: the catalog's orgs,
+// blocks, counts and tiles, then the log's records replayed over them.
+//
+// The log is read record by record. A record that is not intact (short,
+// or its CRC does not match) ends the log if nothing intact follows it:
+// that is a write torn by a crash, never acknowledged (an ack follows the
+// fdatasync of the whole record), and it is cut off. If an intact record
+// follows, acknowledged data was damaged: Open fails and says which org's
+// seqs are lost, and nothing is cut or skipped.
+func (s *Store) recover() error {
+	ctx := context.Background()
+	orgs, err := s.cat.load(ctx)
+	if err != nil {
+		return err
+	}
+	var lastFile, end int64
+	for _, co := range orgs {
+		o, err := s.loadOrg(co)
+		if err != nil {
+			return err
+		}
+		s.orgs[o.name] = o
+		for _, b := range co.blocks {
+			if b.file > lastFile || b.file == lastFile && b.off+b.size > end {
+				lastFile, end = b.file, b.off+b.size
+			}
+		}
+	}
+	if !s.reader {
+		if err := s.blocks.open(lastFile, end); err != nil {
+			return err
+		}
+	}
+	if err := s.replay(); err != nil {
+		return err
+	}
+	for _, o := range s.orgs {
+		if o.broken != nil {
+			continue
+		}
+		leaves := make([]ledger.Hash, len(o.tail))
+		for i, e := range o.tail {
+			leaves[i] = e.leaf
+		}
+		if o.tree, err = o.tree.grow(leaves); err != nil {
+			return fmt.Errorf("logstore: rebuilding the tree of %s: %w", o.name, err)
+		}
+		s.tailBytes += o.bytes
+	}
+	return nil
+}
+
+// loadOrg restores an org's sealed part from the catalog.
+func (s *Store) loadOrg(co *catalogOrg) (*orgLog, error) {
+	o := newOrgLog(co.name)
+	o.num, o.blocks, o.daily = co.num, co.blocks, co.daily
+	for _, b := range co.blocks {
+		if b.first != o.sealed {
+			return nil, fmt.Errorf("logstore: the catalog's blocks of %s jump from seq %d to %d", co.name, o.sealed, b.first)
+		}
+		o.sealed += b.n
+		var err error
+		o.ids.groups, err = mergeTiers(append(o.ids.groups, idGroup{blocks: []*blockRef{b}}), s.blockIDs)
+		if err != nil {
+			return nil, err
+		}
+	}
+	o.size = o.sealed
+	if err := o.tree.loadTiles(co.tiles); err != nil {
+		return nil, err
+	}
+	// The tier-0 filters were left empty above to be filled here; merged
+	// tiers were rebuilt from the blocks already.
+	for i := range o.ids.groups {
+		if g := &o.ids.groups[i]; g.filter == nil {
+			hs, err := s.blockIDs(g.blocks[0])
+			if err != nil {
+				return nil, err
+			}
+			g.filter = idFilter(hs)
+		}
+	}
+	v := view{o: o, size: o.sealed, sealed: o.sealed, blocks: o.blocks, tree: o.tree}
+	c := &leafCache{s: s, v: &v, pages: map[pageKey][]ledger.Hash{}}
+	idx := ledger.EdgeIndexes(o.sealed)
+	hashes := make([]ledger.Hash, len(idx))
+	for i, x := range idx {
+		level, n := ledger.SplitIndex(x)
+		var err error
+		if hashes[i], err = c.node(level, n); err != nil {
+			// A damaged block: the org stays readable where it can be and
+			// refuses appends; the service quarantines it (its root does
+			// not come out) and trail check names the block.
+			o.broken = err
+			return o, nil
+		}
+	}
+	edge, err := ledger.NewEdge(o.sealed, hashes)
+	if err != nil {
+		return nil, err
+	}
+	o.tree.edge = edge
+	return o, nil
+}
+
+// replay reads every log segment, rebuilding the tails, then starts a new
+// segment for appends.
+func (s *Store) replay() error {
+	nums, err := listSegments(s.wal.dir)
+	if err != nil {
+		return fmt.Errorf("logstore: reading the log: %w", err)
+	}
+	for i, num := range nums {
+		seg := &walSeg{num: num, ends: map[string]int64{}}
+		s.wal.segs = append(s.wal.segs, seg)
+		if err := s.replaySegment(seg, i == len(nums)-1); err != nil {
+			return err
+		}
+	}
+	if s.reader {
+		return nil
+	}
+	next := uint64(0)
+	if len(nums) > 0 {
+		next = nums[len(nums)-1] + 1
+	}
+	return s.wal.startSegment(next)
+}
+
+func (s *Store) replaySegment(seg *walSeg, last bool) error {
+	path := filepath.Join(s.wal.dir, segName(seg.num))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("logstore: reading the log: %w", err)
+	}
+
+	for off := 0; off < len(data); {
+		payload, n, err := readFrame(data[off:])
+		if err != nil {
+			if s.reader && last {
+				return nil // the owner may be writing here
+			}
+			if next, ok := nextIntact(data[off+1:]); ok || !last {
+				return s.damage(path, off, next, ok)
+			}
+			// A torn write: cut it off so no later record follows it.
+			if err := os.Truncate(path, int64(off)); err != nil {
+				return fmt.Errorf("logstore: cutting a torn record off the log: %w", err)
+			}
+			return nil
+		}
+		off += n
+		if payload[0] == kindClose {
+			continue
+		}
+		g, err := decodeGroup(payload)
+		if err != nil {
+			return fmt.Errorf("logstore: %s at %d: an intact record does not decode: %w", path, off-n, err)
+		}
+		if err := s.apply(g, seg); err != nil {
+			return fmt.Errorf("logstore: %s at %d: %w", path, off-n, err)
+		}
+	}
+	return nil
+}
+
+// apply adds a replayed group's unsealed events to the tails.
+func (s *Store) apply(g walGroup, seg *walSeg) error {
+	for _, wo := range g.orgs {
+		o := s.orgs[wo.name]
+		if o == nil {
+			o = newOrgLog(wo.name)
+			o.tree.edge = &ledger.Edge{}
+			s.orgs[wo.name] = o
+		}
+		if wo.first > o.size {
+			return fmt.Errorf("org %s: the log continues at seq %d but holds events only up to %d: acknowledged events %d…%d are missing", wo.name, wo.first, o.size, o.size, wo.first-1)
+		}
+		for j, we := range wo.events {
+			seq := wo.first + int64(j)
+			if seq < o.size {
+				continue // sealed already (or replayed twice: sealed)
+			}
+			d, err := scanDoc(we.data)
+			if err != nil {
+				return fmt.Errorf("org %s seq %d: %w", wo.name, seq, err)
+			}
+			e := &tailEvent{data: we.data, hash: we.hash, leaf: ledger.LeafHash(we.data)}
+			e.id = eventID(we.data)
+			e.doc.Store(d)
+			o.tail = append(o.tail, e)
+			o.tailID[e.id] = seq
+			o.daily[dayCat{dayOf(d.occurred), d.category}]++
+			o.bytes += int64(len(we.data))
+			o.size++
+		}
+		seg.ends[wo.name] = max(seg.ends[wo.name], wo.first+int64(len(wo.events)))
+	}
+	return nil
+}
+
+// nextIntact finds the first intact record in b (an events record is
+// returned decoded; a close record gives an empty group).
+func nextIntact(b []byte) (walGroup, bool) {
+	for i := 0; i+frameHeader < len(b); i++ {
+		if p, _, err := readFrame(b[i:]); err == nil {
+			if len(p) == 1 && p[0] == kindClose {
+				return walGroup{}, true
+			}
+			if g, err := decodeGroup(p); err == nil {
+				return g, true
+			}
+		}
+	}
+	return walGroup{}, false
+}
+
+// damage is the error for a damaged record that acknowledged data
+// follows: it names what the next intact record shows is missing.
+func (s *Store) damage(path string, off int, next walGroup, ok bool) error {
+	msg := fmt.Sprintf("logstore: the log %s is damaged at byte %d (a record fails its CRC) and intact records follow it: acknowledged events are unreadable", path, off)
+	if ok && len(next.orgs) == 0 {
+		msg += "; they are the newest events of the orgs whose size is short of their last checkpoint"
+		for name, o := range s.orgs {
+			msg += fmt.Sprintf("; org %s: seqs from %d", name, o.size)
+		}
+	}
+	if ok {
+		for _, wo := range next.orgs {
+			size := int64(0)
+			if o := s.orgs[wo.name]; o != nil {
+				size = o.size
+			}
+			if wo.first > size {
+				msg += fmt.Sprintf("; org %s: seqs %d…%d", wo.name, size, wo.first-1)
+			}
+		}
+	}
+	return &audit.Error{Code: audit.CodeInternal, Message: msg + "; restore the data directory from a backup (docs/storage.md)",
+		Err: fmt.Errorf("%s", msg)}
+}

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package logstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/ledger"
+)
+
+// The Merkle tree of each org is kept as C2SP tlog tiles of height 8: the
+// hashes at tree levels 8, 16, 24… (one per 256, 65,536… leaves) are the
+// entries of the tiles at tile levels 1, 2, 3…, kept in memory (32 bytes
+// per 256 events) and, once their leaves are sealed, in the catalog's
+// tiles table, 256 hashes a row. Level-0 tiles are not stored: a leaf
+// hash is recomputed from the event's bytes in its block, and any other
+// hash from the 2^k hashes below it at the nearest tile level.
+
+// treeState is an org's tree: its right edge and the upper tiles' entries.
+type treeState struct {
+	edge  *ledger.Edge
+	upper [][]ledger.Hash // upper[t][n]: the hash at level 8(t+1), index n
+}
+
+func (t treeState) snapshot() treeState {
+	return treeState{edge: t.edge, upper: slices.Clone(t.upper)}
+}
+
+// grow appends leaves to a copy of the tree.
+func (t treeState) grow(leaves []ledger.Hash) (treeState, error) {
+	out := treeState{edge: t.edge.Clone(), upper: slices.Clone(t.upper)}
+	var stored []ledger.Stored
+	for _, leaf := range leaves {
+		var err error
+		if stored, err = out.edge.Append(stored[:0], leaf); err != nil {
+			return t, err
+		}
+		for _, s := range stored {
+			out.keep(s)
+		}
+	}
+	return out, nil
+}
+
+// keep records a completed subtree hash if it is a tile entry.
+func (t *treeState) keep(s ledger.Stored) {
+	level, n := ledger.SplitIndex(s.Index)
+	if level == 0 || level%8 != 0 {
+		return
+	}
+	k := level/8 - 1
+	for len(t.upper) <= k {
+		t.upper = append(t.upper, nil)
+	}
+	if int64(len(t.upper[k])) == n {
+		t.upper[k] = append(t.upper[k], s.Hash)
+	}
+}
+
+// ReadHashes implements audit.Ledger.
+func (s *Store) ReadHashes(ctx context.Context, org string, indexes []int64) ([]ledger.Hash, error) {
+	if len(indexes) == 0 {
+		return []ledger.Hash{}, nil
+	}
+	o := s.org(org)
+	if o == nil {
+		return nil, internalErr("org %q has no tree hashes", org)
+	}
+	v := o.view()
+	leaves := &leafCache{s: s, v: &v, pages: map[pageKey][]ledger.Hash{}}
+	out := make([]ledger.Hash, len(indexes))
+	for i, x := range indexes {
+		level, n := ledger.SplitIndex(x)
+		if level > 62 || (n+1)<<level > v.size || n < 0 {
+			return nil, internalErr("tree hash %d (level %d, index %d) of org %q is past its size %d", x, level, n, org, v.size)
+		}
+		h, err := leaves.node(level, n)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+type pageKey struct {
+	b    *blockRef
+	page int
+}
+
+// leafCache computes tree hashes over one view, decoding each page of
+// leaves at most once.
+type leafCache struct {
+	s     *Store
+	v     *view
+	pages map[pageKey][]ledger.Hash
+}
+
+func (c *leafCache) node(level int, n int64) (ledger.Hash, error) {
+	if level == 0 {
+		return c.leaf(n)
+	}
+	if level%8 == 0 {
+		if k := level/8 - 1; k < len(c.v.tree.upper) && n < int64(len(c.v.tree.upper[k])) {
+			return c.v.tree.upper[k][n], nil
+		}
+	}
+	l, err := c.node(level-1, 2*n)
+	if err != nil {
+		return l, err
+	}
+	r, err := c.node(level-1, 2*n+1)
+	return ledger.NodeHash(l, r), err
+}
+
+func (c *leafCache) leaf(seq int64) (ledger.Hash, error) {
+	if seq >= c.v.sealed {
+		return c.v.tail[seq-c.v.sealed].leaf, nil
+	}
+	b := findBlock(c.v.blocks, seq)
+	h, err := c.s.blocks.header(b)
+	if err != nil {
+		return ledger.Hash{}, err
+	}
+	p := findPage(h, seq)
+	key := pageKey{b, p}
+	hashes, ok := c.pages[key]
+	if !ok {
+		events, err := c.s.blocks.page(b, h, p)
+		if err != nil {
+			return ledger.Hash{}, err
+		}
+		hashes = make([]ledger.Hash, len(events))
+		for i, e := range events {
+			hashes[i] = ledger.LeafHash(e)
+		}
+		if len(c.pages) > 64 {
+			clear(c.pages)
+		}
+		c.pages[key] = hashes
+	}
+	return hashes[seq-h.pages[p].first], nil
+}
+
+// tileRows returns the tile rows a seal from sealed0 to sealed1 completes
+// or extends: for each tile level, the tiles holding entries whose leaves
+// are all below sealed1.
+func (t treeState) tileRows(sealed0, sealed1 int64) []tileRow {
+	var rows []tileRow
+	for k, entries := range t.upper {
+		shift := uint(8 * (k + 1))
+		from, to := sealed0>>shift, min(sealed1>>shift, int64(len(entries)))
+		if to <= from {
+			continue
+		}
+		for idx := from / 256; idx <= (to-1)/256; idx++ {
+			end := min(to, idx*256+256)
+			data := make([]byte, 0, 32*(end-idx*256))
+			for _, h := range entries[idx*256 : end] {
+				data = append(data, h[:]...)
+			}
+			rows = append(rows, tileRow{level: k + 1, idx: idx, data: data})
+		}
+	}
+	return rows
+}
+
+type tileRow struct {
+	level int
+	idx   int64
+	data  []byte
+}
+
+// loadTiles sets the upper entries from stored tile rows (ascending).
+func (t *treeState) loadTiles(rows []tileRow) error {
+	for _, r := range rows {
+		k := r.level - 1
+		for len(t.upper) <= k {
+			t.upper = append(t.upper, nil)
+		}
+		if len(r.data)%32 != 0 || int64(len(t.upper[k])) < r.idx*256 {
+			return fmt.Errorf("logstore: tile %d/%d is malformed or out of order", r.level, r.idx)
+		}
+		t.upper[k] = t.upper[k][:r.idx*256]
+		for i := 0; i < len(r.data); i += 32 {
+			t.upper[k] = append(t.upper[k], ledger.Hash(r.data[i:i+32]))
+		}
+	}
+	return nil
+}
+
+// SaveCheckpoint implements audit.Ledger.
+func (s *Store) SaveCheckpoint(ctx context.Context, org string, c audit.SignedCheckpoint) (bool, error) {
+	n, _ := s.Size(ctx, org)
+	if n == 0 || c.Size > n {
+		return false, nil
+	}
+	return s.cat.saveCheckpoint(ctx, org, c)
+}
+
+// LatestCheckpoint implements audit.Ledger.
+func (s *Store) LatestCheckpoint(ctx context.Context, org string) (audit.SignedCheckpoint, error) {
+	return s.cat.latestCheckpoint(ctx, org)
+}
+
+// DailyCounts implements audit.EventStore, from the counts kept in memory
+// (the catalog's per sealed block plus the tail's).
+func (s *Store) DailyCounts(ctx context.Context, org string, from, to time.Time) ([]audit.DayCount, error) {
+	o := s.org(org)
+	if o == nil {
+		return nil, nil
+	}
+	lo, hi := dayOf(from.UnixMicro()), dayOf(to.Add(-time.Microsecond).UnixMicro())+1
+	var out []audit.DayCount
+	o.mu.RLock()
+	for k, n := range o.daily {
+		if k.day >= lo && k.day < hi && n > 0 {
+			out = append(out, audit.DayCount{Day: time.UnixMicro(k.day * microsPerDay).UTC(), Category: k.category, Count: n})
+		}
+	}
+	o.mu.RUnlock()
+	slices.SortFunc(out, func(a, b audit.DayCount) int {
+		if c := a.Day.Compare(b.Day); c != 0 {
+			return c
+		}
+		if a.Category < b.Category {
+			return -1
+		}
+		if a.Category > b.Category {
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
