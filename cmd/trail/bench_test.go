@@ -33,6 +33,7 @@ var benchRows = []string{
 	"restart after SIGKILL",
 	"ingest request latency at half that load",
 	"export over HTTP, json", "export over HTTP, ndjson",
+	"inclusion proof over HTTP",
 	"disk: every file under the data directory",
 	"disk: demo org",
 }

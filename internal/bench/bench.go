@@ -138,10 +138,11 @@ type run struct {
 	report report
 	baselineState
 
-	orgs    []string // the big org first, then the small ones
-	keys    benchKeys
-	ingest  float64 // Trail's measured ingest rate, events/s
-	exports int     // exports made, each recorded in the big org
+	orgs     []string // the big org first, then the small ones
+	keys     benchKeys
+	ingest   float64  // Trail's measured ingest rate, events/s
+	exports  int      // exports made, each recorded in the big org
+	proofIDs []string // ids of big-org events, for inclusion proofs
 }
 
 func (r *run) phases(ctx context.Context) error {

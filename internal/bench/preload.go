@@ -161,8 +161,12 @@ func (c *simClock) now() time.Time {
 // queries are measured on sealed data. Flusher is the same under another
 // name. Neither is required.
 type (
-	Sealer  interface{ Seal(ctx context.Context) error }
-	Flusher interface{ Flush(ctx context.Context) error }
+	Sealer interface {
+		Seal(ctx context.Context) error
+	}
+	Flusher interface {
+		Flush(ctx context.Context) error
+	}
 )
 
 // seal calls the store's Seal or Flush, if it has one, and reports the time.

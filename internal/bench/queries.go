@@ -3,6 +3,7 @@ package bench
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -96,6 +97,7 @@ func (r *run) queries(ctx context.Context, svc *audit.Service) error {
 			}
 			lat.add(time.Since(t0))
 			rows += len(res.Events)
+			r.keepIDs(res.Events)
 		}
 		r.report.add(row{
 			name:   fmt.Sprintf("first page (50): %s, e.g. `%s`", k.name, example),
@@ -127,4 +129,18 @@ func quoteValue(s string) string {
 // phrase quotes s as an exact-phrase search.
 func phrase(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// keepIDs remembers the id of one event of a page, for the proof phase:
+// pages of every kind land all over the log.
+func (r *run) keepIDs(events [][]byte) {
+	if len(events) == 0 || len(r.proofIDs) >= r.o.Queries {
+		return
+	}
+	var e struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(events[len(events)/2], &e) == nil && e.ID != "" {
+		r.proofIDs = append(r.proofIDs, e.ID)
+	}
 }
