@@ -141,7 +141,6 @@ type run struct {
 	orgs     []string // the big org first, then the small ones
 	keys     benchKeys
 	ingest   float64  // Trail's measured ingest rate, events/s
-	exports  int      // exports made, each recorded in the big org
 	proofIDs []string // ids of big-org events, for inclusion proofs
 }
 

@@ -53,7 +53,6 @@ func (r *run) download(ctx context.Context, h *httpClient, format string) (event
 		return 0, 0, err
 	}
 	defer resp.Body.Close()
-	r.exports++
 	var counter interface {
 		io.Writer
 		events() int64
