@@ -67,7 +67,7 @@ func startChild(ctx context.Context, exe string, args []string) (*child, error) 
 func (c *child) read(r io.Reader, addr chan<- string) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	sent := false
+	sent, profiled := false, false
 	for sc.Scan() {
 		c.logs.add(sc.Text())
 		var rec struct{ Msg, Addr string }
@@ -78,8 +78,9 @@ func (c *child) read(r io.Reader, addr chan<- string) {
 		case rec.Msg == "listening" && !sent:
 			addr <- rec.Addr
 			sent = true
-		case rec.Msg == "cpu profile written":
+		case rec.Msg == "cpu profile written" && !profiled:
 			close(c.profiled)
+			profiled = true
 		}
 	}
 }
