@@ -99,6 +99,7 @@ func (r *run) queries(ctx context.Context, svc *audit.Service) error {
 			rows += len(res.Events)
 			r.keepIDs(res.Events)
 		}
+		r.progress("  %s: p50 %s, p99 %s", k.name, ms(lat.pct(50)), ms(lat.pct(99)))
 		r.report.add(row{
 			name:   fmt.Sprintf("first page (50): %s, e.g. `%s`", k.name, example),
 			trail:  fmt.Sprintf("p50 %s, p99 %s (%.1f rows)", ms(lat.pct(50)), ms(lat.pct(99)), float64(rows)/float64(r.o.Queries)),
