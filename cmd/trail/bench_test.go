@@ -120,7 +120,7 @@ func benchTable(t *testing.T, bin string, args []string) map[string][]string {
 
 var (
 	numberRE = regexp.MustCompile(`[0-9][0-9,]*(\.[0-9]+)?`)
-	pctRE    = regexp.MustCompile(`^p50 ([0-9.]+) ms, p99 ([0-9.]+) ms \(([0-9.]+) rows\)$`)
+	pctRE    = regexp.MustCompile(`^p50 ([0-9.]+) ms, p99 ([0-9.]+) ms \(([0-9.]+) rows(; only [0-9]+ searches in --duration)?\)$`)
 )
 
 // checkBenchRows checks that each wanted row is there once and that its

@@ -101,7 +101,7 @@ func loadDemo(ctx context.Context, r *run, store audit.Store) (int64, error) {
 			return 0, fmt.Errorf("loading the demo org: %w", err)
 		}
 	}
-	return sealAndCount(ctx, r, store, "the demo org")
+	return sealAndCount(ctx, r, store, "after loading the demo org")
 }
 
 // sealAndCount seals the store if it can and counts the events of every

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -159,7 +160,8 @@ func (c *simClock) now() time.Time {
 // Sealer is what a store implements when it seals its unsealed tail into
 // final files in the background; the bench calls it so that disk and
 // queries are measured on sealed data. Flusher is the same under another
-// name. Neither is required.
+// name. Analyzer refreshes a store's query-planner statistics after a bulk
+// load (the SQLite store). None is required.
 type (
 	Sealer interface {
 		Seal(ctx context.Context) error
@@ -167,24 +169,40 @@ type (
 	Flusher interface {
 		Flush(ctx context.Context) error
 	}
+	Analyzer interface {
+		Analyze(ctx context.Context) error
+	}
 )
 
-// seal calls the store's Seal or Flush, if it has one, and reports the time.
+// seal calls the store's Seal, Flush and Analyze, those it has, and
+// reports their times.
 func (r *run) seal(ctx context.Context, store audit.Store, when string) error {
-	var fn func(context.Context) error
-	switch s := store.(type) {
-	case Sealer:
-		fn = s.Seal
-	case Flusher:
-		fn = s.Flush
-	default:
-		return nil
+	type hook struct {
+		name string
+		fn   func(context.Context) error
 	}
-	start := time.Now()
-	if err := fn(ctx); err != nil {
-		return fmt.Errorf("sealing %s: %w", when, err)
+	var hooks []hook
+	if s, ok := store.(Sealer); ok {
+		hooks = append(hooks, hook{"Seal", s.Seal})
 	}
-	r.report.add(row{name: "seal " + when, trail: dur(time.Since(start))})
+	if s, ok := store.(Flusher); ok {
+		hooks = append(hooks, hook{"Flush", s.Flush})
+	}
+	if s, ok := store.(Analyzer); ok {
+		hooks = append(hooks, hook{"Analyze", s.Analyze})
+	}
+	var done []string
+	for _, h := range hooks {
+		r.progress("%s %s", h.name, when)
+		start := time.Now()
+		if err := h.fn(ctx); err != nil {
+			return fmt.Errorf("%s %s: %w", h.name, when, err)
+		}
+		done = append(done, h.name+" "+dur(time.Since(start)))
+	}
+	if len(done) > 0 {
+		r.report.add(row{name: "store hooks " + when, trail: strings.Join(done, ", ")})
+	}
 	return nil
 }
 
