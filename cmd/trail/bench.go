@@ -42,7 +42,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&o.Duration, "duration", 30e9, "how long each timed ingest phase runs (Trail at full load, Trail at half load, the baseline)")
 	fs.IntVar(&o.Batch, "batch", 500, "`events` per ingest request")
 	fs.IntVar(&o.Clients, "clients", 4, "concurrent HTTP clients at full load")
-	fs.IntVar(&o.Queries, "queries", 200, "first-page queries per kind (0: skip the query phase)")
+	fs.IntVar(&o.Queries, "queries", 200, "first-page queries per kind, each kind stopping after --duration too (0: skip the query phase)")
 	fs.IntVar(&o.BaselineRows, "baseline-rows", 0, "`rows` put in the naive table (not durably, untimed) before its timed ingest, e.g. the --preload size for a like-for-like scan")
 	fs.IntVar(&o.DemoEvents, "demo-events", 24000, "`events` of the demo org measured for disk")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the bench process (preload, queries, clients) to `file`, and of the server's start and full-load ingest to file.serve")
