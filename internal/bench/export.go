@@ -96,28 +96,23 @@ func (c *lineCounter) events() int64 { return c.n }
 
 // jsonCounter counts the objects of the top-level object's arrays (the
 // JSON export's "events"), following strings and escapes, so that no
-// character inside an event can be mistaken for structure.
+// character inside an event can be mistaken for structure. Inside a
+// string it jumps from quote to quote (bytes.IndexByte), so that the
+// client counts far faster than a server can send.
 type jsonCounter struct {
 	stack    []byte // open containers, '{' or '['
 	inString bool
-	escaped  bool
+	escaped  bool // the last byte seen in a string was an unpaired backslash
 	n        int64
 }
 
 func (c *jsonCounter) Write(p []byte) (int, error) {
-	for _, b := range p {
+	for i := 0; i < len(p); i++ {
 		if c.inString {
-			switch {
-			case c.escaped:
-				c.escaped = false
-			case b == '\\':
-				c.escaped = true
-			case b == '"':
-				c.inString = false
-			}
+			i = c.skipString(p, i)
 			continue
 		}
-		switch b {
+		switch b := p[i]; b {
 		case '"':
 			c.inString = true
 		case '{', '[':
@@ -133,6 +128,38 @@ func (c *jsonCounter) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// skipString consumes string bytes from p[i:] and returns the index of
+// the closing quote, or len(p)-1 when the string goes on past p.
+func (c *jsonCounter) skipString(p []byte, i int) int {
+	for i < len(p) {
+		if c.escaped {
+			c.escaped = false
+			i++
+			continue
+		}
+		q := bytes.IndexByte(p[i:], '"')
+		if q < 0 {
+			c.escaped = trailingBackslashes(p[i:])%2 == 1
+			return len(p) - 1
+		}
+		if trailingBackslashes(p[i:i+q])%2 == 0 {
+			c.inString = false
+			return i + q
+		}
+		i += q + 1 // an escaped quote
+	}
+	return len(p) - 1
+}
+
+// trailingBackslashes counts the backslashes that end b.
+func trailingBackslashes(b []byte) int {
+	n := 0
+	for n < len(b) && b[len(b)-1-n] == '\\' {
+		n++
+	}
+	return n
 }
 
 func (c *jsonCounter) events() int64 { return c.n }

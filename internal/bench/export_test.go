@@ -1,8 +1,6 @@
 package bench
 
-import (
-	"testing"
-)
+import "testing"
 
 // TestJSONCounter counts the events of JSON exports however the bytes are
 // split, with structure characters inside strings and the integrity
@@ -16,11 +14,12 @@ func TestJSONCounter(t *testing.T) {
 		{"empty", `{"format":"1","org":"a","events":[],"count":0}`, 0},
 		{"two", `{"org":"a","events":[{"seq":0},{"seq":1,"m":{"x":[{"y":1}]}}],"count":2}`, 2},
 		{"braces in strings", `{"events":[{"d":"},{\"x\":[{"},{"d":"\\"},{"d":"]}"}],"count":3}`, 3},
+		{"backslash runs", `{"events":[{"a":"\\"},{"b":"\\\"]}{"},{"c":"x\\\\"}],"count":3}`, 3},
 		{"integrity arrays", `{"events":[{"a":1}],"count":1,"integrity":{"hashes":["x","y"],"c":[{"z":1}]}}`, 1},
 		{"filter before events", `{"filter":"{[","events":[{"a":"["}]}`, 1},
 	}
 	for _, tt := range tests {
-		for _, chunk := range []int{1, 3, len(tt.doc)} {
+		for _, chunk := range []int{1, 2, 3, 5, len(tt.doc)} {
 			c := &jsonCounter{}
 			for i := 0; i < len(tt.doc); i += chunk {
 				if _, err := c.Write([]byte(tt.doc[i:min(i+chunk, len(tt.doc))])); err != nil {
@@ -64,5 +63,27 @@ func TestVocab(t *testing.T) {
 	}
 	if len(p.bodies) != 40 {
 		t.Errorf("%d bodies of 500 from 20,000 events, want 40", len(p.bodies))
+	}
+}
+
+// BenchmarkJSONCounter: the client must count far faster than the server
+// exports.
+func BenchmarkJSONCounter(b *testing.B) {
+	p := newPool(2000, 500)
+	doc := []byte(`{"events":[`)
+	for i, e := range p.events {
+		if i > 0 {
+			doc = append(doc, ',')
+		}
+		doc = append(doc, e...)
+	}
+	doc = append(doc, "]}"...)
+	b.SetBytes(int64(len(doc)))
+	for range b.N {
+		c := &jsonCounter{}
+		c.Write(doc)
+		if c.events() != int64(len(p.events)) {
+			b.Fatalf("%d events, want %d", c.events(), len(p.events))
+		}
 	}
 }
