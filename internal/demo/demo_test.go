@@ -379,3 +379,33 @@ func TestClientsLocateWithEmbeddedDB(t *testing.T) {
 func testRange(a netip.Addr) bool {
 	return netip.MustParsePrefix("2.125.160.0/24").Contains(a) || netip.MustParsePrefix("2a02:26f0::/32").Contains(a)
 }
+
+// TestNetworks: every client address of the demo's people lies in a
+// network Networks lists, with that person's country; only the cloud
+// addresses of CI tokens lie outside, so a database built from Networks
+// locates every event a person made.
+func TestNetworks(t *testing.T) {
+	nets := Networks()
+	located, cloud := 0, 0
+	for batch := range Batches(Options{Events: 3000, Seed: 7}) {
+		for _, raw := range batch {
+			var e struct{ Client *struct{ IP string } }
+			if err := json.Unmarshal(raw, &e); err != nil || e.Client == nil {
+				continue
+			}
+			a := netip.MustParseAddr(e.Client.IP)
+			i := slices.IndexFunc(nets, func(n Network) bool { return n.Prefix.Contains(a) })
+			switch {
+			case i >= 0 && nets[i].Country == countryOf(a):
+				located++
+			case i < 0 && (inAny(a, cloud4) || inAny(a, cloud6)):
+				cloud++
+			default:
+				t.Errorf("client %s: not in Networks with its country, nor a cloud address", a)
+			}
+		}
+	}
+	if located == 0 || cloud == 0 {
+		t.Errorf("%d located and %d cloud addresses, want some of each", located, cloud)
+	}
+}

@@ -3,8 +3,10 @@
 package demo
 
 import (
+	"maps"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 )
 
 // pool is the address space of a country's big ISPs (real, public
@@ -151,4 +153,25 @@ func userAgent(rng *rand.Rand, m *member, k uaKind) string {
 		return m.lib
 	}
 	return uaCurl
+}
+
+// Network is an address range the demo draws client addresses from, with
+// its country.
+type Network struct {
+	Prefix  netip.Prefix
+	Country string // ISO 3166-1 alpha-2
+}
+
+// Networks returns every range the demo's people connect from, with its
+// country (the cloud ranges of CI tokens have none and are left out), so
+// that a benchmark can build a geolocation database under which every
+// demo event has a location.
+func Networks() []Network {
+	var out []Network
+	for _, c := range slices.Sorted(maps.Keys(pools)) {
+		for _, p := range append(slices.Clone(pools[c].v4), pools[c].v6...) {
+			out = append(out, Network{p, c})
+		}
+	}
+	return out
 }

@@ -5,6 +5,7 @@
 package geotest
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -84,6 +85,14 @@ type Options struct {
 // Reserved networks are allowed, so tests can check they are never asked.
 func Write(t testing.TB, path string, opts Options, nets []Network) {
 	t.Helper()
+	if err := WriteFile(path, opts, nets); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WriteFile is Write for callers without a testing.TB, such as `trail
+// bench`, which geolocates its events with a database written here.
+func WriteFile(path string, opts Options, nets []Network) error {
 	tree, err := mmdbwriter.New(mmdbwriter.Options{
 		DatabaseType:            opts.databaseType(),
 		IPVersion:               opts.ipVersion(),
@@ -91,14 +100,14 @@ func Write(t testing.TB, path string, opts Options, nets []Network) {
 		RecordSize:              28,
 	})
 	if err != nil {
-		t.Fatalf("geotest: new tree: %v", err)
+		return fmt.Errorf("geotest: new tree: %w", err)
 	}
 	for _, n := range nets {
 		if err := tree.Insert(ipNet(n.Prefix), opts.Layout.record(n)); err != nil {
-			t.Fatalf("geotest: insert %s: %v", n.Prefix, err)
+			return fmt.Errorf("geotest: insert %s: %w", n.Prefix, err)
 		}
 	}
-	writeFile(t, path, tree)
+	return writeFile(path, tree)
 }
 
 func (o Options) databaseType() string {
@@ -119,19 +128,19 @@ func (o Options) ipVersion() int {
 }
 
 // writeFile writes tree to path.
-func writeFile(t testing.TB, path string, tree *mmdbwriter.Tree) {
-	t.Helper()
+func writeFile(path string, tree *mmdbwriter.Tree) error {
 	f, err := os.Create(path)
 	if err != nil {
-		t.Fatalf("geotest: %v", err)
+		return fmt.Errorf("geotest: %w", err)
 	}
 	if _, err := tree.WriteTo(f); err != nil {
 		f.Close()
-		t.Fatalf("geotest: write %s: %v", path, err)
+		return fmt.Errorf("geotest: write %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
-		t.Fatalf("geotest: close %s: %v", path, err)
+		return fmt.Errorf("geotest: close %s: %w", path, err)
 	}
+	return nil
 }
 
 // ipNet converts p for mmdbwriter; IPv4 prefixes stay 4 bytes long.
