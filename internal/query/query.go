@@ -27,6 +27,8 @@
 //	actor:alice         the actor's id or name, exact
 //	target:acme/llama   any target's id or name, exact
 //	country:FR          the client's ISO 3166-1 alpha-2 country; case-insensitive, kept in upper case
+//	created:RANGE       when the event occurred (the producer's clock)
+//	received:RANGE      when Trail received the event
 //
 // Every qualifier but created and received takes a list of values
 // separated by commas, OR'ed into one term (audit.Term.Or):
@@ -37,8 +39,6 @@
 // Options.MaxValues values (20 by default); a value in quotes may hold a
 // comma ("a,b" is one value), and each value of a list may be quoted on
 // its own: actor:"Alice Smith",bob.
-//	created:RANGE       when the event occurred (the producer's clock)
-//	received:RANGE      when Trail received the event
 //
 // A RANGE is built from dates (YYYY-MM-DD: a whole day in
 // Options.Location, UTC by default), RFC 3339 timestamps (one instant,
