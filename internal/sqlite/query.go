@@ -230,20 +230,46 @@ func (b *qb) term(t audit.Term) {
 	}
 	switch t.Field {
 	case audit.FieldType:
-		b.where(not+"(e.type = ?)", t.Value)
+		b.where(not+"(e.type"+in(t)+")", values(t)...)
 	case audit.FieldTypePrefix:
-		b.where(not+"(e.type >= ? AND e.type < ?)", t.Value, prefixEnd(t.Value))
+		var ors []string
+		var args []any
+		for _, v := range t.Values() {
+			ors, args = append(ors, "e.type >= ? AND e.type < ?"), append(args, v, prefixEnd(v))
+		}
+		b.where(not+"("+strings.Join(ors, " OR ")+")", args...)
 	case audit.FieldCategory:
-		b.where(not+"(e.category = ?)", t.Value)
+		b.where(not+"(e.category"+in(t)+")", values(t)...)
 	case audit.FieldCountry:
-		b.where(not+"(e.country = ?)", t.Value)
+		b.where(not+"(e.country"+in(t)+")", values(t)...)
 	case audit.FieldActor, audit.FieldTarget:
-		b.where(not+"EXISTS (SELECT 1 FROM refs x WHERE x.org = ? AND x.kind = ? AND x.value = ? AND x.k = e.k)", b.num, refKind(t.Field), t.Value)
+		b.where(not+"EXISTS (SELECT 1 FROM refs x WHERE x.org = ? AND x.kind = ? AND x.value"+in(t)+" AND x.k = e.k)",
+			append([]any{b.num, refKind(t.Field)}, values(t)...)...)
 	case audit.FieldOccurred:
 		b.timeRange(not, "e.occurred", t)
 	case audit.FieldReceived:
 		b.timeRange(not, "e.received", t)
 	}
+}
+
+// in is the comparison with the term's values: " = ?" for one value
+// (the form the indexes serve best), " IN (?, ...)" for several.
+func in(t audit.Term) string {
+	if len(t.Or) == 0 {
+		return " = ?"
+	}
+	return " IN (?" + strings.Repeat(", ?", len(t.Or)) + ")"
+}
+
+// values are the term's values as arguments, in the order of in's
+// placeholders.
+func values(t audit.Term) []any {
+	vs := t.Values()
+	args := make([]any, len(vs))
+	for i, v := range vs {
+		args[i] = v
+	}
+	return args
 }
 
 func (b *qb) timeRange(not, col string, t audit.Term) {
@@ -269,10 +295,12 @@ func refKind(f audit.Field) string {
 	return refTarget
 }
 
-// refDriver returns the index of the first positive actor or target term.
+// refDriver returns the index of the first positive actor or target term
+// of one value. A list of values is a filter instead: driving from refs
+// would read each value's matches and sort them all for the first page.
 func refDriver(terms []audit.Term) int {
 	for i, t := range terms {
-		if !t.Negate && (t.Field == audit.FieldActor || t.Field == audit.FieldTarget) {
+		if !t.Negate && len(t.Or) == 0 && (t.Field == audit.FieldActor || t.Field == audit.FieldTarget) {
 			return i
 		}
 	}
