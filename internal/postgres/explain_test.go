@@ -35,7 +35,9 @@ func TestPostgresFirstPagePlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	term := func(f audit.Field, v string) audit.Term { return audit.Term{Field: f, Value: v} }
-	list := func(f audit.Field, v string, more ...string) audit.Term { return audit.Term{Field: f, Value: v, Or: more} }
+	list := func(f audit.Field, v string, more ...string) audit.Term {
+		return audit.Term{Field: f, Value: v, Or: more}
+	}
 	at := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	for _, c := range []struct {
 		name  string
