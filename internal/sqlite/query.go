@@ -151,7 +151,7 @@ func buildQuery(num int64, q audit.Query) (string, []any) {
 	if q.Before >= 0 {
 		hi = min(hi, num<<seqBits+min(q.Before, maxSeq+1)-1)
 	}
-	b := &qb{num: num}
+	b := &qb{num: num, lo: lo, hi: hi}
 	var from, key string
 	match, exclude := ftsMatch(q.Filter.Terms)
 	if match != "" {
@@ -212,6 +212,8 @@ func (b *qb) keyRange(key string, lo, hi int64, terms []audit.Term) {
 
 type qb struct {
 	num   int64
+	lo    int64 // the key range, [lo, hi]
+	hi    int64
 	conds []string
 	args  []any
 }
@@ -243,6 +245,14 @@ func (b *qb) term(t audit.Term) {
 	case audit.FieldCountry:
 		b.where(not+"(e.country"+in(t)+")", values(t)...)
 	case audit.FieldActor, audit.FieldTarget:
+		if len(t.Or) > 0 && !t.Negate {
+			// A list: the set of its matches' keys in the key range, which
+			// SQLite reads in key order, so the first page neither scans
+			// the org (as EXISTS would for rare values) nor sorts.
+			b.where("e.k IN (SELECT x.k FROM refs x WHERE x.org = ? AND x.kind = ? AND x.value"+in(t)+" AND x.k BETWEEN ? AND ?)",
+				append(append([]any{b.num, refKind(t.Field)}, values(t)...), b.lo, b.hi)...)
+			return
+		}
 		b.where(not+"EXISTS (SELECT 1 FROM refs x WHERE x.org = ? AND x.kind = ? AND x.value"+in(t)+" AND x.k = e.k)",
 			append([]any{b.num, refKind(t.Field)}, values(t)...)...)
 	case audit.FieldOccurred:
@@ -296,8 +306,8 @@ func refKind(f audit.Field) string {
 }
 
 // refDriver returns the index of the first positive actor or target term
-// of one value. A list of values is a filter instead: driving from refs
-// would read each value's matches and sort them all for the first page.
+// of one value. A list of values is a set of keys instead (see term):
+// driving from refs would read each value's matches and sort them all.
 func refDriver(terms []audit.Term) int {
 	for i, t := range terms {
 		if !t.Negate && len(t.Or) == 0 && (t.Field == audit.FieldActor || t.Field == audit.FieldTarget) {
