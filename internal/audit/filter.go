@@ -26,13 +26,27 @@ const (
 // FieldText, Value is a word (matched as a word prefix) or, when Phrase is
 // set, an exact phrase of words. For every other field Value is matched
 // exactly.
+//
+// Or lists further values of the same Field, OR'ed with Value: the term
+// matches an event that matches any of Values() (type:a,b), and a negated
+// one excludes an event that matches any of them (-type:a,b: none of
+// them). Or is nil for text and time terms and for a single value.
 type Term struct {
 	Field  Field
 	Negate bool
 	Value  string
+	Or     []string
 	Phrase bool
 	From   time.Time
 	To     time.Time
+}
+
+// Values returns Value followed by Or: every value the term OR's.
+func (t Term) Values() []string {
+	if len(t.Or) == 0 {
+		return []string{t.Value}
+	}
+	return append([]string{t.Value}, t.Or...)
 }
 
 // Filter is a conjunction of terms; the zero Filter matches every event.

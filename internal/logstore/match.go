@@ -25,7 +25,18 @@ type term struct {
 	from, to int64    // time terms, Unix microseconds; 0 to is open
 	hasFrom  bool
 	hasTo    bool
-	probes   []uint64 // keys every matching event has in its filter
+	probes   []uint64 // text terms: keys every matching event has in its filter
+	values   []string // other terms: the values OR'ed (audit.Term.Values)
+	alts     []uint64 // their keys: a matching event has one of them in its filter
+}
+
+// fieldKey is the filter key kind of each field whose values are keys.
+var fieldKey = map[audit.Field]byte{
+	audit.FieldType:     keyType,
+	audit.FieldCategory: keyCategory,
+	audit.FieldCountry:  keyCountry,
+	audit.FieldActor:    keyActor,
+	audit.FieldTarget:   keyTarget,
 }
 
 func compile(f audit.Filter) *matcher {
@@ -46,16 +57,13 @@ func compile(f audit.Filter) *matcher {
 					c.probes = append(c.probes, keyHash(kind, v))
 				}
 			}
-		case audit.FieldType:
-			c.probes = []uint64{keyHash(keyType, t.Value)}
-		case audit.FieldCategory:
-			c.probes = []uint64{keyHash(keyCategory, t.Value)}
-		case audit.FieldCountry:
-			c.probes = []uint64{keyHash(keyCountry, t.Value)}
-		case audit.FieldActor:
-			c.probes = []uint64{keyHash(keyActor, t.Value)}
-		case audit.FieldTarget:
-			c.probes = []uint64{keyHash(keyTarget, t.Value)}
+		case audit.FieldType, audit.FieldTypePrefix, audit.FieldCategory, audit.FieldCountry, audit.FieldActor, audit.FieldTarget:
+			c.values = t.Values()
+			if kind, ok := fieldKey[t.Field]; ok {
+				for _, v := range c.values {
+					c.alts = append(c.alts, keyHash(kind, v))
+				}
+			}
 		case audit.FieldOccurred, audit.FieldReceived:
 			c.hasFrom, c.hasTo = !t.From.IsZero(), !t.To.IsZero()
 			if c.hasFrom {
@@ -97,22 +105,38 @@ func (t *term) test(d *doc) bool {
 	switch t.Field {
 	case audit.FieldText:
 		return hasWords(d.words, t.words, !t.Phrase)
-	case audit.FieldType:
-		return d.typ == t.Value
-	case audit.FieldTypePrefix:
-		return strings.HasPrefix(d.typ, t.Value)
-	case audit.FieldCategory:
-		return d.category == t.Value
-	case audit.FieldCountry:
-		return d.country == t.Value
+	case audit.FieldType, audit.FieldTypePrefix, audit.FieldCategory, audit.FieldCountry:
+		return t.valueMatches(t.fieldOf(d))
 	case audit.FieldActor:
-		return slices.Contains(d.actor, t.Value)
+		return slices.ContainsFunc(d.actor, t.valueMatches)
 	case audit.FieldTarget:
-		return slices.Contains(d.targets, t.Value)
+		return slices.ContainsFunc(d.targets, t.valueMatches)
 	case audit.FieldOccurred:
 		return t.inRange(d.occurred)
 	case audit.FieldReceived:
 		return t.inRange(d.received)
+	}
+	return false
+}
+
+// fieldOf returns d's value of the term's single-valued field.
+func (t *term) fieldOf(d *doc) string {
+	switch t.Field {
+	case audit.FieldCategory:
+		return d.category
+	case audit.FieldCountry:
+		return d.country
+	}
+	return d.typ
+}
+
+// valueMatches reports whether v equals one of the term's values (for a
+// type prefix, starts with one).
+func (t *term) valueMatches(v string) bool {
+	for _, w := range t.values {
+		if v == w || t.Field == audit.FieldTypePrefix && strings.HasPrefix(v, w) {
+			return true
+		}
 	}
 	return false
 }
@@ -196,13 +220,17 @@ func (t *term) summaryMay(s, dict *summary) bool {
 	if kind >= 0 {
 		all, any := true, false
 		for _, v := range set(s, dict, kind) {
-			p := v == t.Value || t.Field == audit.FieldTypePrefix && strings.HasPrefix(v, t.Value)
+			p := t.valueMatches(v)
 			all, any = all && p, any || p
 		}
 		return t.decide(all, any)
 	}
 	if t.Negate {
 		return true
+	}
+	if t.alts != nil {
+		// A value list: skip only if none of the values is in the filter.
+		return slices.ContainsFunc(t.alts, s.filter.has)
 	}
 	for _, h := range t.probes {
 		if !s.filter.has(h) {

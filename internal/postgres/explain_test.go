@@ -35,6 +35,9 @@ func TestPostgresFirstPagePlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	term := func(f audit.Field, v string) audit.Term { return audit.Term{Field: f, Value: v} }
+	list := func(f audit.Field, v string, more ...string) audit.Term {
+		return audit.Term{Field: f, Value: v, Or: more}
+	}
 	at := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	for _, c := range []struct {
 		name  string
@@ -55,6 +58,13 @@ func TestPostgresFirstPagePlans(t *testing.T) {
 		{"occurred range", []audit.Term{{Field: audit.FieldOccurred, From: at, To: at.Add(24 * time.Hour)}}, planAny},
 		{"occurred range, step 2", []audit.Term{{Field: audit.FieldOccurred, From: at, To: at.Add(24 * time.Hour)}}, planRange},
 		{"negated type", []audit.Term{{Field: audit.FieldType, Value: "org.sso_login", Negate: true}}, planAny},
+		{"type list", []audit.Term{list(audit.FieldType, "repo.delete", "repo.create")}, planAny},
+		{"type prefix list", []audit.Term{list(audit.FieldTypePrefix, "org.", "billing.")}, planAny},
+		{"category list", []audit.Term{list(audit.FieldCategory, "billing", "security")}, planAny},
+		{"country list", []audit.Term{list(audit.FieldCountry, "JP", "FR")}, planAny},
+		{"actor list", []audit.Term{list(audit.FieldActor, "carol", "dave")}, planAny},
+		{"target list", []audit.Term{list(audit.FieldTarget, "acme/model-17", "acme/model-18")}, planAny},
+		{"negated country list", []audit.Term{{Field: audit.FieldCountry, Value: "JP", Or: []string{"FR"}, Negate: true}}, planAny},
 	} {
 		q := audit.Query{Filter: audit.Filter{Terms: c.terms}, Before: -1, After: -1, Limit: 50}
 		plan := explain(t, s, q, c.plan)

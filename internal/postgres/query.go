@@ -322,21 +322,39 @@ func (b *qb) term(num string, t audit.Term) {
 	}
 	switch t.Field {
 	case audit.FieldType:
-		b.conds = append(b.conds, not+"(e.type = "+b.arg(t.Value)+")")
+		b.conds = append(b.conds, not+"(e.type"+b.in(t)+")")
 	case audit.FieldTypePrefix:
-		b.conds = append(b.conds, not+"(e.type LIKE "+b.arg(likePrefix(t.Value))+")")
+		var ors []string
+		for _, v := range t.Values() {
+			ors = append(ors, "e.type LIKE "+b.arg(likePrefix(v)))
+		}
+		b.conds = append(b.conds, not+"("+strings.Join(ors, " OR ")+")")
 	case audit.FieldCategory:
-		b.conds = append(b.conds, not+"(e.category = "+b.arg(t.Value)+")")
+		b.conds = append(b.conds, not+"(e.category"+b.in(t)+")")
 	case audit.FieldCountry:
-		b.conds = append(b.conds, not+"(e.country = "+b.arg(t.Value)+")")
+		b.conds = append(b.conds, not+"(e.country"+b.in(t)+")")
 	case audit.FieldActor, audit.FieldTarget:
 		b.conds = append(b.conds, not+"EXISTS (SELECT 1 FROM refs x WHERE x.org = "+num+" AND x.kind = "+
-			b.arg(refKind(t.Field))+` AND x.value = `+b.arg(t.Value)+" AND x.seq = e.seq AND x.received = e.received)")
+			b.arg(refKind(t.Field))+` AND x.value`+b.in(t)+" AND x.seq = e.seq AND x.received = e.received)")
 	case audit.FieldOccurred:
 		b.timeRange(not, "e.occurred", t)
 	case audit.FieldReceived:
 		b.timeRange(not, "e.received", t)
 	}
+}
+
+// in adds the term's values as parameters and returns the comparison with
+// them: " = $n" for one value (the form the indexes serve best),
+// " IN ($n, ...)" for several.
+func (b *qb) in(t audit.Term) string {
+	if len(t.Or) == 0 {
+		return " = " + b.arg(t.Value)
+	}
+	ph := make([]string, 0, len(t.Or)+1)
+	for _, v := range t.Values() {
+		ph = append(ph, b.arg(v))
+	}
+	return " IN (" + strings.Join(ph, ", ") + ")"
 }
 
 func (b *qb) timeRange(not, col string, t audit.Term) {
@@ -400,10 +418,12 @@ func positiveRange(terms []audit.Term) bool {
 	return false
 }
 
-// refDriver returns the index of the first positive actor or target term.
+// refDriver returns the index of the first positive actor or target term
+// of one value. A list of values is a filter instead: driving from refs
+// would read each value's matches and sort them all for the first page.
 func refDriver(terms []audit.Term) int {
 	for i, t := range terms {
-		if !t.Negate && (t.Field == audit.FieldActor || t.Field == audit.FieldTarget) {
+		if !t.Negate && len(t.Or) == 0 && (t.Field == audit.FieldActor || t.Field == audit.FieldTarget) {
 			return i
 		}
 	}

@@ -42,6 +42,22 @@ func TestParseErrors(t *testing.T) {
 		{":x", strictOpts, 0, "missing qualifier name"},
 		{"\u212Actor:x", strictOpts, 0, "unknown qualifier"}, // Kelvin sign is no k, and no a either
 
+		// lists
+		{"actor:alice,", strictOpts, 12, `missing value after "," in actor:`},
+		{"actor:alice,,bob", strictOpts, 12, `missing value after "," in actor:`},
+		{"actor:,bob", strictOpts, 6, "missing value after actor:"},
+		{`actor:alice,""`, strictOpts, 12, `empty value after "," in actor:`},
+		{`actor:"a"b,c`, strictOpts, 9, "missing space after the closing quote"},
+		{`actor:a,b"c`, strictOpts, 9, `unexpected '"' inside a value`},
+		{"type:repo.create,repo.delet", strictOpts, 17, `unknown event type "repo.delet"`},
+		{"type:repo.create,org.*", strictOpts, 17, `either exact types or prefixes, not both: "org.*"`},
+		{"type:org.*,repo.create", strictOpts, 11, `either exact types or prefixes, not both: "repo.create"`},
+		{"category:billing,nope", strictOpts, 17, `unknown category "nope"`},
+		{"country:FR,FRA", strictOpts, 11, `invalid country "FRA"`},
+		{"actor:" + strings.Repeat("a,", 20) + "a", strictOpts, 46, "too many values for actor:; the limit is 20"},
+		{"-country:fr,de,us", Options{MaxValues: 2}, 15, "too many values for country:; the limit is 2"},
+		{"created:2026-01-01,2026-02-01", strictOpts, 8, "invalid date"}, // a range, never a list
+
 		// type
 		{"type:repo.delet", strictOpts, 5, `unknown event type "repo.delet"`},
 		{"type:repo", strictOpts, 5, "use type:repo.*"},

@@ -56,17 +56,17 @@ func formatPositive(t audit.Term) string {
 		}
 		return t.Value
 	case audit.FieldType:
-		return "type:" + formatValue(t.Value)
+		return "type:" + formatValues(t, "")
 	case audit.FieldTypePrefix:
-		return "type:" + formatValue(t.Value+"*")
+		return "type:" + formatValues(t, "*")
 	case audit.FieldCategory:
-		return "category:" + formatValue(t.Value)
+		return "category:" + formatValues(t, "")
 	case audit.FieldActor:
-		return "actor:" + formatValue(t.Value)
+		return "actor:" + formatValues(t, "")
 	case audit.FieldTarget:
-		return "target:" + formatValue(t.Value)
+		return "target:" + formatValues(t, "")
 	case audit.FieldCountry:
-		return "country:" + formatValue(t.Value)
+		return "country:" + formatValues(t, "")
 	case audit.FieldOccurred:
 		return "created:" + formatRange(t.From, t.To)
 	case audit.FieldReceived:
@@ -81,9 +81,20 @@ func isBareWord(w string) bool {
 		!strings.ContainsFunc(w, unicode.IsSpace) && !isOperator(w)
 }
 
-// formatValue quotes a qualifier value only when it needs quotes.
+// formatValues writes the term's values, each followed by suffix, as a
+// comma-separated list.
+func formatValues(t audit.Term, suffix string) string {
+	vals := t.Values()
+	for i, v := range vals {
+		vals[i] = formatValue(v + suffix)
+	}
+	return strings.Join(vals, ",")
+}
+
+// formatValue quotes a qualifier value only when it needs quotes: a comma
+// would otherwise separate two values of a list.
 func formatValue(v string) string {
-	if v == "" || strings.ContainsRune(v, '"') || strings.ContainsFunc(v, unicode.IsSpace) {
+	if v == "" || strings.ContainsAny(v, `",`) || strings.ContainsFunc(v, unicode.IsSpace) {
 		return quoteValue(v)
 	}
 	return v

@@ -27,6 +27,12 @@ func TestFormat(t *testing.T) {
 		{[]audit.Term{is(audit.FieldActor, "Alice Smith"), is(audit.FieldTarget, `a"b`), is(audit.FieldActor, `C:\x`)},
 			`actor:"Alice Smith" target:"a\"b" actor:C:\x`},
 		{[]audit.Term{is(audit.FieldActor, "a\u3000b")}, "actor:\"a\u3000b\""},
+		{[]audit.Term{anyOf(audit.FieldType, "repo.create", "repo.delete"), not(anyOf(audit.FieldTypePrefix, "org.", "billing."))},
+			"type:repo.create,repo.delete -type:org.*,billing.*"},
+		{[]audit.Term{anyOf(audit.FieldActor, "Alice Smith", "bob", "a,b"), is(audit.FieldTarget, "c,d")},
+			`actor:"Alice Smith",bob,"a,b" target:"c,d"`},
+		{[]audit.Term{not(anyOf(audit.FieldCountry, "FR", "DE")), anyOf(audit.FieldCategory, "billing", "content")},
+			"-country:FR,DE category:billing,content"},
 
 		{[]audit.Term{created(day("2026-01-01"), day("2026-02-02"))}, "created:2026-01-01..2026-02-01"},
 		{[]audit.Term{created(day("2026-03-01"), day("2026-03-02"))}, "created:2026-03-01"},
@@ -113,6 +119,11 @@ func randomFilter(r *rand.Rand) audit.Filter {
 	terms := make([]audit.Term, n)
 	for i := range terms {
 		terms[i] = randomTerm(r)
+		if terms[i].Field != audit.FieldText && terms[i].Field != audit.FieldOccurred && terms[i].Field != audit.FieldReceived {
+			for range r.IntN(3) {
+				terms[i].Or = append(terms[i].Or, randomTerm(r, terms[i].Field).Value)
+			}
+		}
 		terms[i].Negate = r.IntN(3) == 0
 	}
 	return audit.Filter{Terms: terms}
@@ -120,11 +131,16 @@ func randomFilter(r *rand.Rand) audit.Filter {
 
 const (
 	nameBytes  = "abcXYZ09_-"
-	valueRunes = "ab:/\\\"- .*@é日\u3000"
+	valueRunes = "ab:/\\\"- .*@é日\u3000,"
 )
 
-func randomTerm(r *rand.Rand) audit.Term {
-	switch f := audit.Field(r.IntN(9)); f {
+// randomTerm returns a term of the first of fields, or of a random field.
+func randomTerm(r *rand.Rand, fields ...audit.Field) audit.Term {
+	f := audit.Field(r.IntN(9))
+	if len(fields) > 0 {
+		f = fields[0]
+	}
+	switch f {
 	case audit.FieldText:
 		if r.IntN(2) == 0 {
 			return phrase("p" + randomString(r, valueRunes, 8))

@@ -58,6 +58,11 @@ func received(from, to time.Time) audit.Term {
 }
 func not(t audit.Term) audit.Term { t.Negate = true; return t }
 
+// anyOf is a term of field f that OR's values.
+func anyOf(f audit.Field, values ...string) audit.Term {
+	return audit.Term{Field: f, Value: values[0], Or: values[1:]}
+}
+
 const ns = time.Nanosecond
 
 var zero time.Time
@@ -97,6 +102,22 @@ var parseTests = []struct {
 	{"country:FR", []audit.Term{is(audit.FieldCountry, "FR")}},
 	{"country:fr", []audit.Term{is(audit.FieldCountry, "FR")}},
 	{`Country:"dE"`, []audit.Term{is(audit.FieldCountry, "DE")}},
+
+	// lists of values, OR'ed
+	{"type:repo.create,repo.delete", []audit.Term{anyOf(audit.FieldType, "repo.create", "repo.delete")}},
+	{"-type:repo.create,repo.delete", []audit.Term{not(anyOf(audit.FieldType, "repo.create", "repo.delete"))}},
+	{"type:repo.*,org.settings.*", []audit.Term{anyOf(audit.FieldTypePrefix, "repo.", "org.settings.")}},
+	{`type:"repo.create","repo.delete"`, []audit.Term{anyOf(audit.FieldType, "repo.create", "repo.delete")}},
+	{"category:Billing,content", []audit.Term{anyOf(audit.FieldCategory, "billing", "content")}},
+	{"actor:alice,bob", []audit.Term{anyOf(audit.FieldActor, "alice", "bob")}},
+	{"actor:alice,alice", []audit.Term{anyOf(audit.FieldActor, "alice", "alice")}},
+	{`actor:"Alice Smith",bob,"c,d"`, []audit.Term{anyOf(audit.FieldActor, "Alice Smith", "bob", "c,d")}},
+	{`actor:"a,b"`, []audit.Term{is(audit.FieldActor, "a,b")}},
+	{"actor:a:b,c:d", []audit.Term{anyOf(audit.FieldActor, "a:b", "c:d")}},
+	{"target:acme/llama,acme/mistral", []audit.Term{anyOf(audit.FieldTarget, "acme/llama", "acme/mistral")}},
+	{"-country:fr,DE,us", []audit.Term{not(anyOf(audit.FieldCountry, "FR", "DE", "US"))}},
+	{"actor:" + strings.Repeat("a,", 19) + "a", []audit.Term{anyOf(audit.FieldActor, strings.Split(strings.Repeat("a,", 19)+"a", ",")...)}},
+	{"llama,alpaca", []audit.Term{word("llama,alpaca")}},
 
 	// dates
 	{"created:2026-03-01", []audit.Term{created(day("2026-03-01"), day("2026-03-02"))}},
@@ -190,6 +211,8 @@ func TestParseLimits(t *testing.T) {
 		{"abcde", Options{MaxLen: 5}},
 		{"a b", Options{MaxTerms: 2}},
 		{"a b", Options{MaxLen: -1, MaxTerms: -1}},
+		{"actor:a,b,c", Options{MaxValues: 3}},
+		{"actor:" + strings.Repeat("a,", 19) + "a", Options{MaxValues: -1}},
 	}
 	for _, tc := range tests {
 		if _, err := Parse(tc.in, tc.opts); err != nil {

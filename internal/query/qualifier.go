@@ -15,17 +15,18 @@ type parseFunc func(p *parser, v string, pos int) (audit.Term, *SyntaxError)
 type qualifier struct {
 	name  string
 	parse parseFunc
+	list  bool // takes several values, OR'ed: name:a,b
 }
 
 // qualifiers lists every qualifier, in the order error messages name them.
 var qualifiers = []qualifier{
-	{"type", (*parser).typeTerm},
-	{"category", (*parser).categoryTerm},
-	{"actor", exactTerm(audit.FieldActor)},
-	{"target", exactTerm(audit.FieldTarget)},
-	{"country", countryTerm},
-	{"created", dateTerm(audit.FieldOccurred)},
-	{"received", dateTerm(audit.FieldReceived)},
+	{"type", (*parser).typeTerm, true},
+	{"category", (*parser).categoryTerm, true},
+	{"actor", exactTerm(audit.FieldActor), true},
+	{"target", exactTerm(audit.FieldTarget), true},
+	{"country", countryTerm, true},
+	{"created", dateTerm(audit.FieldOccurred), false},
+	{"received", dateTerm(audit.FieldReceived), false},
 }
 
 func knownQualifiers() string {
@@ -48,12 +49,47 @@ func (p *parser) qualifier(i, colon int) (audit.Term, int, *SyntaxError) {
 		return audit.Term{}, 0, errorf(i, "unknown qualifier %s (known: %s); to search for text with a colon, put it in quotes",
 			quote(p.s[i:colon]), knownQualifiers())
 	}
-	v, pos, end, err := p.value(colon+1, name)
+	if q.list {
+		return p.list(q, colon+1)
+	}
+	v, pos, end, err := p.value(colon+1, name+":", false)
 	if err != nil {
 		return audit.Term{}, 0, err
 	}
 	t, err := q.parse(p, v, pos)
 	return t, end, err
+}
+
+// list parses the comma-separated values of a list qualifier, starting at
+// v, into one term whose values are OR'ed (audit.Term.Or).
+func (p *parser) list(q qualifier, v int) (audit.Term, int, *SyntaxError) {
+	var t audit.Term
+	after := q.name + ":"
+	for n := 0; ; n++ {
+		if limit := p.opts.maxValues(); n == limit {
+			return audit.Term{}, 0, errorf(v, "too many values for %s:; the limit is %d", q.name, limit)
+		}
+		val, pos, end, err := p.value(v, after, true)
+		if err != nil {
+			return audit.Term{}, 0, err
+		}
+		u, err := q.parse(p, val, pos)
+		if err != nil {
+			return audit.Term{}, 0, err
+		}
+		switch {
+		case n == 0:
+			t = u
+		case u.Field != t.Field:
+			return audit.Term{}, 0, errorf(pos, "a type: list holds either exact types or prefixes, not both: %s does not fit", quote(val))
+		default:
+			t.Or = append(t.Or, u.Value)
+		}
+		if end == len(p.s) || p.s[end] != ',' {
+			return t, end, nil
+		}
+		v, after = end+1, `"," in `+q.name+":"
+	}
 }
 
 func lookupQualifier(name string) (qualifier, bool) {
@@ -66,19 +102,28 @@ func lookupQualifier(name string) (qualifier, bool) {
 }
 
 // value reads the value that starts at v, quoted or not, and returns it
-// unquoted with the offset of its content and the offset after it.
-func (p *parser) value(v int, name string) (val string, pos, end int, err *SyntaxError) {
+// unquoted with the offset of its content and the offset after it. after
+// names what the value follows, for errors. In a list an unquoted value
+// also ends at a ',', and a quoted one may be followed by one; a ',' in
+// quotes is part of the value.
+func (p *parser) value(v int, after string, list bool) (val string, pos, end int, err *SyntaxError) {
 	if v < len(p.s) && p.s[v] == '"' {
-		val, end, err = p.quoted(v)
+		val, end, err = p.quotedRaw(v)
 		if err == nil && val == "" {
-			err = errorf(v, "empty value after %s:", name)
+			err = errorf(v, "empty value after %s", after)
+		}
+		if err == nil && !(list && end < len(p.s) && p.s[end] == ',') {
+			err = p.termEnds(end)
 		}
 		return val, v + 1, end, err
 	}
 	end = p.tokenEnd(v)
+	if c := strings.IndexByte(p.s[v:end], ','); list && c >= 0 {
+		end = v + c
+	}
 	val = p.s[v:end]
 	if val == "" {
-		return "", v, end, errorf(v, "missing value after %s:", name)
+		return "", v, end, errorf(v, "missing value after %s", after)
 	}
 	if q := strings.IndexByte(val, '"'); q >= 0 {
 		return "", v, end, errorf(v+q, `unexpected '"' inside a value; put the whole value in quotes`)

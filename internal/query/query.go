@@ -7,8 +7,8 @@
 //
 // The syntax follows GitHub's audit-log search. A search is a list of terms
 // separated by white space (any Unicode space, U+3000 included), and an
-// event must match every term: there is no OR, and repeating a qualifier
-// narrows the search further. Control characters, tabs and newlines
+// event must match every term: there is no OR between terms, and repeating
+// a qualifier narrows the search further. Control characters, tabs and newlines
 // included, and invalid UTF-8 are rejected. A term is
 //
 //	word               free text (audit.FieldText), matched as a word prefix
@@ -29,6 +29,16 @@
 //	country:FR          the client's ISO 3166-1 alpha-2 country; case-insensitive, kept in upper case
 //	created:RANGE       when the event occurred (the producer's clock)
 //	received:RANGE      when Trail received the event
+//
+// Every qualifier but created and received takes a list of values
+// separated by commas, OR'ed into one term (audit.Term.Or):
+// type:repo.create,repo.delete matches either type, actor:alice,bob either
+// actor, type:billing.*,repo.* either prefix (a type: list holds exact
+// types or prefixes, not both). A negated list excludes every value:
+// -country:FR,DE matches events from neither. A list holds at most
+// Options.MaxValues values (20 by default); a value in quotes may hold a
+// comma ("a,b" is one value), and each value of a list may be quoted on
+// its own: actor:"Alice Smith",bob.
 //
 // A RANGE is built from dates (YYYY-MM-DD: a whole day in
 // Options.Location, UTC by default), RFC 3339 timestamps (one instant,
@@ -71,8 +81,9 @@ import (
 )
 
 const (
-	defaultMaxLen   = 1024
-	defaultMaxTerms = 32
+	defaultMaxLen    = 1024
+	defaultMaxTerms  = 32
+	defaultMaxValues = 20
 )
 
 // Options bounds and checks what Parse accepts. The zero value gives the
@@ -82,6 +93,9 @@ type Options struct {
 	MaxLen int
 	// MaxTerms is the largest number of terms accepted; 0 or less means 32.
 	MaxTerms int
+	// MaxValues is the largest number of values one qualifier may list
+	// (type:a,b,c); 0 or less means 20.
+	MaxValues int
 	// KnownType reports whether an event type exists; nil accepts any
 	// well-formed name. It is not called for type prefixes (type:repo.*).
 	KnownType func(name string) bool
@@ -115,6 +129,13 @@ func (o Options) maxTerms() int {
 		return o.MaxTerms
 	}
 	return defaultMaxTerms
+}
+
+func (o Options) maxValues() int {
+	if o.MaxValues > 0 {
+		return o.MaxValues
+	}
+	return defaultMaxValues
 }
 
 func (o Options) now() time.Time {
@@ -258,11 +279,20 @@ func (p *parser) phrase(q int) (audit.Term, int, *SyntaxError) {
 // its unescaped content and the offset after the closing quote, which must
 // end the term.
 func (p *parser) quoted(q int) (string, int, *SyntaxError) {
+	v, end, err := p.quotedRaw(q)
+	if err != nil {
+		return "", 0, err
+	}
+	return v, end, p.termEnds(end)
+}
+
+// quotedRaw is quoted without the check of what follows the closing quote.
+func (p *parser) quotedRaw(q int) (string, int, *SyntaxError) {
 	var b strings.Builder
 	for i := q + 1; i < len(p.s); i++ {
 		switch c := p.s[i]; c {
 		case '"':
-			return b.String(), i + 1, p.termEnds(i + 1)
+			return b.String(), i + 1, nil
 		case '\\':
 			if i+1 < len(p.s) && p.s[i+1] != '"' && p.s[i+1] != '\\' {
 				return "", 0, errorf(i, `a backslash in quotes must be followed by '"' or '\'`)

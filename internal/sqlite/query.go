@@ -151,7 +151,7 @@ func buildQuery(num int64, q audit.Query) (string, []any) {
 	if q.Before >= 0 {
 		hi = min(hi, num<<seqBits+min(q.Before, maxSeq+1)-1)
 	}
-	b := &qb{num: num}
+	b := &qb{num: num, lo: lo, hi: hi}
 	var from, key string
 	match, exclude := ftsMatch(q.Filter.Terms)
 	if match != "" {
@@ -212,6 +212,8 @@ func (b *qb) keyRange(key string, lo, hi int64, terms []audit.Term) {
 
 type qb struct {
 	num   int64
+	lo    int64 // the key range, [lo, hi]
+	hi    int64
 	conds []string
 	args  []any
 }
@@ -230,20 +232,54 @@ func (b *qb) term(t audit.Term) {
 	}
 	switch t.Field {
 	case audit.FieldType:
-		b.where(not+"(e.type = ?)", t.Value)
+		b.where(not+"(e.type"+in(t)+")", values(t)...)
 	case audit.FieldTypePrefix:
-		b.where(not+"(e.type >= ? AND e.type < ?)", t.Value, prefixEnd(t.Value))
+		var ors []string
+		var args []any
+		for _, v := range t.Values() {
+			ors, args = append(ors, "e.type >= ? AND e.type < ?"), append(args, v, prefixEnd(v))
+		}
+		b.where(not+"("+strings.Join(ors, " OR ")+")", args...)
 	case audit.FieldCategory:
-		b.where(not+"(e.category = ?)", t.Value)
+		b.where(not+"(e.category"+in(t)+")", values(t)...)
 	case audit.FieldCountry:
-		b.where(not+"(e.country = ?)", t.Value)
+		b.where(not+"(e.country"+in(t)+")", values(t)...)
 	case audit.FieldActor, audit.FieldTarget:
-		b.where(not+"EXISTS (SELECT 1 FROM refs x WHERE x.org = ? AND x.kind = ? AND x.value = ? AND x.k = e.k)", b.num, refKind(t.Field), t.Value)
+		if len(t.Or) > 0 && !t.Negate {
+			// A list: the set of its matches' keys in the key range, which
+			// SQLite reads in key order, so the first page neither scans
+			// the org (as EXISTS would for rare values) nor sorts.
+			b.where("e.k IN (SELECT x.k FROM refs x WHERE x.org = ? AND x.kind = ? AND x.value"+in(t)+" AND x.k BETWEEN ? AND ?)",
+				append(append([]any{b.num, refKind(t.Field)}, values(t)...), b.lo, b.hi)...)
+			return
+		}
+		b.where(not+"EXISTS (SELECT 1 FROM refs x WHERE x.org = ? AND x.kind = ? AND x.value"+in(t)+" AND x.k = e.k)",
+			append([]any{b.num, refKind(t.Field)}, values(t)...)...)
 	case audit.FieldOccurred:
 		b.timeRange(not, "e.occurred", t)
 	case audit.FieldReceived:
 		b.timeRange(not, "e.received", t)
 	}
+}
+
+// in is the comparison with the term's values: " = ?" for one value
+// (the form the indexes serve best), " IN (?, ...)" for several.
+func in(t audit.Term) string {
+	if len(t.Or) == 0 {
+		return " = ?"
+	}
+	return " IN (?" + strings.Repeat(", ?", len(t.Or)) + ")"
+}
+
+// values are the term's values as arguments, in the order of in's
+// placeholders.
+func values(t audit.Term) []any {
+	vs := t.Values()
+	args := make([]any, len(vs))
+	for i, v := range vs {
+		args[i] = v
+	}
+	return args
 }
 
 func (b *qb) timeRange(not, col string, t audit.Term) {
@@ -269,10 +305,12 @@ func refKind(f audit.Field) string {
 	return refTarget
 }
 
-// refDriver returns the index of the first positive actor or target term.
+// refDriver returns the index of the first positive actor or target term
+// of one value. A list of values is a set of keys instead (see term):
+// driving from refs would read each value's matches and sort them all.
 func refDriver(terms []audit.Term) int {
 	for i, t := range terms {
-		if !t.Negate && (t.Field == audit.FieldActor || t.Field == audit.FieldTarget) {
+		if !t.Negate && len(t.Or) == 0 && (t.Field == audit.FieldActor || t.Field == audit.FieldTarget) {
 			return i
 		}
 	}

@@ -115,6 +115,8 @@ var (
 	target  = func(v string) audit.Term { return audit.Term{Field: audit.FieldTarget, Value: v} }
 	country = func(v string) audit.Term { return audit.Term{Field: audit.FieldCountry, Value: v} }
 	not     = func(t audit.Term) audit.Term { t.Negate = true; return t }
+	// or adds values to a term, OR'ed with its own (type:a,b).
+	or = func(t audit.Term, more ...string) audit.Term { t.Or = more; return t }
 )
 
 func occurredIn(from, to time.Time) audit.Term {
@@ -175,6 +177,25 @@ var singleTerms = []struct {
 	{"text phrase keeps word order", phrase("demo llama"), nil},
 	{"text phrase across description words", phrase("changed bob"), es(4)},
 	{"text no match", text("zebra"), nil},
+
+	// Lists of values, OR'ed; with tiny blocks (3 events) the values of
+	// one list sit in different blocks, and some blocks hold none.
+	{"type list", or(typ("repo.create"), "spaces.update_hardware"), es(0, 8)},
+	{"type list with an unknown type", or(typ("nothing.here"), "repo.delete"), es(1)},
+	{"type list is case-sensitive", or(typ("repo.removeDisable"), "org.SSO_login"), es(2)},
+	{"type prefix list", or(prefix("billing."), "spaces."), es(5, 8)},
+	{"type prefix list, overlapping", or(prefix("repo."), "repo.re"), es(0, 1, 2, 3, 6)},
+	{"category list", or(cat("billing"), "organization"), es(5, 7)},
+	{"actor list", or(actor("carol"), "dave"), es(3, 5, 7)},
+	{"actor list by id and name", or(actor("u-dave"), "ci-token"), es(3, 8)},
+	{"actor list, a value twice", or(actor("bob"), "bob"), es(1, 6)},
+	{"actor list, one event by both values", or(actor("u-bob"), "bob"), es(1, 6)},
+	{"target list", or(target("acme/mistral"), "s-demo"), es(2, 8)},
+	{"target list of unknowns", or(target("nothing"), "acme/llama-", "r-ghost"), nil},
+	{"country list", or(country("FR"), "JP"), es(0, 2, 8)},
+	{"country list of unknowns", or(country("SE"), "NO"), nil},
+	{"list of twenty values", or(actor("x0"), "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9",
+		"x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17", "x18", "ci-token"), es(8)},
 }
 
 // combinations are conjunctions of terms of several kinds.
@@ -200,6 +221,14 @@ var combinations = []struct {
 	{"type prefix + negated type", []audit.Term{prefix("repo."), not(typ("repo.removeDisable"))}, es(0, 1, 3, 6)},
 	{"negated type prefix + negated category", []audit.Term{not(prefix("repo.")), not(cat("billing"))}, es(4, 7, 8)},
 	{"received + actor + negated text", []audit.Term{receivedIn(received(1), time.Time{}), actor("bob"), not(text("settings"))}, es(1)},
+	{"type list + actor", []audit.Term{or(typ("repo.create"), "repo.delete", "org.change_role"), actor("alice")}, es(0, 4)},
+	{"negated actor list + category", []audit.Term{not(or(actor("alice"), "bob")), cat("content")}, es(3, 8)},
+	{"negated country list + negated type prefix list", []audit.Term{not(or(country("FR"), "US")), not(or(prefix("repo."), "org."))}, es(5, 8)},
+	{"two lists", []audit.Term{or(actor("alice"), "carol"), or(country("DE"), "US")}, es(4, 7)},
+	{"actor list + text", []audit.Term{or(actor("alice"), "bob"), text("llama")}, es(0, 1, 6)},
+	{"target list + negated actor list", []audit.Term{or(target("r-llama"), "acme/mistral"), not(or(actor("bob"), "dave"))}, es(0, 2)},
+	{"actor + actor list", []audit.Term{actor("bob"), or(actor("alice"), "u-bob")}, es(1, 6)},
+	{"category list + occurred range", []audit.Term{or(cat("billing"), "membership"), occurredIn(occurred(5), time.Time{})}, es(5)},
 	{"everything at once", []audit.Term{prefix("repo."), cat("content"), actor("alice"), target("r-llama"),
 		country("FR"), occurredIn(occurred(0), occurred(1)), receivedIn(received(0), received(1)), text("created"), not(text("mistral"))}, es(0)},
 }
@@ -338,6 +367,9 @@ var orderTests = []test{
 			"type prefix":  terms(prefix("repo.")),
 			"category":     terms(cat("content")),
 			"target+text":  terms(target("r-llama"), text("bob")),
+			"actor list":   terms(or(actor("alice"), "ci-token")),
+			"type list":    terms(or(typ("repo.create"), "org.sso_login", "spaces.update_hardware")),
+			"not country":  terms(not(or(country("FR"), "US"))),
 		}
 		for name, f := range filters {
 			full := h.query("acme", all(f)).Seqs

@@ -218,7 +218,7 @@ func (h *Handler) cheapCount(ctx context.Context, org string, f audit.Filter, si
 		switch {
 		case t.Negate:
 			return 0, false, nil
-		case t.Field == audit.FieldCategory:
+		case t.Field == audit.FieldCategory && len(t.Or) == 0: // a list would need the sum of several
 			if category != "" && category != t.Value {
 				return 0, true, nil // two categories: nothing is in both
 			}
@@ -292,11 +292,14 @@ func chartRange(f audit.Filter, today time.Time) (from, to time.Time, clamped bo
 func chartCategories(f audit.Filter, cat *catalog.Catalog) []catalog.CategoryInfo {
 	want, not := map[string]bool{}, map[string]bool{}
 	for _, t := range f.Terms {
-		if t.Field == audit.FieldCategory {
+		if t.Field != audit.FieldCategory {
+			continue
+		}
+		for _, v := range t.Values() {
 			if t.Negate {
-				not[t.Value] = true
+				not[v] = true
 			} else {
-				want[t.Value] = true
+				want[v] = true
 			}
 		}
 	}
