@@ -91,7 +91,7 @@ func TestKeysCLITruth(t *testing.T) {
 	bin := trailBinary(t)
 	data := t.TempDir()
 	res := mustRun(t, bin, nil, "keys", "create", "--data", data, "--scope", "read", "--org", "acme", "--expires", "30d")
-	id := regexp.MustCompile(`\bkey_[A-Za-z0-9]+`).FindString(res.stderr)
+	id := regexp.MustCompile(`\bkey_[A-Za-z0-9_-]+`).FindString(res.stderr)
 	if id == "" || !strings.Contains(res.stderr, "trail keys revoke "+id) {
 		t.Fatalf("keys create stderr %q: want the key id and how to revoke it", res.stderr)
 	}
