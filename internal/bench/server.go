@@ -14,14 +14,22 @@ import (
 	"time"
 )
 
+// serveFlags are the flags the bench adds to a server's command line: its
+// geolocation database, and no per-key rate limits (the bench measures
+// throughput, and counts every org's events over the API after the crash,
+// far past a normal reader's rate).
+func serveFlags(geo string) []string {
+	return []string{"--geoip", geo, "--rate-ingest", "0", "--rate-read", "0"}
+}
+
 // serverPhases runs `trail serve` on the store: ingest at full load,
 // SIGKILL, restart (time to ready, every acknowledged event present),
 // latency at half load, export.
 func (r *run) serverPhases(ctx context.Context) error {
-	args := append(slices.Clone(r.o.Serve), "--geoip", r.geo)
+	args := append(slices.Clone(r.o.Serve), serveFlags(r.geo)...)
 	first := args
 	if r.o.ProfiledServe != nil {
-		first = append(slices.Clone(r.o.ProfiledServe), "--geoip", r.geo)
+		first = append(slices.Clone(r.o.ProfiledServe), serveFlags(r.geo)...)
 	}
 	start := time.Now()
 	c, err := r.startReady(ctx, first)
