@@ -25,6 +25,7 @@ type auditPage struct {
 	Filtered        bool
 	FilterQuery     string // the filters as one search string (query.Format)
 	CategoryOptions template.HTML
+	CategoryList    string // the catalog's category slugs, for the search help
 	TypeOptions     template.HTML
 	CountryOptions  template.HTML
 	Presets         []preset
@@ -65,6 +66,7 @@ func (h *Handler) auditLogs(w http.ResponseWriter, r *http.Request) error {
 	p.TimeZone = p.loc.String()
 	p.ClearURL = p.Base
 	p.CategoryOptions = h.categoryOptions(p.Form.Category)
+	p.CategoryList = h.categoryList()
 	p.TypeOptions = h.typeOptions(p.Form.Type)
 	p.CountryOptions = countryOptions(p.Form.Country)
 	p.Presets = h.presets(p)
