@@ -4,6 +4,7 @@ package producer
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -50,10 +51,17 @@ type Config struct {
 	// (default 8 MiB).
 	SegmentBytes int64
 
+	// Compression is the Content-Encoding of request bodies: client.Gzip
+	// (the default, when empty), client.Zstd, or Uncompressed. Trail
+	// accepts both codings and applies its body limit to the decompressed
+	// size, so MaxBatchBytes counts uncompressed bytes.
+	Compression client.Compression
+
 	// HTTPClient sends the requests (default: one with the transport of
-	// http.DefaultTransport). ClientOptions are passed to client.New, for
-	// instance a compression option of the client (its retries stay off:
-	// the producer retries by itself).
+	// http.DefaultTransport). ClientOptions are passed to client.New after
+	// the producer's own (so a client.WithCompression there wins over
+	// Compression); the client's retries stay off: the producer retries by
+	// itself.
 	HTTPClient    *http.Client
 	ClientOptions []client.Option
 
@@ -74,8 +82,12 @@ type Hooks struct {
 	Torn         func(err error)        // a damaged stretch of the spool found (and skipped) by Open
 }
 
+// Uncompressed, as Config.Compression, sends request bodies as they are.
+const Uncompressed client.Compression = "none"
+
 // Defaults.
 const (
+	DefaultCompression    = client.Gzip
 	DefaultMaxSpoolBytes  = 64 << 20
 	DefaultMaxBatch       = 500
 	DefaultMaxBatchBytes  = 4 << 20
@@ -112,6 +124,11 @@ func (c *Config) check() error {
 	case c.MaxBatch > 1000:
 		return errors.New("producer: Config.MaxBatch must be at most 1000 (Trail's batch limit)")
 	}
+	switch c.Compression {
+	case "", client.Gzip, client.Zstd, Uncompressed:
+	default:
+		return fmt.Errorf("producer: Config.Compression %q is not one of %q, %q or %q", c.Compression, client.Gzip, client.Zstd, Uncompressed)
+	}
 	return nil
 }
 
@@ -125,6 +142,9 @@ func (c *Config) setDefaults() {
 	def(&c.RequestTimeout, DefaultRequestTimeout)
 	def(&c.CloseTimeout, DefaultCloseTimeout)
 	def(&c.SegmentBytes, DefaultSegmentBytes)
+	if c.Compression == "" {
+		c.Compression = DefaultCompression
+	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Transport: http.DefaultTransport}
 	}

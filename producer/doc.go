@@ -22,7 +22,8 @@
 //
 // Events get an id and a time before they are spooled, so that every retry
 // is the same event to Trail, which stores an id once. The sender batches
-// by count, bytes and a short linger, retries network errors, 429 and 5xx
+// by count, bytes and a short linger, compresses each request with gzip
+// (Config.Compression picks zstd or none), retries network errors, 429 and 5xx
 // with backoff and jitter (never sooner than Retry-After), and moves the
 // events Trail refuses as invalid to the dead-letter file so that the rest
 // go on. Hooks report queued, sent, retried and dead-lettered events and

@@ -57,7 +57,10 @@ func Open(cfg Config) (*Producer, error) {
 	}
 	// The sender retries by itself (backoff, Retry-After, hooks), so the
 	// client's own retries are off: one failed attempt is one Retried hook.
-	opts := append([]client.Option{client.WithHTTPClient(cfg.HTTPClient), client.WithUserAgent("trail-go-producer/1")}, cfg.ClientOptions...)
+	opts := append([]client.Option{
+		client.WithHTTPClient(cfg.HTTPClient), client.WithUserAgent("trail-go-producer/1"),
+		client.WithCompression(clientCompression(cfg.Compression)),
+	}, cfg.ClientOptions...)
 	opts = append(opts, client.WithRetries(0))
 	p.c = client.New(cfg.URL, cfg.Key, opts...)
 	sp, err := openSpool(cfg.SpoolDir, &p.cfg, p.dl, p.torn)
@@ -74,6 +77,15 @@ func Open(cfg Config) (*Producer, error) {
 	p.batchCap.Store(int64(cfg.MaxBatch))
 	go p.run()
 	return p, nil
+}
+
+// clientCompression maps Config.Compression (defaults set) to the
+// client's coding.
+func clientCompression(c client.Compression) client.Compression {
+	if c == Uncompressed {
+		return client.NoCompression
+	}
+	return c
 }
 
 // torn reports a damaged stretch of the spool found by Open.

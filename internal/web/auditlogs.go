@@ -25,6 +25,7 @@ type auditPage struct {
 	Filtered        bool
 	FilterQuery     string // the filters as one search string (query.Format)
 	CategoryOptions template.HTML
+	CategoryList    string // the catalog's category slugs, for the search help
 	TypeOptions     template.HTML
 	CountryOptions  template.HTML
 	Presets         []preset
@@ -65,6 +66,7 @@ func (h *Handler) auditLogs(w http.ResponseWriter, r *http.Request) error {
 	p.TimeZone = p.loc.String()
 	p.ClearURL = p.Base
 	p.CategoryOptions = h.categoryOptions(p.Form.Category)
+	p.CategoryList = h.categoryList()
 	p.TypeOptions = h.typeOptions(p.Form.Type)
 	p.CountryOptions = countryOptions(p.Form.Country)
 	p.Presets = h.presets(p)
@@ -200,8 +202,17 @@ func (h *Handler) fillDetail(ctx context.Context, p *auditPage, org, id string, 
 }
 
 // recordView records an org.audit_log.view event for the session, at most
-// once per audit.ViewEvery.
+// once per audit.ViewEvery. A quarantined org's log takes no new events,
+// its view records included; its admins must still read it (that is when
+// they need it most), so the page is shown without recording the view
+// and a warning is logged. The quarantine is checked before the session is
+// marked as viewed, so the first view after it is lifted is recorded.
 func (h *Handler) recordView(ctx context.Context, si signedIn, search string) error {
+	org := si.sess.Org
+	if qerr := h.svc.Quarantined(org); qerr != nil {
+		h.unrecordedView(si, qerr)
+		return nil
+	}
 	ok, err := h.viewers.ShouldRecordView(ctx, si.id)
 	if err != nil || !ok {
 		return err
@@ -210,8 +221,19 @@ func (h *Handler) recordView(ctx context.Context, si signedIn, search string) er
 	if search != "" {
 		meta["query"] = search
 	}
-	_, err = h.svc.Record(ctx, si.sess.Org, "org.audit_log.view", si.sess.User, meta)
+	_, err = h.svc.Record(ctx, org, "org.audit_log.view", si.sess.User, meta)
+	if audit.ErrorCode(err) == audit.CodeQuarantined { // quarantined since the check
+		h.unrecordedView(si, err)
+		return nil
+	}
 	return err
+}
+
+// unrecordedView logs a view of a quarantined org's log that could not
+// be recorded in it.
+func (h *Handler) unrecordedView(si signedIn, qerr error) {
+	h.log.Warn("audit-log view not recorded: the org is quarantined",
+		"org", si.sess.Org, "user", si.sess.User.ID, "reason", audit.ErrorMessage(qerr))
 }
 
 // presets are one-click date ranges ending today.

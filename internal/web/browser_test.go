@@ -170,16 +170,18 @@ func (tb *tab) text(sel string) string {
 func (tb *tab) waitURL(s string) {
 	tb.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
+	var last error
 	for time.Now().Before(deadline) {
 		var href, state string
-		tb.eval(`location.href`, &href)
-		tb.eval(`document.readyState`, &state)
-		if strings.Contains(href, s) && state == "complete" {
+		// An evaluation that meets the navigation itself fails ("Inspected
+		// target navigated or closed"): that is "not there yet", so ask again.
+		last = chromedp.Run(tb.ctx, chromedp.Evaluate(`location.href`, &href), chromedp.Evaluate(`document.readyState`, &state))
+		if last == nil && strings.Contains(href, s) && state == "complete" {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	tb.t.Fatalf("the browser never reached a URL with %q", s)
+	tb.t.Fatalf("the browser never reached a URL with %q (last error: %v)", s, last)
 }
 
 // navigate opens a URL and waits for its main element.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/trailaudit/trail/internal/api"
 	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/catalog"
 	"github.com/trailaudit/trail/internal/geo"
 	"github.com/trailaudit/trail/internal/geo/geotest"
 	"github.com/trailaudit/trail/internal/ledger"
@@ -49,6 +50,7 @@ type envOptions struct {
 	linkTTL   time.Duration // default audit.DefaultLinkTTL
 	sign      bool          // sign checkpoints (an Ed25519 key made for the test)
 	limits    *ratelimit.Guard
+	catalog   *catalog.Catalog // default catalog.Builtin()
 }
 
 // clock is a settable clock for the viewer layer (links, sessions, the
@@ -103,7 +105,7 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 			t.Fatal(err)
 		}
 	}
-	e.Svc = audit.NewService(audit.Config{Store: store, Locator: locator, Logger: log, Metrics: a.Metrics(), Integrity: integrity})
+	e.Svc = audit.NewService(audit.Config{Store: store, Locator: locator, Logger: log, Metrics: a.Metrics(), Integrity: integrity, Catalog: opts.catalog})
 	a.SetService(e.Svc)
 	text, link := locator.Attribution()
 	pages := web.New(web.Config{Service: e.Svc, Viewers: e.Viewers, Attribution: web.Attribution{Text: text, URL: link}, Logger: log, Limits: opts.limits})

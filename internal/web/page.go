@@ -352,6 +352,14 @@ func (h *Handler) categoryOptions(selected string) template.HTML {
 	return optionsHTML(h.catOpts, selected)
 }
 
+// categoryList is the catalog's category slugs, comma-separated, as the
+// search help lists them: a platform catalog (trail serve --catalog) adds
+// its own.
+func (h *Handler) categoryList() string {
+	h.optionsOnce.Do(h.buildOptions)
+	return h.catList
+}
+
 func (h *Handler) typeOptions(selected string) template.HTML {
 	h.optionsOnce.Do(h.buildOptions)
 	return optionsHTML(h.typeOpts, selected)
@@ -360,7 +368,9 @@ func (h *Handler) typeOptions(selected string) template.HTML {
 func (h *Handler) buildOptions() {
 	cat := h.svc.Catalog()
 	var cats, types strings.Builder
+	var slugs []string
 	for _, ci := range cat.Categories() {
+		slugs = append(slugs, string(ci.Slug))
 		option(&cats, string(ci.Slug), ci.Title)
 		types.WriteString(`<optgroup label="` + template.HTMLEscapeString(ci.Title) + `">`)
 		for _, t := range cat.TypesIn(ci.Slug) {
@@ -369,6 +379,7 @@ func (h *Handler) buildOptions() {
 		types.WriteString("</optgroup>")
 	}
 	h.catOpts, h.typeOpts = cats.String(), types.String()
+	h.catList = strings.Join(slugs, ", ")
 }
 
 // countryOptions lists every country code geo knows, by name.

@@ -78,6 +78,7 @@ type Handler struct {
 
 	optionsOnce sync.Once // the category and type controls, rendered once
 	catOpts     string
+	catList     string // the category slugs of the search help
 	typeOpts    string
 }
 
