@@ -132,6 +132,12 @@ func (c *Client) Ingest(ctx context.Context, org string, events []Event) ([]Ack,
 	if err != nil {
 		return nil, fmt.Errorf("trail: encoding events: %w", err)
 	}
+	return c.postEvents(ctx, org, body)
+}
+
+// postEvents sends an encoded batch ({"events": [...]}) to org's log,
+// compressed as the client is set to, and returns the acks.
+func (c *Client) postEvents(ctx context.Context, org string, body []byte) ([]Ack, error) {
 	req, err := c.compress(body)
 	if err != nil {
 		return nil, fmt.Errorf("trail: compressing events: %w", err)

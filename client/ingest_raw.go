@@ -6,8 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"net/http"
 )
 
 // IngestRaw is Ingest for events already encoded as JSON objects: the
@@ -24,13 +22,5 @@ func (c *Client) IngestRaw(ctx context.Context, org string, events []json.RawMes
 		b.Write(e)
 	}
 	b.WriteString(`]}`)
-	req, err := c.compress(b.Bytes())
-	if err != nil {
-		return nil, fmt.Errorf("trail: compressing events: %w", err)
-	}
-	var reply struct {
-		Events []Ack `json:"events"`
-	}
-	err = c.do(ctx, http.MethodPost, orgPath(org, "events"), nil, req, &reply)
-	return reply.Events, err
+	return c.postEvents(ctx, org, b.Bytes())
 }
