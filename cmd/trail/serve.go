@@ -141,6 +141,13 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "url", base)
+	unannounce, err := announceURL(store, c.data, c.store, base) // export_server.go
+	if err != nil {
+		srv.Close()
+		a.Close()
+		return err
+	}
+	defer unannounce()
 
 	if c.demo {
 		if err := loadDemo(ctx, svc, base, stdout, log); err != nil {
