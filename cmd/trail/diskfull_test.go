@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -78,7 +79,8 @@ func postEvents(t *testing.T, base, key string, b crashBatch) ingestReply {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		t.Fatalf("ingest: %v", err)
+		t.Errorf("ingest: %v", err)
+		return ingestReply{}
 	}
 	defer resp.Body.Close()
 	r := ingestReply{status: resp.StatusCode, header: resp.Header}
@@ -91,7 +93,7 @@ func postEvents(t *testing.T, base, key string, b crashBatch) ingestReply {
 			}
 		}
 		if err := json.Unmarshal(r.body, &reply); err != nil || len(reply.Events) != len(b.ids) {
-			t.Fatalf("ingest: 200 with %s (%v)", r.body, err)
+			t.Errorf("ingest: 200 with %s (%v)", r.body, err)
 		}
 		r.acks = map[string]int64{}
 		for _, e := range reply.Events {
@@ -103,16 +105,18 @@ func postEvents(t *testing.T, base, key string, b crashBatch) ingestReply {
 
 // want503 checks a refusal for lack of space: 503, Retry-After, and the
 // JSON error shape with code "unavailable".
-func want503(t *testing.T, what string, r ingestReply) {
+func want503(t *testing.T, what string, r ingestReply) bool {
 	t.Helper()
 	var body struct {
 		Error struct{ Code, Message string }
 	}
 	if r.status != 503 || r.header.Get("Retry-After") == "" ||
 		json.Unmarshal(r.body, &body) != nil || body.Error.Code != "unavailable" || body.Error.Message == "" {
-		t.Fatalf("%s: status %d, Retry-After %q, body %s; want 503, Retry-After and an unavailable JSON error",
+		t.Errorf("%s: status %d, Retry-After %q, body %s; want 503, Retry-After and an unavailable JSON error",
 			what, r.status, r.header.Get("Retry-After"), r.body)
+		return false
 	}
+	return true
 }
 
 // TestDiskFull runs the real trail serve on a small tmpfs, fills it, and
@@ -161,25 +165,44 @@ func testDiskFull(t *testing.T, store string) {
 	ingestOK(newCrashBatch("before", 50))
 	filler := fillDisk(t, mnt, 256<<10)
 
-	// Ingest until the disk is full: every answer is a 200 or a 503.
+	// Ingest from 4 clients at once (so that groups commit several
+	// batches) until each was refused twice: every answer is a 200 or a
+	// 503.
+	var mu sync.Mutex
 	var refused []crashBatch
-	for i := 0; len(refused) < 3; i++ {
-		if i == 2000 {
-			t.Fatalf("2,000 batches and no refusal: the disk never filled")
-		}
-		b := newCrashBatch(fmt.Sprintf("full%d", i), 50)
-		r := postEvents(t, s.base, key, b)
-		switch r.status {
-		case 200:
-			for id, seq := range r.acks {
-				acked[id] = seq
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i, no := 0, 0; no < 2; i++ {
+				if i == 1000 {
+					t.Errorf("client %d: 1,000 batches and no refusal: the disk never filled", g)
+					return
+				}
+				b := newCrashBatch(fmt.Sprintf("full%d-%d", g, i), 50)
+				r := postEvents(t, s.base, key, b)
+				mu.Lock()
+				if r.status == 200 {
+					for id, seq := range r.acks {
+						acked[id] = seq
+					}
+				} else if want503(t, fmt.Sprintf("client %d, batch %d on a full disk", g, i), r) {
+					refused = append(refused, b)
+					no++
+				}
+				mu.Unlock()
+				if r.status != 200 && r.status != 503 {
+					return
+				}
 			}
-		default:
-			want503(t, fmt.Sprintf("batch %d on a full disk", i), r)
-			refused = append(refused, b)
-		}
+		}()
 	}
-	t.Logf("%d events acknowledged before the disk was full", len(acked))
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	t.Logf("%d events acknowledged before the disk was full, %d batches refused", len(acked), len(refused))
 
 	// Reads keep working: the newest acknowledged event is listed.
 	c := apiClient(s.base, key)
@@ -206,7 +229,9 @@ func testDiskFull(t *testing.T, store string) {
 				}
 				break
 			}
-			want503(t, "ingest after space returned", r)
+			if !want503(t, "ingest after space returned", r) {
+				t.FailNow()
+			}
 			if time.Now().After(deadline) {
 				t.Fatalf("ingest did not resume within %v after space returned", startTimeout)
 			}
