@@ -241,6 +241,13 @@ func testDiskFull(t *testing.T, store string) {
 	if err := stopServer(s.cmd); err != nil {
 		t.Fatalf("trail serve after SIGTERM: %v\n%s", err, s.logs)
 	}
+	// Every line the server logged through the failures is JSON, the
+	// sealer's too (a log shipper parses them).
+	for _, line := range strings.Split(strings.TrimSpace(s.logs.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("a server log line is not JSON: %s", line)
+		}
+	}
 	out := mustRun(t, bin, nil, append([]string{"check", "--data", data}, storeArgs...)...).stdout
 	if !strings.Contains(out, fmt.Sprintf("ok       acme: %d events", len(acked))) {
 		t.Errorf("trail check after the disk was full, want %d events:\n%s", len(acked), out)

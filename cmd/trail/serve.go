@@ -66,7 +66,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	c.viewer.tls = c.net.tlsCert != ""
-	return serve(ctx, c, stdout, newLogger(stderr))
+	log := newLogger(stderr)
+	// Packages that log on their own (the log engine's background sealer)
+	// use the default logger: make it the server's, so that every line of
+	// the server's log has one format.
+	slog.SetDefault(log)
+	return serve(ctx, c, stdout, log)
 }
 
 // serve runs the server until ctx is done.
