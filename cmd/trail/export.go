@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/query"
 )
 
@@ -38,6 +39,10 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer store.Close()
+	if ls, ok := store.(*logstore.Store); ok && ls.Reader() {
+		return exportThroughServer(ctx, ls, logDir(*data, *storeURL), serverExport{
+			org: *org, format: *format, q: *q, integrity: *integrityLine, out: *out}, stdout, stderr)
+	}
 	integrity, err := signing.integrity(*data, true, nil)
 	if err != nil {
 		return err

@@ -21,8 +21,9 @@ import (
 
 // TestLogEngineCLI runs the CLI end to end on the log engine (--store
 // log:): serve, ingest and list, then keys, link and check beside the
-// running server, export refused beside it with a message that says why,
-// then export and verify with the server stopped, and a restart.
+// running server, export beside it through the server's API (verified,
+// recorded, its temporary key revoked), then export and verify with the
+// server stopped, and a restart.
 func TestLogEngineCLI(t *testing.T) {
 	bin := trailBinary(t)
 	data := t.TempDir()
@@ -59,9 +60,23 @@ func TestLogEngineCLI(t *testing.T) {
 	if out := mustRun(t, bin, nil, append([]string{"check", "--data", data}, store...)...).stdout; !strings.Contains(out, "ok       acme: 101 events") {
 		t.Errorf("check beside the server:\n%s", out)
 	}
-	res := runTrail(t, bin, nil, append([]string{"export", "--org", "acme", "--data", data}, store...)...)
-	if res.code == 0 || !strings.Contains(res.stderr, "in use by another trail process") {
-		t.Errorf("export beside the server: exit %d, stderr %q; want a refusal saying the directory is in use", res.code, res.stderr)
+	// Export beside the server goes through its API, with a temporary
+	// read key the server records as the exporter and which is revoked.
+	verifier := strings.SplitN(mustRun(t, bin, nil, "keys", "verifier", "--data", data).stdout, "\n", 2)[0]
+	beside := filepath.Join(t.TempDir(), "beside.json")
+	res := mustRun(t, bin, nil, append([]string{"export", "--org", "acme", "--data", data, "--out", beside}, store...)...)
+	if !strings.Contains(res.stderr, "through the running server at "+s.base) {
+		t.Errorf("export beside the server: stderr %q; want it to say it went through the server", res.stderr)
+	}
+	if res := mustRun(t, bin, nil, "verify", beside, "--key", verifier); !strings.Contains(res.stdout, "101 of 101: complete") {
+		t.Errorf("verify of the export made beside the server: %s", res.stdout)
+	}
+	page, err = c.List(testCtx(t), "acme", client.ListOptions{Query: "type:org.audit_log.export", Limit: 5})
+	if err != nil || len(page.Events) != 1 || decodeEvent(t, page.Events[0]).Actor.Name != "trail export (CLI, temporary)" {
+		t.Errorf("the export beside the server, recorded: %v %v", page, err)
+	}
+	if keys := mustRun(t, bin, nil, append([]string{"keys", "list", "--data", data}, store...)...).stdout; !strings.Contains(keys, "revoked") {
+		t.Errorf("the export's temporary key is not revoked:\n%s", keys)
 	}
 	if err := stopServer(s.cmd); err != nil {
 		t.Fatal(err)
@@ -69,13 +84,12 @@ func TestLogEngineCLI(t *testing.T) {
 
 	out := filepath.Join(t.TempDir(), "acme.json")
 	mustRun(t, bin, nil, append([]string{"export", "--org", "acme", "--data", data, "--out", out}, store...)...)
-	verifier := strings.SplitN(mustRun(t, bin, nil, "keys", "verifier", "--data", data).stdout, "\n", 2)[0]
-	if res := mustRun(t, bin, nil, "verify", out, "--key", verifier); !strings.Contains(res.stdout, "101 of 101: complete") {
+	if res := mustRun(t, bin, nil, "verify", out, "--key", verifier); !strings.Contains(res.stdout, "102 of 102: complete") {
 		t.Errorf("verify of the export: %s", res.stdout)
 	}
 	s = serveOn(t, bin, data, store...)
-	if n := logSize(t, apiClient(s.base, key), "acme"); n != 102 {
-		t.Errorf("after a restart: log size %d, want 102 (101 and the recorded export)", n)
+	if n := logSize(t, apiClient(s.base, key), "acme"); n != 103 {
+		t.Errorf("after a restart: log size %d, want 103 (101 and the two recorded exports)", n)
 	}
 }
 

@@ -66,7 +66,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	c.viewer.tls = c.net.tlsCert != ""
-	return serve(ctx, c, stdout, newLogger(stderr))
+	log := newLogger(stderr)
+	// Packages that log on their own (the log engine's background sealer)
+	// use the default logger: make it the server's, so that every line of
+	// the server's log has one format.
+	slog.SetDefault(log)
+	return serve(ctx, c, stdout, log)
 }
 
 // serve runs the server until ctx is done.
@@ -141,6 +146,13 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "url", base)
+	unannounce, err := announceURL(store, c.data, c.store, base) // export_server.go
+	if err != nil {
+		srv.Close()
+		a.Close()
+		return err
+	}
+	defer unannounce()
 
 	if c.demo {
 		if err := loadDemo(ctx, svc, base, stdout, log); err != nil {

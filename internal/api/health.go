@@ -30,7 +30,7 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request, _ caller) error {
 }
 
 // readyz serves GET /readyz: 200 when Config.Ready reports true and the
-// store answers Ping, else 503.
+// store answers Ping, else 503 with the store's reason when it gives one.
 func (a *API) readyz(w http.ResponseWriter, r *http.Request, _ caller) error {
 	if !a.ready() {
 		return audit.Errorf(audit.CodeUnavailable, "Trail is starting (loading data); not ready yet")
@@ -38,7 +38,13 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request, _ caller) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := a.store.Ping(ctx); err != nil {
-		return &audit.Error{Code: audit.CodeUnavailable, Message: "the store is not available", Err: err}
+		// A store that says why (an fsync failed: no events until a
+		// restart) is quoted, so that an operator reading /readyz learns it.
+		msg := "the store is not available"
+		if audit.ErrorCode(err) == audit.CodeUnavailable {
+			msg += ": " + audit.ErrorMessage(err)
+		}
+		return &audit.Error{Code: audit.CodeUnavailable, Message: msg, Err: err}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ok\n"))

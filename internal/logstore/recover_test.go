@@ -450,3 +450,49 @@ func TestImportThenRetry(t *testing.T) {
 	}
 	wantLog(t, s, "acme", want) // checks bytes, density, root and retries
 }
+
+// TestBlockFsyncFailure: a failed fdatasync of a block (while sealing)
+// fails the store closed as a failed log sync does: the seal is not
+// retried, every later append is refused until reopen, Ping fails, and
+// after reopen every acknowledged event is there.
+func TestBlockFsyncFailure(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir, Options{ManualSeal: true})
+	acked := fill(t, s, []string{"acme"}, 0, 10)
+	ctx := context.Background()
+	defer func(f func(*os.File) error) { fdatasync = f }(fdatasync)
+	fdatasync = func(f *os.File) error {
+		if strings.Contains(f.Name(), "blocks") {
+			return syscall.EIO
+		}
+		return syscall.Fdatasync(int(f.Fd()))
+	}
+	if err := s.Seal(ctx); audit.ErrorCode(err) != audit.CodeUnavailable {
+		t.Fatalf("Seal with a failing block fdatasync: %v, want unavailable", err)
+	}
+	fdatasync = func(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
+	b := &audit.Batch{Org: "acme", Events: []*audit.Pending{pendingOf(testEvent("acme", 100))}}
+	if err := s.Append(ctx, []*audit.Batch{b}); !strings.Contains(audit.ErrorMessage(err), "until Trail restarts") {
+		t.Fatalf("Append after a block fdatasync failure: %v, want a refusal until restart", err)
+	}
+	if err := s.Seal(ctx); err == nil {
+		t.Error("Seal after a block fdatasync failure: nil, want the failure (never retried)")
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Error("Ping after a block fdatasync failure: nil, want an error (not ready)")
+	}
+	if n, _ := s.Size(ctx, "acme"); n != 10 {
+		t.Errorf("reads after the failure: size %d, want 10", n)
+	}
+	s.crash()
+	if s, err := Open(dir, Options{ManualSeal: true}); err != nil {
+		t.Fatal(err)
+	} else {
+		defer s.Close()
+		for i, want := range acked["acme"] {
+			if _, data, err := s.Event(ctx, "acme", eventID(want)); err != nil || !bytes.Equal(data, want) {
+				t.Errorf("acknowledged event %d after restart: %v", i, err)
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ package logstore
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"time"
@@ -37,6 +38,10 @@ func (s *Store) sealer() {
 		case <-t.C:
 		}
 		if err := s.sealDue(context.Background()); err != nil {
+			if errors.Is(err, errNotDurable) {
+				slog.Error("logstore: an fsync failed; sealing and appends stop until Trail restarts", "err", err)
+				return
+			}
 			s.mu.Lock()
 			s.sealErr = err
 			s.mu.Unlock()
@@ -164,6 +169,12 @@ func (s *Store) sealedOf(org string) int64 {
 func (s *Store) sealOrg(ctx context.Context, o *orgLog, upto int64) error {
 	s.sealMu.Lock()
 	defer s.sealMu.Unlock()
+	s.appendMu.Lock()
+	failed := s.wal.failed
+	s.appendMu.Unlock()
+	if failed != nil && !s.reader {
+		return failed // after a failed fsync nothing more is written
+	}
 	o.mu.RLock()
 	from := o.sealed
 	if upto < 0 || upto > o.size {
@@ -198,6 +209,14 @@ func (s *Store) sealOrg(ctx context.Context, o *orgLog, upto int64) error {
 		return err
 	}
 	file, off, err := s.blocks.append(data)
+	if errors.Is(err, errNotDurable) {
+		// Never retry an fsync and carry on: the log fails closed too.
+		s.appendMu.Lock()
+		if s.wal.failed == nil {
+			s.wal.failed = err
+		}
+		s.appendMu.Unlock()
+	}
 	if err != nil {
 		return err
 	}

@@ -167,6 +167,10 @@ func lockDir(dir string) (f *os.File, busy bool, err error) {
 	return f, false, nil
 }
 
+// Reader reports whether another process (a running trail serve) owns
+// the directory, so that this Store only reads and appends nothing.
+func (s *Store) Reader() bool { return s.reader }
+
 // Ping reports whether the store accepts events.
 func (s *Store) Ping(ctx context.Context) error {
 	s.appendMu.Lock()

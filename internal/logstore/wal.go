@@ -191,11 +191,16 @@ func syncDir(dir string) error {
 	return nil
 }
 
+// errNotDurable marks a failed fdatasync (of the log or of a block): after
+// one the kernel may have dropped dirty pages, so nothing written since can
+// be trusted and the store fails closed.
+var errNotDurable = errors.New("logstore: an fdatasync failed")
+
 // failClosed is the error of every append after an fsync failure.
 func failClosed(err error) error {
 	return &audit.Error{Code: audit.CodeUnavailable,
-		Message: "the store could not make the log durable and accepts no events until Trail restarts",
-		Err:     err}
+		Message: "the store could not make its data durable (an fsync failed) and accepts no events until Trail restarts",
+		Err:     fmt.Errorf("%w: %w", errNotDurable, err)}
 }
 
 func unavailable(what string, err error) error {
