@@ -27,7 +27,7 @@ Usage:
   trail check   [--data DIR] [--org ORG]                             re-derive every org's tree, compare
   trail orgs    [--json] [--data DIR]                                every org with a log, its size
   trail backup  [--data DIR] [--store log:DIR] DEST                   a consistent copy, while serving
-  trail keys    verifier | rotate-signing [--data DIR]               checkpoint signing key
+  trail keys    verifier [--store URL] | rotate-signing [--data DIR]  checkpoint signing key
   trail bench   [flags]                                               measure ingest, query, export
   trail catalog json|docs|gen [--catalog FILE] [--package NAME]       the event catalog, its reference, Go builders
   trail migrate --store postgres://…                                  apply PostgreSQL schema migrations
@@ -38,8 +38,10 @@ Only serve, keys create and the migration commands create a data directory; the 
 on a directory with no Trail data. Commands that print a table take --json.
 Every command that touches the store takes --data (env TRAIL_DATA, default ./trail-data)
 and --store (env TRAIL_STORE): without --store the events live in SQLite in --data; with
---store postgres://… they live in PostgreSQL, shared by every replica, and --data keeps only
-this machine's files (the signing key). Commands work while servers run on the same store.
+--store log:DIR in the log engine (docs/storage.md); with --store postgres://… in PostgreSQL,
+shared by every replica, and --data keeps only this machine's files (the signing key).
+Commands work while servers run on the same store (export beside a log-engine server goes
+through that server's API).
 Run "trail COMMAND -h" for its flags.
 `
 
