@@ -16,6 +16,7 @@ type Store interface {
 	EventStore
 	KeyStore
 	ViewerStore
+	StreamStore // stream destinations and their cursors (stream.go)
 	Ledger // the Merkle tree and checkpoints (integrity.go)
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
