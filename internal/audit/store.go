@@ -17,7 +17,7 @@ type Store interface {
 	KeyStore
 	ViewerStore
 	StreamStore // stream destinations and their cursors (stream.go)
-	Ledger // the Merkle tree and checkpoints (integrity.go)
+	Ledger      // the Merkle tree and checkpoints (integrity.go)
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
 	Close() error
