@@ -299,3 +299,50 @@ func TestCreateValidation(t *testing.T) {
 		t.Errorf("refused requests stored %d streams, %d events", len(list), e.size("acme"))
 	}
 }
+
+// TestOneSenderAtATime: two replicas' engines over one store; the lease
+// makes one of them the sender (no delivery overlaps another, nothing is
+// sent twice); when that one stops, the other takes over from the cursor.
+func TestOneSenderAtATime(t *testing.T) {
+	e := newEnv(t, stream.Config{AllowPrivate: true, Holder: "replica-a", LeaseTTL: 300 * time.Millisecond, MaxBatch: 10})
+	other := stream.New(stream.Config{Service: e.svc, Logger: quiet(), AllowPrivate: true, Holder: "replica-b",
+		LeaseTTL: 300 * time.Millisecond, MaxBatch: 10, Poll: 20 * time.Millisecond, Linger: time.Millisecond})
+	e.run(other)
+	r := newReceiver(t)
+	e.create("acme", `{"name":"siem","kind":"webhook","url":"`+r.srv.URL+`"}`)
+	for range 10 {
+		e.ingest("acme", 10)
+	}
+	n := e.size("acme")
+	eventually(t, "every event delivered", func() bool { return r.covered(n) })
+	seqs := r.seqs()
+	inOrder(t, seqs)
+	if len(seqs) != int(n) || r.overlap {
+		t.Errorf("received %d events for %d (overlap %v): two senders", len(seqs), n, r.overlap)
+	}
+}
+
+// TestTakeOverFromDeadReplica: a replica that died holding a stream's
+// lease never releases it; another takes over once it expires and sends
+// from the durable cursor.
+func TestTakeOverFromDeadReplica(t *testing.T) {
+	e := newIdleEnv(t, stream.Config{AllowPrivate: true, LeaseTTL: 200 * time.Millisecond})
+	r := newReceiver(t)
+	v, _ := e.create("acme", `{"name":"siem","kind":"webhook","url":"`+r.srv.URL+`"}`)
+	e.ingest("acme", 30)
+	if err := e.store.AdvanceStream(t.Context(), "acme", v.ID, 0, 9, 0, time.Now()); err != nil { // the dead one's progress
+		t.Fatal(err)
+	}
+	ok, err := e.store.LeaseStream(t.Context(), "acme", v.ID, "dead-replica", time.Now(), 500*time.Millisecond)
+	if err != nil || !ok {
+		t.Fatalf("LeaseStream(dead-replica) = %v, %v", ok, err)
+	}
+	e.run(e.m)
+	n := e.size("acme")
+	eventually(t, "the live replica took over", func() bool { return r.covered(n) })
+	seqs := r.seqs()
+	inOrder(t, seqs)
+	if seqs[0] != 10 || len(seqs) != int(n-10) {
+		t.Errorf("received seqs %d…%d, want 10…%d: from the cursor, once", seqs[0], seqs[len(seqs)-1], n-1)
+	}
+}

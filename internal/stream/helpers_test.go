@@ -43,6 +43,13 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 // newEnv opens a store in a temporary directory and starts a Manager
 // with short timings; cfg's Service is set here.
 func newEnv(t *testing.T, cfg stream.Config) *env {
+	e := newIdleEnv(t, cfg)
+	e.run(e.m)
+	return e
+}
+
+// newIdleEnv is newEnv with the Manager not running: nothing is delivered.
+func newIdleEnv(t *testing.T, cfg stream.Config) *env {
 	t.Helper()
 	store, err := logstore.Open(t.TempDir(), logstore.Options{})
 	if err != nil {
@@ -76,9 +83,7 @@ func newEnvOn(t *testing.T, store audit.Store, cfg stream.Config) *env {
 	def(&cfg.Linger, 5*time.Millisecond)
 	def(&cfg.RetryMin, 5*time.Millisecond)
 	def(&cfg.RetryMax, 40*time.Millisecond)
-	e := &env{t: t, store: store, svc: svc, m: stream.New(cfg), vkey: vkey}
-	e.run(e.m)
-	return e
+	return &env{t: t, store: store, svc: svc, m: stream.New(cfg), vkey: vkey}
 }
 
 // run runs m until the test ends.
