@@ -34,9 +34,10 @@ func (w *worker) next(ctx context.Context, st audit.Stream) (b *Batch, advanceOn
 	if err != nil {
 		return nil, false, err
 	}
-	if size > from && size-from < int64(w.m.cfg.MaxBatch) {
-		// Let the batch fill for a moment: fewer, larger deliveries.
-		if !w.linger(ctx) {
+	if wait := w.m.cfg.Linger - time.Since(w.lastSend); size > from && size-from < int64(w.m.cfg.MaxBatch) && wait > 0 {
+		// Let the batch fill, up to Linger after the last delivery
+		// started: fewer, larger deliveries, and at most Linger of delay.
+		if !w.linger(ctx, wait) {
 			return nil, false, nil
 		}
 		if size, err = w.m.store.Size(ctx, w.org); err != nil {
@@ -63,10 +64,10 @@ func (w *worker) next(ctx context.Context, st audit.Stream) (b *Batch, advanceOn
 	return b, false, nil
 }
 
-// linger waits Linger for more events; false when the stream changed
+// linger waits d for more events; false when the stream changed
 // meanwhile (the caller starts over).
-func (w *worker) linger(ctx context.Context) bool {
-	t := time.NewTimer(w.m.cfg.Linger)
+func (w *worker) linger(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

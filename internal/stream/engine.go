@@ -115,6 +115,8 @@ type worker struct {
 	sinkKey    string // the settings the sink was opened with
 	leaseUntil time.Time
 	pending    *pendingBatch // the batch being retried, if any
+	ahead      *prefetched   // the batch after the one last delivered
+	lastSend   time.Time     // when the last delivery started
 	parsed     *audit.Filter // the stream's filter, parsed once
 }
 
@@ -123,6 +125,16 @@ type worker struct {
 type pendingBatch struct {
 	batch *Batch
 	epoch int64
+}
+
+// prefetched is a batch built while the one before it was in flight,
+// valid only if that one was acknowledged and nothing else moved the
+// cursor.
+type prefetched struct {
+	cursor      audit.StreamCursor // the cursor it was built from
+	batch       *Batch
+	advanceOnly bool
+	err         error
 }
 
 // errStop ends a worker.
@@ -190,7 +202,7 @@ func (w *worker) step(ctx context.Context) (time.Duration, error) {
 		w.pending = nil // replayed: the batch is moot
 	}
 	if w.pending == nil {
-		b, advanceOnly, err := w.next(ctx, st)
+		b, advanceOnly, err := w.takeAhead(ctx, st)
 		if err != nil || b == nil {
 			return w.m.cfg.Poll, err
 		}
@@ -200,6 +212,18 @@ func (w *worker) step(ctx context.Context) (time.Duration, error) {
 		w.pending = &pendingBatch{batch: b, epoch: st.Cursor.Epoch}
 	}
 	return w.deliver(ctx, st)
+}
+
+// takeAhead returns the prefetched batch if it was built from st's
+// cursor, else builds the next batch now.
+func (w *worker) takeAhead(ctx context.Context, st audit.Stream) (*Batch, bool, error) {
+	p := w.ahead
+	w.ahead = nil
+	if p != nil && p.cursor.DeliveredSeq == st.Cursor.DeliveredSeq && p.cursor.Epoch == st.Cursor.Epoch &&
+		p.cursor.CheckpointSize == st.Cursor.CheckpointSize {
+		return p.batch, p.advanceOnly, p.err
+	}
+	return w.next(ctx, st)
 }
 
 // lease takes or renews the stream's lease when a third of it is left.
@@ -223,7 +247,19 @@ func (w *worker) lease(ctx context.Context) (bool, error) {
 // deliver sends the pending batch once and records the outcome.
 func (w *worker) deliver(ctx context.Context, st audit.Stream) (time.Duration, error) {
 	b := w.pending.batch
+	// While the batch is in flight, build the one after it (reading
+	// only): a steady stream overlaps reading the log with delivering.
+	w.lastSend = time.Now()
+	after := st
+	after.Cursor.DeliveredSeq = b.LastSeq
+	after.Cursor.CheckpointSize = max(st.Cursor.CheckpointSize, b.CheckpointSize)
+	ahead := make(chan *prefetched, 1)
+	go func() {
+		nb, advanceOnly, err := w.next(ctx, after)
+		ahead <- &prefetched{cursor: after.Cursor, batch: nb, advanceOnly: advanceOnly, err: err}
+	}()
 	err := w.send(ctx, st, b)
+	next := <-ahead
 	if ctx.Err() != nil {
 		return 0, nil // shutting down: the batch is sent again after restart
 	}
@@ -231,6 +267,9 @@ func (w *worker) deliver(ctx context.Context, st audit.Stream) (time.Duration, e
 		w.m.metrics.ok(len(b.Events))
 		err = w.advance(ctx, st, b)
 		w.pending = nil
+		if err == nil {
+			w.ahead = next
+		}
 		return 0, err
 	}
 	w.m.metrics.failed()

@@ -29,7 +29,7 @@ import (
 // env is a Trail service on the log engine with checkpoint signing, and a
 // stream Manager delivering for it.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	store audit.Store
 	svc   *audit.Service
 	m     *stream.Manager
@@ -42,14 +42,14 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 // newEnv opens a store in a temporary directory and starts a Manager
 // with short timings; cfg's Service is set here.
-func newEnv(t *testing.T, cfg stream.Config) *env {
+func newEnv(t testing.TB, cfg stream.Config) *env {
 	e := newIdleEnv(t, cfg)
 	e.run(e.m)
 	return e
 }
 
 // newIdleEnv is newEnv with the Manager not running: nothing is delivered.
-func newIdleEnv(t *testing.T, cfg stream.Config) *env {
+func newIdleEnv(t testing.TB, cfg stream.Config) *env {
 	t.Helper()
 	store, err := logstore.Open(t.TempDir(), logstore.Options{})
 	if err != nil {
@@ -59,7 +59,7 @@ func newIdleEnv(t *testing.T, cfg stream.Config) *env {
 	return newEnvOn(t, store, cfg)
 }
 
-func newEnvOn(t *testing.T, store audit.Store, cfg stream.Config) *env {
+func newEnvOn(t testing.TB, store audit.Store, cfg stream.Config) *env {
 	t.Helper()
 	skey, vkey, err := ledger.GenerateKey("trail.test")
 	if err != nil {

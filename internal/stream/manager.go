@@ -36,8 +36,9 @@ type Config struct {
 	// rendered events; defaults 1000 and 4 MiB.
 	MaxBatch      int
 	MaxBatchBytes int
-	// Linger is how long a worker waits for a delivery to fill when fewer
-	// than MaxBatch events are waiting; default 100 ms.
+	// Linger bounds how long a worker waits for a delivery to fill when
+	// fewer than MaxBatch events are waiting: a delivery starts at most
+	// Linger after the one before it; default 100 ms.
 	Linger time.Duration
 	// Poll is how often an idle worker looks for events appended by other
 	// processes (replicas), and the supervisor for streams created or
