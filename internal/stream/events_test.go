@@ -38,7 +38,10 @@ type stored struct {
 		Description string         `json:"description"`
 		Client      *audit.Client  `json:"client"`
 		Location    *struct {
-			CountryCode, Country, Region, City string
+			CountryCode string `json:"country_code"`
+			Country     string `json:"country"`
+			Region      string `json:"region"`
+			City        string `json:"city"`
 		} `json:"location"`
 		OccurredAt time.Time       `json:"occurred_at"`
 		ReceivedAt time.Time       `json:"received_at"`
