@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -352,5 +353,78 @@ func TestSyslogRefusesUntrustedServer(t *testing.T) {
 	var uerr x509.UnknownAuthorityError
 	if err == nil || !errors.As(err, &uerr) {
 		t.Fatalf("Deliver to a server signed by another CA: %v, want an unknown authority error", err)
+	}
+}
+
+// TestSyslogDeliverHonoursContext: a receiver that accepts but never reads
+// fills the socket buffers; Deliver then returns the context's error
+// instead of blocking, and the next Deliver starts on a new connection.
+func TestSyslogDeliverHonoursContext(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never read
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	sink := openSyslog(t, map[string]any{"address": l.Addr().String()})
+	small := batchOf(t, "cef", everyType(t))
+	big := &stream.Batch{ID: "big", Org: testOrg, Format: "cef"}
+	for len(big.Events) < 20000 { // over 10 MB: more than the socket buffers hold
+		big.Events = append(big.Events, small.Events...)
+		big.Rendered = append(big.Rendered, small.Rendered...)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { // cancel once the sink is connected and writing
+		for ; ; time.Sleep(10 * time.Millisecond) {
+			mu.Lock()
+			n := len(conns)
+			mu.Unlock()
+			if n > 0 {
+				time.Sleep(300 * time.Millisecond)
+				cancel()
+				return
+			}
+		}
+	}()
+	err = sink.Deliver(ctx, big)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Deliver to a receiver that never reads: %v, want the context's error", err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	if err := sink.Deliver(ctx2, batchOf(t, "cef", everyType(t)[:1])); err != nil {
+		t.Fatalf("small Deliver after the failed one: %v", err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := len(conns)
+		mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if n > 2 || time.Now().After(deadline) {
+			t.Fatalf("%d connections, want 2 (the failed one is not reused)", n)
+		}
 	}
 }
