@@ -50,11 +50,11 @@ func BenchmarkSyslogDeliver(b *testing.B) {
 	}()
 	sink := openSyslog(b, map[string]any{"address": l.Addr().String()})
 	evs := everyType(b)
-	var batch []stored
+	var batch []storedEv
 	for len(batch) < 500 {
 		batch = append(batch, evs...)
 	}
-	bt := batchOf(b, "cef", batch[:500])
+	bt := renderedBatch(b, "cef", batch[:500])
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := sink.Deliver(context.Background(), bt); err != nil {

@@ -42,7 +42,7 @@ func formatCEF(dst []byte, ev Event) ([]byte, error) {
 }
 
 // appendCEF appends the CEF line of r (without a line ending).
-func appendCEF(dst []byte, r *record) []byte {
+func appendCEF(dst []byte, r *storedRecord) []byte {
 	dst = append(dst, "CEF:0|"...)
 	for _, h := range []string{cefVendor, cefProduct, ProductVersion, r.Type, truncateRunes(r.Description, cefMaxName)} {
 		dst = appendCEFHeader(dst, h)
@@ -68,7 +68,7 @@ func appendCEF(dst []byte, r *record) []byte {
 
 // cefFields returns the extension of r as key, value pairs in the order
 // they are written.
-func cefFields(r *record) [][2]string {
+func cefFields(r *storedRecord) [][2]string {
 	kv := [][2]string{
 		{"rt", strconv.FormatInt(r.received.UnixMilli(), 10)},
 		{"end", strconv.FormatInt(r.occurred.UnixMilli(), 10)},
@@ -107,16 +107,16 @@ func cefFields(r *record) [][2]string {
 }
 
 // targetsJSON is the targets as a JSON array ([] when there are none).
-func targetsJSON(ts []ref) string {
+func targetsJSON(ts []recordRef) string {
 	if ts == nil {
-		ts = []ref{}
+		ts = []recordRef{}
 	}
 	b, _ := json.Marshal(ts) // refs of strings always marshal
 	return string(b)
 }
 
 // locationText is "City, Region, Country (CC)" with the known parts.
-func locationText(l *location) string {
+func locationText(l *recordLocation) string {
 	if l == nil {
 		return ""
 	}

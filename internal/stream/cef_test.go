@@ -195,7 +195,7 @@ func FuzzCEF(f *testing.F) {
 		data := fmt.Sprintf(`{"id":"x","org":"o","seq":1,"type":"repo.create","category":"content",`+
 			`"actor":{"type":"user","id":"u","name":%s},"targets":[],"description":%s,"client":null,"location":null,`+
 			`"occurred_at":"2026-01-02T03:04:05Z","received_at":"2026-01-02T03:04:05Z","metadata":{"k":%s}}`,
-			jsonQuote(name), jsonQuote(desc), jsonQuote(meta))
+			cefJSONQuote(name), cefJSONQuote(desc), cefJSONQuote(meta))
 		out, err := format(nil, stream.Event{Seq: 1, Data: []byte(data)})
 		if err != nil {
 			t.Skip() // not valid UTF-8 JSON
@@ -210,6 +210,6 @@ func FuzzCEF(f *testing.F) {
 	})
 }
 
-func jsonQuote(s string) string {
-	return `"` + jsonEscape(s) + `"`
+func cefJSONQuote(s string) string {
+	return `"` + cefJSONEscape(s) + `"`
 }

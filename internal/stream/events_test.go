@@ -25,7 +25,7 @@ import (
 
 // stored is one event as the store keeps it, with the fields the format
 // tests compare against, decoded independently of the formats.
-type stored struct {
+type storedEv struct {
 	ev  stream.Event
 	doc struct {
 		ID          string         `json:"id"`
@@ -50,7 +50,7 @@ type stored struct {
 	}
 }
 
-const testOrg = "acme"
+const eventsOrg = "acme"
 
 // hardEvents are events whose values need escaping in every format.
 var hardEvents = []string{
@@ -66,7 +66,7 @@ var hardEvents = []string{
 // least once, with locations from a test geolocation database) plus
 // hardEvents, as stored by the real write path in a SQLite store. It is
 // made once per test binary.
-func realEvents(t testing.TB) []stored {
+func realEvents(t testing.TB) []storedEv {
 	t.Helper()
 	evs, err := realEventsOnce()
 	if err != nil {
@@ -75,7 +75,7 @@ func realEvents(t testing.TB) []stored {
 	return evs
 }
 
-var realEventsOnce = sync.OnceValues(func() ([]stored, error) {
+var realEventsOnce = sync.OnceValues(func() ([]storedEv, error) {
 	dir, err := os.MkdirTemp("", "trail-stream-test-")
 	if err != nil {
 		return nil, err
@@ -84,7 +84,7 @@ var realEventsOnce = sync.OnceValues(func() ([]stored, error) {
 	return makeEvents(dir)
 })
 
-func makeEvents(dir string) ([]stored, error) {
+func makeEvents(dir string) ([]storedEv, error) {
 	store, err := sqlite.Open(filepath.Join(dir, "store"), sqlite.Options{})
 	if err != nil {
 		return nil, err
@@ -103,8 +103,8 @@ func makeEvents(dir string) ([]stored, error) {
 	defer svc.Close()
 	ctx := context.Background()
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	for batch := range demo.Batches(demo.Options{Org: testOrg, Events: 400, Days: 30, Now: now, Seed: 7}) {
-		if _, err := svc.Ingest(ctx, testOrg, batch); err != nil {
+	for batch := range demo.Batches(demo.Options{Org: eventsOrg, Events: 400, Days: 30, Now: now, Seed: 7}) {
+		if _, err := svc.Ingest(ctx, eventsOrg, batch); err != nil {
 			return nil, err
 		}
 	}
@@ -112,19 +112,19 @@ func makeEvents(dir string) ([]stored, error) {
 	for _, h := range hardEvents {
 		hard = append(hard, json.RawMessage(h))
 	}
-	if _, err := svc.Ingest(ctx, testOrg, hard); err != nil {
+	if _, err := svc.Ingest(ctx, eventsOrg, hard); err != nil {
 		if ae, ok := err.(*audit.Error); ok {
 			return nil, fmt.Errorf("%w: %+v", err, ae.Details)
 		}
 		return nil, err
 	}
-	size, err := store.Size(ctx, testOrg)
+	size, err := store.Size(ctx, eventsOrg)
 	if err != nil {
 		return nil, err
 	}
-	var out []stored
-	err = store.Scan(ctx, testOrg, 0, size, audit.Filter{}, func(seq int64, data []byte) error {
-		s := stored{ev: stream.Event{Seq: seq, Data: append([]byte(nil), data...)}}
+	var out []storedEv
+	err = store.Scan(ctx, eventsOrg, 0, size, audit.Filter{}, func(seq int64, data []byte) error {
+		s := storedEv{ev: stream.Event{Seq: seq, Data: append([]byte(nil), data...)}}
 		if err := json.Unmarshal(data, &s.doc); err != nil {
 			return err
 		}
@@ -136,10 +136,10 @@ func makeEvents(dir string) ([]stored, error) {
 
 // everyType returns one stored event of each catalog type (the first of
 // each), failing when a type of the built-in catalog is missing.
-func everyType(t testing.TB) []stored {
+func everyType(t testing.TB) []storedEv {
 	t.Helper()
 	seen := map[string]bool{}
-	var out []stored
+	var out []storedEv
 	for _, s := range realEvents(t) {
 		if !seen[s.doc.Type] {
 			seen[s.doc.Type] = true
@@ -155,8 +155,8 @@ func everyType(t testing.TB) []stored {
 }
 
 // hardOnes returns the stored hardEvents.
-func hardOnes(t testing.TB) []stored {
-	var out []stored
+func hardOnes(t testing.TB) []storedEv {
+	var out []storedEv
 	for _, s := range realEvents(t) {
 		if s.doc.ID == "hard-1" || s.doc.ID == "hard-2" {
 			out = append(out, s)

@@ -91,7 +91,7 @@ func formatOCSF(dst []byte, ev Event) ([]byte, error) {
 //   - everything else (organization, content, billing, jobs, a platform's
 //     own categories): Entity Management, the activity from the type's
 //     last word (ocsfEntityActivity).
-func ocsfClassify(r *record) (ocsfClass, ocsfActivity) {
+func ocsfClassify(r *storedRecord) (ocsfClass, ocsfActivity) {
 	verb := r.verb()
 	switch {
 	case r.Type == "org.sso_login":
@@ -181,7 +181,7 @@ func ocsfEntityActivity(verb string) ocsfActivity {
 }
 
 // ocsfEvent builds the OCSF object of r.
-func ocsfEvent(r *record) map[string]any {
+func ocsfEvent(r *storedRecord) map[string]any {
 	class, act := ocsfClassify(r)
 	sev := ocsfSeverity[severityOf(r)]
 	e := map[string]any{
@@ -224,7 +224,7 @@ func ocsfEvent(r *record) map[string]any {
 }
 
 // ocsfClassFields adds what the class requires: user, group, entity, api.
-func ocsfClassFields(e map[string]any, class ocsfClass, r *record) {
+func ocsfClassFields(e map[string]any, class ocsfClass, r *storedRecord) {
 	switch class {
 	case ocsfAuthentication:
 		e["user"] = ocsfUser(r.Actor)
@@ -269,16 +269,16 @@ func ocsfClassFields(e map[string]any, class ocsfClass, r *record) {
 }
 
 // orgRef is the org as a target, from the event's org target or its org id.
-func (r *record) orgRef() ref {
+func (r *storedRecord) orgRef() recordRef {
 	if t, ok := r.firstTarget("org"); ok {
 		return t
 	}
-	return ref{Type: "org", ID: r.Org, Name: r.Org}
+	return recordRef{Type: "org", ID: r.Org, Name: r.Org}
 }
 
 // ocsfEntity is a target as a managed_entity; org, user and group targets
 // also fill the matching object and type_id.
-func ocsfEntity(t ref) map[string]any {
+func ocsfEntity(t recordRef) map[string]any {
 	e := map[string]any{"uid": t.ID, "type": t.Type}
 	if t.Name != "" {
 		e["name"] = t.Name
@@ -297,7 +297,7 @@ func ocsfEntity(t ref) map[string]any {
 
 // ocsfUser is an actor or a user target as an OCSF user; type_id is User
 // for users, Service for tokens, System for system actors, else Other.
-func ocsfUser(a ref) map[string]any {
+func ocsfUser(a recordRef) map[string]any {
 	u := map[string]any{"uid": a.ID, "type": a.Type}
 	if a.Name != "" {
 		u["name"] = a.Name
@@ -316,7 +316,7 @@ func ocsfUser(a ref) map[string]any {
 }
 
 // ocsfSrcEndpoint is the client's anonymized IP and its location, or nil.
-func ocsfSrcEndpoint(r *record) map[string]any {
+func ocsfSrcEndpoint(r *storedRecord) map[string]any {
 	if r.Client == nil || r.Client.IP == "" {
 		return nil
 	}

@@ -68,7 +68,7 @@ func TestOCSFEveryType(t *testing.T) {
 		if err := dec.Decode(&obj); err != nil {
 			t.Fatalf("%s: not JSON: %v\n%s", ev.doc.Type, err, out)
 		}
-		uid := num(obj["class_uid"])
+		uid := ocsfNum(obj["class_uid"])
 		rel, ok := classes[int(uid)]
 		if !ok {
 			t.Errorf("%s: class_uid %v is not an OCSF class", ev.doc.Type, obj["class_uid"])
@@ -99,28 +99,28 @@ func TestOCSFEveryType(t *testing.T) {
 
 // ocsfConsistent checks the ids against each other and the schema, and
 // the values against the stored event.
-func ocsfConsistent(s *ocsfSchema, class *ocsfDef, obj map[string]any, ev stored) []string {
+func ocsfConsistent(s *ocsfSchema, class *ocsfDef, obj map[string]any, ev storedEv) []string {
 	var errs []string
 	want := func(what string, got, exp any) {
 		if fmt.Sprint(got) != fmt.Sprint(exp) {
 			errs = append(errs, fmt.Sprintf("%s = %v, want %v", what, got, exp))
 		}
 	}
-	classUID, act := num(obj["class_uid"]), num(obj["activity_id"])
+	classUID, act := ocsfNum(obj["class_uid"]), ocsfNum(obj["activity_id"])
 	want("category_uid", obj["category_uid"], s.cats[class.Category])
 	want("class_name", obj["class_name"], class.Caption)
 	want("type_uid", obj["type_uid"], classUID*100+act)
 	actAttr, _ := s.attr(class, "activity_id")
 	if act != 99 {
-		want("activity_name", obj["activity_name"], caption(actAttr.Enum[fmt.Sprint(act)]))
+		want("activity_name", obj["activity_name"], ocsfCaption(actAttr.Enum[fmt.Sprint(act)]))
 	} else if obj["activity_name"] == "" {
 		errs = append(errs, "activity_id 99 (Other) without an activity_name")
 	}
 	want("type_name", obj["type_name"], fmt.Sprint(class.Caption, ": ", obj["activity_name"]))
 	sevAttr, _ := s.attr(class, "severity_id")
-	want("severity", obj["severity"], caption(sevAttr.Enum[fmt.Sprint(obj["severity_id"])]))
+	want("severity", obj["severity"], ocsfCaption(sevAttr.Enum[fmt.Sprint(obj["severity_id"])]))
 	stAttr, _ := s.attr(class, "status_id")
-	want("status", obj["status"], caption(stAttr.Enum[fmt.Sprint(obj["status_id"])]))
+	want("status", obj["status"], ocsfCaption(stAttr.Enum[fmt.Sprint(obj["status_id"])]))
 	md, _ := obj["metadata"].(map[string]any)
 	d := ev.doc
 	want("metadata.version", md["version"], s.version)
@@ -166,12 +166,12 @@ func pinClassIDs(class *ocsfDef, cat int) {
 	pin("type_uid", types...)
 }
 
-func num(v any) int64 {
+func ocsfNum(v any) int64 {
 	n, _ := v.(json.Number).Int64()
 	return n
 }
 
-func caption(raw json.RawMessage) string {
+func ocsfCaption(raw json.RawMessage) string {
 	var c struct{ Caption string }
 	_ = json.Unmarshal(raw, &c)
 	return c.Caption
@@ -181,7 +181,7 @@ func caption(raw json.RawMessage) string {
 // (the table in docs/streaming-formats.md).
 func TestOCSFClasses(t *testing.T) {
 	f, _ := stream.LookupFormat("ocsf")
-	byType := map[string]stored{}
+	byType := map[string]storedEv{}
 	for _, ev := range everyType(t) {
 		byType[ev.doc.Type] = ev
 	}
@@ -213,7 +213,7 @@ func TestOCSFClasses(t *testing.T) {
 		if err := dec.Decode(&obj); err != nil {
 			t.Fatal(err)
 		}
-		if c, a := num(obj["class_uid"]), num(obj["activity_id"]); c != tc.class || a != tc.activity {
+		if c, a := ocsfNum(obj["class_uid"]), ocsfNum(obj["activity_id"]); c != tc.class || a != tc.activity {
 			t.Errorf("%s: class %d activity %d, want %d %d", tc.typ, c, a, tc.class, tc.activity)
 		}
 	}
@@ -246,7 +246,7 @@ func TestOCSFCheckerCatches(t *testing.T) {
 		if err := dec.Decode(&obj); err != nil {
 			t.Fatal(err)
 		}
-		class := s.class(t, classes[int(num(obj["class_uid"]))])
+		class := s.class(t, classes[int(ocsfNum(obj["class_uid"]))])
 		pinClassIDs(class, s.cats[class.Category])
 		if errs := s.check(t, class, obj, ""); len(errs) != 0 {
 			t.Fatalf("unmutated event fails: %v", errs)

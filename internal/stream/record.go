@@ -15,19 +15,19 @@ import (
 // see "dev".
 var ProductVersion = "dev"
 
-// record is a stored event decoded for the formats that reshape it (cef,
+// storedRecord is a stored event decoded for the formats that reshape it (cef,
 // ocsf). The json format never decodes: it sends the stored bytes.
-type record struct {
+type storedRecord struct {
 	ID          string          `json:"id"`
 	Org         string          `json:"org"`
 	Seq         int64           `json:"seq"`
 	Type        string          `json:"type"`
 	Category    string          `json:"category"`
-	Actor       ref             `json:"actor"`
-	Targets     []ref           `json:"targets"`
+	Actor       recordRef       `json:"actor"`
+	Targets     []recordRef     `json:"targets"`
 	Description string          `json:"description"`
-	Client      *client         `json:"client"`
-	Location    *location       `json:"location"`
+	Client      *recordClient   `json:"client"`
+	Location    *recordLocation `json:"location"`
 	OccurredAt  string          `json:"occurred_at"`
 	ReceivedAt  string          `json:"received_at"`
 	Metadata    json.RawMessage `json:"metadata"`
@@ -36,19 +36,19 @@ type record struct {
 	occurred, received time.Time
 }
 
-type ref struct {
+type recordRef struct {
 	Type string `json:"type"`
 	ID   string `json:"id"`
 	Name string `json:"name"`
 }
 
-type client struct {
+type recordClient struct {
 	IP          string `json:"ip"`
 	IPPrefixLen int    `json:"ip_prefix_len"`
 	UserAgent   string `json:"user_agent"`
 }
 
-type location struct {
+type recordLocation struct {
 	CountryCode string `json:"country_code"`
 	Country     string `json:"country"`
 	Region      string `json:"region"`
@@ -57,8 +57,8 @@ type location struct {
 
 // decodeRecord decodes a stored event. Stored events are canonical JSON
 // written by Trail, so an error here means the bytes are not a stored event.
-func decodeRecord(ev Event) (*record, error) {
-	var r record
+func decodeRecord(ev Event) (*storedRecord, error) {
+	var r storedRecord
 	if err := json.Unmarshal(ev.Data, &r); err != nil {
 		return nil, fmt.Errorf("stream: event %d is not a stored event: %w", ev.Seq, err)
 	}
@@ -77,7 +77,7 @@ func decodeRecord(ev Event) (*record, error) {
 
 // firstTarget returns the first target of one of the given types, or the
 // first target of any type when types is empty, and whether there is one.
-func (r *record) firstTarget(types ...string) (ref, bool) {
+func (r *storedRecord) firstTarget(types ...string) (recordRef, bool) {
 	for _, t := range r.Targets {
 		if len(types) == 0 {
 			return t, true
@@ -88,23 +88,23 @@ func (r *record) firstTarget(types ...string) (ref, bool) {
 			}
 		}
 	}
-	return ref{}, false
+	return recordRef{}, false
 }
 
 // verb is the last dot-separated word of the event type: "create" for
 // repo.create, "disable" for org.settings.sso.disable.
-func (r *record) verb() string {
+func (r *storedRecord) verb() string {
 	return r.Type[strings.LastIndexByte(r.Type, '.')+1:]
 }
 
-// severity is how much an event matters to a security team, shared by the
+// eventSeverity is how much an event matters to a security team, shared by the
 // cef header, the syslog PRI and OCSF's severity_id.
-type severity int
+type eventSeverity int
 
 const (
-	sevInfo   severity = iota // routine activity
-	sevLow                    // access changes, deletions
-	sevMedium                 // security controls weakened, the org deleted, a credential rotated
+	sevInfo   eventSeverity = iota // routine activity
+	sevLow                         // access changes, deletions
+	sevMedium                      // security controls weakened, the org deleted, a credential rotated
 )
 
 // mediumTypes are the events that weaken a security control or destroy
@@ -120,7 +120,7 @@ var mediumTypes = map[string]bool{
 
 // severityOf classifies an event: medium for mediumTypes, low for
 // membership and role changes and for deletions and removals, else info.
-func severityOf(r *record) severity {
+func severityOf(r *storedRecord) eventSeverity {
 	if mediumTypes[r.Type] {
 		return sevMedium
 	}
@@ -135,7 +135,7 @@ func severityOf(r *record) severity {
 }
 
 // jsonString is s as a JSON string.
-func jsonString(s string) []byte {
+func quoteJSON(s string) []byte {
 	b, _ := json.Marshal(s) // a string always marshals
 	return b
 }

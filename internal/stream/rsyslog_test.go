@@ -67,7 +67,7 @@ func (l *lockedBuffer) Reset() {
 }
 
 // received is one message as rsyslog parsed it.
-type received struct {
+type rsyslogMsg struct {
 	ProtocolVersion string          `json:"protocol_version"`
 	Pri             string          `json:"pri"`
 	Timestamp       string          `json:"timestamp"`
@@ -137,7 +137,7 @@ func startRsyslog(t testing.TB) *rsyslog {
 	}
 	r.caPEM = writeTLSFiles(t, r.dir)
 	for attempt := 0; ; attempt++ {
-		r.tcpPort, r.tlsPort = freePort(t), freePort(t)
+		r.tcpPort, r.tlsPort = rsyslogFreePort(t), rsyslogFreePort(t)
 		err := r.start(bin)
 		if err == nil {
 			break
@@ -173,7 +173,7 @@ func (r *rsyslog) start(bin string) error {
 			return fmt.Errorf("rsyslogd exited: %v", err)
 		default:
 		}
-		if accepts(r.tcpPort) && accepts(r.tlsPort) {
+		if rsyslogAccepts(r.tcpPort) && rsyslogAccepts(r.tlsPort) {
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -211,8 +211,8 @@ func (r *rsyslog) restart() {
 	r.t.Fatalf("rsyslogd did not restart: %v\n%s", err, r.log.String())
 }
 
-// accepts reports whether a TCP connection to the loopback port succeeds.
-func accepts(port int) bool {
+// rsyslogAccepts reports whether a TCP connection to the loopback port succeeds.
+func rsyslogAccepts(port int) bool {
 	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 	if err != nil {
 		return false
@@ -223,7 +223,7 @@ func accepts(port int) bool {
 
 // wait returns the received messages of one input once there are want of
 // them (failing after 30 s, or when there are more).
-func (r *rsyslog) wait(input string, want int) []received {
+func (r *rsyslog) wait(input string, want int) []rsyslogMsg {
 	r.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -242,7 +242,7 @@ func (r *rsyslog) wait(input string, want int) []received {
 }
 
 // read returns every message received so far on input.
-func (r *rsyslog) read(input string) []received {
+func (r *rsyslog) read(input string) []rsyslogMsg {
 	r.t.Helper()
 	f, err := os.Open(filepath.Join(r.dir, "received.jsonl"))
 	if os.IsNotExist(err) {
@@ -252,11 +252,11 @@ func (r *rsyslog) read(input string) []received {
 		r.t.Fatal(err)
 	}
 	defer f.Close()
-	var out []received
+	var out []rsyslogMsg
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 4<<20)
 	for sc.Scan() {
-		var m received
+		var m rsyslogMsg
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			// omfile may be in the middle of writing the last line.
 			break
@@ -268,7 +268,7 @@ func (r *rsyslog) read(input string) []received {
 	return out
 }
 
-func freePort(t testing.TB) int {
+func rsyslogFreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -29,7 +29,7 @@ func TestSyslogCreateValidates(t *testing.T) {
 		{`{"address":"` + strings.Repeat("a", 300) + `:514"}`, "address"},
 		{`{"address":5140}`, "address"},
 		{`{"address":"siem:514","tls":"yes"}`, "tls"},
-		{`{"address":"siem:514","ca_pem":"` + jsonEscape(ca) + `"}`, "ca_pem"},
+		{`{"address":"siem:514","ca_pem":"` + cefJSONEscape(ca) + `"}`, "ca_pem"},
 		{`{"address":"siem:514","server_name":"siem"}`, "server_name"},
 		{`{"address":"siem:514","tls":true,"ca_pem":"not a pem"}`, "ca_pem"},
 		{`{"address":"siem:514","tls":true,"ca_pem":"` + strings.Repeat("A", 70000) + `"}`, "ca_pem"},
@@ -85,7 +85,7 @@ func TestSyslogCreateDefaults(t *testing.T) {
 	}
 }
 
-func jsonEscape(s string) string {
+func cefJSONEscape(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b[1 : len(b)-1])
 }

@@ -151,9 +151,9 @@ func checkpointMessage(b *Batch) []byte {
 		m = append(m, " msg="...)
 		return appendCEFValue(m, b.Checkpoint)
 	}
-	m := append([]byte(`{"org":`), jsonString(b.Org)...)
+	m := append([]byte(`{"org":`), quoteJSON(b.Org)...)
 	m = append(m, `,"checkpoint":`...)
-	m = append(m, jsonString(b.Checkpoint)...)
+	m = append(m, quoteJSON(b.Checkpoint)...)
 	return append(m, '}')
 }
 

@@ -19,7 +19,7 @@ import (
 	"github.com/trailaudit/trail/internal/stream"
 )
 
-var loopback = stream.Env{Dial: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}
+var syslogEnv = stream.Env{Dial: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}
 
 // openSyslog creates and opens a syslog destination as the engine does.
 func openSyslog(t testing.TB, settings map[string]any) stream.Sink {
@@ -33,7 +33,7 @@ func openSyslog(t testing.TB, settings map[string]any) stream.Sink {
 	if err != nil {
 		t.Fatalf("Create(%s): %v", raw, err)
 	}
-	sink, err := kind.Open(created.Settings, loopback)
+	sink, err := kind.Open(created.Settings, syslogEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,14 +41,14 @@ func openSyslog(t testing.TB, settings map[string]any) stream.Sink {
 	return sink
 }
 
-// batchOf is a batch as the engine makes it: events rendered by format.
-func batchOf(t testing.TB, format string, evs []stored) *stream.Batch {
+// renderedBatch is a batch as the engine makes it: events rendered by format.
+func renderedBatch(t testing.TB, format string, evs []storedEv) *stream.Batch {
 	t.Helper()
 	f, ok := stream.LookupFormat(format)
 	if !ok {
 		t.Fatalf("no format %s", format)
 	}
-	b := &stream.Batch{ID: fmt.Sprint("b-", evs[0].ev.Seq), Org: testOrg, Stream: "s1", Format: format,
+	b := &stream.Batch{ID: fmt.Sprint("b-", evs[0].ev.Seq), Org: eventsOrg, Stream: "s1", Format: format,
 		FirstSeq: evs[0].ev.Seq, LastSeq: evs[len(evs)-1].ev.Seq}
 	for _, s := range evs {
 		out, err := f(nil, s.ev)
@@ -61,7 +61,7 @@ func batchOf(t testing.TB, format string, evs []stored) *stream.Batch {
 	return b
 }
 
-func deliver(t testing.TB, sink stream.Sink, b *stream.Batch) {
+func syslogDeliver(t testing.TB, sink stream.Sink, b *stream.Batch) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -70,11 +70,11 @@ func deliver(t testing.TB, sink stream.Sink, b *stream.Batch) {
 	}
 }
 
-// deliverInBatches sends evs in batches of n on one sink.
-func deliverInBatches(t testing.TB, sink stream.Sink, format string, evs []stored, n int) {
+// syslogDeliverAll sends evs in batches of n on one sink.
+func syslogDeliverAll(t testing.TB, sink stream.Sink, format string, evs []storedEv, n int) {
 	t.Helper()
 	for i := 0; i < len(evs); i += n {
-		deliver(t, sink, batchOf(t, format, evs[i:min(i+n, len(evs))]))
+		syslogDeliver(t, sink, renderedBatch(t, format, evs[i:min(i+n, len(evs))]))
 	}
 }
 
@@ -92,7 +92,7 @@ func TestSyslogCEFThroughRsyslog(t *testing.T) {
 			if mode == "tls" {
 				settings = map[string]any{"address": fmt.Sprintf("127.0.0.1:%d", r.tlsPort), "tls": true, "ca_pem": r.caPEM, "hostname": "trail.test", "facility": "audit"}
 			}
-			deliverInBatches(t, openSyslog(t, settings), "cef", evs, 25)
+			syslogDeliverAll(t, openSyslog(t, settings), "cef", evs, 25)
 			got := r.wait(mode, len(evs))
 			for i, s := range evs {
 				checkSyslogHeader(t, got[i], s, 13)
@@ -103,7 +103,7 @@ func TestSyslogCEFThroughRsyslog(t *testing.T) {
 }
 
 // checkSyslogHeader compares rsyslog's RFC 5424 parse with the event.
-func checkSyslogHeader(t *testing.T, m received, s stored, facility int) {
+func checkSyslogHeader(t *testing.T, m rsyslogMsg, s storedEv, facility int) {
 	t.Helper()
 	if m.ProtocolVersion != "1" || m.Hostname != "trail.test" || m.AppName != "trail" || m.MsgID != "audit" ||
 		m.ProcID != "-" || m.StructuredData != "-" {
@@ -127,7 +127,7 @@ type cefParse struct {
 
 // cef decodes the CEF parse, which rsyslog's jsonf writes as a string
 // holding the JSON object.
-func (m received) cef() (cefParse, error) {
+func (m rsyslogMsg) cef() (cefParse, error) {
 	var p cefParse
 	var text string
 	if err := json.Unmarshal(m.CEF, &text); err != nil {
@@ -139,7 +139,7 @@ func (m received) cef() (cefParse, error) {
 
 // checkCEF compares rsyslog's CEF parse of m with the stored event, field
 // by field, with the mapping docs/streaming-formats.md documents.
-func checkCEF(t *testing.T, m received, s stored) {
+func checkCEF(t *testing.T, m rsyslogMsg, s storedEv) {
 	t.Helper()
 	p, err := m.cef()
 	if err != nil || p.Extensions == nil {
@@ -177,7 +177,7 @@ func checkCEF(t *testing.T, m received, s stored) {
 		delete(want, k)
 	}
 	if !reflect.DeepEqual(p.Extensions, want) {
-		for k := range mergeKeys(p.Extensions, want) {
+		for k := range cefMergeKeys(p.Extensions, want) {
 			if p.Extensions[k] != want[k] {
 				t.Errorf("seq %d: extension %s=%q, want %q", s.ev.Seq, k, p.Extensions[k], want[k])
 			}
@@ -186,7 +186,7 @@ func checkCEF(t *testing.T, m received, s stored) {
 }
 
 // wantExtensions is the documented CEF extension of a stored event.
-func wantExtensions(s stored) map[string]string {
+func wantExtensions(s storedEv) map[string]string {
 	d := s.doc
 	targets, _ := json.Marshal(d.Targets)
 	w := map[string]string{
@@ -230,7 +230,7 @@ func wantExtensions(s stored) map[string]string {
 	return w
 }
 
-func mergeKeys(a, b map[string]string) map[string]bool {
+func cefMergeKeys(a, b map[string]string) map[string]bool {
 	keys := map[string]bool{}
 	for k := range a {
 		keys[k] = true
@@ -247,7 +247,7 @@ func TestSyslogJSONThroughRsyslog(t *testing.T) {
 	r := startRsyslog(t)
 	evs := everyType(t)
 	sink := openSyslog(t, map[string]any{"address": fmt.Sprintf("127.0.0.1:%d", r.tcpPort), "hostname": "trail.test", "facility": "local3"})
-	deliverInBatches(t, sink, "json", evs, 50)
+	syslogDeliverAll(t, sink, "json", evs, 50)
 	got := r.wait("tcp", len(evs))
 	for i, s := range evs {
 		checkSyslogHeader(t, got[i], s, 19)
@@ -265,26 +265,26 @@ func TestSyslogCheckpoint(t *testing.T) {
 	note := "trail.test/acme\n3\nq8l2mZ3Yx1w0cEY3nS5b8sIh3Bq8p7kK2uWc4E0aX5k=\n\n— trail.test Az3p+example=\n"
 	evs := everyType(t)[:3]
 	cef := openSyslog(t, map[string]any{"address": fmt.Sprintf("127.0.0.1:%d", r.tcpPort), "hostname": "trail.test"})
-	b := batchOf(t, "cef", evs)
+	b := renderedBatch(t, "cef", evs)
 	b.Checkpoint = note
-	deliver(t, cef, b)
-	deliver(t, cef, &stream.Batch{ID: "idle", Org: testOrg, Format: "cef", FirstSeq: 3, LastSeq: 2, Checkpoint: note})
+	syslogDeliver(t, cef, b)
+	syslogDeliver(t, cef, &stream.Batch{ID: "idle", Org: eventsOrg, Format: "cef", FirstSeq: 3, LastSeq: 2, Checkpoint: note})
 	got := r.wait("tcp", 5)
-	for _, m := range []received{got[3], got[4]} {
+	for _, m := range []rsyslogMsg{got[3], got[4]} {
 		p, err := m.cef()
 		if err != nil || m.MsgID != "checkpoint" || p.SignatureID != "checkpoint" {
 			t.Fatalf("checkpoint message %+v, parsed %s", m, m.CEF)
 		}
-		if p.Extensions["msg"] != note || p.Extensions["cs1"] != testOrg {
-			t.Errorf("checkpoint extensions %q, want msg %q and cs1 %q", p.Extensions, note, testOrg)
+		if p.Extensions["msg"] != note || p.Extensions["cs1"] != eventsOrg {
+			t.Errorf("checkpoint extensions %q, want msg %q and cs1 %q", p.Extensions, note, eventsOrg)
 		}
 	}
 	js := openSyslog(t, map[string]any{"address": fmt.Sprintf("127.0.0.1:%d", r.tcpPort), "hostname": "trail.test"})
-	deliver(t, js, &stream.Batch{ID: "idle2", Org: testOrg, Format: "json", FirstSeq: 3, LastSeq: 2, Checkpoint: note})
+	syslogDeliver(t, js, &stream.Batch{ID: "idle2", Org: eventsOrg, Format: "json", FirstSeq: 3, LastSeq: 2, Checkpoint: note})
 	m := r.wait("tcp", 6)[5]
 	var body struct{ Org, Checkpoint string }
-	if err := json.Unmarshal([]byte(m.Msg), &body); err != nil || body.Org != testOrg || body.Checkpoint != note {
-		t.Errorf("json checkpoint message %q (%v), want org %s and the note", m.Msg, err, testOrg)
+	if err := json.Unmarshal([]byte(m.Msg), &body); err != nil || body.Org != eventsOrg || body.Checkpoint != note {
+		t.Errorf("json checkpoint message %q (%v), want org %s and the note", m.Msg, err, eventsOrg)
 	}
 }
 
@@ -304,17 +304,17 @@ func TestSyslogReconnects(t *testing.T) {
 			settings["address"] = fmt.Sprintf("127.0.0.1:%d", port)
 			sink := openSyslog(t, settings)
 			before := len(r.read(mode))
-			deliver(t, sink, batchOf(t, "cef", evs[:10]))
+			syslogDeliver(t, sink, renderedBatch(t, "cef", evs[:10]))
 			r.wait(mode, before+10)
 			r.stop()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err := sink.Deliver(ctx, batchOf(t, "cef", evs[10:20]))
+			err := sink.Deliver(ctx, renderedBatch(t, "cef", evs[10:20]))
 			cancel()
 			if err == nil {
 				t.Fatal("Deliver with the receiver down succeeded")
 			}
 			r.restart()
-			deliver(t, sink, batchOf(t, "cef", evs[10:30]))
+			syslogDeliver(t, sink, renderedBatch(t, "cef", evs[10:30]))
 			got := r.wait(mode, before+30)
 			for i, m := range got[before:] {
 				if !strings.Contains(m.Msg, "externalId="+evs[i].doc.ID+" ") {
@@ -337,7 +337,7 @@ func TestSyslogAckClose(t *testing.T) {
 				settings = map[string]any{"address": fmt.Sprintf("127.0.0.1:%d", r.tlsPort), "hostname": "trail.test", "ack": "close", "tls": true, "ca_pem": r.caPEM}
 			}
 			sink := openSyslog(t, settings)
-			deliverInBatches(t, sink, "cef", evs, 40)
+			syslogDeliverAll(t, sink, "cef", evs, 40)
 			r.wait(mode, len(evs))
 		})
 	}
@@ -349,7 +349,7 @@ func TestSyslogRefusesUntrustedServer(t *testing.T) {
 	r := startRsyslog(t)
 	other := writeTLSFiles(t, t.TempDir())
 	sink := openSyslog(t, map[string]any{"address": fmt.Sprintf("127.0.0.1:%d", r.tlsPort), "tls": true, "ca_pem": other})
-	err := sink.Deliver(context.Background(), batchOf(t, "cef", everyType(t)[:1]))
+	err := sink.Deliver(context.Background(), renderedBatch(t, "cef", everyType(t)[:1]))
 	var uerr x509.UnknownAuthorityError
 	if err == nil || !errors.As(err, &uerr) {
 		t.Fatalf("Deliver to a server signed by another CA: %v, want an unknown authority error", err)
@@ -387,8 +387,8 @@ func TestSyslogDeliverHonoursContext(t *testing.T) {
 		}
 	})
 	sink := openSyslog(t, map[string]any{"address": l.Addr().String()})
-	small := batchOf(t, "cef", everyType(t))
-	big := &stream.Batch{ID: "big", Org: testOrg, Format: "cef"}
+	small := renderedBatch(t, "cef", everyType(t))
+	big := &stream.Batch{ID: "big", Org: eventsOrg, Format: "cef"}
 	for len(big.Events) < 20000 { // over 10 MB: more than the socket buffers hold
 		big.Events = append(big.Events, small.Events...)
 		big.Rendered = append(big.Rendered, small.Rendered...)
@@ -413,7 +413,7 @@ func TestSyslogDeliverHonoursContext(t *testing.T) {
 	}
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel2()
-	if err := sink.Deliver(ctx2, batchOf(t, "cef", everyType(t)[:1])); err != nil {
+	if err := sink.Deliver(ctx2, renderedBatch(t, "cef", everyType(t)[:1])); err != nil {
 		t.Fatalf("small Deliver after the failed one: %v", err)
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
