@@ -293,10 +293,10 @@ func TestSyslogCheckpoint(t *testing.T) {
 // and every message of it arrives (the sink notices the closed connection
 // instead of writing into it).
 func TestSyslogReconnects(t *testing.T) {
-	r := startRsyslog(t)
 	evs := everyType(t)
 	for _, mode := range []string{"tcp", "tls"} {
 		t.Run(mode, func(t *testing.T) {
+			r := startRsyslog(t)
 			port, settings := r.tcpPort, map[string]any{"hostname": "trail.test"}
 			if mode == "tls" {
 				port, settings = r.tlsPort, map[string]any{"hostname": "trail.test", "tls": true, "ca_pem": r.caPEM}
@@ -304,7 +304,9 @@ func TestSyslogReconnects(t *testing.T) {
 			settings["address"] = fmt.Sprintf("127.0.0.1:%d", port)
 			sink := openSyslog(t, settings)
 			before := len(r.read(mode))
-			syslogDeliver(t, sink, renderedBatch(t, "cef", evs[:10]))
+			if err := sink.Deliver(context.Background(), renderedBatch(t, "cef", evs[:10])); err != nil {
+				t.Fatalf("Deliver: %v\nrsyslogd: %s", err, r.log.String())
+			}
 			r.wait(mode, before+10)
 			r.stop()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -314,7 +316,19 @@ func TestSyslogReconnects(t *testing.T) {
 				t.Fatal("Deliver with the receiver down succeeded")
 			}
 			r.restart()
-			syslogDeliver(t, sink, renderedBatch(t, "cef", evs[10:30]))
+			// As the engine would, retry while the restarted daemon's
+			// listener may not be up yet; a failed attempt sends nothing
+			// (it fails to connect).
+			for attempt := 0; ; attempt++ {
+				err := sink.Deliver(context.Background(), renderedBatch(t, "cef", evs[10:30]))
+				if err == nil {
+					break
+				}
+				if attempt == 10 {
+					t.Fatalf("Deliver after the restart: %v\nrsyslogd: %s", err, r.log.String())
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
 			got := r.wait(mode, before+30)
 			for i, m := range got[before:] {
 				if !strings.Contains(m.Msg, "externalId="+evs[i].doc.ID+" ") {
