@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package stream_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/trailaudit/trail/internal/stream"
+)
+
+const natsAddr = "127.0.0.1:4222"
+
+// natsStream creates a JetStream stream with a unique name on the
+// machine's NATS server, deleted at cleanup, and returns its subject.
+func natsStream(t *testing.T) (jetstream.Stream, string) {
+	t.Helper()
+	if c, err := net.DialTimeout("tcp", natsAddr, 2*time.Second); err != nil {
+		t.Skipf("no NATS server on %s (.ci/run starts /usr/sbin/nats-server -js): %v", natsAddr, err)
+	} else {
+		c.Close()
+	}
+	nc, err := nats.Connect("nats://" + natsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("TRAILTEST_%d", time.Now().UnixNano())
+	subject := "trailtest." + strings.ToLower(name) + ".audit"
+	ctx := context.Background()
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{subject},
+		Storage: jetstream.MemoryStorage, Duplicates: 5 * time.Minute})
+	if err != nil {
+		t.Fatalf("creating stream %s (is JetStream enabled, -js?): %v", name, err)
+	}
+	t.Cleanup(func() { js.DeleteStream(context.Background(), name) })
+	return st, subject
+}
+
+// TestNATS publishes real events to JetStream, redelivers the same batch
+// and checks that the stream holds each seq once, in order, with its
+// exact bytes, then the checkpoint.
+func TestNATS(t *testing.T) {
+	st, subject := natsStream(t)
+	log := newCloudLog(t)
+	log.add("acme", 1200) // more than one window of in-flight messages
+	sink, c := openKind(t, "nats", `{"url":"nats://`+natsAddr+`","subject":"`+subject+`"}`)
+	if strings.Contains(string(c.Settings), "token") {
+		t.Errorf("stored settings %s hold an empty token", c.Settings)
+	}
+	ctx := context.Background()
+	b1, b2 := log.batch("acme", 0, 1100, -1), log.batch("acme", 1100, 1200, 1200)
+	for _, b := range []*stream.Batch{b1, b2, b1, b2} { // each delivered twice: a retry
+		if err := sink.Deliver(ctx, b); err != nil {
+			t.Fatalf("Deliver %s: %v", b.ID, err)
+		}
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 1201 {
+		t.Fatalf("the stream holds %d messages, want 1200 events and 1 checkpoint, each once", info.State.Msgs)
+	}
+	all := append(append([]stream.Event(nil), b1.Events...), b2.Events...)
+	for i := range uint64(1201) {
+		m, err := st.GetMsg(ctx, i+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1200 {
+			if string(m.Data) != string(checkpointJSON(b2.Checkpoint)) || m.Header.Get("Nats-Msg-Id") != "acme:checkpoint:1200" || m.Header.Get("Trail-Checkpoint") != "1200" {
+				t.Errorf("last message = %s %v, want the checkpoint of size 1200", m.Data, m.Header)
+			}
+			break
+		}
+		ev := all[i]
+		if string(m.Data) != string(ev.Data) || m.Header.Get("Nats-Msg-Id") != fmt.Sprintf("acme:%d", ev.Seq) || m.Header.Get("Trail-Seq") != fmt.Sprint(ev.Seq) {
+			t.Fatalf("message %d = %s %v, want seq %d: %s", i+1, m.Data, m.Header, ev.Seq, ev.Data)
+		}
+	}
+}
+
+// TestNATSNoStream: with no JetStream stream bound to the subject there is
+// no acknowledgement, and Deliver fails.
+func TestNATSNoStream(t *testing.T) {
+	natsStream(t) // skips without a server
+	log := newCloudLog(t)
+	log.add("acme", 2)
+	sink, _ := openKind(t, "nats", `{"url":"nats://`+natsAddr+`","subject":"trailtest.nobody.listens"}`)
+	if err := sink.Deliver(context.Background(), log.batch("acme", 0, 2, 2)); err == nil {
+		t.Fatal("Deliver to a subject no stream captures succeeded, want an error")
+	}
+}
+
+// TestNATSDown: an unreachable server is a delivery error, not an Open
+// error, so the engine retries.
+func TestNATSDown(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	log := newCloudLog(t)
+	log.add("acme", 1)
+	sink, _ := openKind(t, "nats", `{"url":"nats://`+addr+`","subject":"audit"}`)
+	if err := sink.Deliver(context.Background(), log.batch("acme", 0, 1, -1)); err == nil || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("Deliver to a closed port = %v, want a connection error naming %s", err, addr)
+	}
+}
+
+func TestNATSSettings(t *testing.T) {
+	for _, c := range []struct{ settings, field string }{
+		{`{"subject":"a"}`, "url"},
+		{`{"url":"http://x:4222","subject":"a"}`, "url"},
+		{`{"url":"nats://u:p@x:4222","subject":"a"}`, "url"},
+		{`{"url":"nats://x","subject":""}`, "subject"},
+		{`{"url":"nats://x","subject":"a.*"}`, "subject"},
+		{`{"url":"nats://x","subject":"a..b"}`, "subject"},
+		{`{"url":"nats://x","subject":"a b"}`, "subject"},
+		{`{"url":"nats://x","subject":"a","token":"t","creds":"c"}`, "creds"},
+		{`{"url":"nats://x","subject":"a","creds":"not a creds file"}`, "creds"},
+		{`{"url":"nats://x","subject":"a","stream":"S"}`, "stream"},
+	} {
+		settingError(t, "nats", c.settings, c.field)
+	}
+	k, _ := stream.LookupKind("nats")
+	c, err := k.Create([]byte(`{"url":"nats://x:4222","subject":"audit.trail","token":"s3cret"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pub := k.Public(c.Settings); strings.Contains(string(mustJSON(pub)), "s3cret") || pub["auth"] != "token" {
+		t.Errorf("Public = %v, want auth token and no secret", pub)
+	}
+}
