@@ -169,4 +169,6 @@ func (s *Server) Objects(t testing.TB, bucket, prefix string) []string {
 }
 
 // String names the server in test output.
-func (s *Server) String() string { return fmt.Sprintf("versitygw %s at %s", Version, strings.TrimPrefix(s.Endpoint, "http://")) }
+func (s *Server) String() string {
+	return fmt.Sprintf("versitygw %s at %s", Version, strings.TrimPrefix(s.Endpoint, "http://"))
+}

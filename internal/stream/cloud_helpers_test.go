@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,7 +53,10 @@ func newCloudLog(t testing.TB) *cloudLog {
 }
 
 // add appends n events to org, received a minute apart from cloudT0 on.
-func (l *cloudLog) add(org string, n int) {
+func (l *cloudLog) add(org string, n int) { l.addPadded(org, n, 0) }
+
+// addPadded appends n events to org, each with pad bytes of metadata.
+func (l *cloudLog) addPadded(org string, n, pad int) {
 	l.t.Helper()
 	size, _ := l.store.Size(context.Background(), org)
 	b := &audit.Batch{Org: org}
@@ -66,6 +70,9 @@ func (l *cloudLog) add(org string, n int) {
 			Description: fmt.Sprintf("alice created repo %d \"quoted\" \\ é", seq),
 			OccurredAt:  at, ReceivedAt: at,
 		}})
+		if pad > 0 {
+			b.Events[i].Event.Metadata = map[string]any{"pad": strings.Repeat("x", pad)}
+		}
 	}
 	if err := l.store.Append(context.Background(), []*audit.Batch{b}); err != nil || b.Err != nil {
 		l.t.Fatalf("append: %v %v", err, b.Err)
