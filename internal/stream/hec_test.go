@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/trailaudit/trail/internal/stream"
+	"github.com/trailaudit/trail/internal/stream/streamtest"
 )
 
 // No Splunk or Datadog can run on this machine: these receivers enforce
@@ -100,14 +101,14 @@ func TestSplunk(t *testing.T) {
 	recv := &hecReceiver{token: "11111111-2222-3333-4444-555555555555", maxBody: 1_000_000}
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
-	log := newCloudLog(t)
-	log.addPadded("acme", 3000, 200) // ~1.8 MB of HEC objects: several bodies
+	log := streamtest.New(t)
+	log.AddPadded("acme", 3000, 200) // ~1.8 MB of HEC objects: several bodies
 	sink, c := openKind(t, "splunk", `{"url":"`+srv.URL+`/","token":"`+recv.token+`","index":"audit","sourcetype":"trail:audit:json"}`)
 	k, _ := stream.LookupKind("splunk")
 	if pub := mustJSON(k.Public(c.Settings)); strings.Contains(string(pub), recv.token) {
 		t.Errorf("Public = %s: the token leaked", pub)
 	}
-	b := log.batch("acme", 0, 3000, 3000)
+	b := log.Batch("acme", 0, 3000, 3000)
 	if err := sink.Deliver(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func TestSplunk(t *testing.T) {
 		if string(e["event"]) != string(ev.Data) || string(e["index"]) != `"audit"` || string(e["sourcetype"]) != `"trail:audit:json"` || string(e["source"]) != `"trail"` {
 			t.Fatalf("HEC event %d = %v, want seq %d: %s", i, e, ev.Seq, ev.Data)
 		}
-		want := fmt.Sprintf("%d.000", cloudT0.Unix()+60*ev.Seq)
+		want := fmt.Sprintf("%d.000", streamtest.T0.Unix()+60*ev.Seq)
 		if string(e["time"]) != want {
 			t.Fatalf("HEC event %d time = %s, want %s (occurred_at)", i, e["time"], want)
 		}
@@ -136,9 +137,9 @@ func TestSplunkRefusals(t *testing.T) {
 	recv := &hecReceiver{token: "right", maxBody: 1_000_000}
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
-	log := newCloudLog(t)
-	log.add("acme", 2)
-	b := log.batch("acme", 0, 2, 2)
+	log := streamtest.New(t)
+	log.Add("acme", 2)
+	b := log.Batch("acme", 0, 2, 2)
 	wrong, _ := openKind(t, "splunk", `{"url":"`+srv.URL+`","token":"wrong"}`)
 	var se *stream.StatusError
 	if err := wrong.Deliver(context.Background(), b); !errors.As(err, &se) || se.Status != 403 || se.Code != "code 4" || se.Retryable() {
@@ -289,10 +290,10 @@ func TestDatadog(t *testing.T) {
 			recv := &ddReceiver{key: "dd-key-1"}
 			srv := httptest.NewServer(recv)
 			defer srv.Close()
-			log := newCloudLog(t)
-			log.addPadded("acme", c.n, c.pad)
+			log := streamtest.New(t)
+			log.AddPadded("acme", c.n, c.pad)
 			sink, _ := openKind(t, "datadog", `{"url":"`+srv.URL+`","api_key":"dd-key-1","service":"trail-prod","tags":"env:prod,team:sec"`+c.gzip+`}`)
-			b := log.batch("acme", 0, int64(c.n), int64(c.n))
+			b := log.Batch("acme", 0, int64(c.n), int64(c.n))
 			if err := sink.Deliver(context.Background(), b); err != nil {
 				t.Fatal(err)
 			}
@@ -322,9 +323,9 @@ func TestDatadogRefusals(t *testing.T) {
 	recv := &ddReceiver{key: "right"}
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
-	log := newCloudLog(t)
-	log.add("acme", 2)
-	b := log.batch("acme", 0, 2, -1)
+	log := streamtest.New(t)
+	log.Add("acme", 2)
+	b := log.Batch("acme", 0, 2, -1)
 	var se *stream.StatusError
 	wrong, _ := openKind(t, "datadog", `{"url":"`+srv.URL+`","api_key":"wrong"}`)
 	if err := wrong.Deliver(context.Background(), b); !errors.As(err, &se) || se.Status != 403 || se.Retryable() {

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/trailaudit/trail/internal/stream"
+	"github.com/trailaudit/trail/internal/stream/streamtest"
 )
 
 const natsAddr = "127.0.0.1:4222"
@@ -53,14 +54,14 @@ func natsStream(t *testing.T) (jetstream.Stream, string) {
 // exact bytes, then the checkpoint.
 func TestNATS(t *testing.T) {
 	st, subject := natsStream(t)
-	log := newCloudLog(t)
-	log.add("acme", 1200) // more than one window of in-flight messages
+	log := streamtest.New(t)
+	log.Add("acme", 1200) // more than one window of in-flight messages
 	sink, c := openKind(t, "nats", `{"url":"nats://`+natsAddr+`","subject":"`+subject+`"}`)
 	if strings.Contains(string(c.Settings), "token") {
 		t.Errorf("stored settings %s hold an empty token", c.Settings)
 	}
 	ctx := context.Background()
-	b1, b2 := log.batch("acme", 0, 1100, -1), log.batch("acme", 1100, 1200, 1200)
+	b1, b2 := log.Batch("acme", 0, 1100, -1), log.Batch("acme", 1100, 1200, 1200)
 	for _, b := range []*stream.Batch{b1, b2, b1, b2} { // each delivered twice: a retry
 		if err := sink.Deliver(ctx, b); err != nil {
 			t.Fatalf("Deliver %s: %v", b.ID, err)
@@ -96,10 +97,10 @@ func TestNATS(t *testing.T) {
 // no acknowledgement, and Deliver fails.
 func TestNATSNoStream(t *testing.T) {
 	natsStream(t) // skips without a server
-	log := newCloudLog(t)
-	log.add("acme", 2)
+	log := streamtest.New(t)
+	log.Add("acme", 2)
 	sink, _ := openKind(t, "nats", `{"url":"nats://`+natsAddr+`","subject":"trailtest.nobody.listens"}`)
-	if err := sink.Deliver(context.Background(), log.batch("acme", 0, 2, 2)); err == nil {
+	if err := sink.Deliver(context.Background(), log.Batch("acme", 0, 2, 2)); err == nil {
 		t.Fatal("Deliver to a subject no stream captures succeeded, want an error")
 	}
 }
@@ -110,10 +111,10 @@ func TestNATSDown(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
-	log := newCloudLog(t)
-	log.add("acme", 1)
+	log := streamtest.New(t)
+	log.Add("acme", 1)
 	sink, _ := openKind(t, "nats", `{"url":"nats://`+addr+`","subject":"audit"}`)
-	if err := sink.Deliver(context.Background(), log.batch("acme", 0, 1, -1)); err == nil || !strings.Contains(err.Error(), addr) {
+	if err := sink.Deliver(context.Background(), log.Batch("acme", 0, 1, -1)); err == nil || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("Deliver to a closed port = %v, want a connection error naming %s", err, addr)
 	}
 }

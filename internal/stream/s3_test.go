@@ -15,6 +15,7 @@ import (
 
 	"github.com/trailaudit/trail/internal/s3test"
 	"github.com/trailaudit/trail/internal/stream"
+	"github.com/trailaudit/trail/internal/stream/streamtest"
 )
 
 func s3Settings(gw *s3test.Server, secret string) string {
@@ -50,14 +51,14 @@ func readObject(t *testing.T, gw *s3test.Server, key string) []string {
 func TestS3(t *testing.T) {
 	gw := s3test.Start(t)
 	gw.CreateBucket(t, "trail-audit")
-	log := newCloudLog(t)
-	log.add("acme", 25) // 23:50 … 00:14: two days
+	log := streamtest.New(t)
+	log.Add("acme", 25) // 23:50 … 00:14: two days
 	sink, _ := openKind(t, "s3", s3Settings(gw, gw.Secret))
 	ctx := context.Background()
 
-	b1 := log.batch("acme", 0, 10, 10)
-	b2 := log.batch("acme", 10, 25, 25)
-	idle := log.batch("acme", 25, 25, 25)
+	b1 := log.Batch("acme", 0, 10, 10)
+	b2 := log.Batch("acme", 10, 25, 25)
+	idle := log.Batch("acme", 25, 25, 25)
 	for _, b := range []*stream.Batch{b1, b2, b2, idle} { // b2 twice: a retry
 		if err := sink.Deliver(ctx, b); err != nil {
 			t.Fatalf("Deliver %s: %v", b.ID, err)
@@ -96,10 +97,10 @@ func TestS3(t *testing.T) {
 func TestS3WrongSecret(t *testing.T) {
 	gw := s3test.Start(t)
 	gw.CreateBucket(t, "trail-audit")
-	log := newCloudLog(t)
-	log.add("acme", 3)
+	log := streamtest.New(t)
+	log.Add("acme", 3)
 	sink, _ := openKind(t, "s3", s3Settings(gw, "not-the-secret"))
-	err := sink.Deliver(context.Background(), log.batch("acme", 0, 3, 3))
+	err := sink.Deliver(context.Background(), log.Batch("acme", 0, 3, 3))
 	var se *stream.StatusError
 	if !errors.As(err, &se) || se.Status != 403 || se.Code != "SignatureDoesNotMatch" {
 		t.Fatalf("Deliver with a wrong secret = %v, want HTTP 403 SignatureDoesNotMatch", err)
