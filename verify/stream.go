@@ -69,7 +69,7 @@ type StreamResult struct {
 	Objects     int    // objects read
 	Checkpoints int    // distinct checkpoints, each verified
 	Duplicates  int    // identical copies of events dropped (redeliveries)
-	Missing     []Span // seqs below the newest checkpoint's size that no object holds
+	Missing     []Span // seqs that no object holds, below the newest checkpoint's size or a present event's seq
 	Beyond      int    // events newer than the newest checkpoint: present, not yet provable
 	// Prefix is set when events are missing: the newest checkpoint that
 	// the events before the first gap do prove, if any.
@@ -133,7 +133,11 @@ func VerifyStream(objs []*StreamObject, opts Options) (*StreamResult, error) {
 	size := cps[newest].Size
 	held := sort.Search(len(events), func(i int) bool { return events[i].Seq >= size })
 	res.Beyond = len(events) - held
-	res.Missing = gaps(events[:held], size)
+	end := size // seqs below end must all be present: the checkpoint's, and any before a present event
+	if len(events) > 0 {
+		end = max(end, events[len(events)-1].Seq+1)
+	}
+	res.Missing = gaps(events, end)
 	if err := checkOlder(events[:held], notes, cps); err != nil {
 		return res, err
 	}
@@ -148,7 +152,7 @@ func VerifyStream(objs []*StreamObject, opts Options) (*StreamResult, error) {
 		if len(m) > 5 {
 			list = append(list, fmt.Sprintf("and %d more ranges", len(m)-5))
 		}
-		return res, &MismatchError{Check: "missing", Seq: m[0].First, Detail: fmt.Sprintf("missing: %d of the %d events of the newest checkpoint are in no object: seqs %s", res.MissingCount(), size, strings.Join(list, ", "))}
+		return res, &MismatchError{Check: "missing", Seq: m[0].First, Detail: fmt.Sprintf("missing: %d events are in no object: seqs %s", res.MissingCount(), strings.Join(list, ", "))}
 	}
 	r, err := Verify(streamExport(events[:held], notes[newest].text, size), opts)
 	res.Result = r

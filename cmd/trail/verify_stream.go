@@ -35,7 +35,7 @@ func verifyStreamDir(dir string, opts verify.Options, stdout io.Writer) error {
 		return exitError{1, "no stream objects (*.ndjson, *.ndjson.gz) under " + dir}
 	}
 	res, err := verify.VerifyStream(objs, opts)
-	fmt.Fprintf(stdout, "objects:    %d (%d checkpoints", res.Objects, res.Checkpoints)
+	fmt.Fprintf(stdout, "objects:    %d (%d distinct %s", res.Objects, res.Checkpoints, plural(res.Checkpoints, "checkpoint"))
 	if res.Duplicates > 0 {
 		fmt.Fprintf(stdout, "; %d identical copies of events from redeliveries counted once", res.Duplicates)
 	}
@@ -125,4 +125,11 @@ func readStreamFile(p string) ([]byte, error) {
 func isDir(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.IsDir()
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
