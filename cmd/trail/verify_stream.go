@@ -120,7 +120,6 @@ func readStreamFile(p string) ([]byte, error) {
 	return out, nil
 }
 
-
 // isDir reports whether path names a directory.
 func isDir(path string) bool {
 	fi, err := os.Stat(path)

@@ -84,14 +84,18 @@ func TestVerifyStreamDir(t *testing.T) {
 	// An altered event.
 	altered := t.TempDir()
 	copyTree(t, dir, altered)
-	rewriteObject(t, filepath.Join(altered, objs[0]), func(s string) string { return strings.Replace(s, "alice created repo 2 ", "mallory created repo 2 ", 1) })
+	rewriteObject(t, filepath.Join(altered, objs[0]), func(s string) string {
+		return strings.Replace(s, "alice created repo 2 ", "mallory created repo 2 ", 1)
+	})
 	res = runTrail(t, bin, nil, "verify", altered, "--key", log.VerifierKey)
 	if res.code != 1 || !strings.Contains(res.stderr, "does not verify") {
 		t.Errorf("verify with an altered event: exit %d\n%s%s\nwant 1 and does not verify", res.code, res.stdout, res.stderr)
 	}
 
 	// Two copies of one seq that differ: named with both objects.
-	rewriteObject(t, filepath.Join(altered, objs[0]), func(s string) string { return strings.Replace(s, "alice created repo 7 ", "mallory created repo 7 ", 1) })
+	rewriteObject(t, filepath.Join(altered, objs[0]), func(s string) string {
+		return strings.Replace(s, "alice created repo 7 ", "mallory created repo 7 ", 1)
+	})
 	res = runTrail(t, bin, nil, "verify", altered, "--key", log.VerifierKey)
 	if res.code != 1 || !strings.Contains(res.stderr, "hold different bytes") {
 		t.Errorf("verify with two different copies of a seq: exit %d\n%s%s\nwant 1 naming both objects", res.code, res.stdout, res.stderr)
