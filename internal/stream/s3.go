@@ -20,6 +20,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -234,6 +236,10 @@ func (k *s3Sink) put(ctx context.Context, key string, body []byte) error {
 	}
 	req.URL = u
 	req.Header.Set("Content-Type", "application/gzip")
+	// Buckets with S3 Object Lock (write once, read many: a common home
+	// for audit logs) refuse a PUT without an integrity header.
+	sum := md5.Sum(body)
+	req.Header.Set("Content-MD5", base64.StdEncoding.EncodeToString(sum[:]))
 	k.signer.Sign(req, sigv4.PayloadHash(body), k.now())
 	if err := cloudSend(ctx, k.client, "s3", req, s3ErrorBody); err != nil {
 		return fmt.Errorf("PUT s3://%s/%s: %w", k.s.Bucket, key, err)
