@@ -179,3 +179,11 @@ func checkpointLine(b *Batch) []byte {
 	}{b.Checkpoint})
 	return line
 }
+
+// checkRendered refuses a batch whose Rendered does not match its Events.
+func checkRendered(dest string, b *Batch) error {
+	if len(b.Rendered) != len(b.Events) {
+		return fmt.Errorf("%s: batch %s has %d events but %d rendered", dest, b.ID, len(b.Events), len(b.Rendered))
+	}
+	return nil
+}

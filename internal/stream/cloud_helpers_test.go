@@ -20,7 +20,7 @@ func loopbackEnv() stream.Env {
 }
 
 // openKind validates settings the way the API does and opens a sink.
-func openKind(t *testing.T, kind string, settings string) (stream.Sink, stream.Created) {
+func openKind(t testing.TB, kind string, settings string) (stream.Sink, stream.Created) {
 	t.Helper()
 	k, ok := stream.LookupKind(kind)
 	if !ok {

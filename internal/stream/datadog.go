@@ -156,6 +156,9 @@ func (k *datadogSink) entry(message []byte) []byte {
 }
 
 func (k *datadogSink) Deliver(ctx context.Context, b *Batch) error {
+	if err := checkRendered("datadog", b); err != nil {
+		return err
+	}
 	entries := make([][]byte, 0, len(b.Events)+1)
 	for i := range b.Events {
 		entries = append(entries, k.entry(b.Rendered[i]))

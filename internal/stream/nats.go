@@ -190,6 +190,9 @@ const natsWindow = 1000
 const natsAckTimeout = 30 * time.Second
 
 func (k *natsSink) Deliver(ctx context.Context, b *Batch) error {
+	if err := checkRendered("nats", b); err != nil {
+		return err
+	}
 	js, err := k.connect()
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ const natsAddr = "127.0.0.1:4222"
 
 // natsStream creates a JetStream stream with a unique name on the
 // machine's NATS server, deleted at cleanup, and returns its subject.
-func natsStream(t *testing.T) (jetstream.Stream, string) {
+func natsStream(t testing.TB) (jetstream.Stream, string) {
 	t.Helper()
 	if c, err := net.DialTimeout("tcp", natsAddr, 2*time.Second); err != nil {
 		t.Skipf("no NATS server on %s (.ci/run starts /usr/sbin/nats-server -js): %v", natsAddr, err)

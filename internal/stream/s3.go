@@ -205,6 +205,9 @@ func s3Object(b *Batch) ([]byte, error) {
 }
 
 func (k *s3Sink) Deliver(ctx context.Context, b *Batch) error {
+	if err := checkRendered("s3", b); err != nil {
+		return err
+	}
 	if len(b.Events) == 0 && b.Checkpoint == "" {
 		return nil // every event left out by the filter: nothing to write
 	}

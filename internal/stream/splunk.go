@@ -115,6 +115,9 @@ type splunkEvent struct {
 }
 
 func (k *splunkSink) Deliver(ctx context.Context, b *Batch) error {
+	if err := checkRendered("splunk", b); err != nil {
+		return err
+	}
 	var objs [][]byte
 	last := time.Time{}
 	for i, ev := range b.Events {
