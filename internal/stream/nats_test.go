@@ -6,12 +6,15 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"github.com/trailaudit/trail/internal/stream"
 	"github.com/trailaudit/trail/internal/stream/streamtest"
@@ -135,6 +138,17 @@ func TestNATSSettings(t *testing.T) {
 		settingError(t, "nats", c.settings, c.field)
 	}
 	k, _ := stream.LookupKind("nats")
+	user, _ := nkeys.CreateUser()
+	seed, _ := user.Seed()
+	creds := "-----BEGIN NATS USER JWT-----\neyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.e30.c2ln\n------END NATS USER JWT------\n\n" +
+		"-----BEGIN USER NKEY SEED-----\n" + string(seed) + "\n------END USER NKEY SEED------\n"
+	cc, err := k.Create(mustJSON(map[string]string{"url": "tls://x:4222", "subject": "audit", "creds": creds}))
+	if err != nil {
+		t.Fatalf("creds: %v", err)
+	}
+	if pub := k.Public(cc.Settings); strings.Contains(string(mustJSON(pub)), string(seed)) || pub["auth"] != "creds" {
+		t.Errorf("Public = %v, want auth creds and no seed", pub)
+	}
 	c, err := k.Create([]byte(`{"url":"nats://x:4222","subject":"audit.trail","token":"s3cret"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -142,4 +156,59 @@ func TestNATSSettings(t *testing.T) {
 	if pub := k.Public(c.Settings); strings.Contains(string(mustJSON(pub)), "s3cret") || pub["auth"] != "token" {
 		t.Errorf("Public = %v, want auth token and no secret", pub)
 	}
+}
+
+// TestNATSToken runs a second nats-server that requires a token: the
+// token setting authenticates, a wrong one is a delivery error.
+func TestNATSToken(t *testing.T) {
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		if bin = "/usr/sbin/nats-server"; !fileExists(bin) {
+			t.Skip("nats-server is not installed (.ci/run installs it)")
+		}
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-js", "-sd", dir, "--auth", "tok-123")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	var nc *nats.Conn
+	for i := 0; ; i++ {
+		if nc, err = nats.Connect(url, nats.Token("tok-123")); err == nil {
+			break
+		} else if i == 100 {
+			t.Fatalf("the token nats-server did not start: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	st, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "AUDIT", Subjects: []string{"audit"}, Storage: jetstream.MemoryStorage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := streamtest.New(t)
+	log.Add("acme", 3)
+	b := log.Batch("acme", 0, 3, 3)
+	wrong, _ := openKind(t, "nats", `{"url":"`+url+`","subject":"audit","token":"nope"}`)
+	if err := wrong.Deliver(context.Background(), b); err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+		t.Errorf("Deliver with a wrong token = %v, want an authorization error", err)
+	}
+	right, _ := openKind(t, "nats", `{"url":"`+url+`","subject":"audit","token":"tok-123"}`)
+	if err := right.Deliver(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := st.Info(context.Background()); info.State.Msgs != 4 {
+		t.Errorf("the stream holds %d messages, want 3 events and the checkpoint", info.State.Msgs)
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
