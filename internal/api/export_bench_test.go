@@ -26,7 +26,8 @@ import (
 // engine store (sealed blocks), as JSON and NDJSON, plain and gzip, with
 // checkpoint signing on (so the JSON export carries its integrity block).
 // Scan is the ceiling: the store's Scan of the same events, doing nothing
-// with them. Each op is one whole export; events/s is the rate.
+// with them. Each op is one whole export; events/s is the rate, and
+// cpu-ns/event the CPU of the whole process (server and client) per event.
 // TRAIL_BENCH_EXPORT_EVENTS sets the org's size (default 100,000).
 //
 //	go test -run '^$' -bench ExportHTTP -benchtime 3x ./internal/api/
@@ -80,18 +81,20 @@ func BenchmarkExportHTTP(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Run("scan", func(b *testing.B) {
+		cpu := cpuTime(b)
 		for b.Loop() {
 			if err := store.Scan(ctx, "bench", 0, size, audit.Filter{}, func(int64, []byte) error { return nil }); err != nil {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64(size)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		reportRates(b, size, cpu)
 	})
 	for _, format := range []string{"json", "ndjson"} {
 		for _, enc := range []string{"identity", "gzip"} {
 			b.Run(fmt.Sprintf("format=%s/encoding=%s", format, enc), func(b *testing.B) {
 				hc := &http.Client{Transport: &http.Transport{}}
 				var bytes int64
+				cpu := cpuTime(b)
 				for b.Loop() {
 					req, _ := http.NewRequest("GET", srv.URL+"/api/v1/orgs/bench/export?format="+format, nil)
 					req.Header.Set("Authorization", "Bearer "+secret)
@@ -115,8 +118,16 @@ func BenchmarkExportHTTP(b *testing.B) {
 					bytes = nb
 				}
 				b.SetBytes(bytes)
-				b.ReportMetric(float64(size)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+				reportRates(b, size, cpu)
 			})
 		}
 	}
+}
+
+// reportRates reports events/s and the process's CPU per event (server
+// and client together: on a shared machine the wall clock says little).
+func reportRates(b *testing.B, size int64, cpuBefore time.Duration) {
+	events := float64(size) * float64(b.N)
+	b.ReportMetric(events/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(cpuTime(b)-cpuBefore)/events, "cpu-ns/event")
 }
