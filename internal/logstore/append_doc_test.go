@@ -6,8 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/demo"
@@ -84,5 +88,37 @@ func TestPendingDocIsScanDoc(t *testing.T) {
 		if seq := v.sealed + int64(i); !reflect.DeepEqual(got, want[seq]) {
 			t.Fatalf("seq %d: after reopen %+v, appended %+v", seq, got, want[seq])
 		}
+	}
+}
+
+// TestASCIIWords: the ASCII path of words splits and lower-cases exactly as
+// the Unicode definition does, on every ASCII byte and random text.
+func TestASCIIWords(t *testing.T) {
+	ref := func(s string) []string {
+		return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+			return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.IsMark(r)
+		})
+	}
+	var all []byte
+	for c := range utf8.RuneSelf {
+		all = append(all, byte(c), 'x', byte(c))
+	}
+	cases := []string{"", " ", "a", "A", "--", "Hello, World! 42x_y-Z", "acme/bert-NER.v2 user@example.com", string(all)}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = byte(rng.IntN(utf8.RuneSelf))
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		got, ok := asciiWords(s)
+		if want := ref(s); !ok || !reflect.DeepEqual(got, want) {
+			t.Fatalf("words(%q) = %q, %v; want %q", s, got, ok, want)
+		}
+	}
+	if _, ok := asciiWords("café"); ok {
+		t.Error("asciiWords took non-ASCII text")
 	}
 }
