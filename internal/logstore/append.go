@@ -149,8 +149,13 @@ func (g *group) batch(b *audit.Batch) error {
 	return nil
 }
 
-// lookup finds the event's id in this group, the tail or the blocks.
+// lookup finds the event's id in this group, the tail or the blocks. An id
+// Trail has just made (FreshID) is nowhere: it is not looked up, which
+// spares the id filters' false positives their block reads.
 func (g *group) lookup(po *groupOrg, p *audit.Pending) (seq int64, same, found bool, err error) {
+	if p.FreshID {
+		return 0, false, false, nil
+	}
 	id := p.Event.ID
 	if e := po.ids[id]; e != nil {
 		return po.first + int64(indexOf(po.events, e)), e.hash == p.Hash, true, nil
