@@ -3,6 +3,7 @@
 package logstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -28,12 +29,16 @@ func (s *Store) recover() error {
 		return err
 	}
 	var lastFile, end int64
+	var repaired []*orgLog
 	for _, co := range orgs {
-		o, err := s.loadOrg(co)
+		o, repair, err := s.loadOrg(co)
 		if err != nil {
 			return err
 		}
 		s.orgs[o.name] = o
+		if repair {
+			repaired = append(repaired, o)
+		}
 		for _, b := range co.blocks {
 			if b.file > lastFile || b.file == lastFile && b.off+b.size > end {
 				lastFile, end = b.file, b.off+b.size
@@ -42,6 +47,9 @@ func (s *Store) recover() error {
 	}
 	if !s.reader {
 		if err := s.blocks.open(lastFile, end); err != nil {
+			return err
+		}
+		if err := s.cat.repair(ctx, repaired); err != nil {
 			return err
 		}
 	}
@@ -64,36 +72,51 @@ func (s *Store) recover() error {
 	return nil
 }
 
-// loadOrg restores an org's sealed part from the catalog.
-func (s *Store) loadOrg(co *catalogOrg) (*orgLog, error) {
-	o := newOrgLog(co.name)
+// loadOrg restores an org's sealed part from the catalog: its blocks,
+// counts and tiles, its id filters and its tree's edge as stored by the
+// seals (rebuilt from the blocks only if missing or damaged: repair then
+// says the org's rows are to be written again). It reads one block, the
+// last, to check it: a damaged one keeps the org from taking appends.
+func (s *Store) loadOrg(co *catalogOrg) (o *orgLog, repair bool, err error) {
+	o = newOrgLog(co.name)
 	o.num, o.blocks, o.daily = co.num, co.blocks, co.daily
 	for _, b := range co.blocks {
 		if b.first != o.sealed {
-			return nil, fmt.Errorf("logstore: the catalog's blocks of %s jump from seq %d to %d", co.name, o.sealed, b.first)
+			return nil, false, fmt.Errorf("logstore: the catalog's blocks of %s jump from seq %d to %d", co.name, o.sealed, b.first)
 		}
 		o.sealed += b.n
-		var err error
-		o.ids.groups, err = mergeTiers(append(o.ids.groups, idGroup{blocks: []*blockRef{b}}), s.blockIDs)
-		if err != nil {
-			return nil, err
-		}
 	}
 	o.size = o.sealed
 	if err := o.tree.loadTiles(co.tiles); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	// The tier-0 filters were left empty above to be filled here; merged
-	// tiers were rebuilt from the blocks already.
-	for i := range o.ids.groups {
-		if g := &o.ids.groups[i]; g.filter == nil {
-			hs, err := s.blockIDs(g.blocks[0])
-			if err != nil {
-				return nil, err
-			}
-			g.filter = idFilter(hs)
+	if len(o.blocks) > 0 {
+		if err := s.checkBlock(o.blocks[len(o.blocks)-1]); err != nil {
+			// A damaged block: the org stays readable where it can be and
+			// refuses appends; the service quarantines it (its root does
+			// not come out) and trail check names the block.
+			o.broken = err
+			return o, false, nil
 		}
 	}
+	if o.ids.groups, repair, err = s.restoreIDs(o, co.ids); err != nil {
+		return nil, false, err
+	}
+	edge, ok := decodeEdge(o.num, co.edge, o.sealed)
+	if !ok {
+		repair = true
+		if edge, err = s.computeEdge(o); err != nil {
+			o.broken = err
+			return o, false, nil
+		}
+	}
+	o.sealedEdge, o.tree.edge = edge, edge
+	return o, repair, nil
+}
+
+// computeEdge computes the edge of o's tree at its sealed size from the
+// tiles and the blocks (at most 255 leaves per edge hash).
+func (s *Store) computeEdge(o *orgLog) (*ledger.Edge, error) {
 	v := view{o: o, size: o.sealed, sealed: o.sealed, blocks: o.blocks, tree: o.tree}
 	c := &leafCache{s: s, v: &v, pages: map[pageKey][]ledger.Hash{}}
 	idx := ledger.EdgeIndexes(o.sealed)
@@ -102,19 +125,33 @@ func (s *Store) loadOrg(co *catalogOrg) (*orgLog, error) {
 		level, n := ledger.SplitIndex(x)
 		var err error
 		if hashes[i], err = c.node(level, n); err != nil {
-			// A damaged block: the org stays readable where it can be and
-			// refuses appends; the service quarantines it (its root does
-			// not come out) and trail check names the block.
-			o.broken = err
-			return o, nil
+			return nil, err
 		}
 	}
-	edge, err := ledger.NewEdge(o.sealed, hashes)
+	return ledger.NewEdge(o.sealed, hashes)
+}
+
+// checkBlock reads a block whole and checks its header, id section and
+// pages (their CRC-32C and that they decode).
+func (s *Store) checkBlock(b *blockRef) error {
+	h, err := s.blocks.header(b)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	o.tree.edge = edge
-	return o, nil
+	if _, _, _, err := s.blocks.ids(b, h); err != nil {
+		return err
+	}
+	pages, err := s.blocks.pagesOf(b, h)
+	if err != nil {
+		return err
+	}
+	var buf []byte
+	for p := range h.pages {
+		if _, buf, err = s.blocks.pageInto(b, h, p, pages, buf); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // replay reads every log segment, rebuilding the tails, then starts a new
@@ -195,12 +232,14 @@ func (s *Store) apply(g walGroup, seg *walSeg) error {
 			if seq < o.size {
 				continue // sealed already (or replayed twice: sealed)
 			}
-			d, err := scanDoc(we.data)
+			// A copy: the tail must not keep the whole segment's bytes.
+			data := bytes.Clone(we.data)
+			d, err := scanDoc(data)
 			if err != nil {
 				return fmt.Errorf("org %s seq %d: %w", wo.name, seq, err)
 			}
-			e := &tailEvent{data: we.data, hash: we.hash, leaf: ledger.LeafHash(we.data)}
-			e.id = eventID(we.data)
+			e := &tailEvent{data: data, hash: we.hash, leaf: ledger.LeafHash(data)}
+			e.id = eventID(data)
 			e.doc.Store(d)
 			o.tail = append(o.tail, e)
 			o.tailID[e.id] = seq

@@ -27,7 +27,10 @@ type orgLog struct {
 	tailID map[string]int64
 	ids    idIndex // ids of sealed events (ids.go)
 	tree   treeState
-	daily  map[dayCat]int64
+	// sealedEdge is the tree's edge at size sealed (stored with each
+	// seal); only the sealer and Open change it.
+	sealedEdge *ledger.Edge
+	daily      map[dayCat]int64
 	bytes  int64 // bytes of the tail
 	// broken is set at Open when a damaged block keeps the tree's edge
 	// from being rebuilt: the org takes no appends.

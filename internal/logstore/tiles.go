@@ -4,7 +4,9 @@ package logstore
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"slices"
 	"time"
 
@@ -236,4 +238,69 @@ func (s *Store) DailyCounts(ctx context.Context, org string, from, to time.Time)
 		return 0
 	})
 	return out, nil
+}
+
+// The edge of an org's tree at its sealed size is kept in the catalog
+// (edges), written with each seal, so that Open reads no block for it:
+//
+//	version (1 byte, edgeVersion) | the hashes at ledger.EdgeIndexes(size), 32 bytes each | CRC-32C (u32)
+//
+// the CRC-32C covering the org number and size (u64, u64) then the
+// version and hashes. A missing, stale or damaged edge is recomputed from
+// the tiles and the last blocks.
+const edgeVersion = 1
+
+func edgeCRC(org, size int64, body []byte) uint32 {
+	var key [16]byte
+	binary.LittleEndian.PutUint64(key[0:], uint64(org))
+	binary.LittleEndian.PutUint64(key[8:], uint64(size))
+	return crc32.Update(crc32.Checksum(key[:], castagnoli), castagnoli, body)
+}
+
+func encodeEdge(org int64, e *ledger.Edge) ([]byte, error) {
+	hashes, err := e.ReadHashes(ledger.EdgeIndexes(e.Size()))
+	if err != nil {
+		return nil, err
+	}
+	data := make([]byte, 0, 1+32*len(hashes)+4)
+	data = append(data, edgeVersion)
+	for _, h := range hashes {
+		data = append(data, h[:]...)
+	}
+	return binary.LittleEndian.AppendUint32(data, edgeCRC(org, e.Size(), data)), nil
+}
+
+// decodeEdge returns the stored edge of a tree of size want, or false if
+// it is missing, of another size or version, or damaged.
+func decodeEdge(org int64, r edgeRow, want int64) (*ledger.Edge, bool) {
+	n := len(r.data)
+	if r.size != want || n < 5 || r.data[0] != edgeVersion || (n-5)%32 != 0 ||
+		binary.LittleEndian.Uint32(r.data[n-4:]) != edgeCRC(org, r.size, r.data[:n-4]) {
+		return nil, false
+	}
+	hashes := make([]ledger.Hash, (n-5)/32)
+	for i := range hashes {
+		hashes[i] = ledger.Hash(r.data[1+32*i : 1+32*i+32])
+	}
+	e, err := ledger.NewEdge(r.size, hashes)
+	return e, err == nil
+}
+
+// sealedEdge is o's sealed edge grown by the events being sealed (nil if
+// o has none: an org whose damaged block kept it from being computed).
+// Only the sealer changes o.sealedEdge, so it reads it unlocked.
+func sealedEdge(o *orgLog, events []*tailEvent) *ledger.Edge {
+	if o.sealedEdge == nil && o.sealed > 0 {
+		return nil
+	}
+	e := &ledger.Edge{}
+	if o.sealedEdge != nil {
+		e = o.sealedEdge.Clone()
+	}
+	for _, ev := range events {
+		if _, err := e.Append(nil, ev.leaf); err != nil {
+			return nil
+		}
+	}
+	return e
 }
