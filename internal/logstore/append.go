@@ -17,6 +17,9 @@ func (s *Store) Append(ctx context.Context, batches []*audit.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return &audit.Error{Code: audit.CodeUnavailable, Message: "the append was cancelled; nothing was stored", Err: err}
 	}
+	if err := s.waitForSealer(ctx); err != nil {
+		return err
+	}
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
 	if s.wal.failed != nil {

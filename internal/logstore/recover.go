@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -161,10 +162,11 @@ func (s *Store) replay() error {
 	if err != nil {
 		return fmt.Errorf("logstore: reading the log: %w", err)
 	}
+	var buf []byte // one buffer for every segment: replayed events are copied out of it
 	for i, num := range nums {
 		seg := &walSeg{num: num, ends: map[string]int64{}}
 		s.wal.segs = append(s.wal.segs, seg)
-		if err := s.replaySegment(seg, i == len(nums)-1); err != nil {
+		if buf, err = s.replaySegment(seg, i == len(nums)-1, buf); err != nil {
 			return err
 		}
 	}
@@ -178,13 +180,16 @@ func (s *Store) replay() error {
 	return s.wal.startSegment(next)
 }
 
-func (s *Store) replaySegment(seg *walSeg, last bool) error {
+func (s *Store) replaySegment(seg *walSeg, last bool, buf []byte) ([]byte, error) {
 	path := filepath.Join(s.wal.dir, segName(seg.num))
-	data, err := os.ReadFile(path)
+	data, err := readInto(path, buf)
 	if err != nil {
-		return fmt.Errorf("logstore: reading the log: %w", err)
+		return buf, fmt.Errorf("logstore: reading the log: %w", err)
 	}
+	return data, s.replayRecords(seg, last, path, data)
+}
 
+func (s *Store) replayRecords(seg *walSeg, last bool, path string, data []byte) error {
 	for off := 0; off < len(data); {
 		payload, n, err := readFrame(data[off:])
 		if err != nil {
@@ -234,13 +239,13 @@ func (s *Store) apply(g walGroup, seg *walSeg) error {
 			}
 			// A copy: the tail must not keep the whole segment's bytes.
 			data := bytes.Clone(we.data)
-			d, err := scanDoc(data)
+			// Only the fields the daily counts need: the doc with the
+			// words is made when the event is sealed or searched.
+			d, err := scanFields(data)
 			if err != nil {
 				return fmt.Errorf("org %s seq %d: %w", wo.name, seq, err)
 			}
-			e := &tailEvent{data: data, hash: we.hash, leaf: ledger.LeafHash(data)}
-			e.id = eventID(data)
-			e.doc.Store(d)
+			e := &tailEvent{data: data, hash: we.hash, leaf: ledger.LeafHash(data), id: replayedID(data)}
 			o.tail = append(o.tail, e)
 			o.tailID[e.id] = seq
 			o.daily[dayCat{dayOf(d.occurred), d.category}]++
@@ -291,4 +296,38 @@ func (s *Store) damage(path string, off int, next walGroup, ok bool) error {
 	}
 	return &audit.Error{Code: audit.CodeInternal, Message: msg + "; restore the data directory from a backup (docs/storage.md)",
 		Err: fmt.Errorf("%s", msg)}
+}
+
+// replayedID is the id of canonical bytes (their first field), read by
+// the canonical scanner, or by eventID's JSON decoding if the bytes are
+// not as the scanner expects.
+func replayedID(data []byte) string {
+	s := &cscan{b: data, ok: true}
+	s.lit(`{"id":`)
+	if id := s.str(); s.ok {
+		return id
+	}
+	return eventID(data)
+}
+
+// readInto reads a whole file into buf's memory (grown if it is short).
+func readInto(path string, buf []byte) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return buf, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return buf, err
+	}
+	if int64(cap(buf)) < fi.Size() {
+		buf = make([]byte, fi.Size())
+	}
+	buf = buf[:fi.Size()]
+	n, err := io.ReadFull(f, buf)
+	if err == io.ErrUnexpectedEOF {
+		err = nil // a reader beside the owner: the segment is as long as it was
+	}
+	return buf[:n], err
 }
