@@ -127,10 +127,10 @@ func (c *catalog) close() error { return errors.Join(c.r.Close(), c.w.Close()) }
 
 // sealTx is what one seal writes: all of it or nothing.
 type sealTx struct {
-	org     *orgLog
-	block   *blockRef
-	daily   map[dayCat]int64
-	tiles   []tileRow
+	org   *orgLog
+	block *blockRef
+	daily map[dayCat]int64
+	tiles []tileRow
 	// ids are the org's id filter groups after the seal; those from
 	// idsFrom on are new and replace the stored ones from their first seq.
 	ids     []idGroup

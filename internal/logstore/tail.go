@@ -31,7 +31,7 @@ type orgLog struct {
 	// seal); only the sealer and Open change it.
 	sealedEdge *ledger.Edge
 	daily      map[dayCat]int64
-	bytes  int64 // bytes of the tail
+	bytes      int64 // bytes of the tail
 	// broken is set at Open when a damaged block keeps the tree's edge
 	// from being rebuilt: the org takes no appends.
 	broken error
