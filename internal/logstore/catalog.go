@@ -175,11 +175,21 @@ func (c *catalog) writeSeal(ctx context.Context, st *sealTx) error {
 	if err := writeEdge(ctx, tx, st.orgNum, st.edge); err != nil {
 		return sqlite.StoreErr("sealing: writing the tree edge", err)
 	}
+	if beforeSealCommit != nil {
+		if err := beforeSealCommit(); err != nil {
+			return sqlite.StoreErr("sealing", err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return sqlite.StoreErr("sealing", err)
 	}
 	return nil
 }
+
+// beforeSealCommit, when tests set it, runs before a seal's catalog
+// transaction commits; an error rolls the transaction back (a crash
+// between a block's write and its catalog row).
+var beforeSealCommit func() error
 
 // writeIDs replaces org's id filter rows from groups[from] on.
 func writeIDs(ctx context.Context, tx *sql.Tx, org int64, groups []idGroup, from int) error {

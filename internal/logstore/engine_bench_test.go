@@ -223,5 +223,5 @@ func (f *blockFiles) dropHeaders() {
 	for _, b := range f.cached {
 		b.hdr.Store(nil)
 	}
-	f.cached = nil
+	f.cached, f.cost = nil, 0
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -31,6 +32,7 @@ func (s *Store) recover() error {
 	}
 	var lastFile, end int64
 	var repaired []*orgLog
+	defer func() { s.rebuilt = len(repaired) }()
 	for _, co := range orgs {
 		o, repair, err := s.loadOrg(co)
 		if err != nil {
@@ -52,6 +54,9 @@ func (s *Store) recover() error {
 		}
 		if err := s.cat.repair(ctx, repaired); err != nil {
 			return err
+		}
+		if len(repaired) > 0 {
+			slog.Info("logstore: rebuilt id filters or tree edges from the blocks and stored them in the catalog", "orgs", len(repaired))
 		}
 	}
 	if err := s.replay(); err != nil {

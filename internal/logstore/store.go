@@ -92,6 +92,9 @@ type Store struct {
 	// reader is set when another process owns the log: this one reads
 	// what was acknowledged when it opened and appends nothing.
 	reader bool
+	// rebuilt is how many orgs' id filters or tree edges Open had to
+	// rebuild from their blocks (missing or damaged in the catalog).
+	rebuilt int
 
 	sealMu  sync.Mutex // one seal at a time
 	kick    chan struct{}
