@@ -65,6 +65,14 @@ var catalogSchema = []string{
 		size INTEGER NOT NULL,
 		data BLOB NOT NULL
 	)`,
+	// Tree hashes at level nodeLevel (tiles.go) of sealed events: row idx
+	// holds those of index 256·idx on, up to 256.
+	`CREATE TABLE IF NOT EXISTS nodes (
+		org  INTEGER NOT NULL,
+		idx  INTEGER NOT NULL,
+		data BLOB NOT NULL,
+		PRIMARY KEY (org, idx)
+	) WITHOUT ROWID`,
 	`CREATE TABLE IF NOT EXISTS checkpoints (
 		org    TEXT PRIMARY KEY,
 		size   INTEGER NOT NULL,
@@ -136,6 +144,7 @@ type sealTx struct {
 	ids     []idGroup
 	idsFrom int
 	edge    *ledger.Edge // the tree's edge at the new sealed size
+	nodes   nodeRun      // the tree hashes at nodeLevel the block completes
 	orgNum  int64        // set by write when the org is new
 	created bool
 }
@@ -175,6 +184,9 @@ func (c *catalog) writeSeal(ctx context.Context, st *sealTx) error {
 	if err := writeEdge(ctx, tx, st.orgNum, st.edge); err != nil {
 		return sqlite.StoreErr("sealing: writing the tree edge", err)
 	}
+	if err := writeNodes(ctx, tx, st.orgNum, st.nodes); err != nil {
+		return sqlite.StoreErr("sealing: writing tree hashes", err)
+	}
 	if beforeSealCommit != nil {
 		if err := beforeSealCommit(); err != nil {
 			return sqlite.StoreErr("sealing", err)
@@ -206,6 +218,47 @@ func writeIDs(ctx context.Context, tx *sql.Tx, org int64, groups []idGroup, from
 		}
 	}
 	return nil
+}
+
+// writeNodes adds a seal's hashes at nodeLevel to their rows. A row is
+// only ever extended: if what it holds does not end where the run
+// starts (its earlier hashes were sealed before rows were kept, or the
+// row is damaged), the run's hashes in that row are not stored.
+func writeNodes(ctx context.Context, tx *sql.Tx, org int64, run nodeRun) error {
+	for len(run.hashes) > 0 {
+		idx := run.first / nodesPerRow
+		k := int(min(int64(len(run.hashes)), (idx+1)*nodesPerRow-run.first))
+		var row []ledger.Hash
+		if run.first > idx*nodesPerRow {
+			var data []byte
+			err := tx.QueryRowContext(ctx, `SELECT data FROM nodes WHERE org = ? AND idx = ?`, org, idx).Scan(&data)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			row, _ = decodeNodes(org, idx, data)
+		}
+		if int64(len(row)) == run.first-idx*nodesPerRow {
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO nodes (org, idx, data) VALUES (?, ?, ?)`,
+				org, idx, encodeNodes(org, idx, append(row, run.hashes[:k]...))); err != nil {
+				return err
+			}
+		}
+		run.first += int64(k)
+		run.hashes = run.hashes[k:]
+	}
+	return nil
+}
+
+// nodes reads row idx of org's hashes at nodeLevel (nil if it is
+// missing or damaged).
+func (c *catalog) nodes(org, idx int64) ([]ledger.Hash, error) {
+	var data []byte
+	err := c.r.QueryRow(`SELECT data FROM nodes WHERE org = ? AND idx = ?`, org, idx).Scan(&data)
+	if err != nil {
+		return nil, err
+	}
+	row, _ := decodeNodes(org, idx, data)
+	return row, nil
 }
 
 // writeEdge stores org's tree edge at its sealed size.

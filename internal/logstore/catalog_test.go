@@ -5,7 +5,10 @@ package logstore
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+
+	"github.com/trailaudit/trail/internal/ledger"
 )
 
 // many blocks per org: 1,000 events in blocks of 20 make 50 blocks, so
@@ -49,6 +52,37 @@ func reopen(t *testing.T, dir string, acked map[string][][]byte, rebuilt int) {
 	}
 	for _, org := range []string{"acme", "beta"} {
 		wantLog(t, s, org, acked[org]) // every retry of a sealed id finds its seq; the root matches
+		wantHashes(t, s, org, acked[org])
+	}
+}
+
+// wantHashes checks every stored tree hash of org (all tlog stored hash
+// indexes of its size: leaves, the levels proofs read from the nodes
+// rows, the tiles) against the tree of the acknowledged bytes.
+func wantHashes(t *testing.T, s *Store, org string, want [][]byte) {
+	t.Helper()
+	e := &ledger.Edge{}
+	var idx []int64
+	var hashes []ledger.Hash
+	for _, data := range want {
+		stored, err := e.Append(nil, ledger.LeafHash(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range stored {
+			idx = append(idx, st.Index)
+			hashes = append(hashes, st.Hash)
+		}
+	}
+	got, err := s.ReadHashes(context.Background(), org, idx)
+	if err != nil {
+		t.Fatalf("%s: ReadHashes: %v", org, err)
+	}
+	for i := range idx {
+		if got[i] != hashes[i] {
+			level, n := ledger.SplitIndex(idx[i])
+			t.Fatalf("%s: tree hash at level %d index %d differs from the tree of the acknowledged events", org, level, n)
+		}
 	}
 }
 
@@ -59,6 +93,15 @@ func TestIDFiltersAndEdgesKept(t *testing.T) {
 	acked := fillSealed(t, dir)
 	reopen(t, dir, acked, 0)
 	reopen(t, dir, acked, 0)
+	s, err := Open(dir, many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int
+	if err := s.cat.r.QueryRow(`SELECT sum(length(data) - 4) / 32 FROM nodes WHERE org = (SELECT num FROM orgs WHERE name = 'acme')`).Scan(&n); err != nil || n != 1000/16 {
+		t.Errorf("acme's stored hashes at level %d: %d, %v; want one per 16 sealed events, %d", nodeLevel, n, err, 1000/16)
+	}
 }
 
 // TestIDFiltersAndEdgesRebuilt: rows missing (a catalog written before
@@ -74,6 +117,9 @@ func TestIDFiltersAndEdgesRebuilt(t *testing.T) {
 		"stale edge":            `UPDATE edges SET size = size - 1`,
 		"filter moved":          `UPDATE idfilters SET first = first + 1 WHERE first > 0`,
 		"other version":         `UPDATE idfilters SET data = x'02' || substr(data, 2)`,
+		// Not rebuilt, only not used: the hashes are computed from the blocks.
+		"missing nodes": `DELETE FROM nodes`,
+		"damaged nodes": `UPDATE nodes SET data = substr(data, 1, 10) || x'ff' || substr(data, 12)`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -86,7 +132,11 @@ func TestIDFiltersAndEdgesRebuilt(t *testing.T) {
 				t.Fatal(err)
 			}
 			cat.close()
-			reopen(t, dir, acked, 2)
+			rebuilt := 2
+			if strings.HasSuffix(name, "nodes") {
+				rebuilt = 0
+			}
+			reopen(t, dir, acked, rebuilt)
 			reopen(t, dir, acked, 0)
 		})
 	}
@@ -123,6 +173,7 @@ func TestSealCommitFails(t *testing.T) {
 		t.Errorf("Open rebuilt %d orgs' filters after a failed seal; the catalog was consistent", s.rebuilt)
 	}
 	wantLog(t, s, "acme", acked["acme"])
+	wantHashes(t, s, "acme", acked["acme"])
 	if err := s.Seal(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -141,4 +192,5 @@ func reopen1(t *testing.T, dir, org string, want [][]byte) {
 		t.Errorf("Open rebuilt %d orgs' filters", s.rebuilt)
 	}
 	wantLog(t, s, org, want)
+	wantHashes(t, s, org, want)
 }

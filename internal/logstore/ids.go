@@ -4,7 +4,6 @@ package logstore
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"hash/crc32"
 	"slices"
 
@@ -102,31 +101,34 @@ func (x *idIndex) candidates(h uint64) []*blockRef {
 // sealedID finds a sealed event by id: its seq and content-hash prefix.
 // The caller holds o.mu (read).
 func (s *Store) sealedID(o *orgLog, id string) (seq int64, chash uint64, found bool, err error) {
+	seq, chash, _, found, err = s.sealedEvent(o, id)
+	return seq, chash, found, err
+}
+
+// sealedEvent is sealedID with the event's bytes (read to confirm the id).
+func (s *Store) sealedEvent(o *orgLog, id string) (seq int64, chash uint64, data []byte, found bool, err error) {
 	h := idHash(id)
 	for _, b := range o.ids.candidates(h) {
 		bh, err := s.blocks.header(b)
 		if err != nil {
-			return 0, 0, false, err
+			return 0, 0, nil, false, err
 		}
 		hits, err := s.blocks.findID(b, bh, h)
 		if err != nil {
-			return 0, 0, false, err
+			return 0, 0, nil, false, err
 		}
 		for _, hit := range hits {
 			seq := b.first + int64(hit.row)
 			data, err := s.readSealed(b, bh, seq)
 			if err != nil {
-				return 0, 0, false, err
+				return 0, 0, nil, false, err
 			}
-			var ev struct {
-				ID string `json:"id"`
-			}
-			if json.Unmarshal(data, &ev) == nil && ev.ID == id {
-				return seq, hit.chash, true, nil
+			if replayedID(data) == id {
+				return seq, hit.chash, data, true, nil
 			}
 		}
 	}
-	return 0, 0, false, nil
+	return 0, 0, nil, false, nil
 }
 
 // readSealed returns the bytes of one sealed event.

@@ -227,7 +227,8 @@ func (s *Store) sealOrg(ctx context.Context, o *orgLog, upto int64) error {
 		return err
 	}
 	st := &sealTx{org: o, block: b, daily: daily, tiles: tree.tileRows(from, upto),
-		ids: groups, idsFrom: len(groups) - 1, edge: sealedEdge(o, events)}
+		ids: groups, idsFrom: len(groups) - 1}
+	st.edge, st.nodes = sealTree(o, events)
 	if err := s.cat.writeSeal(ctx, st); err != nil {
 		return err
 	}

@@ -71,6 +71,7 @@ func (e *tailEvent) getDoc() (*doc, error) {
 // view is a consistent snapshot of an org's log for one read.
 type view struct {
 	o      *orgLog
+	num    int64 // the org's catalog number (0: none yet)
 	size   int64
 	sealed int64
 	blocks []*blockRef
@@ -81,7 +82,7 @@ type view struct {
 func (o *orgLog) view() view {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return view{o: o, size: o.size, sealed: o.sealed, blocks: o.blocks, tail: o.tail, tree: o.tree.snapshot()}
+	return view{o: o, num: o.num, size: o.size, sealed: o.sealed, blocks: o.blocks, tail: o.tail, tree: o.tree.snapshot()}
 }
 
 const microsPerDay = 86400 * 1000000
