@@ -34,7 +34,7 @@ type blockRef struct {
 // when needed.
 var (
 	maxHeaders           = 1024
-	maxHeaderBytes int64 = 32 << 20
+	maxHeaderBytes int64 = 64 << 20
 )
 
 // headerCost is what a cached header is counted for: its encoded size
