@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
@@ -187,8 +188,8 @@ func (c *catalog) writeSeal(ctx context.Context, st *sealTx) error {
 	if err := writeNodes(ctx, tx, st.orgNum, st.nodes); err != nil {
 		return sqlite.StoreErr("sealing: writing tree hashes", err)
 	}
-	if beforeSealCommit != nil {
-		if err := beforeSealCommit(); err != nil {
+	if hook := beforeSealCommit.Load(); hook != nil {
+		if err := (*hook)(); err != nil {
 			return sqlite.StoreErr("sealing", err)
 		}
 	}
@@ -201,7 +202,7 @@ func (c *catalog) writeSeal(ctx context.Context, st *sealTx) error {
 // beforeSealCommit, when tests set it, runs before a seal's catalog
 // transaction commits; an error rolls the transaction back (a crash
 // between a block's write and its catalog row).
-var beforeSealCommit func() error
+var beforeSealCommit atomic.Pointer[func() error]
 
 // writeIDs replaces org's id filter rows from groups[from] on.
 func writeIDs(ctx context.Context, tx *sql.Tx, org int64, groups []idGroup, from int) error {

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/ledger"
 )
 
@@ -159,9 +161,9 @@ func TestSealCommitFails(t *testing.T) {
 	for org, more := range fill(t, s, []string{"acme"}, 335, 40) {
 		acked[org] = append(acked[org], more...)
 	}
-	beforeSealCommit = func() error { return errors.New("killed") }
+	failSeals(true)
 	err = s.Seal(context.Background())
-	beforeSealCommit = nil
+	failSeals(false)
 	if err == nil {
 		t.Fatal("Seal with a failing commit: no error")
 	}
@@ -193,4 +195,80 @@ func reopen1(t *testing.T, dir, org string, want [][]byte) {
 	}
 	wantLog(t, s, org, want)
 	wantHashes(t, s, org, want)
+}
+
+// failSeals makes every seal's catalog transaction fail (or not).
+func failSeals(fail bool) {
+	if !fail {
+		beforeSealCommit.Store(nil)
+		return
+	}
+	hook := func() error { return errors.New("sealing fails (test)") }
+	beforeSealCommit.Store(&hook)
+}
+
+// TestAppendsWaitForTheSealer: with background sealing, the unsealed
+// events in memory stay within MaxTailBytes (plus the group that crossed
+// it); when sealing fails, an append waits maxSealerWait and is refused
+// as unavailable with nothing stored, and appends resume once sealing
+// works again.
+func TestAppendsWaitForTheSealer(t *testing.T) {
+	defer func(d time.Duration) { maxSealerWait = d }(maxSealerWait)
+	maxSealerWait = 300 * time.Millisecond
+	opts := Options{BlockEvents: 1000, PageEvents: 8, MaxTailBytes: 16 << 10}
+	s, err := Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	appendN := func(from, n int) error {
+		b := &audit.Batch{Org: "acme"}
+		for i := from; i < from+n; i++ {
+			b.Events = append(b.Events, pendingOf(testEvent("acme", i)))
+		}
+		if err := s.Append(ctx, []*audit.Batch{b}); err != nil {
+			return err
+		}
+		return b.Err
+	}
+	const batch = 20 // ~6 KB
+	next := 0
+	for ; next < 2000; next += batch {
+		if err := appendN(next, batch); err != nil {
+			t.Fatal(err)
+		}
+		if tail := s.totalTail(); tail > opts.MaxTailBytes+8<<10 {
+			t.Fatalf("after %d events the tails hold %d bytes, over MaxTailBytes %d and one batch", next+batch, tail, opts.MaxTailBytes)
+		}
+	}
+	failSeals(true)
+	defer failSeals(false)
+	refused := false
+	for range 100 {
+		size, _ := s.Size(ctx, "acme")
+		err := appendN(next, batch)
+		if err != nil {
+			if audit.ErrorCode(err) != audit.CodeUnavailable {
+				t.Fatalf("append while sealing fails: %v, want unavailable", err)
+			}
+			if after, _ := s.Size(ctx, "acme"); after != size {
+				t.Fatalf("a refused append stored events: size %d → %d", size, after)
+			}
+			refused = true
+			break
+		}
+		next += batch
+	}
+	if !refused {
+		t.Fatal("appends went on while nothing could be sealed")
+	}
+	failSeals(false)
+	maxSealerWait = 30 * time.Second
+	if err := appendN(next, batch); err != nil {
+		t.Fatalf("append once sealing works again: %v", err)
+	}
+	if n, _ := s.Size(ctx, "acme"); n != int64(next+batch) {
+		t.Fatalf("size %d, want %d", n, next+batch)
+	}
 }
