@@ -3,8 +3,10 @@
 package logstore
 
 import (
+	"bytes"
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/ledger"
@@ -128,7 +130,10 @@ func (g *group) batch(b *audit.Batch) error {
 			acks[i] = audit.Ack{ID: p.Event.ID, Seq: seq}
 			continue
 		}
-		e := &tailEvent{id: p.Event.ID, data: p.Encode(po.next), hash: p.Hash}
+		// Copies: the ingest path's bytes and strings share chunks with the
+		// rest of their batch (audit.Pending.Encode), which the tail would
+		// otherwise keep alive until the events are sealed.
+		e := &tailEvent{id: strings.Clone(p.Event.ID), data: bytes.Clone(p.Encode(po.next)), hash: p.Hash}
 		d, err := scanDoc(e.data)
 		if err != nil {
 			return internalErr("the canonical bytes of event %d do not read back: %v", i, err)
