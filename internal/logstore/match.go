@@ -17,6 +17,7 @@ type matcher struct {
 	empty bool // matches every event
 	none  bool // matches no event
 	words bool // a term tests the search text's words
+	text  bool // a positive term tests them (word sections can skip pages)
 }
 
 type term struct {
@@ -25,7 +26,8 @@ type term struct {
 	from, to int64    // time terms, Unix microseconds; 0 to is open
 	hasFrom  bool
 	hasTo    bool
-	probes   []uint64 // text terms: keys every matching event has in its filter
+	probes   []uint64 // text terms: keys every matching event has in a version 1 filter
+	wprobes  []uint64 // … and in a version 2 word filter
 	values   []string // other terms: the values OR'ed (audit.Term.Values)
 	alts     []uint64 // their keys: a matching event has one of them in its filter
 }
@@ -46,15 +48,22 @@ func compile(f audit.Filter) *matcher {
 		switch t.Field {
 		case audit.FieldText:
 			m.words = true
+			m.text = m.text || !t.Negate
 			c.words = words(t.Value)
 			if len(c.words) == 0 && !t.Negate {
 				m.none = true // a value with no word matches no event
 			}
 			for i, w := range c.words {
 				if i < len(c.words)-1 || t.Phrase {
-					c.probes = append(c.probes, keyHash(keyWord, w))
-				} else if kind, v, ok := prefixKey(w); ok {
+					h := keyHash(keyWord, w)
+					c.probes, c.wprobes = append(c.probes, h), append(c.wprobes, h)
+					continue
+				}
+				if kind, v, ok := prefixKey(w, 1); ok {
 					c.probes = append(c.probes, keyHash(kind, v))
+				}
+				if kind, v, ok := prefixKey(w, 2); ok {
+					c.wprobes = append(c.wprobes, keyHash(kind, v))
 				}
 			}
 		case audit.FieldType, audit.FieldTypePrefix, audit.FieldCategory, audit.FieldCountry, audit.FieldActor, audit.FieldTarget:
@@ -174,9 +183,10 @@ func hasWords(have, want []string, prefix bool) bool {
 
 // mayMatch tests a summary: a block's (dict nil) or a page's, whose
 // type, category and country sets are bits over its block's (dict).
-func (m *matcher) mayMatch(s, dict *summary) bool {
+// words tells whether its filter holds word keys (block format 1).
+func (m *matcher) mayMatch(s, dict *summary, words bool) bool {
 	for i := range m.terms {
-		if !m.terms[i].summaryMay(s, dict) {
+		if !m.terms[i].summaryMay(s, dict, words) {
 			return false
 		}
 	}
@@ -203,7 +213,7 @@ func set(s, dict *summary, kind int) []string {
 	return out
 }
 
-func (t *term) summaryMay(s, dict *summary) bool {
+func (t *term) summaryMay(s, dict *summary, words bool) bool {
 	kind := -1
 	switch t.Field {
 	case audit.FieldOccurred:
@@ -225,7 +235,7 @@ func (t *term) summaryMay(s, dict *summary) bool {
 		}
 		return t.decide(all, any)
 	}
-	if t.Negate {
+	if t.Negate || t.Field == audit.FieldText && !words {
 		return true
 	}
 	if t.alts != nil {
@@ -254,4 +264,43 @@ func (t *term) rangeMay(lo, hi int64) bool {
 	inside := (!t.hasFrom || lo >= t.from) && (!t.hasTo || hi < t.to)
 	overlaps := (!t.hasFrom || hi >= t.from) && (!t.hasTo || lo < t.to)
 	return t.decide(inside, overlaps)
+}
+
+// wordFilterMay tests a block's word filter (format 2) against the
+// positive text terms.
+func (m *matcher) wordFilterMay(f bloom) bool {
+	for i := range m.terms {
+		t := &m.terms[i]
+		if t.Field != audit.FieldText || t.Negate {
+			continue
+		}
+		for _, h := range t.wprobes {
+			if !f.has(h) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// textPages returns the pages of a block (format 2) that may hold events
+// matching every positive text term, from its dictionary.
+func (m *matcher) textPages(d *wordDict) (pageSet, error) {
+	var out pageSet
+	for i := range m.terms {
+		t := &m.terms[i]
+		if t.Field != audit.FieldText || t.Negate {
+			continue
+		}
+		s, err := d.termPages(t)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = s
+		} else {
+			out.intersect(s)
+		}
+	}
+	return out, nil
 }

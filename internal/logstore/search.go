@@ -5,6 +5,7 @@ package logstore
 import (
 	"context"
 	"encoding/json"
+	"slices"
 
 	"github.com/trailaudit/trail/internal/audit"
 )
@@ -173,7 +174,8 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 	if err != nil {
 		return err
 	}
-	if !w.m.mayMatch(&h.sum, nil) {
+	inFilter := h.wordsInFilter()
+	if !w.m.mayMatch(&h.sum, nil, inFilter) {
 		return nil
 	}
 	var pages []byte
@@ -183,6 +185,8 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 			return err
 		}
 	}
+	// The pages that may match on their summaries, in walk order.
+	cand := make([]int, 0, len(h.pages))
 	for k := range h.pages {
 		p := k
 		if desc {
@@ -190,9 +194,32 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 		}
 		pi := &h.pages[p]
 		first, last := pi.first, pi.first+int64(pi.n)-1
-		if last < lo || first > hi || !w.m.mayMatch(&pi.sum, &h.sum) {
+		if last < lo || first > hi || !w.m.mayMatch(&pi.sum, &h.sum, inFilter) {
 			continue
 		}
+		cand = append(cand, p)
+	}
+	if len(cand) > 0 && w.m.text && !inFilter {
+		// Words: the block's word filter, then its dictionary's pages.
+		f, err := w.s.blocks.wordFilterOf(b, h)
+		if err != nil {
+			return err
+		}
+		if !w.m.wordFilterMay(f) {
+			return nil
+		}
+		d, err := w.s.blocks.dictOf(b, h)
+		if err != nil {
+			return err
+		}
+		ps, err := w.m.textPages(d)
+		if err != nil {
+			return damaged(b, err)
+		}
+		cand = slices.DeleteFunc(cand, func(p int) bool { return !ps.has(p) })
+	}
+	for _, p := range cand {
+		pi := &h.pages[p]
 		var events [][]byte
 		events, w.buf, err = w.s.blocks.pageInto(b, h, p, pages, w.buf)
 		if err != nil {
@@ -203,7 +230,7 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 			if desc {
 				i = len(events) - 1 - j
 			}
-			seq := first + int64(i)
+			seq := pi.first + int64(i)
 			if seq < lo || seq > hi {
 				continue
 			}
