@@ -15,7 +15,7 @@ import (
 //	"TRLB" | version (1 byte) | header length H (u32) | CRC-32C of header (u32)
 //	header (H bytes, blockHeader.encode)
 //	id section: n sorted xxh64(id) (u64) | n rows (u16) | n content-hash prefixes (u64) | CRC-32C (u32)
-//	version 2: word filter (Bloom) | word dictionary (zstd frame)
+//	version 2: word filter (Bloom) | word dictionary (zstd frame) | columns (zstd frame)
 //	pages: each the zstd frame of up to PageEvents events (uvarint length + canonical bytes each)
 //
 // Integers are little-endian; the header is uvarint/varint encoded. Each
@@ -61,6 +61,7 @@ type blockHeader struct {
 	// Version 2: the word sections, between the id section and the pages.
 	wordFilter section // Bloom over the block's words and word prefixes
 	dict       section // the sorted word dictionary with its pages (dict.go)
+	columns    section // each event's type, category, country and actor (columns.go)
 }
 
 // section is a part of a block checked by its own CRC-32C.
@@ -99,6 +100,7 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 	var sets [][3]map[string]bool
 	types, cats, countries := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	dict := dictBuilder{}
+	cols := newColumnBuilder(len(events))
 	h.sum = newSummary()
 	for start := 0; start < len(events); start += pageEvents {
 		part := events[start:min(start+pageEvents, len(events))]
@@ -115,6 +117,7 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 			e.doc.fieldKeys(pk.add)
 			e.doc.wordKeys(wk.add)
 			dict.add(len(h.pages), e.doc.words)
+			cols.add(e.doc)
 			ps.widen(e.doc)
 			h.sum.widen(e.doc)
 			types[e.doc.typ], cats[e.doc.category], countries[e.doc.country] = true, true, true
@@ -144,6 +147,7 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 	ids := encodeIDs(events)
 	words := []byte(wk.bloom())
 	dictBytes := zenc.EncodeAll(dict.encode(), nil)
+	colBytes := zenc.EncodeAll(cols.encode(h.sum.types, h.sum.categories, h.sum.countries), nil)
 	rel := make([]int64, len(h.pages))
 	for i := range h.pages {
 		rel[i] = h.pages[i].off
@@ -157,6 +161,8 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 		base += h.wordFilter.size
 		h.dict = section{off: base, size: int64(len(dictBytes)), crc: crc32.Checksum(dictBytes, castagnoli)}
 		base += h.dict.size
+		h.columns = section{off: base, size: int64(len(colBytes)), crc: crc32.Checksum(colBytes, castagnoli)}
+		base += h.columns.size
 		for i := range h.pages {
 			h.pages[i].off = rel[i] + base
 		}
@@ -168,7 +174,7 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 		hdr = next
 	}
 	h.hl = len(hdr)
-	out := make([]byte, 0, blockPrefix+len(hdr)+len(ids)+len(words)+len(dictBytes)+len(pages))
+	out := make([]byte, 0, blockPrefix+len(hdr)+len(ids)+len(words)+len(dictBytes)+len(colBytes)+len(pages))
 	out = append(out, blockMagic...)
 	out = append(out, blockVersion)
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(hdr)))
@@ -177,6 +183,7 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 	out = append(out, ids...)
 	out = append(out, words...)
 	out = append(out, dictBytes...)
+	out = append(out, colBytes...)
 	return append(out, pages...), h, nil
 }
 
@@ -237,7 +244,7 @@ func (h *blockHeader) encode() []byte {
 		b = p.sum.encode(b, false)
 	}
 	if h.version >= 2 {
-		for _, sec := range []section{h.wordFilter, h.dict} {
+		for _, sec := range []section{h.wordFilter, h.dict, h.columns} {
 			b = binary.AppendUvarint(b, uint64(sec.size))
 			b = binary.LittleEndian.AppendUint32(b, sec.crc)
 		}
@@ -313,7 +320,7 @@ func decodeHeader(b []byte, size int64) (*blockHeader, int, error) {
 	}
 	next := int64(blockPrefix+hl) + idsSize(h.n)
 	if h.version >= 2 {
-		for _, sec := range []*section{&h.wordFilter, &h.dict} {
+		for _, sec := range []*section{&h.wordFilter, &h.dict, &h.columns} {
 			sec.off, sec.size, sec.crc = next, r.int(), r.u32()
 			next += sec.size
 		}

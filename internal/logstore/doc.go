@@ -82,6 +82,7 @@ const (
 	keyPrefix3  = '3' // the first 3 bytes of a word
 	keyPrefix5  = '5' // the first 5 bytes of a word
 	keyPrefix8  = '8' // the first 8 bytes of a word (block format 2)
+	keyBigram   = 'b' // two consecutive words, space-separated (block format 2)
 )
 
 // fieldKeys calls add with the actor and target keys of d (the filters
@@ -100,9 +101,13 @@ func (d *doc) fieldKeys(add func(kind byte, v string)) {
 }
 
 // wordKeys calls add with the keys of d's words in a block's word filter
-// (format 2): each word, and its first 3, 5 and 8 bytes.
+// (format 2): each word, its first 3, 5 and 8 bytes, and each pair of
+// consecutive words.
 func (d *doc) wordKeys(add func(kind byte, v string)) {
-	for _, w := range d.words {
+	for i, w := range d.words {
+		if i > 0 {
+			add(keyBigram, bigram(d.words[i-1], w))
+		}
 		add(keyWord, w)
 		if len(w) >= 3 {
 			add(keyPrefix3, w[:3])
@@ -115,6 +120,9 @@ func (d *doc) wordKeys(add func(kind byte, v string)) {
 		}
 	}
 }
+
+// bigram is the filter value of two consecutive words.
+func bigram(a, b string) string { return a + " " + b }
 
 // prefixKey is the key a word prefix needs in a filter of block format
 // version (1 or 2), or false when the prefix is too short to have one.

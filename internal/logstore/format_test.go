@@ -72,6 +72,7 @@ func fixtureQueries(events [][]byte) []string {
 		"llama", "lla", "gated", "zebra", "ll", `"changed the role"`, `"the role"`, `"role changed"`,
 		"type:repo.create actor:alice llama", "-llama", "alice -llama", "acme llama", `"acme llama" -alice`,
 		"hugging", "hugging face", `"hugging face"`, "type:org.* admin", "category:billing -visa",
+		"country:FR actor:alice", "category:billing actor:olivia", "-country:FR -actor:alice type:repo.*",
 	}
 	// Rare words: some target ids (random hex in the demo), whole and cut.
 	for i := 0; i < len(events); i += 97 {
@@ -83,7 +84,9 @@ func fixtureQueries(events [][]byte) []string {
 			}
 		}
 		if ev.Actor.Name != "" {
-			qs = append(qs, "actor:"+quote(ev.Actor.Name)+" "+quote(ev.Type))
+			a := "actor:" + quote(ev.Actor.Name)
+			qs = append(qs, a+" "+quote(ev.Type), "type:"+ev.Type+" "+a, "-type:"+ev.Type+" "+a,
+				a+" -category:"+ev.Category, "type:"+ev.Type+" -"+a+" country:US,FR")
 		}
 	}
 	return qs

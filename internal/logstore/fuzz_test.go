@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/trailaudit/trail/internal/audit"
 )
 
 // The fuzz targets read outside bytes the way Open and queries do: a log
@@ -74,6 +76,14 @@ func FuzzBlock(f *testing.F) {
 				if _, err := d.word(w, true); err != nil {
 					t.Fatalf("word %q: %v", w, err)
 				}
+			}
+			c, err := decodeColumns(data[h.columns.off:h.columns.off+h.columns.size], h.columns, h)
+			if err != nil {
+				return
+			}
+			m := compile(audit.Filter{Terms: []audit.Term{{Field: audit.FieldType, Value: "repo.create"}, {Field: audit.FieldActor, Value: "alice"}}})
+			for p := range h.pages {
+				m.pageMay(c, h, p)
 			}
 		}
 		for i := range h.pages {

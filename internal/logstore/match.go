@@ -3,8 +3,11 @@
 package logstore
 
 import (
+	"bytes"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/trailaudit/trail/internal/audit"
 )
@@ -57,6 +60,9 @@ func compile(f audit.Filter) *matcher {
 				if i < len(c.words)-1 || t.Phrase {
 					h := keyHash(keyWord, w)
 					c.probes, c.wprobes = append(c.probes, h), append(c.wprobes, h)
+					if i > 0 {
+						c.wprobes = append(c.wprobes, keyHash(keyBigram, bigram(c.words[i-1], w)))
+					}
 					continue
 				}
 				if kind, v, ok := prefixKey(w, 1); ok {
@@ -303,4 +309,55 @@ func (m *matcher) textPages(d *wordDict) (pageSet, error) {
 		}
 	}
 	return out, nil
+}
+
+// textMay reports whether an event's canonical bytes may match every
+// positive text term: each of its words (whole or as a prefix) occurs in
+// the lower-cased bytes. A word of the search text is a run of letters,
+// digits and marks of a field, lower-cased rune by rune, and the
+// canonical encoding never escapes those runes, so the lower-cased bytes
+// hold every word of the event. Bytes with a \u escape (which another
+// encoder could use for a letter) may match. buf is reused.
+func (m *matcher) textMay(data []byte, buf *[]byte) bool {
+	if bytes.Contains(data, []byte(`\u`)) {
+		return true
+	}
+	low := lowerInto((*buf)[:0], data)
+	*buf = low
+	for i := range m.terms {
+		t := &m.terms[i]
+		if t.Field != audit.FieldText || t.Negate {
+			continue
+		}
+		for _, w := range t.words {
+			if !bytes.Contains(low, []byte(w)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// lowerInto appends b lower-cased rune by rune (unicode.ToLower, as
+// strings.ToLower does) to dst.
+func lowerInto(dst, b []byte) []byte {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			dst = append(dst, c)
+		} else {
+			dst = utf8.AppendRune(dst, unicode.ToLower(r))
+		}
+		i += n
+	}
+	return dst
 }

@@ -63,6 +63,7 @@ type walker struct {
 	n     int // rows given to fn
 	limit int
 	buf   []byte // decoded page, reused: fn's data is valid only during the call
+	low   []byte // an event lower-cased (matcher.textMay), reused
 }
 
 type stop struct{}
@@ -98,6 +99,9 @@ func (w *walker) visit(seq int64, data []byte, d *doc) error {
 func (w *walker) matches(data []byte, d *doc) (bool, error) {
 	if d != nil {
 		return w.m.match(d), nil
+	}
+	if w.m.text && !w.m.textMay(data, &w.low) {
+		return false, nil
 	}
 	d, err := scanFields(data)
 	if err != nil || !w.m.matchFields(d) {
@@ -199,6 +203,14 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 		}
 		cand = append(cand, p)
 	}
+	var cols columns
+	if len(cand) > 0 && w.m.useColumns() && !inFilter {
+		// A combination of fields: the events' columns.
+		if cols, err = w.s.blocks.columnsOf(b, h); err != nil {
+			return err
+		}
+		cand = slices.DeleteFunc(cand, func(p int) bool { return !w.m.pageMay(cols, h, p) })
+	}
 	if len(cand) > 0 && w.m.text && !inFilter {
 		// Words: the block's word filter, then its dictionary's pages.
 		f, err := w.s.blocks.wordFilterOf(b, h)
@@ -231,7 +243,7 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 				i = len(events) - 1 - j
 			}
 			seq := pi.first + int64(i)
-			if seq < lo || seq > hi {
+			if seq < lo || seq > hi || cols != nil && !w.m.matchColumns(&cols[seq-h.first]) {
 				continue
 			}
 			if err := w.visit(seq, events[i], nil); err != nil {
