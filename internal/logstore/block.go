@@ -15,7 +15,7 @@ import (
 //	"TRLB" | version (1 byte) | header length H (u32) | CRC-32C of header (u32)
 //	header (H bytes, blockHeader.encode)
 //	id section: n sorted xxh64(id) (u64) | n rows (u16) | n content-hash prefixes (u64) | CRC-32C (u32)
-//	version 2: word filter (Bloom) | word dictionary (zstd frame) | columns (zstd frame)
+//	version 2: pair filter (Bloom) | word dictionary (zstd frame) | columns (zstd frame)
 //	pages: each the zstd frame of up to PageEvents events (uvarint length + canonical bytes each)
 //
 // Integers are little-endian; the header is uvarint/varint encoded. Each
@@ -39,7 +39,8 @@ type summary struct {
 	// countries the page holds, a bitset over each sorted set.
 	bits [3][]byte
 	// filter: version 1, every doc key of the events; version 2, their
-	// actor and target keys (the words are in the word sections).
+	// actor and target keys, and for the block also their word keys
+	// (doc.wordKeys).
 	filter bloom
 }
 
@@ -59,9 +60,9 @@ type blockHeader struct {
 	sum     summary
 	pages   []pageInfo
 	// Version 2: the word sections, between the id section and the pages.
-	wordFilter section // Bloom over the block's words and word prefixes
-	dict       section // the sorted word dictionary with its pages (dict.go)
-	columns    section // each event's type, category, country and actor (columns.go)
+	pairs   section // Bloom over the block's pairs of consecutive words
+	dict    section // the sorted word dictionary with its pages (dict.go)
+	columns section // each event's type, category, country and actor (columns.go)
 }
 
 // section is a part of a block checked by its own CRC-32C.
@@ -70,9 +71,24 @@ type section struct {
 	crc       uint32
 }
 
-// wordsInFilter reports whether the block's and pages' filters hold the
-// word keys (version 1) rather than word sections.
-func (h *blockHeader) wordsInFilter() bool { return h.version == 1 }
+// wordKeys tells which word keys the block's (block true) or its pages'
+// filters hold: keysV1, keysV2 or none (0).
+func (h *blockHeader) wordKeys(block bool) int {
+	switch {
+	case h.version == 1:
+		return keysV1
+	case block:
+		return keysV2
+	}
+	return 0
+}
+
+// Word keys in filters: those of block format 1 (doc.go's keyWord,
+// keyPrefix3, keyPrefix5) or 2 (and keyPrefix8).
+const (
+	keysV1 = 1
+	keysV2 = 2
+)
 
 // idsSize is the length of the id section of a block of n events.
 func idsSize(n int) int64 { return int64(n)*18 + 4 }
@@ -96,7 +112,7 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 	}
 	h := &blockHeader{version: blockVersion, first: first, n: len(events)}
 	var pages []byte
-	var blockKeys, pk, wk keySet
+	var blockKeys, pk, wk, bk keySet
 	var sets [][3]map[string]bool
 	types, cats, countries := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	dict := dictBuilder{}
@@ -115,7 +131,8 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 		for _, e := range part {
 			raw = appendBytes(raw, e.data)
 			e.doc.fieldKeys(pk.add)
-			e.doc.wordKeys(wk.add)
+			e.doc.wordKeys(bk.add)
+			e.doc.pairKeys(wk.add)
 			dict.add(len(h.pages), e.doc.words)
 			cols.add(e.doc)
 			ps.widen(e.doc)
@@ -143,9 +160,10 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 			h.pages[i].sum.bits[k] = bits
 		}
 	}
+	blockKeys = append(blockKeys, bk...)
 	h.sum.filter = blockKeys.bloom()
 	ids := encodeIDs(events)
-	words := []byte(wk.bloom())
+	pairBytes := []byte(wk.bloom())
 	dictBytes := zenc.EncodeAll(dict.encode(), nil)
 	colBytes := zenc.EncodeAll(cols.encode(h.sum.types, h.sum.categories, h.sum.countries), nil)
 	rel := make([]int64, len(h.pages))
@@ -157,8 +175,8 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 	hdr := h.encode()
 	for {
 		base := int64(blockPrefix+len(hdr)) + int64(len(ids))
-		h.wordFilter = section{off: base, size: int64(len(words)), crc: crc32.Checksum(words, castagnoli)}
-		base += h.wordFilter.size
+		h.pairs = section{off: base, size: int64(len(pairBytes)), crc: crc32.Checksum(pairBytes, castagnoli)}
+		base += h.pairs.size
 		h.dict = section{off: base, size: int64(len(dictBytes)), crc: crc32.Checksum(dictBytes, castagnoli)}
 		base += h.dict.size
 		h.columns = section{off: base, size: int64(len(colBytes)), crc: crc32.Checksum(colBytes, castagnoli)}
@@ -174,14 +192,14 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 		hdr = next
 	}
 	h.hl = len(hdr)
-	out := make([]byte, 0, blockPrefix+len(hdr)+len(ids)+len(words)+len(dictBytes)+len(colBytes)+len(pages))
+	out := make([]byte, 0, blockPrefix+len(hdr)+len(ids)+len(pairBytes)+len(dictBytes)+len(colBytes)+len(pages))
 	out = append(out, blockMagic...)
 	out = append(out, blockVersion)
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(hdr)))
 	out = binary.LittleEndian.AppendUint32(out, crc32.Checksum(hdr, castagnoli))
 	out = append(out, hdr...)
 	out = append(out, ids...)
-	out = append(out, words...)
+	out = append(out, pairBytes...)
 	out = append(out, dictBytes...)
 	out = append(out, colBytes...)
 	return append(out, pages...), h, nil
@@ -244,7 +262,7 @@ func (h *blockHeader) encode() []byte {
 		b = p.sum.encode(b, false)
 	}
 	if h.version >= 2 {
-		for _, sec := range []section{h.wordFilter, h.dict, h.columns} {
+		for _, sec := range []section{h.pairs, h.dict, h.columns} {
 			b = binary.AppendUvarint(b, uint64(sec.size))
 			b = binary.LittleEndian.AppendUint32(b, sec.crc)
 		}
@@ -320,7 +338,7 @@ func decodeHeader(b []byte, size int64) (*blockHeader, int, error) {
 	}
 	next := int64(blockPrefix+hl) + idsSize(h.n)
 	if h.version >= 2 {
-		for _, sec := range []*section{&h.wordFilter, &h.dict, &h.columns} {
+		for _, sec := range []*section{&h.pairs, &h.dict, &h.columns} {
 			sec.off, sec.size, sec.crc = next, r.int(), r.u32()
 			next += sec.size
 		}

@@ -60,11 +60,15 @@ func (c *columnBuilder) encode(types, categories, countries []string) []byte {
 	return b
 }
 
-// columns are a block's decoded columns: one doc per event holding its
-// type, category, country and actor (no targets, times or words).
-type columns []doc
+// columns are a block's decoded columns: per event, the indexes of its
+// type, category and country in the block summary's sets and of its
+// actor in actors.
+type columns struct {
+	idx    []uint32 // 4 per event
+	actors [][]string
+}
 
-func decodeColumns(comp []byte, sec section, h *blockHeader) (columns, error) {
+func decodeColumns(comp []byte, sec section, h *blockHeader) (*columns, error) {
 	if crc32.Checksum(comp, castagnoli) != sec.crc {
 		return nil, fmt.Errorf("columns CRC mismatch")
 	}
@@ -74,29 +78,19 @@ func decodeColumns(comp []byte, sec section, h *blockHeader) (columns, error) {
 	}
 	r := reader{b: raw}
 	na := r.count(2)
-	actors := make([][]string, 0, na)
+	c := &columns{actors: make([][]string, 0, na), idx: make([]uint32, 4*h.n)}
 	for i := 0; i < na && r.err == nil; i++ {
-		actors = append(actors, []string{r.string(), r.string()})
+		c.actors = append(c.actors, []string{r.string(), r.string()})
 	}
-	out := make(columns, h.n)
-	sets := [3][]string{h.sum.types, h.sum.categories, h.sum.countries}
+	limits := [4]int{len(h.sum.types), len(h.sum.categories), len(h.sum.countries), len(c.actors)}
 	for i := 0; i < h.n && r.err == nil; i++ {
-		var idx [4]int64
-		for k := range idx {
-			idx[k] = r.int()
-		}
-		for k, set := range sets {
-			if r.err == nil && idx[k] >= int64(len(set)) {
-				r.err = fmt.Errorf("columns: event %d names value %d of %d", i, idx[k], len(set))
+		for k, n := range limits {
+			v := r.int()
+			if r.err == nil && v >= int64(n) {
+				r.err = fmt.Errorf("columns: event %d names value %d of %d", i, v, n)
 			}
+			c.idx[4*i+k] = uint32(v)
 		}
-		if r.err == nil && idx[3] >= int64(len(actors)) {
-			r.err = fmt.Errorf("columns: event %d names actor %d of %d", i, idx[3], len(actors))
-		}
-		if r.err != nil {
-			break
-		}
-		out[i] = doc{typ: sets[0][idx[0]], category: sets[1][idx[1]], country: sets[2][idx[2]], actor: actors[idx[3]]}
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = fmt.Errorf("columns have %d bytes past their events", len(r.b))
@@ -104,11 +98,11 @@ func decodeColumns(comp []byte, sec section, h *blockHeader) (columns, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	return out, nil
+	return c, nil
 }
 
 // columnsOf reads and decodes a block's columns.
-func (f *blockFiles) columnsOf(b *blockRef, h *blockHeader) (columns, error) {
+func (f *blockFiles) columnsOf(b *blockRef, h *blockHeader) (*columns, error) {
 	raw, err := f.read(b, h.columns.off, h.columns.size)
 	if err != nil {
 		return nil, err
@@ -120,46 +114,86 @@ func (f *blockFiles) columnsOf(b *blockRef, h *blockHeader) (columns, error) {
 	return c, nil
 }
 
-// columnField reports whether columns hold the term's field.
-func columnField(f audit.Field) bool {
+// columnOf is the column holding a term's field, or -1.
+func columnOf(f audit.Field) int {
 	switch f {
-	case audit.FieldType, audit.FieldTypePrefix, audit.FieldCategory, audit.FieldCountry, audit.FieldActor:
-		return true
+	case audit.FieldType, audit.FieldTypePrefix:
+		return 0
+	case audit.FieldCategory:
+		return 1
+	case audit.FieldCountry:
+		return 2
+	case audit.FieldActor:
+		return 3
+	}
+	return -1
+}
+
+// useColumns reports whether a search gains from a block's columns: a
+// positive term tests a field they hold (a negated one excludes little).
+func (m *matcher) useColumns() bool {
+	for i := range m.terms {
+		if !m.terms[i].Negate && columnOf(m.terms[i].Field) >= 0 {
+			return true
+		}
 	}
 	return false
 }
 
-// useColumns reports whether a search gains from a block's columns: it
-// combines a column field with another term (a single such term is
-// decided exactly, or nearly, by the page summaries).
-func (m *matcher) useColumns() bool {
-	cols := 0
-	for i := range m.terms {
-		if columnField(m.terms[i].Field) {
-			cols++
-		}
-	}
-	return cols > 0 && len(m.terms) > 1
+// colTest is a term's test of one column: ok[v] for each value index v.
+type colTest struct {
+	col    int
+	ok     []bool
+	negate bool
 }
 
-// matchColumns reports whether an event's columns satisfy every term
-// they hold.
-func (m *matcher) matchColumns(d *doc) bool {
+// colFilter tests a block's events by their columns, exactly, for every
+// term on a field the columns hold.
+type colFilter struct {
+	c     *columns
+	tests []colTest
+}
+
+func (m *matcher) columnFilter(c *columns, h *blockHeader) *colFilter {
+	f := &colFilter{c: c}
+	sets := [3][]string{h.sum.types, h.sum.categories, h.sum.countries}
 	for i := range m.terms {
 		t := &m.terms[i]
-		if columnField(t.Field) && t.test(d) == t.Negate {
+		col := columnOf(t.Field)
+		if col < 0 {
+			continue
+		}
+		ct := colTest{col: col, negate: t.Negate}
+		if col < 3 {
+			for _, v := range sets[col] {
+				ct.ok = append(ct.ok, t.valueMatches(v))
+			}
+		} else {
+			for _, a := range c.actors {
+				ct.ok = append(ct.ok, slices.ContainsFunc(a, t.valueMatches))
+			}
+		}
+		f.tests = append(f.tests, ct)
+	}
+	return f
+}
+
+// event reports whether event i of the block passes every column test.
+func (f *colFilter) event(i int) bool {
+	for _, t := range f.tests {
+		if t.ok[f.c.idx[4*i+t.col]] == t.negate {
 			return false
 		}
 	}
 	return true
 }
 
-// pageMay reports whether any event of page p may match, by its columns.
-func (m *matcher) pageMay(c columns, h *blockHeader, p int) bool {
+// page reports whether any event of page p passes.
+func (f *colFilter) page(h *blockHeader, p int) bool {
 	pi := &h.pages[p]
 	start := int(pi.first - h.first)
 	for i := start; i < start+pi.n; i++ {
-		if m.matchColumns(&c[i]) {
+		if f.event(i) {
 			return true
 		}
 	}

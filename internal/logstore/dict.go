@@ -13,11 +13,12 @@ import (
 )
 
 // A block of format 2 has two word sections, read only by searches for
-// words (block.go has where they are):
+// words (block.go has where they are); its header's filter holds its
+// words and their first 3, 5 and 8 bytes, so a block where a searched
+// word (or word prefix) cannot occur is skipped without reading more.
 //
-// The word filter is a Bloom filter (filter.go) over the block's words
-// and their first 3, 5 and 8 bytes: a block where a searched word (or
-// word prefix) cannot occur is skipped without reading more.
+// The pair filter is a Bloom filter (filter.go) over the block's pairs
+// of consecutive words, read for phrases.
 //
 // The word dictionary is a zstd frame of the block's distinct words, cut
 // to their first dictWordBytes bytes, sorted, each with the pages that
@@ -201,14 +202,14 @@ func (d *wordDict) termPages(t *term) (pageSet, error) {
 	return out, nil
 }
 
-// wordFilterOf reads and checks a block's word filter.
-func (f *blockFiles) wordFilterOf(b *blockRef, h *blockHeader) (bloom, error) {
-	raw, err := f.read(b, h.wordFilter.off, h.wordFilter.size)
+// pairFilterOf reads and checks a block's pair filter.
+func (f *blockFiles) pairFilterOf(b *blockRef, h *blockHeader) (bloom, error) {
+	raw, err := f.read(b, h.pairs.off, h.pairs.size)
 	if err != nil {
 		return nil, err
 	}
-	if crc32.Checksum(raw, castagnoli) != h.wordFilter.crc {
-		return nil, damaged(b, fmt.Errorf("word filter CRC mismatch"))
+	if crc32.Checksum(raw, castagnoli) != h.pairs.crc {
+		return nil, damaged(b, fmt.Errorf("pair filter CRC mismatch"))
 	}
 	return bloom(raw), nil
 }

@@ -100,14 +100,18 @@ func (d *doc) fieldKeys(add func(kind byte, v string)) {
 	}
 }
 
-// wordKeys calls add with the keys of d's words in a block's word filter
-// (format 2): each word, its first 3, 5 and 8 bytes, and each pair of
-// consecutive words.
+// pairKeys calls add with the keys of d's pairs of consecutive words (a
+// block's pair filter, format 2).
+func (d *doc) pairKeys(add func(kind byte, v string)) {
+	for i := 1; i < len(d.words); i++ {
+		add(keyBigram, bigram(d.words[i-1], d.words[i]))
+	}
+}
+
+// wordKeys calls add with the keys of d's words in a block's filter
+// (format 2): each word and its first 3, 5 and 8 bytes.
 func (d *doc) wordKeys(add func(kind byte, v string)) {
-	for i, w := range d.words {
-		if i > 0 {
-			add(keyBigram, bigram(d.words[i-1], w))
-		}
+	for _, w := range d.words {
 		add(keyWord, w)
 		if len(w) >= 3 {
 			add(keyPrefix3, w[:3])

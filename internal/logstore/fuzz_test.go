@@ -59,8 +59,8 @@ func FuzzBlock(f *testing.F) {
 			return
 		}
 		if h.version >= 2 {
-			wf := data[h.wordFilter.off : h.wordFilter.off+h.wordFilter.size]
-			if crc32.Checksum(wf, castagnoli) != h.wordFilter.crc {
+			wf := data[h.pairs.off : h.pairs.off+h.pairs.size]
+			if crc32.Checksum(wf, castagnoli) != h.pairs.crc {
 				return
 			}
 			d, err := decodeDict(data[h.dict.off:h.dict.off+h.dict.size], h.dict, len(h.pages))
@@ -82,8 +82,9 @@ func FuzzBlock(f *testing.F) {
 				return
 			}
 			m := compile(audit.Filter{Terms: []audit.Term{{Field: audit.FieldType, Value: "repo.create"}, {Field: audit.FieldActor, Value: "alice"}}})
+			cf := m.columnFilter(c, h)
 			for p := range h.pages {
-				m.pageMay(c, h, p)
+				cf.page(h, p)
 			}
 		}
 		for i := range h.pages {

@@ -21,6 +21,7 @@ type matcher struct {
 	none  bool // matches no event
 	words bool // a term tests the search text's words
 	text  bool // a positive term tests them (word sections can skip pages)
+	pairs bool // a positive term has pairs of whole words (pair filters can skip blocks)
 }
 
 type term struct {
@@ -30,7 +31,8 @@ type term struct {
 	hasFrom  bool
 	hasTo    bool
 	probes   []uint64 // text terms: keys every matching event has in a version 1 filter
-	wprobes  []uint64 // … and in a version 2 word filter
+	wprobes  []uint64 // … in a version 2 block filter
+	pprobes  []uint64 // … in a version 2 pair filter
 	values   []string // other terms: the values OR'ed (audit.Term.Values)
 	alts     []uint64 // their keys: a matching event has one of them in its filter
 }
@@ -61,7 +63,8 @@ func compile(f audit.Filter) *matcher {
 					h := keyHash(keyWord, w)
 					c.probes, c.wprobes = append(c.probes, h), append(c.wprobes, h)
 					if i > 0 {
-						c.wprobes = append(c.wprobes, keyHash(keyBigram, bigram(c.words[i-1], w)))
+						c.pprobes = append(c.pprobes, keyHash(keyBigram, bigram(c.words[i-1], w)))
+						m.pairs = m.pairs || !t.Negate
 					}
 					continue
 				}
@@ -189,8 +192,8 @@ func hasWords(have, want []string, prefix bool) bool {
 
 // mayMatch tests a summary: a block's (dict nil) or a page's, whose
 // type, category and country sets are bits over its block's (dict).
-// words tells whether its filter holds word keys (block format 1).
-func (m *matcher) mayMatch(s, dict *summary, words bool) bool {
+// words tells which word keys its filter holds (blockHeader.wordKeys).
+func (m *matcher) mayMatch(s, dict *summary, words int) bool {
 	for i := range m.terms {
 		if !m.terms[i].summaryMay(s, dict, words) {
 			return false
@@ -219,7 +222,7 @@ func set(s, dict *summary, kind int) []string {
 	return out
 }
 
-func (t *term) summaryMay(s, dict *summary, words bool) bool {
+func (t *term) summaryMay(s, dict *summary, words int) bool {
 	kind := -1
 	switch t.Field {
 	case audit.FieldOccurred:
@@ -241,14 +244,18 @@ func (t *term) summaryMay(s, dict *summary, words bool) bool {
 		}
 		return t.decide(all, any)
 	}
-	if t.Negate || t.Field == audit.FieldText && !words {
+	if t.Negate || t.Field == audit.FieldText && words == 0 {
 		return true
 	}
 	if t.alts != nil {
 		// A value list: skip only if none of the values is in the filter.
 		return slices.ContainsFunc(t.alts, s.filter.has)
 	}
-	for _, h := range t.probes {
+	probes := t.probes
+	if words == keysV2 {
+		probes = t.wprobes
+	}
+	for _, h := range probes {
 		if !s.filter.has(h) {
 			return false
 		}
@@ -272,15 +279,15 @@ func (t *term) rangeMay(lo, hi int64) bool {
 	return t.decide(inside, overlaps)
 }
 
-// wordFilterMay tests a block's word filter (format 2) against the
+// pairFilterMay tests a block's pair filter (format 2) against the
 // positive text terms.
-func (m *matcher) wordFilterMay(f bloom) bool {
+func (m *matcher) pairFilterMay(f bloom) bool {
 	for i := range m.terms {
 		t := &m.terms[i]
 		if t.Field != audit.FieldText || t.Negate {
 			continue
 		}
-		for _, h := range t.wprobes {
+		for _, h := range t.pprobes {
 			if !f.has(h) {
 				return false
 			}

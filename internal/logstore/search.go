@@ -178,8 +178,8 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 	if err != nil {
 		return err
 	}
-	inFilter := h.wordsInFilter()
-	if !w.m.mayMatch(&h.sum, nil, inFilter) {
+	inFilter := h.version == 1
+	if !w.m.mayMatch(&h.sum, nil, h.wordKeys(true)) {
 		return nil
 	}
 	var pages []byte
@@ -198,28 +198,33 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 		}
 		pi := &h.pages[p]
 		first, last := pi.first, pi.first+int64(pi.n)-1
-		if last < lo || first > hi || !w.m.mayMatch(&pi.sum, &h.sum, inFilter) {
+		if last < lo || first > hi || !w.m.mayMatch(&pi.sum, &h.sum, h.wordKeys(false)) {
 			continue
 		}
 		cand = append(cand, p)
 	}
-	var cols columns
+	var cols *colFilter
 	if len(cand) > 0 && w.m.useColumns() && !inFilter {
-		// A combination of fields: the events' columns.
-		if cols, err = w.s.blocks.columnsOf(b, h); err != nil {
-			return err
-		}
-		cand = slices.DeleteFunc(cand, func(p int) bool { return !w.m.pageMay(cols, h, p) })
-	}
-	if len(cand) > 0 && w.m.text && !inFilter {
-		// Words: the block's word filter, then its dictionary's pages.
-		f, err := w.s.blocks.wordFilterOf(b, h)
+		// The events' type, category, country and actor.
+		c, err := w.s.blocks.columnsOf(b, h)
 		if err != nil {
 			return err
 		}
-		if !w.m.wordFilterMay(f) {
+		cols = w.m.columnFilter(c, h)
+		cand = slices.DeleteFunc(cand, func(p int) bool { return !cols.page(h, p) })
+	}
+	if len(cand) > 0 && w.m.pairs && !inFilter {
+		// Phrases: the block's pair filter.
+		f, err := w.s.blocks.pairFilterOf(b, h)
+		if err != nil {
+			return err
+		}
+		if !w.m.pairFilterMay(f) {
 			return nil
 		}
+	}
+	if len(cand) > 0 && w.m.text && !inFilter {
+		// Words: the pages of the block's dictionary.
 		d, err := w.s.blocks.dictOf(b, h)
 		if err != nil {
 			return err
@@ -243,7 +248,7 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 				i = len(events) - 1 - j
 			}
 			seq := pi.first + int64(i)
-			if seq < lo || seq > hi || cols != nil && !w.m.matchColumns(&cols[seq-h.first]) {
+			if seq < lo || seq > hi || cols != nil && !cols.event(int(seq-h.first)) {
 				continue
 			}
 			if err := w.visit(seq, events[i], nil); err != nil {
