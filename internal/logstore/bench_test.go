@@ -26,7 +26,8 @@ import (
 
 // Benchmarks of the log engine beside the SQLite engine, in one run (the
 // machine is shared: compare ratios, not absolute numbers). Sizes:
-// TRAIL_BENCH_EVENTS (default 200,000) events for the query benchmarks.
+// TRAIL_BENCH_EVENTS (default 200,000) events for the query benchmarks,
+// TRAIL_BENCH_PAGE_EVENTS (default: the store's) events per page.
 //
 //	go test -run '^$' -bench . -benchtime 3x ./internal/logstore/
 
@@ -113,7 +114,8 @@ func BenchmarkQueries(b *testing.B) {
 		n = v
 	}
 	dir := b.TempDir()
-	store, err := logstore.Open(dir, logstore.Options{})
+	pageEvents, _ := strconv.Atoi(os.Getenv("TRAIL_BENCH_PAGE_EVENTS"))
+	store, err := logstore.Open(dir, logstore.Options{PageEvents: pageEvents})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -24,7 +24,7 @@ import (
 // what the same events sealed by the current writer answer.
 
 // copyFixture copies the fixture (Open takes a lock and may cut files).
-func copyFixture(t *testing.T, src string) string {
+func copyFixture(t testing.TB, src string) string {
 	t.Helper()
 	dst := t.TempDir()
 	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
