@@ -178,7 +178,8 @@ func (k *syslogSink) send(ctx context.Context, msgs []byte) error {
 	if err := k.conn.SetDeadline(deadline); err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { _ = k.raw.SetDeadline(time.Unix(1, 0)) })
+	raw := k.raw // drop may clear k.raw while the callback runs
+	stop := context.AfterFunc(ctx, func() { _ = raw.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if _, err := k.conn.Write(msgs); err != nil {
 		return err
