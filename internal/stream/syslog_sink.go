@@ -108,7 +108,7 @@ func (k *syslogSink) frame(b *Batch) ([]byte, error) {
 	}
 	buf := k.buf[:0]
 	for i, ev := range b.Events {
-		r, err := decodeRecord(ev)
+		r, err := decodeHead(ev)
 		if err != nil {
 			return nil, err
 		}
