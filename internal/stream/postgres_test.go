@@ -56,4 +56,3 @@ func TestPostgresReplicas(t *testing.T) {
 		t.Errorf("replica b sees %+v, %v; want delivered_seq %d", got, err, n-1)
 	}
 }
-
