@@ -242,6 +242,16 @@ func TestTestReportsFailure(t *testing.T) {
 	if err != nil || res.OK || !strings.Contains(res.Error, "503") {
 		t.Errorf("Test = %+v, %v; want ok false with the 503", res, err)
 	}
+	// A receiver that is not there: the error names the host, not the
+	// URL's query, which may carry a token.
+	v, _ = e.create("acme", `{"name":"gone","kind":"webhook","url":"http://127.0.0.1:9/in?token=s3cret"}`)
+	res, err = e.m.Test(t.Context(), "acme", v.ID, admin)
+	if err != nil || res.OK || !strings.Contains(res.Error, "127.0.0.1:9") || strings.Contains(res.Error, "s3cret") {
+		t.Errorf("Test = %+v, %v; want ok false naming the host and not the token", res, err)
+	}
+	if got, _ := e.m.Get(t.Context(), "acme", v.ID); strings.Contains(fmt.Sprint(got.Settings), "s3cret") {
+		t.Errorf("the listing shows the URL's query: %v", got.Settings)
+	}
 }
 
 // TestTenantIsolation: one org never sees, changes or receives another's

@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -214,7 +215,13 @@ func (w *webhookSink) Deliver(ctx context.Context, b *Batch) error {
 	req.Header.Set("webhook-signature", w.sign(b.ID, ts, w.body))
 	resp, err := w.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
+		// Not the *url.Error's text: it holds the whole URL, whose query
+		// may carry a token, and this error is logged and shown.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("webhook: POST %s: %w", redactURL(w.url), err)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
