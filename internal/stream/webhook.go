@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -148,23 +147,6 @@ func redactURL(s string) string {
 		u.RawQuery = "…"
 	}
 	return u.String()
-}
-
-// Addresses implements Addressed.
-func (webhookKind) Addresses(raw json.RawMessage) []string {
-	var s webhookSettings
-	if json.Unmarshal(raw, &s) != nil {
-		return nil
-	}
-	u, err := url.Parse(s.URL)
-	if err != nil {
-		return nil
-	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	return []string{net.JoinHostPort(u.Hostname(), port)}
 }
 
 func (webhookKind) Open(raw json.RawMessage, env Env) (Sink, error) {
