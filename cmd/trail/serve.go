@@ -137,7 +137,14 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		ln.Close()
 		return err
 	}
-	streams := stream.New(stream.Config{Service: svc, AllowPrivate: c.streamPrivate, Logger: log})
+	scfg := stream.Config{Service: svc, AllowPrivate: c.streamPrivate, Logger: log}
+	if !isPostgres(c.store) {
+		// One server at a time holds an embedded store: after a crash,
+		// the restarted one takes its streams back at once instead of
+		// waiting for the dead process's leases to expire.
+		scfg.Holder = "embedded"
+	}
+	streams := stream.New(scfg)
 	a.SetStreams(streams)
 	streamCtx, stopStreams := context.WithCancel(ctx)
 	streamsDone := make(chan struct{})
