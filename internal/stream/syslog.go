@@ -88,16 +88,6 @@ func (syslogKind) Public(raw json.RawMessage) map[string]any {
 	return m
 }
 
-// Addresses implements Addressed: the receiver's host:port, so that a
-// syslog destination on a non-public address is refused at creation.
-func (syslogKind) Addresses(raw json.RawMessage) []string {
-	var s syslogSettings
-	if err := json.Unmarshal(raw, &s); err != nil || s.Address == "" {
-		return nil
-	}
-	return []string{s.Address}
-}
-
 // Open returns a sink for stored settings. It does not connect: the first
 // Deliver does.
 func (syslogKind) Open(raw json.RawMessage, env Env) (Sink, error) {
