@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/ledger"
@@ -190,8 +191,8 @@ func (g *group) lookup(po *groupOrg, p *audit.Pending) (seq int64, same, found b
 func pendingDoc(p *audit.Pending, data []byte) (*doc, error) {
 	ev := &p.Event
 	// Every string the doc keeps is copied out of the batch's arenas (the
-	// words are substrings of one copy of the search text).
-	search := strings.Clone(ev.SearchText())
+	// words are substrings of one lower-cased copy of the search text).
+	search := ev.SearchText()
 	if !utf8.ValidString(search) || !utf8.ValidString(ev.Type) || !utf8.ValidString(ev.Category) {
 		return scanDoc(data)
 	}
@@ -199,7 +200,7 @@ func pendingDoc(p *audit.Pending, data []byte) (*doc, error) {
 		typ: strings.Clone(ev.Type), category: strings.Clone(ev.Category),
 		actor:    []string{strings.Clone(ev.Actor.ID), strings.Clone(ev.Actor.Name)},
 		occurred: ev.OccurredAt.UnixMicro(), received: ev.ReceivedAt.UnixMicro(),
-		words: words(search),
+		words: ownedWords(search),
 	}
 	if ev.Location != nil {
 		if !utf8.ValidString(ev.Location.CountryCode) {
@@ -223,6 +224,26 @@ func pendingDoc(p *audit.Pending, data []byte) (*doc, error) {
 		}
 	}
 	return d, nil
+}
+
+// ownedWords is words(s) as substrings of one new lower-cased copy of s
+// (lowered as it is copied), so that they share no memory with s.
+func ownedWords(s string) []string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return words(strings.Clone(s)) // strings.ToLower may return its input
+		}
+	}
+	low := make([]byte, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		low[i] = c
+	}
+	w, _ := asciiWords(unsafe.String(unsafe.SliceData(low), len(low))) // low is never written again
+	return w
 }
 
 // checkDocs makes pendingDoc check itself against scanDoc (tests).

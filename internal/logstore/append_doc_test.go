@@ -12,6 +12,7 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/demo"
@@ -120,5 +121,21 @@ func TestASCIIWords(t *testing.T) {
 	}
 	if _, ok := asciiWords("café"); ok {
 		t.Error("asciiWords took non-ASCII text")
+	}
+}
+
+// TestOwnedWords: ownedWords gives words' words, in memory of their own
+// (the tail's docs must not keep a batch's arena alive).
+func TestOwnedWords(t *testing.T) {
+	for _, s := range []string{"", "  ", "Hello, World 42", "already lower case", "Zürich ÉCOLE naïve 🦙", "a-b_c.D"} {
+		src := []byte(s)
+		got := ownedWords(unsafe.String(unsafe.SliceData(src), len(src)))
+		want := words(strings.Clone(s))
+		for i := range src {
+			src[i] = '#' // the words must not change with the text they came from
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("ownedWords(%q) = %q, want %q", s, got, want)
+		}
 	}
 }
