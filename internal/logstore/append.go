@@ -135,7 +135,8 @@ func (g *group) batch(b *audit.Batch) error {
 		}
 		// Copies: the ingest path's bytes and strings share chunks with the
 		// rest of their batch (audit.Pending.Encode), which the tail would
-		// otherwise keep alive until the events are sealed.
+		// otherwise keep alive until the events are sealed (pendingDoc
+		// copies the doc's strings too).
 		e := &tailEvent{id: strings.Clone(p.Event.ID), data: bytes.Clone(p.Encode(po.next)), hash: p.Hash}
 		d, err := pendingDoc(p, e.data)
 		if err != nil {
@@ -189,13 +190,15 @@ func (g *group) lookup(po *groupOrg, p *audit.Pending) (seq int64, same, found b
 // tests, compares the two for every event appended.
 func pendingDoc(p *audit.Pending, data []byte) (*doc, error) {
 	ev := &p.Event
-	search := ev.SearchText()
+	// Every string the doc keeps is copied out of the batch's arenas (the
+	// words are substrings of one copy of the search text).
+	search := strings.Clone(ev.SearchText())
 	if !utf8.ValidString(search) || !utf8.ValidString(ev.Type) || !utf8.ValidString(ev.Category) {
 		return scanDoc(data)
 	}
 	d := &doc{
-		typ: ev.Type, category: ev.Category,
-		actor:    []string{ev.Actor.ID, ev.Actor.Name},
+		typ: strings.Clone(ev.Type), category: strings.Clone(ev.Category),
+		actor:    []string{strings.Clone(ev.Actor.ID), strings.Clone(ev.Actor.Name)},
 		occurred: ev.OccurredAt.UnixMicro(), received: ev.ReceivedAt.UnixMicro(),
 		words: words(search),
 	}
@@ -203,12 +206,12 @@ func pendingDoc(p *audit.Pending, data []byte) (*doc, error) {
 		if !utf8.ValidString(ev.Location.CountryCode) {
 			return scanDoc(data)
 		}
-		d.country = ev.Location.CountryCode
+		d.country = strings.Clone(ev.Location.CountryCode)
 	}
 	if len(ev.Targets) > 0 {
 		d.targets = make([]string, 0, 2*len(ev.Targets))
 		for _, t := range ev.Targets {
-			d.targets = append(d.targets, t.ID, t.Name)
+			d.targets = append(d.targets, strings.Clone(t.ID), strings.Clone(t.Name))
 		}
 	}
 	if checkDocs {

@@ -132,13 +132,13 @@ const (
 	keyWord     = 'w'
 	keyPrefix3  = '3' // the first 3 bytes of a word
 	keyPrefix5  = '5' // the first 5 bytes of a word
+	keyPrefix8  = '8' // the first 8 bytes of a word (block format 2)
+	keyBigram   = 'b' // two consecutive words, space-separated (block format 2)
 )
 
-// keys calls add with every filter key of d.
-func (d *doc) keys(add func(kind byte, v string)) {
-	add(keyType, d.typ)
-	add(keyCategory, d.category)
-	add(keyCountry, d.country)
+// fieldKeys calls add with the actor and target keys of d (the filters
+// of block format 2; its types, categories and countries are sets).
+func (d *doc) fieldKeys(add func(kind byte, v string)) {
 	for _, a := range d.actor {
 		if a != "" {
 			add(keyActor, a)
@@ -149,6 +149,19 @@ func (d *doc) keys(add func(kind byte, v string)) {
 			add(keyTarget, t)
 		}
 	}
+}
+
+// pairKeys calls add with the keys of d's pairs of consecutive words (a
+// block's pair filter, format 2).
+func (d *doc) pairKeys(add func(kind byte, v string)) {
+	for i := 1; i < len(d.words); i++ {
+		add(keyBigram, bigram(d.words[i-1], d.words[i]))
+	}
+}
+
+// wordKeys calls add with the keys of d's words in a block's filter
+// (format 2): each word and its first 3, 5 and 8 bytes.
+func (d *doc) wordKeys(add func(kind byte, v string)) {
 	for _, w := range d.words {
 		add(keyWord, w)
 		if len(w) >= 3 {
@@ -157,13 +170,21 @@ func (d *doc) keys(add func(kind byte, v string)) {
 		if len(w) >= 5 {
 			add(keyPrefix5, w[:5])
 		}
+		if len(w) >= 8 {
+			add(keyPrefix8, w[:8])
+		}
 	}
 }
 
-// prefixKey is the key a word prefix needs in a filter, or false when the
-// prefix is too short to have one.
-func prefixKey(p string) (kind byte, v string, ok bool) {
+// bigram is the filter value of two consecutive words.
+func bigram(a, b string) string { return a + " " + b }
+
+// prefixKey is the key a word prefix needs in a filter of block format
+// version (1 or 2), or false when the prefix is too short to have one.
+func prefixKey(p string, version byte) (kind byte, v string, ok bool) {
 	switch {
+	case len(p) >= 8 && version >= 2:
+		return keyPrefix8, p[:8], true
 	case len(p) >= 5:
 		return keyPrefix5, p[:5], true
 	case len(p) >= 3:
