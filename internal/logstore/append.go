@@ -143,6 +143,7 @@ func (g *group) batch(b *audit.Batch) error {
 		if err != nil {
 			return internalErr("the canonical bytes of event %d do not read back: %v", i, err)
 		}
+		d.own()
 		e.doc.Store(d)
 		po.events = append(po.events, e)
 		po.ids[e.id] = e

@@ -214,7 +214,7 @@ func failSeals(fail bool) {
 // works again.
 func TestAppendsWaitForTheSealer(t *testing.T) {
 	defer func(d time.Duration) { maxSealerWait = d }(maxSealerWait)
-	maxSealerWait = 300 * time.Millisecond
+	maxSealerWait = time.Minute // a loaded machine seals slowly
 	opts := Options{BlockEvents: 1000, PageEvents: 8, MaxTailBytes: 16 << 10}
 	s, err := Open(t.TempDir(), opts)
 	if err != nil {
@@ -244,6 +244,7 @@ func TestAppendsWaitForTheSealer(t *testing.T) {
 	}
 	failSeals(true)
 	defer failSeals(false)
+	maxSealerWait = 300 * time.Millisecond
 	refused := false
 	for range 100 {
 		size, _ := s.Size(ctx, "acme")
@@ -264,7 +265,7 @@ func TestAppendsWaitForTheSealer(t *testing.T) {
 		t.Fatal("appends went on while nothing could be sealed")
 	}
 	failSeals(false)
-	maxSealerWait = 30 * time.Second
+	maxSealerWait = time.Minute
 	if err := appendN(next, batch); err != nil {
 		t.Fatalf("append once sealing works again: %v", err)
 	}
