@@ -35,12 +35,12 @@ const serverURLFile = "serve.url"
 // announceURL writes base into the log directory that store owns, so that
 // the CLI beside it can reach the server; the returned function removes
 // it. Stores that are not an owned log directory are left alone.
-func announceURL(store audit.Store, dir, storeFlag, base string) (func(), error) {
+func announceURL(store audit.Store, dir, base string) (func(), error) {
 	ls, ok := store.(*logstore.Store)
 	if !ok || ls.Reader() {
 		return func() {}, nil
 	}
-	path := filepath.Join(logDir(dir, storeFlag), serverURLFile)
+	path := filepath.Join(dir, serverURLFile)
 	if err := os.WriteFile(path, []byte(base+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the server's URL for the CLI: %w", err)
 	}

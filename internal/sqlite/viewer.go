@@ -150,4 +150,56 @@ func (s *Meta) PruneViewer(ctx context.Context, t time.Time) error {
 	return nil
 }
 
+// ImportViewer copies into this database the viewer links and sessions of
+// src (a database with the tables of MetaSchema: another engine's, when a
+// data directory is converted) that have not expired at now, leaving rows
+// already here as they are. It reports how many rows it stored.
+func (s *Meta) ImportViewer(ctx context.Context, src *sql.DB, now time.Time) (int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, storeErr("importing viewer links", err)
+	}
+	defer tx.Rollback()
+	stored := 0
+	for _, t := range []struct{ table, last string }{{"viewer_links", "used"}, {"sessions", "viewed"}} {
+		cols := "hash, org, user_id, user_name, created, expires, " + t.last
+		rows, err := src.QueryContext(ctx, `SELECT `+cols+` FROM `+t.table+` WHERE expires >= ?`, micros(now))
+		if err != nil {
+			return 0, storeErr("reading viewer links to import", err)
+		}
+		n, err := insertRows(ctx, tx, rows, `INSERT INTO `+t.table+` (`+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`)
+		if err != nil {
+			return 0, storeErr("importing viewer links", err)
+		}
+		stored += n
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, storeErr("importing viewer links", err)
+	}
+	return stored, nil
+}
+
+// insertRows inserts each row of rows (7 columns) with the statement
+// insert and closes rows; it returns how many rows were stored.
+func insertRows(ctx context.Context, tx *sql.Tx, rows *sql.Rows, insert string) (int, error) {
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var hash []byte
+		var org, user, name string
+		var created, expires, last int64
+		if err := rows.Scan(&hash, &org, &user, &name, &created, &expires, &last); err != nil {
+			return n, err
+		}
+		res, err := tx.ExecContext(ctx, insert, hash, org, user, name, created, expires, last)
+		if err != nil {
+			return n, err
+		}
+		if k, _ := res.RowsAffected(); k == 1 {
+			n++
+		}
+	}
+	return n, rows.Err()
+}
+
 var _ audit.ViewerStore = (*Meta)(nil)
