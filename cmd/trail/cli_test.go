@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/trailaudit/trail/client"
+	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/trailtest"
 )
 
@@ -388,8 +389,8 @@ func TestServeEnv(t *testing.T) {
 
 	res := mustRun(t, bin, env, "keys", "create", "--scope", "read", "--org", "acme")
 	key := strings.TrimSpace(res.stdout)
-	if _, err := os.Stat(filepath.Join(data, "trail.db")); err != nil {
-		t.Fatalf("keys create with TRAIL_DATA did not create its store there: %v", err)
+	if _, err := os.Stat(filepath.Join(data, logstore.CatalogFile)); err != nil {
+		t.Fatalf("keys create with TRAIL_DATA did not create its store (the log engine) there: %v", err)
 	}
 	if out := mustRun(t, bin, env, "keys", "list").stdout; len(keyRows(t, out)) != 1 {
 		t.Fatalf("keys list with TRAIL_DATA: want the one key just created, got\n%s", out)

@@ -158,10 +158,11 @@ func ingest(c *http.Client, base, key string, b crashBatch) (map[string]int64, b
 }
 
 // crashEngines are the embedded engines the crash test runs on, as
-// --store values: the log engine with small blocks, so that sealing runs
-// all the time and kills land in it too.
+// --store values: the SQLite engine, selected explicitly, and the log
+// engine (the default, in --data) with small blocks, so that sealing
+// runs all the time and kills land in it too.
 var crashEngines = []struct{ name, store string }{
-	{"sqlite", ""},
+	{"sqlite", "sqlite:"},
 	{"log", "log:?block-events=64&page-events=8"},
 }
 

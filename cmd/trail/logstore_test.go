@@ -19,15 +19,16 @@ import (
 	"github.com/trailaudit/trail/internal/logstore"
 )
 
-// TestLogEngineCLI runs the CLI end to end on the log engine (--store
-// log:): serve, ingest and list, then keys, link and check beside the
-// running server, export beside it through the server's API (verified,
-// recorded, its temporary key revoked), then export and verify with the
-// server stopped, and a restart.
+// TestLogEngineCLI runs the CLI end to end on the log engine, the
+// default store (the server runs with small blocks): serve, ingest and
+// list, then keys, link and check beside the running server, export
+// beside it through the server's API (verified, recorded, its temporary
+// key revoked), then export and verify with the server stopped, and a
+// restart.
 func TestLogEngineCLI(t *testing.T) {
 	bin := trailBinary(t)
 	data := t.TempDir()
-	store := []string{"--store", "log:"}
+	var store []string // the default: the log engine in --data
 	key := createKeyCLI(t, bin, data, append(store, "--scope", "admin")...)
 	s := startServer(t, bin, data, "--store", "log:?block-events=16&page-events=4")
 	c := apiClient(s.base, key)
@@ -101,7 +102,7 @@ func TestConvertSQLiteToLog(t *testing.T) {
 	bin := trailBinary(t)
 	data := t.TempDir()
 	fillCheckedLog(t, data, 3000, 2500, rand.New(rand.NewPCG(8, 8)))
-	key := createKeyCLI(t, bin, data, "--scope", "admin")
+	key := createKeyCLI(t, bin, data, "--scope", "admin", "--store", "sqlite:")
 	before, err := os.ReadFile(filepath.Join(data, "trail.db"))
 	if err != nil {
 		t.Fatal(err)

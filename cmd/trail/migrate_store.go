@@ -67,7 +67,7 @@ func runMigrateStore(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	engine, where := storeLabel("", *to)
 	fmt.Fprintf(stderr, "copied %d orgs (%d events) and %d keys from %s into %s %s; every org's tree root matches\n",
-		sum.orgs, sum.events, sum.keys, dir, engine, where)
+		sum.orgs, sum.copied, sum.keys, dir, engine, where)
 	return nil
 }
 
@@ -87,7 +87,8 @@ log engine in another directory, leaving the source as it is.`
 // copySummary is what copyStore copied.
 type copySummary struct {
 	orgs         int
-	events       int64 // the events in the source (copied now or before)
+	events       int64 // the events in the source
+	copied       int64 // … of which this run copied
 	keys, viewer int
 }
 
@@ -122,7 +123,7 @@ func copyStore(ctx context.Context, dir string, dst copyTarget, w io.Writer) (co
 			return sum, fmt.Errorf("org %s: %w", org, err)
 		}
 	}
-	sum.orgs, sum.events = len(orgs), m.events
+	sum.orgs, sum.events, sum.copied = len(orgs), m.events, m.copied
 	if sum.keys, err = m.copyKeys(ctx); err != nil {
 		return sum, fmt.Errorf("copying the API keys: %w", err)
 	}
@@ -167,6 +168,7 @@ type storeCopy struct {
 	dst    copyTarget
 	log    io.Writer
 	events int64 // events of the orgs done so far
+	copied int64 // … copied by this run
 }
 
 // copiedEvent is one event read from the source.
@@ -274,6 +276,7 @@ func (m *storeCopy) copyOrg(ctx context.Context, org string) error {
 		fmt.Fprint(m.log, "\r")
 	}
 	m.events += size
+	m.copied += size - have
 	checked, err := m.copyCheckpoint(ctx, org)
 	if err != nil {
 		return err
