@@ -11,20 +11,18 @@ import (
 type Code string
 
 const (
-	CodeInvalid       Code = "invalid_request" // malformed input (bad JSON, bad parameter)
-	CodeUnprocessable Code = "invalid_event"   // well-formed events that break the catalog
-	CodeUnauthorized  Code = "unauthorized"    // missing, unknown, expired or revoked key
-	CodeForbidden     Code = "forbidden"       // the key's scope does not allow the action
-	CodeNotFound      Code = "not_found"       // absent, or outside the caller's org binding
-	CodeConflict      Code = "conflict"        // an event id reused with different content
-	CodeTooLarge      Code = "too_large"       // a body, batch or event over its bound
-	CodeUnavailable   Code = "unavailable"     // the store cannot take writes now; retry
-	// CodeStoreFailed: the store failed in a way that lasts until Trail
-	// restarts (an fsync failed: it fails closed); retrying soon is useless.
-	CodeStoreFailed Code = "store_failed"
-	CodeInternal    Code = "internal"          // a bug or an unexpected store failure
-	CodeUnsupported Code = "unsupported_media" // an unknown Content-Type
-	CodeRateLimited Code = "rate_limited"      // over a request limit; retry after Retry-After
+	CodeInvalid       Code = "invalid_request"   // malformed input (bad JSON, bad parameter)
+	CodeUnprocessable Code = "invalid_event"     // well-formed events that break the catalog
+	CodeUnauthorized  Code = "unauthorized"      // missing, unknown, expired or revoked key
+	CodeForbidden     Code = "forbidden"         // the key's scope does not allow the action
+	CodeNotFound      Code = "not_found"         // absent, or outside the caller's org binding
+	CodeConflict      Code = "conflict"          // an event id reused with different content
+	CodeTooLarge      Code = "too_large"         // a body, batch or event over its bound
+	CodeUnavailable   Code = "unavailable"       // the store cannot take writes now; retry
+	CodeStoreFailed   Code = "store_failed"      // the store failed until Trail restarts (an fsync failed); no retry
+	CodeInternal      Code = "internal"          // a bug or an unexpected store failure
+	CodeUnsupported   Code = "unsupported_media" // an unknown Content-Type
+	CodeRateLimited   Code = "rate_limited"      // over a request limit; retry after Retry-After
 )
 
 // Detail names one problem in one event of a batch.
