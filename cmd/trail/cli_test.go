@@ -13,7 +13,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -228,37 +227,15 @@ func waitReady(t *testing.T, base string) {
 
 // serveOn starts `trail serve` on data with startServer and stops it with
 // SIGTERM when the test ends; it must then exit 0.
-func serveOn(t *testing.T, bin, data string, extra ...string) *server {
+func serveOn(t *testing.T, bin, data string, extra ...string) *trailtest.Server {
 	t.Helper()
 	s := startServer(t, bin, data, extra...)
 	t.Cleanup(func() {
-		if err := stopServer(s.cmd); err != nil {
-			t.Errorf("trail serve after SIGTERM: %v\nstderr:\n%s", err, s.logs)
+		if err := s.Stop(); err != nil {
+			t.Errorf("trail serve after SIGTERM: %v\nstderr:\n%s", err, s.Logs())
 		}
 	})
 	return s
-}
-
-// stopServer sends SIGTERM and waits for the process to exit. One that
-// does not exit in time gets SIGQUIT, so that its goroutine dump lands in
-// its stderr, then SIGKILL.
-func stopServer(cmd *exec.Cmd) error {
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(startTimeout):
-	}
-	cmd.Process.Signal(syscall.SIGQUIT)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-done
-	}
-	return fmt.Errorf("still running %v after SIGTERM; sent SIGQUIT", startTimeout)
 }
 
 var httpClient = &http.Client{Timeout: time.Minute}
@@ -445,7 +422,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 
 	s := serveOn(t, bin, data)
-	c = apiClient(s.base, key)
+	c = apiClient(s.Base, key)
 	page, err := c.List(testCtx(t), "acme", client.ListOptions{Order: client.Asc, Limit: 1000})
 	if err != nil {
 		t.Fatal(err)

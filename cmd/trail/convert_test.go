@@ -45,8 +45,8 @@ func makeV1Dir(t *testing.T, bin string) v1Dir {
 	d.admin = createKeyCLI(t, bin, d.data, append(sqliteArgs, "--scope", "admin")...)
 	revoked := createKeyCLI(t, bin, d.data, append(sqliteArgs, "--scope", "read", "--org", "beta")...)
 	s := startServer(t, bin, d.data, append(sqliteArgs, "--checkpoint-interval", "100ms")...)
-	d.sqliteBase = s.base
-	c := apiClient(s.base, d.admin)
+	d.sqliteBase = s.Base
+	c := apiClient(s.Base, d.admin)
 	for i, org := range []string{"acme", "beta", "gamma"} {
 		for b := 0; b < 3+i; b++ {
 			var evs []client.Event
@@ -61,7 +61,7 @@ func makeV1Dir(t *testing.T, bin string) v1Dir {
 	// A link spent (its session kept) and one not, made beside the server.
 	link := func() string {
 		res := mustRun(t, bin, nil, append([]string{"link", "--org", "acme", "--user", "u_ada", "--name", "Ada",
-			"--data", d.data, "--public-url", s.base + "/"}, sqliteArgs...)...)
+			"--data", d.data, "--public-url", s.Base + "/"}, sqliteArgs...)...)
 		return strings.SplitN(res.stdout, "\n", 2)[0]
 	}
 	d.session = signIn(t, link())
@@ -73,7 +73,7 @@ func makeV1Dir(t *testing.T, bin string) v1Dir {
 		}
 	}
 	mustRun(t, bin, nil, "keys", "revoke", revokeID, "--data", d.data, "--store", "sqlite:")
-	if status, _ := httpGet(t, s.base+"/api/v1/orgs/beta/events", revoked); status != http.StatusUnauthorized {
+	if status, _ := httpGet(t, s.Base+"/api/v1/orgs/beta/events", revoked); status != http.StatusUnauthorized {
 		t.Fatalf("the revoked key %s answers %d", revokeID, status)
 	}
 	// Every org's checkpoint signed at its size (the page view added an
@@ -95,7 +95,7 @@ func makeV1Dir(t *testing.T, bin string) v1Dir {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	if err := stopServer(s.cmd); err != nil {
+	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	d.dbSum = fileSum(t, filepath.Join(d.data, sqlite.FileName))
@@ -137,7 +137,7 @@ func TestConvertOnFirstStart(t *testing.T) {
 	bin := trailBinary(t)
 	v1 := makeV1Dir(t, bin)
 	s := startServer(t, bin, v1.data)
-	logs := s.logs.String()
+	logs := s.Logs()
 	if !strings.Contains(logs, `"msg":"converted"`) || !strings.Contains(logs, `"engine":"log"`) {
 		t.Fatalf("the first start does not say it converted onto the log engine:\n%s", logs)
 	}
@@ -147,7 +147,7 @@ func TestConvertOnFirstStart(t *testing.T) {
 			t.Errorf("the conversion's log does not report %q with its checkpoint of size %d:\n%s", want, n, logs)
 		}
 	}
-	if err := stopServer(s.cmd); err != nil {
+	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(v1.data, convertedFile)); err != nil {
@@ -175,11 +175,11 @@ func TestConvertOnFirstStart(t *testing.T) {
 	// Started again: the viewer link made before works once, the session
 	// goes on, roots match the checkpoints, and the logs continue.
 	s = serveOn(t, bin, v1.data)
-	link := strings.Replace(v1.link, v1.sqliteBase, s.base, 1)
+	link := strings.Replace(v1.link, v1.sqliteBase, s.Base, 1)
 	if status, page := spendLink(t, link); status != 200 || !strings.Contains(page, "Ada") {
 		t.Errorf("a viewer link made before the conversion: %d", status)
 	}
-	if resp, err := v1.session.Get(s.base + "/orgs/acme/settings/audit-logs"); err != nil || resp.StatusCode != 200 {
+	if resp, err := v1.session.Get(s.Base + "/orgs/acme/settings/audit-logs"); err != nil || resp.StatusCode != 200 {
 		t.Errorf("the page with a session made before the conversion: %v %v", resp, err)
 	} else {
 		resp.Body.Close()
@@ -190,7 +190,7 @@ func TestConvertOnFirstStart(t *testing.T) {
 			t.Errorf("trail check after the conversion, %s:\n%s", org, res.stdout)
 		}
 	}
-	acks, err := apiClient(s.base, v1.admin).Ingest(testCtx(t), "beta", []client.Event{repoCreate(9999, "beta/after")})
+	acks, err := apiClient(s.Base, v1.admin).Ingest(testCtx(t), "beta", []client.Event{repoCreate(9999, "beta/after")})
 	if err != nil || acks[0].Seq != v1.sizes["beta"] {
 		t.Errorf("ingest after the conversion: %+v %v; want seq %d", acks, err, v1.sizes["beta"])
 	}
@@ -204,21 +204,21 @@ func TestConvertedDirectoryStartsWithoutConverting(t *testing.T) {
 	fillCheckedLog(t, data, 500, 400, rand.New(rand.NewPCG(3, 3)))
 	key := createKeyCLI(t, bin, data, "--scope", "admin", "--store", "sqlite:")
 	s := startServer(t, bin, data)
-	if !strings.Contains(s.logs.String(), `"msg":"converted"`) {
-		t.Fatalf("the first start did not convert:\n%s", s.logs)
+	if !strings.Contains(s.Logs(), `"msg":"converted"`) {
+		t.Fatalf("the first start did not convert:\n%s", s.Logs())
 	}
-	if _, err := apiClient(s.base, key).Ingest(testCtx(t), "acme", []client.Event{repoCreate(1, "acme/new")}); err != nil {
+	if _, err := apiClient(s.Base, key).Ingest(testCtx(t), "acme", []client.Event{repoCreate(1, "acme/new")}); err != nil {
 		t.Fatal(err)
 	}
-	s.stop()
+	s.Stop()
 	marker, _ := os.ReadFile(filepath.Join(data, convertedFile))
 
 	s = startServer(t, bin, data)
-	defer s.stop()
-	if strings.Contains(s.logs.String(), "convert") {
-		t.Errorf("the second start converted again:\n%s", s.logs)
+	defer s.Stop()
+	if strings.Contains(s.Logs(), "convert") {
+		t.Errorf("the second start converted again:\n%s", s.Logs())
 	}
-	if n := logSize(t, apiClient(s.base, key), "acme"); n != 501 {
+	if n := logSize(t, apiClient(s.Base, key), "acme"); n != 501 {
 		t.Errorf("after a restart: %d events, want 501", n)
 	}
 	if again, _ := os.ReadFile(filepath.Join(data, convertedFile)); !bytes.Equal(again, marker) {
@@ -275,8 +275,8 @@ func TestConvertOnStartSurvivesSIGKILL(t *testing.T) {
 	for i := range int64(n) {
 		acked[fmt.Sprint("e", i)] = i
 	}
-	checkLog(t, s.base, key, acked)
-	if err := stopServer(s.cmd); err != nil {
+	checkLog(t, s.Base, key, acked)
+	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	if res := mustRun(t, bin, nil, "check", "--data", data); !strings.Contains(res.stdout, "ok       acme:") {
@@ -356,5 +356,5 @@ func TestConvertRefusesDamagedSource(t *testing.T) {
 		}
 	}
 	// The SQLite engine still serves it, as the message says.
-	startServer(t, bin, data, "--store", "sqlite:"+data).stop()
+	startServer(t, bin, data, "--store", "sqlite:"+data).Stop()
 }

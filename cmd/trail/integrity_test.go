@@ -31,12 +31,12 @@ func TestVerifyEndToEnd(t *testing.T) {
 	stopped := false
 	defer func() {
 		if !stopped {
-			srv.stop()
+			srv.Stop()
 		}
 	}()
 	ingestKey := createKeyCLI(t, bin, data, "--scope", "ingest", "--store", "sqlite:")
 	readKey := createKeyCLI(t, bin, data, "--scope", "read", "--store", "sqlite:")
-	c := apiClient(srv.base, ingestKey)
+	c := apiClient(srv.Base, ingestKey)
 	for b := range 3 {
 		var evs = make([]client.Event, 0, 40)
 		for i := range 40 {
@@ -55,7 +55,7 @@ func TestVerifyEndToEnd(t *testing.T) {
 	}
 	dir := t.TempDir()
 	download := func(name, query string) string {
-		status, body := httpGet(t, srv.base+"/api/v1/orgs/acme/export?"+query, readKey)
+		status, body := httpGet(t, srv.Base+"/api/v1/orgs/acme/export?"+query, readKey)
 		if status != 200 {
 			t.Fatalf("export: %d %s", status, body)
 		}
@@ -106,7 +106,7 @@ func TestVerifyEndToEnd(t *testing.T) {
 
 	// Stored data: intact, then tampered while the server is down.
 	mustRun(t, bin, nil, "check", "--data", data, "--store", "sqlite:")
-	srv.stop()
+	srv.Stop()
 	stopped = true
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, "trail.db"))
 	if err != nil {
@@ -137,11 +137,11 @@ func TestVerifyEndToEnd(t *testing.T) {
 	// At start the server quarantines acme (its root no longer matches its
 	// checkpoint) and serves beta.
 	srv = startServer(t, bin, data, "--store", "sqlite:")
-	defer srv.stop()
-	if !strings.Contains(srv.logs.String(), "org quarantined") {
-		t.Errorf("no quarantine in the log:\n%s", srv.logs)
+	defer srv.Stop()
+	if !strings.Contains(srv.Logs(), "org quarantined") {
+		t.Errorf("no quarantine in the log:\n%s", srv.Logs())
 	}
-	c = apiClient(srv.base, ingestKey)
+	c = apiClient(srv.Base, ingestKey)
 	_, err = c.Ingest(testCtx(t), "acme", []client.Event{repoCreate(1000, "acme/after")})
 	if err == nil || !strings.Contains(err.Error(), "quarantined") {
 		t.Errorf("ingest into the quarantined org: %v", err)
@@ -149,7 +149,7 @@ func TestVerifyEndToEnd(t *testing.T) {
 	if _, err := c.Ingest(testCtx(t), "beta", []client.Event{repoCreate(2, "beta/y")}); err != nil {
 		t.Errorf("ingest into another org: %v", err)
 	}
-	if status, body := httpGet(t, srv.base+"/metrics", ""); status != 200 || !strings.Contains(string(body), `trail_org_quarantined{org="acme"} 1`) {
+	if status, body := httpGet(t, srv.Base+"/metrics", ""); status != 200 || !strings.Contains(string(body), `trail_org_quarantined{org="acme"} 1`) {
 		t.Errorf("metrics: %d, no trail_org_quarantined", status)
 	}
 }

@@ -38,12 +38,12 @@ func TestPostgresMigrateStore(t *testing.T) {
 	client := &http.Client{Timeout: time.Minute}
 	for i := range 12 {
 		org := []string{"acme", "beta", "gamma"}[i%3]
-		if _, status, _ := post(client, s.base, ingestKey, org, newCrashBatch(fmt.Sprintf("m%d", i), 5+i*11)); status != 200 {
+		if _, status, _ := post(client, s.Base, ingestKey, org, newCrashBatch(fmt.Sprintf("m%d", i), 5+i*11)); status != 200 {
 			t.Fatalf("ingest into the SQLite server: status %d", status)
 		}
 	}
 	time.Sleep(6 * time.Second) // let a background signer (if any) sign checkpoints
-	s.stop()
+	s.Stop()
 	keyList := runCLI(t, bin, "keys", "list", "--data", data, "--store", "sqlite:")
 	var revokeID string
 	for _, line := range strings.Split(keyList, "\n") {
@@ -77,8 +77,8 @@ func TestPostgresMigrateStore(t *testing.T) {
 
 	// A server on PostgreSQL takes the copied keys and continues the logs.
 	p := startServer(t, bin, data, "--store", url)
-	defer p.stop()
-	acks, status, _ := post(client, p.base, ingestKey, "acme", newCrashBatch("after", 3))
+	defer p.Stop()
+	acks, status, _ := post(client, p.Base, ingestKey, "acme", newCrashBatch("after", 3))
 	size, _ := src.Size(ctx, "acme")
 	if status != 200 || acks["after-0"] != size {
 		t.Errorf("ingest into PostgreSQL with a copied key: status %d, acks %v; want 200 and seq %d first", status, acks, size)
