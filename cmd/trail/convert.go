@@ -120,11 +120,12 @@ func convertInPlace(ctx context.Context, dir string, ls *logstore.Store, log *sl
 	return nil
 }
 
-// logLines writes each line written to it as an info line of log.
+// logLines writes each line written to it (the copy's report: progress,
+// and each org done) as an info line of log.
 type logLines struct{ log *slog.Logger }
 
 func (l logLines) Write(p []byte) (int, error) {
-	l.log.Info("converted org", "detail", string(trimNewline(p)))
+	l.log.Info("converting", "progress", string(trimNewline(p)))
 	return len(p), nil
 }
 

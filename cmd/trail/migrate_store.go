@@ -224,6 +224,10 @@ func (t logTarget) importEvents(ctx context.Context, org string, evs []copiedEve
 // finish seals everything copied into blocks.
 func (t logTarget) finish(ctx context.Context) error { return t.Seal(ctx) }
 
+// progressEvery is how often a long copy reports its progress when its
+// output is not a terminal (a log).
+const progressEvery = 10 * time.Second
+
 // copyChunk is how many events one import transaction carries.
 const copyChunk = 5000
 
@@ -252,7 +256,7 @@ func (m *storeCopy) copyOrg(ctx context.Context, org string) error {
 	if err := m.raw.QueryRowContext(ctx, `SELECT num FROM orgs WHERE name = ?`, org).Scan(&num); err != nil {
 		return err
 	}
-	start := time.Now()
+	start, reported := time.Now(), time.Now()
 	for next := have; next < size; {
 		evs, err := m.readChunk(ctx, num, next, min(size, next+copyChunk))
 		if err == nil {
@@ -265,8 +269,12 @@ func (m *storeCopy) copyOrg(ctx context.Context, org string) error {
 			return err
 		}
 		next += int64(len(evs))
-		if isTerminal(m.log) {
+		switch {
+		case isTerminal(m.log):
 			fmt.Fprintf(m.log, "\r%s: %d of %d events", org, next, size)
+		case time.Since(reported) >= progressEvery && next < size:
+			fmt.Fprintf(m.log, "%s: %d of %d events copied so far\n", org, next, size)
+			reported = time.Now()
 		}
 	}
 	if err := m.sameRoot(ctx, org, size); err != nil {
