@@ -358,3 +358,24 @@ func TestConvertRefusesDamagedSource(t *testing.T) {
 	// The SQLite engine still serves it, as the message says.
 	startServer(t, bin, data, "--store", "sqlite:"+data).Stop()
 }
+
+// TestConvertRefusesUnreadableSource: a trail.db that is not a SQLite
+// database is refused with a clear error and left as it was.
+func TestConvertRefusesUnreadableSource(t *testing.T) {
+	bin := trailBinary(t)
+	data := t.TempDir()
+	junk := bytes.Repeat([]byte("not a database "), 300)
+	if err := os.WriteFile(filepath.Join(data, sqlite.FileName), junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := runTrail(t, bin, nil, "serve", "--addr", "127.0.0.1:0", "--data", data)
+	if res.code != 1 || !strings.Contains(res.stderr, "converting the SQLite data in "+data) || !strings.Contains(res.stderr, "is untouched") {
+		t.Errorf("trail serve on a trail.db that is no database: exit %d\n%s", res.code, res.stderr)
+	}
+	if got, _ := os.ReadFile(filepath.Join(data, sqlite.FileName)); !bytes.Equal(got, junk) {
+		t.Error("trail serve changed the unreadable trail.db")
+	}
+	if _, err := os.Stat(filepath.Join(data, convertedFile)); err == nil {
+		t.Errorf("trail serve switched a directory it could not convert")
+	}
+}
