@@ -16,7 +16,8 @@ type Store interface {
 	EventStore
 	KeyStore
 	ViewerStore
-	Ledger // the Merkle tree and checkpoints (integrity.go)
+	StreamStore // stream destinations and their cursors (stream.go)
+	Ledger      // the Merkle tree and checkpoints (integrity.go)
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
 	Close() error
