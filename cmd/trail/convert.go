@@ -106,7 +106,7 @@ func convertInPlace(ctx context.Context, dir string, ls *logstore.Store, log *sl
 		return err
 	}
 	note := fmt.Sprintf("This data directory was converted from the SQLite engine (%s, schema version 1) to the log engine\n"+
-		"by trail %s on %s: %d orgs, %d events, %d API keys, %d viewer links and sessions.\n"+
+		"by trail %s on %s: %d orgs, %d events, %d API keys, %d viewer links, sessions and streams.\n"+
 		"Every org's tree root matched the source's tree and its latest signed checkpoint.\n\n"+
 		"From then on the log engine (catalog.db, wal/, blocks/) is this directory's store: %s,\n"+
 		"with its -wal and -shm files, is no longer read or written. It is the data as it was before\n"+

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,7 @@ type v1Dir struct {
 	sizes           map[string]int64  // org → events
 	checkpointSizes map[string]int64  // org → size of its signed checkpoint
 	dbSum           [sha256.Size]byte // trail.db's bytes
+	stream          client.Stream     // acme's webhook stream, paused after some deliveries
 }
 
 // makeV1Dir runs trail serve --store sqlite: on a new directory: keys,
@@ -44,7 +46,7 @@ func makeV1Dir(t *testing.T, bin string) v1Dir {
 	sqliteArgs := []string{"--store", "sqlite:"}
 	d.admin = createKeyCLI(t, bin, d.data, append(sqliteArgs, "--scope", "admin")...)
 	revoked := createKeyCLI(t, bin, d.data, append(sqliteArgs, "--scope", "read", "--org", "beta")...)
-	s := startServer(t, bin, d.data, append(sqliteArgs, "--checkpoint-interval", "100ms")...)
+	s := startServer(t, bin, d.data, append(sqliteArgs, "--checkpoint-interval", "100ms", "--stream-allow-private")...)
 	d.sqliteBase = s.Base
 	c := apiClient(s.Base, d.admin)
 	for i, org := range []string{"acme", "beta", "gamma"} {
@@ -58,6 +60,27 @@ func makeV1Dir(t *testing.T, bin string) v1Dir {
 			}
 		}
 	}
+	// A stream that delivered some events, then paused: its cursor must
+	// survive the conversion.
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer recv.Close()
+	st, err := c.CreateStream(testCtx(t), "acme", client.NewStream{Name: "siem", Kind: "webhook", Settings: map[string]any{"url": recv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for st.DeliveredSeq < 0 {
+		time.Sleep(50 * time.Millisecond)
+		if st, err = c.Stream(testCtx(t), "acme", st.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.PauseStream(testCtx(t), "acme", st.ID); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = c.Stream(testCtx(t), "acme", st.ID); err != nil {
+		t.Fatal(err)
+	}
+	d.stream = *st
 	// A link spent (its session kept) and one not, made beside the server.
 	link := func() string {
 		res := mustRun(t, bin, nil, append([]string{"link", "--org", "acme", "--user", "u_ada", "--name", "Ada",
@@ -131,7 +154,7 @@ func fileSum(t *testing.T, path string) [sha256.Size]byte {
 
 // TestConvertOnFirstStart starts trail serve with the default store on a
 // SQLite data directory: it converts it, and afterwards every event, key,
-// checkpoint, viewer link and session is there, roots match, trail.db is
+// checkpoint, viewer link, session and stream cursor is there, roots match, trail.db is
 // unchanged, and the log continues.
 func TestConvertOnFirstStart(t *testing.T) {
 	bin := trailBinary(t)
@@ -184,6 +207,10 @@ func TestConvertOnFirstStart(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+	st, err := apiClient(s.Base, v1.admin).Stream(testCtx(t), "acme", v1.stream.ID)
+	if err != nil || st.DeliveredSeq != v1.stream.DeliveredSeq || st.CheckpointSize != v1.stream.CheckpointSize || st.State != "paused" || st.Name != "siem" {
+		t.Errorf("the stream after the conversion: %+v %v; want its cursor as before: %+v", st, err, v1.stream)
+	}
 	res := mustRun(t, bin, nil, "check", "--data", v1.data)
 	for org, n := range v1.checkpointSizes {
 		if !strings.Contains(res.stdout, fmt.Sprintf("ok       %s:", org)) || !strings.Contains(res.stdout, fmt.Sprintf("matches its signed checkpoint of size %d", n)) {
@@ -196,13 +223,25 @@ func TestConvertOnFirstStart(t *testing.T) {
 	}
 }
 
-// TestConvertedDirectoryStartsWithoutConverting restarts a converted
-// directory: no second conversion, and events added since are kept.
+// TestConvertedDirectoryStartsWithoutConverting converts a directory as
+// the release before this one wrote it (no streams table: it is not
+// added), then restarts it: no second conversion, events added since are
+// kept, trail.db unchanged.
 func TestConvertedDirectoryStartsWithoutConverting(t *testing.T) {
 	bin := trailBinary(t)
 	data := t.TempDir()
 	fillCheckedLog(t, data, 500, 400, rand.New(rand.NewPCG(3, 3)))
 	key := createKeyCLI(t, bin, data, "--scope", "admin", "--store", "sqlite:")
+	// As the release before streams wrote it: no streams table.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DROP TABLE streams`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before := fileSum(t, filepath.Join(data, sqlite.FileName))
 	s := startServer(t, bin, data)
 	if !strings.Contains(s.Logs(), `"msg":"converted"`) {
 		t.Fatalf("the first start did not convert:\n%s", s.Logs())
@@ -223,6 +262,9 @@ func TestConvertedDirectoryStartsWithoutConverting(t *testing.T) {
 	}
 	if again, _ := os.ReadFile(filepath.Join(data, convertedFile)); !bytes.Equal(again, marker) {
 		t.Errorf("%s was rewritten", convertedFile)
+	}
+	if fileSum(t, filepath.Join(data, sqlite.FileName)) != before {
+		t.Error("the conversion changed trail.db (of a version without the streams table)")
 	}
 	// The SQLite engine is refused on the converted directory: its
 	// trail.db is the data from before the conversion.

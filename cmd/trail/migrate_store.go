@@ -89,7 +89,7 @@ type copySummary struct {
 	orgs         int
 	events       int64 // the events in the source
 	copied       int64 // … of which this run copied
-	keys, viewer int
+	keys, viewer int // viewer: viewer links, sessions and streams
 }
 
 // copyStore copies the SQLite store in dir into dst (see runMigrateStore)
@@ -98,7 +98,7 @@ type copySummary struct {
 // copy, so that no other process can add to it meanwhile.
 func copyStore(ctx context.Context, dir string, dst copyTarget, w io.Writer) (copySummary, error) {
 	var sum copySummary
-	src, err := sqlite.Open(dir, sqlite.Options{})
+	src, err := sqlite.Open(dir, sqlite.Options{ReadOnly: true})
 	if err != nil {
 		return sum, err
 	}
@@ -127,18 +127,18 @@ func copyStore(ctx context.Context, dir string, dst copyTarget, w io.Writer) (co
 	if sum.keys, err = m.copyKeys(ctx); err != nil {
 		return sum, fmt.Errorf("copying the API keys: %w", err)
 	}
-	if v, ok := dst.(viewerImporter); ok {
-		if sum.viewer, err = v.ImportViewer(ctx, raw, time.Now()); err != nil {
-			return sum, fmt.Errorf("copying viewer links and sessions: %w", err)
+	if v, ok := dst.(metaImporter); ok {
+		if sum.viewer, err = v.ImportMeta(ctx, raw, time.Now()); err != nil {
+			return sum, fmt.Errorf("copying viewer links, sessions and streams: %w", err)
 		}
 	}
 	return sum, dst.finish(ctx)
 }
 
-// viewerImporter is a target that takes the source's viewer links and
-// sessions (the log engine: its catalog has the same tables).
-type viewerImporter interface {
-	ImportViewer(ctx context.Context, src *sql.DB, now time.Time) (int, error)
+// metaImporter is a target that takes the source's viewer links,
+// sessions and streams (the log engine: its catalog has the same tables).
+type metaImporter interface {
+	ImportMeta(ctx context.Context, src *sql.DB, now time.Time) (int, error)
 }
 
 // holdWrites takes SQLite's write lock on the database at path (waiting
