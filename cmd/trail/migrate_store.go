@@ -89,7 +89,7 @@ type copySummary struct {
 	orgs         int
 	events       int64 // the events in the source
 	copied       int64 // … of which this run copied
-	keys, viewer int // viewer: viewer links, sessions and streams
+	keys, viewer int   // viewer: viewer links, sessions and streams
 }
 
 // copyStore copies the SQLite store in dir into dst (see runMigrateStore)
