@@ -77,7 +77,7 @@ With --data alone (or TRAIL_DATA), converts the SQLite data directory DIR
 (schema version 1, written by earlier versions) to the log engine in
 place, as the first start of trail serve on it does: every org's events,
 tree roots checked against the source's tree and signed checkpoints, keys,
-checkpoints, viewer links and sessions; trail.db is only read and stays
+checkpoints, viewer links, sessions and streams; trail.db is only read and stays
 as it was; the file DIR/CONVERTED, written last, switches the directory.
 Stop servers on DIR first. Interrupted, it resumes on the next run.
 
