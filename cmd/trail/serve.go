@@ -25,7 +25,7 @@ import (
 type serveConfig struct {
 	addr            string
 	data            string
-	store           string // --store: "" for SQLite in data, or a postgres:// URL
+	store           string // --store: "" for the log engine in data (store.go)
 	geoip           string
 	demo            bool
 	catalog         string // --catalog: a platform catalog file (catalog.go)
@@ -164,7 +164,7 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "url", base)
-	unannounce, err := announceURL(store, c.data, c.store, base) // export_server.go
+	unannounce, err := announceURL(store, where, base) // export_server.go
 	if err != nil {
 		srv.Close()
 		a.Close()

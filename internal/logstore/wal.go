@@ -214,7 +214,7 @@ var errNotDurable = errors.New("logstore: an fdatasync failed")
 
 // failClosed is the error of every append after an fsync failure.
 func failClosed(err error) error {
-	return &audit.Error{Code: audit.CodeUnavailable,
+	return &audit.Error{Code: audit.CodeStoreFailed,
 		Message: "the store could not make its data durable (an fsync failed) and accepts no events until Trail restarts",
 		Err:     fmt.Errorf("%w: %w", errNotDurable, err)}
 }
