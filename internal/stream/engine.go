@@ -188,6 +188,15 @@ func (w *worker) sleep(ctx context.Context, d time.Duration) {
 
 // step does one unit of work and says how long to wait before the next.
 func (w *worker) step(ctx context.Context) (time.Duration, error) {
+	// The lease first, then the cursor: a replica taking over must start
+	// from the cursor its predecessor left, not from one it read before
+	// the predecessor's last delivery.
+	if ok, err := w.lease(ctx); err != nil || !ok {
+		if errors.Is(err, errStop) {
+			return 0, errStop
+		}
+		return w.m.cfg.LeaseTTL / 3, err
+	}
 	st, err := w.m.store.Stream(ctx, w.org, w.id)
 	if audit.ErrorCode(err) == audit.CodeNotFound || (err == nil && st.Paused) {
 		return 0, errStop
@@ -195,11 +204,10 @@ func (w *worker) step(ctx context.Context) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	if ok, err := w.lease(ctx); err != nil || !ok {
-		return w.m.cfg.LeaseTTL / 3, err
-	}
-	if w.pending != nil && w.pending.epoch != st.Cursor.Epoch {
-		w.pending = nil // replayed: the batch is moot
+	if w.pending != nil && (w.pending.epoch != st.Cursor.Epoch || w.pending.batch.FirstSeq != st.Cursor.DeliveredSeq+1) {
+		// Replayed, or another replica delivered it while this one had
+		// lost the lease: the batch is moot.
+		w.pending = nil
 	}
 	if w.pending == nil {
 		b, advanceOnly, err := w.takeAhead(ctx, st)

@@ -27,14 +27,14 @@ func TestPostgresReplicas(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	}
-	cfg := stream.Config{AllowPrivate: true, LeaseTTL: 300 * time.Millisecond, MaxBatch: 20}
+	cfg := stream.Config{AllowPrivate: true, LeaseTTL: 2 * time.Second, MaxBatch: 20}
 	cfg.Holder = "replica-a"
 	a := newEnvOn(t, open(), cfg)
 	cfg.Holder = "replica-b"
 	b := newEnvOn(t, open(), cfg)
 	r := newReceiver(t)
 	v, _ := a.create("acme", `{"name":"siem","kind":"webhook","url":"`+r.srv.URL+`"}`)
-	ok, err := a.store.LeaseStream(t.Context(), "acme", v.ID, "dead-replica", time.Now(), 400*time.Millisecond)
+	ok, err := a.store.LeaseStream(t.Context(), "acme", v.ID, "dead-replica", time.Now(), time.Second)
 	if err != nil || !ok {
 		t.Fatalf("LeaseStream(dead-replica) = %v, %v", ok, err)
 	}
