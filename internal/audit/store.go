@@ -16,7 +16,8 @@ type Store interface {
 	EventStore
 	KeyStore
 	ViewerStore
-	Ledger // the Merkle tree and checkpoints (integrity.go)
+	Ledger      // the Merkle tree and checkpoints (integrity.go)
+	PolicyStore // retention policies (policy.go)
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
 	Close() error

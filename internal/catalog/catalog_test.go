@@ -66,7 +66,7 @@ func TestHubNamesPresent(t *testing.T) {
 
 func TestCount(t *testing.T) {
 	c := Builtin()
-	if got, want := len(c.Types()), 103; got != want {
+	if got, want := len(c.Types()), 106; got != want {
 		t.Errorf("len(Types()) = %d, want %d", got, want)
 	}
 	extra := map[string]bool{}
@@ -75,8 +75,8 @@ func TestCount(t *testing.T) {
 			extra[typ.Name] = true
 		}
 	}
-	if len(extra) != 1 || !extra["org.audit_log.view"] {
-		t.Errorf("types beyond the Hub's = %v, want only org.audit_log.view", extra)
+	if len(extra) != 4 || !extra["org.audit_log.view"] || !extra["org.audit_log.policy_change"] || !extra["org.audit_log.prune"] || !extra["org.audit_log.erasure"] {
+		t.Errorf("types beyond the Hub's = %v, want org.audit_log.view, policy_change, prune, erasure", extra)
 	}
 }
 
@@ -182,7 +182,7 @@ func TestFlags(t *testing.T) {
 			namesOnly = append(namesOnly, typ.Name)
 		}
 	}
-	if want := []string{"org.audit_log.export", "org.audit_log.view"}; !slices.Equal(trailOnly, want) {
+	if want := []string{"org.audit_log.erasure", "org.audit_log.export", "org.audit_log.policy_change", "org.audit_log.prune", "org.audit_log.view"}; !slices.Equal(trailOnly, want) {
 		t.Errorf("TrailOnly types = %v, want %v", trailOnly, want)
 	}
 	for _, name := range []string{

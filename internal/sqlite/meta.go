@@ -6,7 +6,7 @@ import "database/sql"
 
 // Meta is the small mutable state an embedded engine keeps in SQLite
 // beside its events: API keys (keys.go), viewer links and sessions
-// (viewer.go). Store embeds it; the log engine (internal/logstore) embeds
+// (viewer.go), retention policies (policy.go). Store embeds it; the log engine (internal/logstore) embeds
 // it over its own catalog database, so both run the same code.
 type Meta struct {
 	w *sql.DB // one connection: every write goes through it
@@ -52,4 +52,12 @@ var MetaSchema = []string{
 		viewed    INTEGER NOT NULL
 	) WITHOUT ROWID`,
 	`CREATE INDEX IF NOT EXISTS sessions_user ON sessions (org, user_id)`,
+	// Retention policies per org (policy.go); updated in Unix microseconds.
+	`CREATE TABLE IF NOT EXISTS policies (
+		org               TEXT PRIMARY KEY,
+		retention         TEXT NOT NULL,
+		legal_hold        INTEGER NOT NULL,
+		legal_hold_reason TEXT NOT NULL,
+		updated           INTEGER NOT NULL
+	) WITHOUT ROWID`,
 }

@@ -1,0 +1,9 @@
+-- Trail schema version 4: retention policies per org (issue 11; see
+-- docs/retention.md). Version 3 is the streams' schema.
+CREATE TABLE policies (
+	org               text COLLATE "C" PRIMARY KEY,
+	retention         text NOT NULL,
+	legal_hold        boolean NOT NULL,
+	legal_hold_reason text NOT NULL,
+	updated           bigint NOT NULL
+);
