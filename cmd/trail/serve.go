@@ -34,7 +34,8 @@ type serveConfig struct {
 	viewer          viewerFlags   // link.go
 	signing         *signingFlags // signing.go
 	checkpointEvery time.Duration
-	net             netFlags // serve_net.go: TLS, timeouts, rate limits
+	net             netFlags       // serve_net.go: TLS, timeouts, rate limits
+	retention       retentionFlags // retention.go
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,6 +56,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.signing = addSigningFlags(fs)
 	fs.DurationVar(&c.checkpointEvery, "checkpoint-interval", audit.DefaultCheckpointEvery, "sign a checkpoint of each org that grew at most this often (also on demand: proofs, exports)")
 	c.net.register(fs)
+	c.retention.register(fs)
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -63,6 +65,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("--ipv4-prefix must be 0..32 and --ipv6-prefix 0..128")
 	}
 	if err := c.net.check(); err != nil {
+		return err
+	}
+	if err := c.retention.check(); err != nil {
 		return err
 	}
 	c.viewer.tls = c.net.tlsCert != ""
@@ -125,7 +130,7 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	svc := audit.NewService(audit.Config{
 		Store: store, Locator: locator, Logger: log, Metrics: a.Metrics(),
 		IPv4Prefix: c.ipv4Prefix, IPv6Prefix: c.ipv6Prefix, Limits: c.limits,
-		Integrity: integrity, Catalog: cat,
+		Integrity: integrity, Catalog: cat, Retention: c.retention.retention,
 	})
 	defer svc.Close()
 	a.SetService(svc)

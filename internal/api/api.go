@@ -155,6 +155,8 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/verifier-key", "", a.verifierKey},
 		{"POST", "/api/v1/orgs/{org}/viewer-links", audit.ScopeAdmin, a.createViewerLink},
 		{"DELETE", "/api/v1/orgs/{org}/sessions", audit.ScopeAdmin, a.endSessions},
+		{"GET", "/api/v1/orgs/{org}/policy", audit.ScopeAdmin, a.getPolicy}, // policy.go
+		{"PUT", "/api/v1/orgs/{org}/policy", audit.ScopeAdmin, a.putPolicy}, // policy.go
 		{"GET", "/api/v1/orgs", audit.ScopeAdmin, a.listOrgs},          // admin.go
 		{"POST", "/api/v1/keys", audit.ScopeAdmin, a.createKey},        // admin.go
 		{"GET", "/api/v1/keys", audit.ScopeAdmin, a.listKeys},          // admin.go

@@ -74,6 +74,14 @@ var clientCalls = map[string]func(ctx context.Context, c *client.Client) error{
 		_, err := c.EndSessions(ctx, "acme", "u_alice")
 		return err
 	},
+	"GET /api/v1/orgs/{org}/policy": func(ctx context.Context, c *client.Client) error {
+		_, err := c.Policy(ctx, "acme")
+		return err
+	},
+	"PUT /api/v1/orgs/{org}/policy": func(ctx context.Context, c *client.Client) error {
+		_, err := c.SetPolicy(ctx, "acme", client.Policy{Retention: "400d"})
+		return err
+	},
 	"GET /api/v1/orgs": func(ctx context.Context, c *client.Client) error {
 		_, err := c.Orgs(ctx)
 		return err

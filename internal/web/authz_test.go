@@ -100,6 +100,8 @@ func matrixRequest(e *env, route, csrf string) (method, target string, body stri
 		return method, path, `{"user":{"id":"u_alice","name":"alice"}}`, []string{"Content-Type: application/json"}
 	case "POST /api/v1/keys":
 		return method, path, `{"scope":"read","org":"` + orgA + `","name":"matrix"}`, []string{"Content-Type: application/json"}
+	case "PUT /api/v1/orgs/{org}/policy":
+		return method, path, `{"retention":"400d"}`, []string{"Content-Type: application/json"}
 	case "DELETE /api/v1/orgs/{org}/sessions":
 		return method, path + "?user=u_nobody", "", nil
 	case "GET /api/v1/orgs/{org}/consistency":
