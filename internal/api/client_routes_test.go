@@ -79,7 +79,7 @@ var clientCalls = map[string]func(ctx context.Context, c *client.Client) error{
 		return err
 	},
 	"PUT /api/v1/orgs/{org}/policy": func(ctx context.Context, c *client.Client) error {
-		_, err := c.SetPolicy(ctx, "acme", client.Policy{Retention: "400d"})
+		_, err := c.SetPolicy(ctx, "acme", client.Policy{Retention: "forever"})
 		return err
 	},
 	"GET /api/v1/orgs": func(ctx context.Context, c *client.Client) error {

@@ -116,6 +116,9 @@ func (s *Service) SetPolicy(ctx context.Context, org string, p Policy, actor Act
 	if err := validatePolicy(p); err != nil {
 		return Policy{}, err
 	}
+	if _, forever, _ := ParseRetention(p.Retention); !forever && !s.CanPrune() {
+		return Policy{}, ErrCannotPrune
+	}
 	old, err := s.Policy(ctx, org)
 	if err != nil {
 		return Policy{}, err

@@ -27,6 +27,15 @@ func (s *Store) recover() error {
 	if err != nil {
 		return err
 	}
+	pruned, err := s.cat.prunedPoints(ctx)
+	if err != nil {
+		return err
+	}
+	for num, p := range pruned {
+		if co := orgs[num]; co != nil {
+			co.pruned = p
+		}
+	}
 	var lastFile, end int64
 	for _, co := range orgs {
 		o, err := s.loadOrg(co)
@@ -68,6 +77,7 @@ func (s *Store) recover() error {
 func (s *Store) loadOrg(co *catalogOrg) (*orgLog, error) {
 	o := newOrgLog(co.name)
 	o.num, o.blocks, o.daily = co.num, co.blocks, co.daily
+	o.sealed, o.pruned = co.pruned, co.pruned
 	for _, b := range co.blocks {
 		if b.first != o.sealed {
 			return nil, fmt.Errorf("logstore: the catalog's blocks of %s jump from seq %d to %d", co.name, o.sealed, b.first)
@@ -94,7 +104,7 @@ func (s *Store) loadOrg(co *catalogOrg) (*orgLog, error) {
 			g.filter = idFilter(hs)
 		}
 	}
-	v := view{o: o, size: o.sealed, sealed: o.sealed, blocks: o.blocks, tree: o.tree}
+	v := view{o: o, size: o.sealed, sealed: o.sealed, pruned: o.pruned, blocks: o.blocks, tree: o.tree}
 	c := &leafCache{s: s, v: &v, pages: map[pageKey][]ledger.Hash{}}
 	idx := ledger.EdgeIndexes(o.sealed)
 	hashes := make([]ledger.Hash, len(idx))

@@ -98,6 +98,9 @@ type leafCache struct {
 	s     *Store
 	v     *view
 	pages map[pageKey][]ledger.Hash
+	// the pruned leaves' row last read (prune.go)
+	prunedFirst int64
+	prunedRow   []byte
 }
 
 func (c *leafCache) node(level int, n int64) (ledger.Hash, error) {
@@ -120,6 +123,9 @@ func (c *leafCache) node(level int, n int64) (ledger.Hash, error) {
 func (c *leafCache) leaf(seq int64) (ledger.Hash, error) {
 	if seq >= c.v.sealed {
 		return c.v.tail[seq-c.v.sealed].leaf, nil
+	}
+	if seq < c.v.pruned {
+		return c.prunedLeaf(seq)
 	}
 	b := findBlock(c.v.blocks, seq)
 	h, err := c.s.blocks.header(b)

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) audit.Store) {
 		{"Ledger", ledgerTests},
 		{"Viewer", viewerTests},
 		{"Policy", policyTests},
+		{"Prune", pruneTests},
 		{"Load", loadTests},
 	}
 	for _, g := range groups {

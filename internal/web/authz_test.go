@@ -101,7 +101,7 @@ func matrixRequest(e *env, route, csrf string) (method, target string, body stri
 	case "POST /api/v1/keys":
 		return method, path, `{"scope":"read","org":"` + orgA + `","name":"matrix"}`, []string{"Content-Type: application/json"}
 	case "PUT /api/v1/orgs/{org}/policy":
-		return method, path, `{"retention":"400d"}`, []string{"Content-Type: application/json"}
+		return method, path, `{"retention":"forever"}`, []string{"Content-Type: application/json"}
 	case "DELETE /api/v1/orgs/{org}/sessions":
 		return method, path + "?user=u_nobody", "", nil
 	case "GET /api/v1/orgs/{org}/consistency":

@@ -7,3 +7,7 @@ CREATE TABLE policies (
 	legal_hold_reason text NOT NULL,
 	updated           bigint NOT NULL
 );
+
+-- P per org: events 0 … P-1 were pruned (prune.go). Their tree hashes
+-- stay in tree.
+ALTER TABLE orgs ADD COLUMN pruned bigint NOT NULL DEFAULT 0;
