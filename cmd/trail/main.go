@@ -25,6 +25,7 @@ Usage:
   trail export  --org ORG [--format json|ndjson|csv] [--q QUERY] [--out FILE]
   trail verify  FILE [--key VERIFIER_KEY]… [--previous OLDER]        check an export offline
   trail check   [--data DIR] [--org ORG]                             re-derive every org's tree, compare
+  trail prune   [--data DIR] [--org ORG]                             apply retention policies now
   trail orgs    [--json] [--data DIR]                                every org with a log, its size
   trail backup  [--data DIR] [--store log:DIR] DEST                   a consistent copy, while serving
   trail keys    verifier [--store URL] | rotate-signing [--data DIR]  checkpoint signing key
@@ -70,6 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"check":  runCheck,  // check.go
 		"orgs":   runOrgs,   // orgs.go
 		"backup": runBackup, // backup.go
+		"prune":  runPrune,  // retention.go
 
 		"version":       runVersion, // version.go
 		"migrate":       runMigrate,

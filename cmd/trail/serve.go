@@ -57,6 +57,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&c.checkpointEvery, "checkpoint-interval", audit.DefaultCheckpointEvery, "sign a checkpoint of each org that grew at most this often (also on demand: proofs, exports)")
 	c.net.register(fs)
 	c.retention.register(fs)
+	c.retention.registerInterval(fs)
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -133,6 +134,10 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		Integrity: integrity, Catalog: cat, Retention: c.retention.retention,
 	})
 	defer svc.Close()
+	if err := c.retention.checkStore(svc); err != nil {
+		ln.Close()
+		return err
+	}
 	a.SetService(svc)
 	if err := startIntegrity(ctx, svc, log); err != nil {
 		ln.Close()
@@ -174,6 +179,7 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 			return err
 		}
 	}
+	c.retention.startPruner(ctx, svc, log)
 	ready.Store(true)
 	log.Info("ready")
 
