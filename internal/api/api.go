@@ -157,10 +157,10 @@ func (a *API) routes() []route {
 		{"DELETE", "/api/v1/orgs/{org}/sessions", audit.ScopeAdmin, a.endSessions},
 		{"GET", "/api/v1/orgs/{org}/policy", audit.ScopeAdmin, a.getPolicy}, // policy.go
 		{"PUT", "/api/v1/orgs/{org}/policy", audit.ScopeAdmin, a.putPolicy}, // policy.go
-		{"GET", "/api/v1/orgs", audit.ScopeAdmin, a.listOrgs},          // admin.go
-		{"POST", "/api/v1/keys", audit.ScopeAdmin, a.createKey},        // admin.go
-		{"GET", "/api/v1/keys", audit.ScopeAdmin, a.listKeys},          // admin.go
-		{"DELETE", "/api/v1/keys/{id}", audit.ScopeAdmin, a.revokeKey}, // admin.go
+		{"GET", "/api/v1/orgs", audit.ScopeAdmin, a.listOrgs},               // admin.go
+		{"POST", "/api/v1/keys", audit.ScopeAdmin, a.createKey},             // admin.go
+		{"GET", "/api/v1/keys", audit.ScopeAdmin, a.listKeys},               // admin.go
+		{"DELETE", "/api/v1/keys/{id}", audit.ScopeAdmin, a.revokeKey},      // admin.go
 		{"GET", "/api/v1/catalog", "", a.catalogHandler},
 		{"GET", "/openapi.yaml", "", a.openapi},
 		{"GET", "/healthz", "", a.healthz},

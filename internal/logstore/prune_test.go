@@ -131,4 +131,3 @@ func TestPruneFreesDiskAndKeepsProofs(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
