@@ -99,7 +99,8 @@ func (s *Service) CheckOrg(ctx context.Context, org string, progress func(done, 
 			cpRoot = &root
 		}
 		var err error
-		if want, err = edge.Append(want, ledger.LeafHash(data)); err != nil {
+		leaf, _ := ledger.EventLeaf(data) // a redacted event stands by its original leaf
+		if want, err = edge.Append(want, leaf); err != nil {
 			return err
 		}
 		ids = append(ids, eventID(data))

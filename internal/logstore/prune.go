@@ -124,7 +124,7 @@ func (s *Store) pruneData(gone []*blockRef) ([][]byte, map[dayCat]int64, error) 
 				return nil, nil, err
 			}
 			for _, e := range events {
-				leaf := ledger.LeafHash(e)
+				leaf, _ := ledger.EventLeaf(e)
 				row = append(row, leaf[:]...)
 				d, err := scanFields(e)
 				if err != nil {

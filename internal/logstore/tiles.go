@@ -142,7 +142,7 @@ func (c *leafCache) leaf(seq int64) (ledger.Hash, error) {
 		}
 		hashes = make([]ledger.Hash, len(events))
 		for i, e := range events {
-			hashes[i] = ledger.LeafHash(e)
+			hashes[i], _ = ledger.EventLeaf(e) // a redacted event stands by its original leaf
 		}
 		if len(c.pages) > 64 {
 			clear(c.pages)

@@ -60,4 +60,17 @@ var MetaSchema = []string{
 		legal_hold_reason TEXT NOT NULL,
 		updated           INTEGER NOT NULL
 	) WITHOUT ROWID`,
+	// Erasures (erasure.go): never the person, only the request's id,
+	// reason, state and count; times in Unix microseconds, 0 for not yet.
+	`CREATE TABLE IF NOT EXISTS erasures (
+		org     TEXT NOT NULL,
+		id      TEXT NOT NULL,
+		reason  TEXT NOT NULL,
+		state   TEXT NOT NULL,
+		events  INTEGER NOT NULL,
+		error   TEXT NOT NULL,
+		created INTEGER NOT NULL,
+		done    INTEGER NOT NULL,
+		PRIMARY KEY (org, id)
+	) WITHOUT ROWID`,
 }

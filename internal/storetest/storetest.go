@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) audit.Store) {
 		{"Viewer", viewerTests},
 		{"Policy", policyTests},
 		{"Prune", pruneTests},
+		{"Erase", eraseTests},
 		{"Load", loadTests},
 	}
 	for _, g := range groups {
