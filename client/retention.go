@@ -50,3 +50,43 @@ func (c *Client) SetPolicy(ctx context.Context, org string, p Policy) (*Policy, 
 	}
 	return &out, nil
 }
+
+// Erasure is an erasure of a person from an org's events. It never names
+// the person.
+type Erasure struct {
+	ID        string `json:"id"`
+	State     string `json:"state"` // running, done or failed
+	Events    int64  `json:"events"`
+	Reason    string `json:"reason"`
+	Error     string `json:"error,omitempty"`
+	CreatedAt string `json:"created_at"`
+	DoneAt    string `json:"done_at,omitempty"`
+}
+
+// StartErasure starts erasing userID from org's events (admin key): every
+// event where the person appears is rewritten with "[erased]" in place of
+// their id and names, keeping its leaf hash. Poll Erasure until its State
+// is not "running".
+func (c *Client) StartErasure(ctx context.Context, org, userID, reason string) (*Erasure, error) {
+	body, err := json.Marshal(struct {
+		UserID string `json:"user_id"`
+		Reason string `json:"reason"`
+	}{userID, reason})
+	if err != nil {
+		return nil, fmt.Errorf("trail: encoding the request: %w", err)
+	}
+	var e Erasure
+	if err := c.do(ctx, http.MethodPost, orgPath(org, "erasures"), nil, bytes.NewReader(body), &e); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// Erasure returns the state of org's erasure id (admin key).
+func (c *Client) Erasure(ctx context.Context, org, id string) (*Erasure, error) {
+	var e Erasure
+	if err := c.do(ctx, http.MethodGet, orgPath(org, "erasures", id), nil, nil, &e); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}

@@ -155,12 +155,14 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/verifier-key", "", a.verifierKey},
 		{"POST", "/api/v1/orgs/{org}/viewer-links", audit.ScopeAdmin, a.createViewerLink},
 		{"DELETE", "/api/v1/orgs/{org}/sessions", audit.ScopeAdmin, a.endSessions},
-		{"GET", "/api/v1/orgs/{org}/policy", audit.ScopeAdmin, a.getPolicy}, // policy.go
-		{"PUT", "/api/v1/orgs/{org}/policy", audit.ScopeAdmin, a.putPolicy}, // policy.go
-		{"GET", "/api/v1/orgs", audit.ScopeAdmin, a.listOrgs},               // admin.go
-		{"POST", "/api/v1/keys", audit.ScopeAdmin, a.createKey},             // admin.go
-		{"GET", "/api/v1/keys", audit.ScopeAdmin, a.listKeys},               // admin.go
-		{"DELETE", "/api/v1/keys/{id}", audit.ScopeAdmin, a.revokeKey},      // admin.go
+		{"GET", "/api/v1/orgs/{org}/policy", audit.ScopeAdmin, a.getPolicy},         // policy.go
+		{"PUT", "/api/v1/orgs/{org}/policy", audit.ScopeAdmin, a.putPolicy},         // policy.go
+		{"POST", "/api/v1/orgs/{org}/erasures", audit.ScopeAdmin, a.startErasure},   // policy.go
+		{"GET", "/api/v1/orgs/{org}/erasures/{id}", audit.ScopeAdmin, a.getErasure}, // policy.go
+		{"GET", "/api/v1/orgs", audit.ScopeAdmin, a.listOrgs},                       // admin.go
+		{"POST", "/api/v1/keys", audit.ScopeAdmin, a.createKey},                     // admin.go
+		{"GET", "/api/v1/keys", audit.ScopeAdmin, a.listKeys},                       // admin.go
+		{"DELETE", "/api/v1/keys/{id}", audit.ScopeAdmin, a.revokeKey},              // admin.go
 		{"GET", "/api/v1/catalog", "", a.catalogHandler},
 		{"GET", "/openapi.yaml", "", a.openapi},
 		{"GET", "/healthz", "", a.healthz},

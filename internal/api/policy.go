@@ -70,3 +70,63 @@ func (a *API) putPolicy(w http.ResponseWriter, r *http.Request, c caller) error 
 	writeJSON(w, http.StatusOK, encodePolicy(p))
 	return nil
 }
+
+// maxErasureBody bounds the body of POST erasures.
+const maxErasureBody = 4 << 10
+
+// erasureJSON is an erasure as the API shows it: never the person.
+type erasureJSON struct {
+	ID        string `json:"id"`
+	State     string `json:"state"`
+	Events    int64  `json:"events"`
+	Reason    string `json:"reason"`
+	Error     string `json:"error,omitempty"`
+	CreatedAt string `json:"created_at"`
+	DoneAt    string `json:"done_at,omitempty"`
+}
+
+func encodeErasure(e audit.ErasureRecord) erasureJSON {
+	out := erasureJSON{ID: e.ID, State: e.State, Events: e.Events, Reason: e.Reason, Error: e.Error,
+		CreatedAt: e.CreatedAt.UTC().Format(time.RFC3339Nano)}
+	if !e.DoneAt.IsZero() {
+		out.DoneAt = e.DoneAt.UTC().Format(time.RFC3339Nano)
+	}
+	return out
+}
+
+// startErasure serves POST /api/v1/orgs/{org}/erasures (admin):
+// {"user_id", "reason"} → 202 {"id", "state": "running", …}; the person is
+// erased from the org's events in the background.
+func (a *API) startErasure(w http.ResponseWriter, r *http.Request, c caller) error {
+	if err := checkParams(r); err != nil {
+		return err
+	}
+	const shape = `{"user_id": "...", "reason": "..."}`
+	var req struct {
+		UserID string `json:"user_id"`
+		Reason string `json:"reason"`
+	}
+	if err := readJSONBody(w, r, maxErasureBody, &req, shape); err != nil {
+		return err
+	}
+	e, err := a.svc.StartErasure(r.Context(), c.Org, req.UserID, req.Reason, c.actor(), false)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/orgs/"+c.Org+"/erasures/"+e.ID)
+	writeJSON(w, http.StatusAccepted, encodeErasure(e))
+	return nil
+}
+
+// getErasure serves GET /api/v1/orgs/{org}/erasures/{id} (admin).
+func (a *API) getErasure(w http.ResponseWriter, r *http.Request, c caller) error {
+	if err := checkParams(r); err != nil {
+		return err
+	}
+	e, err := a.svc.Erasure(r.Context(), c.Org, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, encodeErasure(e))
+	return nil
+}
