@@ -26,6 +26,7 @@ Usage:
   trail verify  FILE [--key VERIFIER_KEY]… [--previous OLDER]        check an export offline
   trail check   [--data DIR] [--org ORG]                             re-derive every org's tree, compare
   trail prune   [--data DIR] [--org ORG]                             apply retention policies now
+  trail erase   --org ORG --user ID --reason TEXT                    erase a person from an org's events
   trail orgs    [--json] [--data DIR]                                every org with a log, its size
   trail backup  [--data DIR] [--store log:DIR] DEST                   a consistent copy, while serving
   trail keys    verifier [--store URL] | rotate-signing [--data DIR]  checkpoint signing key
@@ -72,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"orgs":   runOrgs,   // orgs.go
 		"backup": runBackup, // backup.go
 		"prune":  runPrune,  // retention.go
+		"erase":  runErase,  // retention.go
 
 		"version":       runVersion, // version.go
 		"migrate":       runMigrate,

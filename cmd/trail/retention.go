@@ -134,3 +134,48 @@ func printPruned(w io.Writer, reps []audit.PruneReport) {
 		}
 	}
 }
+
+const eraseUsage = `--org ORG --user ID --reason TEXT [--data DIR] [--store log:DIR|postgres://…]
+
+Erases a person from an org's events and waits until it is done: every
+event where the user appears (as the actor, as a target of type user, or by
+any name seen for that id in descriptions and metadata) is rewritten with
+"[erased]" in place of their id and names, keeping the leaf hash of its
+original bytes, so exports still verify (trail verify names the redacted
+events). Their viewer links and sessions are deleted. The erasure is
+recorded as an org.audit_log.erasure event with its id, the reason and the
+count, naming no one (so do not name the person in --reason). Events added
+later are not erased. On a log-engine directory served by a running trail
+serve, use its API (POST /api/v1/orgs/ORG/erasures) instead. The SQLite
+engine cannot erase: convert it with trail migrate-store --to log:DIR.`
+
+func runErase(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("erase", eraseUsage, stderr)
+	data, storeURL := dataFlag(fs), storeFlag(fs)
+	org := fs.String("org", "", "the `org` whose events are rewritten")
+	user := fs.String("user", "", "the `id` of the person to erase")
+	reason := fs.String("reason", "", "why (recorded in the log; do not name the person)")
+	store, err := parseAndOpen(ctx, fs, args, data, storeURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if *org == "" || *user == "" || *reason == "" {
+		return usagef("give --org, --user and --reason")
+	}
+	if r, ok := store.(interface{ Reader() bool }); ok && r.Reader() {
+		return exitError{1, "a running trail serve owns this data directory: erase through its API (POST /api/v1/orgs/" + *org + "/erasures with an admin key), or stop it first"}
+	}
+	svc := audit.NewService(audit.Config{Store: store, Logger: newLogger(io.Discard)})
+	defer svc.Close()
+	actor := audit.Actor{Type: "system", ID: "trail-cli", Name: "trail erase (CLI)"}
+	rec, err := svc.StartErasure(ctx, *org, *user, *reason, actor, true)
+	if err != nil {
+		return exitError{1, audit.ErrorMessage(err)}
+	}
+	if rec.State != audit.ErasureDone {
+		return exitError{1, fmt.Sprintf("erasure %s %s: %s", rec.ID, rec.State, rec.Error)}
+	}
+	fmt.Fprintf(stdout, "erasure %s done: %d events of %s rewritten\n", rec.ID, rec.Events, *org)
+	return nil
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trailaudit/trail/client"
+	"github.com/trailaudit/trail/internal/trailtest"
 )
 
 // TestRetentionEndToEnd runs retention with the real binary on the log
@@ -18,7 +19,9 @@ import (
 // states the first kept seq; an export (beside the server, through its
 // API) verifies with trail verify, which reports the pruned range; with
 // the server stopped, trail prune and trail check work on the directory;
-// the SQLite engine refuses a finite retention with the fix.
+// a person is erased with trail erase, the export verifies naming the
+// redacted events, and no file of the directory holds the person; the
+// SQLite engine refuses a finite retention with the fix.
 func TestRetentionEndToEnd(t *testing.T) {
 	bin := trailBinary(t)
 	data := t.TempDir()
@@ -73,6 +76,17 @@ func TestRetentionEndToEnd(t *testing.T) {
 	if r := runTrail(t, bin, nil, append([]string{"prune", "--data", data}, store...)...); r.code != 1 || !strings.Contains(r.stderr, "running trail serve") {
 		t.Errorf("trail prune beside the server: exit %d, %s", r.code, r.stderr)
 	}
+	// Events about a person, for the erasure below.
+	zelda := repoCreate(200, "acme/zmodel")
+	zelda.Actor = client.Actor{Type: "user", ID: "u_zelda", Name: "Zelda Quintanilla"}
+	mention := repoCreate(201, "acme/other")
+	mention.Description = "bob made a model for Zelda Quintanilla"
+	if _, err := c.Ingest(ctx, "acme", []client.Event{zelda, mention}); err != nil {
+		t.Fatal(err)
+	}
+	if r := runTrail(t, bin, nil, append([]string{"erase", "--data", data, "--org", "acme", "--user", "u_zelda", "--reason", "GDPR #1"}, store...)...); r.code != 1 || !strings.Contains(r.stderr, "erase through its API") {
+		t.Errorf("trail erase beside the server: exit %d, %s", r.code, r.stderr)
+	}
 	if err := stopServer(s.cmd); err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +95,27 @@ func TestRetentionEndToEnd(t *testing.T) {
 	}
 	if out := mustRun(t, bin, nil, append([]string{"check", "--data", data}, store...)...).stdout; !strings.Contains(out, "ok       acme:") || !strings.Contains(out, "events 0 … 95 were pruned") {
 		t.Errorf("check after pruning:\n%s", out)
+	}
+
+	// Erase the person, export, verify; no file of the directory names them.
+	if len(trailtest.FilesHolding(t, data, "Quintanilla")) == 0 {
+		t.Fatal("the data directory does not hold the name before the erasure: the search below would prove nothing")
+	}
+	if r := mustRun(t, bin, nil, append([]string{"erase", "--data", data, "--org", "acme", "--user", "u_zelda", "--reason", "GDPR #1"}, store...)...); !strings.Contains(r.stdout, "done: 2 events of acme rewritten") {
+		t.Errorf("trail erase: %s", r.stdout)
+	}
+	mustRun(t, bin, nil, append([]string{"export", "--org", "acme", "--data", data, "--out", out}, store...)...)
+	res = mustRun(t, bin, nil, "verify", out, "--key", verifier)
+	if !strings.Contains(res.stdout, "redacted:   2 events had a person erased") || !strings.Contains(res.stdout, "pruned:     events 0 … 95") || !strings.Contains(res.stdout, "verified") {
+		t.Errorf("verify after the erasure:\n%s", res.stdout)
+	}
+	for _, v := range []string{"u_zelda", "Zelda", "Quintanilla"} {
+		if files := trailtest.FilesHolding(t, data, v); len(files) > 0 {
+			t.Errorf("after the erasure, %v still hold %q", files, v)
+		}
+	}
+	if out := mustRun(t, bin, nil, append([]string{"check", "--data", data}, store...)...).stdout; !strings.Contains(out, "ok       acme:") {
+		t.Errorf("check after the erasure:\n%s", out)
 	}
 
 	// The SQLite engine cannot prune: serve and prune say how to convert.

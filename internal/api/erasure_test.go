@@ -4,19 +4,14 @@ package api_test
 
 import (
 	"bytes"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/trailaudit/trail/client"
 	"github.com/trailaudit/trail/internal/logstore"
+	"github.com/trailaudit/trail/internal/trailtest"
 	"github.com/trailaudit/trail/verify"
 )
 
@@ -47,7 +42,7 @@ func TestErasureOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range []string{"u_zelda", "Quintanilla"} {
-		if files := filesHolding(t, e.Data, v); !slices.ContainsFunc(files, func(f string) bool { return strings.HasSuffix(f, ".blk") }) {
+		if files := trailtest.FilesHolding(t, e.Data, v); !slices.ContainsFunc(files, func(f string) bool { return strings.HasSuffix(f, ".blk") }) {
 			t.Fatalf("before the erasure, no block file holds %q (found in %v): the search below would prove nothing", v, files)
 		}
 	}
@@ -118,52 +113,13 @@ func TestErasureOverHTTP(t *testing.T) {
 
 	// No file under the data directory names the person.
 	for _, v := range []string{"u_zelda", "Zelda", "Quintanilla"} {
-		if files := filesHolding(t, e.Data, v); len(files) > 0 {
+		if files := trailtest.FilesHolding(t, e.Data, v); len(files) > 0 {
 			t.Errorf("%v still hold %q", files, v)
 		}
 	}
 
 	// New events about the person are stored as usual.
 	e.ingest("acme", changeRole("e9", "zelda"))
-}
-
-// filesHolding lists the files under dir whose bytes contain v, as they
-// are or inside any zstd frame they hold (the log engine's pages).
-func filesHolding(t *testing.T, dir, v string) []string {
-	t.Helper()
-	var out []string
-	dec, _ := zstd.NewReader(nil)
-	defer dec.Close()
-	magic := []byte{0x28, 0xb5, 0x2f, 0xfd}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		found := bytes.Contains(b, []byte(v))
-		for i := 0; !found; i++ {
-			k := bytes.Index(b[i:], magic)
-			if k < 0 {
-				break
-			}
-			i += k
-			if err := dec.Reset(bytes.NewReader(b[i:])); err == nil {
-				plain, _ := io.ReadAll(io.LimitReader(dec, 16<<20))
-				found = bytes.Contains(plain, []byte(v))
-			}
-		}
-		if found {
-			out = append(out, path)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // TestErasureRefusedOnSQLite: the SQLite engine cannot rewrite events.
