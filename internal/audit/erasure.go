@@ -10,9 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/trailaudit/trail/internal/ledger"
@@ -20,7 +22,8 @@ import (
 
 // Erasure of a person (issue 11): every event of an org where the user
 // appears — as the actor, as a target of type user, or by any name seen
-// for that id in the description and metadata values — is rewritten with
+// for that id in the description, metadata values and the names of
+// non-user targets (whole occurrences only) — is rewritten with
 // each value identifying the person replaced by "[erased]" and a
 // "redacted" object holding the leaf hash of the original bytes, so the
 // tree is unchanged and exports still verify. The erasure is recorded as
@@ -238,32 +241,46 @@ func (m *personMatcher) appears(data []byte) bool {
 	return false
 }
 
-// scrub replaces every occurrence of the id and the names in s.
+// scrub replaces every whole occurrence of the id and the names in s:
+// an occurrence inside a longer word or id ("u_1" in "u_10", "Al" in
+// "Alice") is not the person.
 func (m *personMatcher) scrub(s string) string {
-	if s == m.id {
-		return Erased
-	}
-	for n := range m.names {
-		if s == n {
-			return Erased
-		}
-	}
-	// Longest first, so that a name containing another goes whole.
 	words := append([]string{m.id}, keys(m.names)...)
-	for changed := true; changed; {
-		changed = false
-		longest := ""
-		for _, w := range words {
-			if w != "" && len(w) > len(longest) && strings.Contains(s, w) {
-				longest = w
-			}
-		}
-		if longest != "" {
-			s = strings.ReplaceAll(s, longest, Erased)
-			changed = true
+	// Longest first, so that a name containing another goes whole.
+	slices.SortFunc(words, func(a, b string) int { return len(b) - len(a) })
+	for _, w := range words {
+		if w != "" {
+			s = replaceWhole(s, w, Erased)
 		}
 	}
 	return s
+}
+
+// replaceWhole replaces the occurrences of w in s that no letter, digit,
+// '_' or '-' touches on either side.
+func replaceWhole(s, w, by string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, w)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		end := i + len(w)
+		before, _ := utf8.DecodeLastRuneInString(s[:i])
+		after, _ := utf8.DecodeRuneInString(s[end:])
+		if i > 0 && wordRune(before) || end < len(s) && wordRune(after) {
+			b.WriteString(s[:end])
+		} else {
+			b.WriteString(s[:i])
+			b.WriteString(by)
+		}
+		s = s[end:]
+	}
+}
+
+func wordRune(r rune) bool {
+	return r == '_' || r == '-' || unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
 func keys(m map[string]bool) []string {
@@ -333,8 +350,12 @@ func redactEvent(data []byte, m *personMatcher, at, erasure string) (*Redaction,
 	}
 	ev.Targets = append([]Target(nil), ev.Targets...)
 	for i, t := range ev.Targets {
-		if t.Type == "user" && t.ID == m.id {
+		switch {
+		case t.Type == "user" && t.ID == m.id:
 			ev.Targets[i].ID, ev.Targets[i].Name = Erased, Erased
+		case t.Type != "user":
+			// A resource named after the person ("acme/zelda-notes").
+			ev.Targets[i].ID, ev.Targets[i].Name = m.scrub(t.ID), m.scrub(t.Name)
 		}
 	}
 	ev.Description = m.scrub(ev.Description)
