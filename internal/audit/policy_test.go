@@ -76,7 +76,7 @@ func TestRedactEvent(t *testing.T) {
 		Targets:     []Target{{Type: "user", ID: "u_b", Name: "bob"}, {Type: "repo", ID: "r_u_z", Name: "acme/Zelda Q"}},
 		Description: "Zelda Q changed bob's role",
 		OccurredAt:  time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC), ReceivedAt: time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC),
-		Metadata:    map[string]any{"note": "asked by Zelda Q", "list": []any{"Zelda Q", "x"}, "n": json.Number("3")},
+		Metadata: map[string]any{"note": "asked by Zelda Q", "list": []any{"Zelda Q", "x"}, "n": json.Number("3")},
 	}
 	orig := ev.AppendCanonical(nil)
 	m := &personMatcher{id: "u_z", names: map[string]bool{}}
