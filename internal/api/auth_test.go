@@ -34,6 +34,10 @@ func routeRequest(rt api.RouteInfo, org, id string) (path, contentType string, b
 		return path + "?user=u_alice", "", nil
 	case "/api/v1/orgs/{org}/consistency":
 		return path + "?from=0", "", nil
+	case "/api/v1/orgs/{org}/policy":
+		return path, "application/json", []byte(`{"retention":"forever"}`)
+	case "/api/v1/orgs/{org}/erasures":
+		return path, "application/json", []byte(`{"user_id":"u_nobody","reason":"scopes"}`)
 	}
 	ct, body := requestBody(rt.Method)
 	return path, ct, body
@@ -106,13 +110,20 @@ func TestRevocationTakesEffectAtOnce(t *testing.T) {
 }
 
 func TestScopes(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvWith(t, envOptions{logEngine: true}) // erasures need it
 	ingest := e.key(audit.ScopeIngest, "acme")
 	read := e.key(audit.ScopeRead, "acme")
 	admin := e.key(audit.ScopeAdmin, "acme")
 	e.ingest("acme", changeRole("known", "bob"))
+	er, err := e.Svc.StartErasure(t.Context(), "acme", "u_nobody", "scopes", audit.Actor{Type: "system", ID: "t", Name: "t"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, rt := range orgRoutes(t) {
 		path, ct, body := routeRequest(rt, "acme", "known")
+		if strings.HasSuffix(rt.Pattern, "/erasures/{id}") {
+			path = orgPath(rt.Pattern, "acme", er.ID)
+		}
 		allowed := map[string]string{"admin": admin}
 		refused := map[string]string{}
 		switch rt.Scope {
