@@ -452,19 +452,7 @@ func eventKey(data []byte, wantID bool) (int64, string, bool) {
 // integrity reads the integrity object; extra fields are copied to x
 // (the NDJSON trailer line carries the header fields too).
 func (p *parser) integrity(x *Export) error {
-	if err := p.expect('{'); err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	for more := true; more; {
-		k, err := p.key()
-		if err != nil {
-			return err
-		}
-		if seen[k] {
-			return p.fail("integrity key %q appears twice", k)
-		}
-		seen[k] = true
+	err := p.object("integrity", func(k string) (err error) {
 		switch k {
 		case "checkpoint":
 			x.Checkpoint, err = p.str()
@@ -489,12 +477,10 @@ func (p *parser) integrity(x *Export) error {
 		default:
 			_, _, err = p.skipValue()
 		}
-		if err != nil {
-			return err
-		}
-		if more, err = p.next('}'); err != nil {
-			return err
-		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if x.Checkpoint == "" {
 		return p.fail("the integrity block has no checkpoint")
@@ -504,6 +490,28 @@ func (p *parser) integrity(x *Export) error {
 
 // pruned reads integrity.pruned: {"before_seq": P, "hashes": [...]}.
 func (p *parser) pruned(x *Export) error {
+	seen := 0
+	err := p.object("integrity.pruned", func(k string) (err error) {
+		switch k {
+		case "before_seq":
+			x.prunedAt, err = p.int()
+		case "hashes":
+			x.Pruned, err = p.hashes()
+		default:
+			return p.fail("integrity.pruned has an unknown key %q (expected before_seq and hashes)", k)
+		}
+		seen++
+		return err
+	})
+	if err == nil && seen != 2 {
+		return p.fail("integrity.pruned needs before_seq and hashes")
+	}
+	return err
+}
+
+// object reads a JSON object, calling field with the parser at each
+// key's value; a key seen twice is an error.
+func (p *parser) object(what string, field func(key string) error) error {
 	if err := p.expect('{'); err != nil {
 		return err
 	}
@@ -514,26 +522,15 @@ func (p *parser) pruned(x *Export) error {
 			return err
 		}
 		if seen[k] {
-			return p.fail("integrity.pruned key %q appears twice", k)
+			return p.fail("%s key %q appears twice", what, k)
 		}
 		seen[k] = true
-		switch k {
-		case "before_seq":
-			x.prunedAt, err = p.int()
-		case "hashes":
-			x.Pruned, err = p.hashes()
-		default:
-			err = p.fail("integrity.pruned has an unknown key %q (expected before_seq and hashes)", k)
-		}
-		if err != nil {
+		if err := field(k); err != nil {
 			return err
 		}
 		if more, err = p.next('}'); err != nil {
 			return err
 		}
-	}
-	if !seen["before_seq"] || !seen["hashes"] {
-		return p.fail("integrity.pruned needs before_seq and hashes")
 	}
 	return nil
 }

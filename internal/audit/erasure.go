@@ -296,23 +296,12 @@ func jsonQuoted(s string) string { b, _ := json.Marshal(s); return string(b) }
 // jsonEscaped is s as it appears inside a JSON string.
 func jsonEscaped(s string) string { q := jsonQuoted(s); return q[1 : len(q)-1] }
 
-// canonicalEvent is the canonical encoding, decoded (erasure).
+// canonicalEvent is the canonical encoding, decoded (erasure): CSV's
+// decoding, with the org and a redacted object.
 type canonicalEvent struct {
-	ID          string          `json:"id"`
-	Org         string          `json:"org"`
-	Seq         int64           `json:"seq"`
-	Type        string          `json:"type"`
-	Category    string          `json:"category"`
-	Actor       Actor           `json:"actor"`
-	Targets     []Target        `json:"targets"`
-	Description string          `json:"description"`
-	Client      *Client         `json:"client"`
-	Location    *Location       `json:"location"`
-	OccurredAt  string          `json:"occurred_at"`
-	ReceivedAt  string          `json:"received_at"`
-	Metadata    json.RawMessage `json:"metadata"`
-	RecordedBy  string          `json:"recorded_by"`
-	Redacted    *struct {
+	storedEvent
+	Org      string `json:"org"`
+	Redacted *struct {
 		LeafHash string `json:"leaf_hash"`
 	} `json:"redacted"`
 }

@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,7 +65,7 @@ var eraseTests = []test{
 		if got := h.walk("acme", audit.Filter{Terms: []audit.Term{text("alice")}}, audit.Asc, 100); containsSeq(got, 2) || containsSeq(got, 5) {
 			h.t.Errorf("the word alice still finds an erased event: %v", got)
 		}
-		if got := h.allHashes("acme", 9); !equalHashes(got, hashes) {
+		if got := h.allHashes("acme", 9); !slices.Equal(got, hashes) {
 			h.t.Fatal("Redact changed the tree")
 		}
 		b := batch("acme", newEvent("acme", "a2", 2))

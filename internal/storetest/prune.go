@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
@@ -66,7 +67,7 @@ var pruneTests = []test{
 		if seq, _, err := h.s.Event(h.ctx, "acme", "a29"); err != nil || seq != 29 {
 			h.t.Errorf("Event(a29) = %d, %v", seq, err)
 		}
-		if got := h.allHashes("acme", 30); !equalHashes(got, hashes) {
+		if got := h.allHashes("acme", 30); !slices.Equal(got, hashes) {
 			h.t.Fatal("the tree's stored hashes changed with pruning")
 		}
 		if root, err := ledger.TreeHash(30, audit.HashReader(h.ctx, h.s, "acme")); err != nil || root != rootA {
@@ -144,16 +145,4 @@ func (h *harness) allHashes(org string, n int64) []ledger.Hash {
 		h.t.Fatalf("ReadHashes(%s): %v", org, err)
 	}
 	return hs
-}
-
-func equalHashes(a, b []ledger.Hash) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
