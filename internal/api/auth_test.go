@@ -5,7 +5,9 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,10 +40,19 @@ func routeRequest(rt api.RouteInfo, org, id string) (path, contentType string, b
 		return path, "application/json", []byte(`{"retention":"forever"}`)
 	case "/api/v1/orgs/{org}/erasures":
 		return path, "application/json", []byte(`{"user_id":"u_nobody","reason":"scopes"}`)
+	case "/api/v1/orgs/{org}/streams":
+		if rt.Method == "POST" {
+			return path, "application/json", fmt.Appendf(nil, `{"name":"walk %d","kind":"webhook","url":"http://127.0.0.1:9/"}`, streamNames.Add(1))
+		}
+	case "/api/v1/orgs/{org}/streams/{id}/replay":
+		return path, "application/json", []byte(`{"from_seq":0}`)
 	}
 	ct, body := requestBody(rt.Method)
 	return path, ct, body
 }
+
+// streamNames numbers the streams routeRequest creates.
+var streamNames atomic.Int64
 
 // orgRoutes are the routes of the table that act on one org.
 func orgRoutes(t *testing.T) []api.RouteInfo {
@@ -115,15 +126,24 @@ func TestScopes(t *testing.T) {
 	read := e.key(audit.ScopeRead, "acme")
 	admin := e.key(audit.ScopeAdmin, "acme")
 	e.ingest("acme", changeRole("known", "bob"))
+	st, err := e.client(e.Admin).CreateStream(t.Context(), "acme", client.NewStream{
+		Name: "scopes", Kind: "webhook", Settings: map[string]any{"url": "http://127.0.0.1:9/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	er, err := e.Svc.StartErasure(t.Context(), "acme", "u_nobody", "scopes", audit.Actor{Type: "system", ID: "t", Name: "t"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, rt := range orgRoutes(t) {
-		path, ct, body := routeRequest(rt, "acme", "known")
-		if strings.HasSuffix(rt.Pattern, "/erasures/{id}") {
-			path = orgPath(rt.Pattern, "acme", er.ID)
+		id := "known"
+		if strings.Contains(rt.Pattern, "/streams/{id}") {
+			id = st.ID // the stream routes' {id} is a stream's
 		}
+		if strings.HasSuffix(rt.Pattern, "/erasures/{id}") {
+			id = er.ID
+		}
+		path, ct, body := routeRequest(rt, "acme", id)
 		allowed := map[string]string{"admin": admin}
 		refused := map[string]string{}
 		switch rt.Scope {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trailaudit/trail/internal/ledger"
 )
 
 // Export formats.
@@ -45,6 +47,7 @@ type Export struct {
 	Logged Ack       // the org.audit_log.export event recording this export
 
 	checkpoint *SignedCheckpoint // signed at Size; nil when Trail signs nothing
+	leaves     *leafSpool        // the streamed events' leaf hashes (export_leaves.go), or nil
 }
 
 // ParseFormat validates an export format name; "" means json.
@@ -120,9 +123,17 @@ func (x *Export) WriteTo(ctx context.Context, w io.Writer, progress func(n int64
 	if err := x.header(bw); err != nil {
 		return 0, err
 	}
+	if x.leavesFromEvents() {
+		x.leaves = &leafSpool{}
+		defer func() { x.leaves.close(); x.leaves = nil }()
+	}
 	err := x.s.store.Scan(ctx, x.org, x.Pruned, x.Size, x.req.Filter, func(seq int64, data []byte) error {
 		if err := emit(count, data); err != nil {
 			return err
+		}
+		if x.leaves != nil {
+			leaf, _ := ledger.EventLeaf(data) // a redacted event stands by its original leaf
+			x.leaves.add(leaf)
 		}
 		count++
 		if progress != nil && count%10000 == 0 {

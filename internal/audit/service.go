@@ -57,7 +57,8 @@ type Service struct {
 	metrics    Metrics
 	integ      *integrity // checkpoints and quarantine (checkpoint.go)
 	clients    *clientCache
-	retention  string // the default retention policy
+	retention  string         // the default retention policy
+	hooks      committedHooks // OnCommit (notify.go)
 
 	queue   chan *commit
 	stop    chan struct{}
@@ -306,6 +307,9 @@ func (s *Service) commitGroup(group []*commit) {
 	}
 	if s.metrics != nil {
 		s.metrics.Committed(len(batches), events, time.Since(start), err)
+	}
+	if err == nil {
+		s.notifyCommitted(batches)
 	}
 	for _, c := range group {
 		close(c.done)

@@ -104,8 +104,8 @@ func migrate(db *sql.DB) error {
 	case v > schemaVersion:
 		return fmt.Errorf("sqlite: the database has schema version %d but this trail binary knows up to %d: upgrade trail", v, schemaVersion)
 	case v == schemaVersion:
-		// Meta's tables grow additively (CREATE … IF NOT EXISTS): a
-		// directory of this schema made before a new one gets it here.
+		// MetaSchema is idempotent: tables added to it since the database
+		// was made (streams) appear in it now.
 		for _, stmt := range MetaSchema {
 			if _, err := tx.Exec(stmt); err != nil {
 				return fmt.Errorf("sqlite: migrating: %w", err)

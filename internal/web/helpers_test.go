@@ -28,6 +28,7 @@ import (
 	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/ratelimit"
 	"github.com/trailaudit/trail/internal/sqlite"
+	"github.com/trailaudit/trail/internal/stream"
 	"github.com/trailaudit/trail/internal/web"
 )
 
@@ -41,6 +42,8 @@ type env struct {
 	erasureID string // authz_test.go
 	Svc       *audit.Service
 	Viewers   *audit.Viewers
+	Streams   *stream.Manager
+	streamID  string // a stream of org A (authz_test.go)
 	Admin     string // an admin key serving every org
 	Logs      *syncBuffer
 	clock     *clock
@@ -116,6 +119,9 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 	}
 	e.Svc = audit.NewService(audit.Config{Store: store, Locator: locator, Logger: log, Metrics: a.Metrics(), Integrity: integrity, Catalog: opts.catalog})
 	a.SetService(e.Svc)
+	// The stream routes work (nothing is delivered: the engine does not run).
+	e.Streams = stream.New(stream.Config{Service: e.Svc, Logger: log, AllowPrivate: true})
+	a.SetStreams(e.Streams)
 	text, link := locator.Attribution()
 	pages := web.New(web.Config{Service: e.Svc, Viewers: e.Viewers, Attribution: web.Attribution{Text: text, URL: link}, Logger: log, Limits: opts.limits})
 	srv.Config.Handler = pages.Wrap(a)
