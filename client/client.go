@@ -179,6 +179,9 @@ type Page struct {
 	Events []json.RawMessage `json:"events"`
 	// NextCursor fetches the next page; empty on the last page.
 	NextCursor string `json:"next_cursor"`
+	// PrunedBefore is P when retention pruned the org's events 0 … P-1:
+	// the log starts at seq P (0: nothing was pruned).
+	PrunedBefore int64 `json:"pruned_before_seq"`
 }
 
 // List returns one page of org's events.

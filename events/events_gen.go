@@ -1107,6 +1107,16 @@ func ScheduledJobSuspend(actor client.Actor, scheduledJob client.Target) client.
 	return client.Event{Type: TypeScheduledJobSuspend, Actor: actor, Targets: targets(typed("scheduled_job", scheduledJob)), Metadata: map[string]any{}}
 }
 
+// TypeOrgAuditLogErasure is the name of the event type org.audit_log.erasure.
+const TypeOrgAuditLogErasure = "org.audit_log.erasure"
+
+// OrgAuditLogErasure is org.audit_log.erasure: "A person erased from the audit log".
+// Its description reads "{actor} erased a person from {meta:events|some} audit log events[ (erasure {meta:erasure})][: {meta:reason}]".
+// Optional metadata: erasure (string), reason (string), events (int).
+func OrgAuditLogErasure(actor client.Actor) client.Event {
+	return client.Event{Type: TypeOrgAuditLogErasure, Actor: actor, Targets: targets(), Metadata: map[string]any{}}
+}
+
 // TypeOrgAuditLogExport is the name of the event type org.audit_log.export.
 const TypeOrgAuditLogExport = "org.audit_log.export"
 
@@ -1115,6 +1125,26 @@ const TypeOrgAuditLogExport = "org.audit_log.export"
 // Optional metadata: format (string), filter (string), size (int).
 func OrgAuditLogExport(actor client.Actor) client.Event {
 	return client.Event{Type: TypeOrgAuditLogExport, Actor: actor, Targets: targets(), Metadata: map[string]any{}}
+}
+
+// TypeOrgAuditLogPolicyChange is the name of the event type org.audit_log.policy_change.
+const TypeOrgAuditLogPolicyChange = "org.audit_log.policy_change"
+
+// OrgAuditLogPolicyChange is org.audit_log.policy_change: "Audit log retention policy changed".
+// Its description reads "{actor} changed the audit log retention policy[ to keep events {meta:retention}][, legal hold {meta:legal_hold}][ ({meta:legal_hold_reason})]".
+// Optional metadata: retention (string), legal_hold (bool), legal_hold_reason (string), old_retention (string), old_legal_hold (bool).
+func OrgAuditLogPolicyChange(actor client.Actor) client.Event {
+	return client.Event{Type: TypeOrgAuditLogPolicyChange, Actor: actor, Targets: targets(), Metadata: map[string]any{}}
+}
+
+// TypeOrgAuditLogPrune is the name of the event type org.audit_log.prune.
+const TypeOrgAuditLogPrune = "org.audit_log.prune"
+
+// OrgAuditLogPrune is org.audit_log.prune: "Audit log events pruned by retention".
+// Its description reads "{actor} pruned {meta:events|some} audit log events[ (seq {meta:from_seq} … {meta:to_seq})][ under retention {meta:retention}]".
+// Optional metadata: events (int), from_seq (int), to_seq (int), retention (string), cutoff (string).
+func OrgAuditLogPrune(actor client.Actor) client.Event {
+	return client.Event{Type: TypeOrgAuditLogPrune, Actor: actor, Targets: targets(), Metadata: map[string]any{}}
 }
 
 // TypeOrgAuditLogStreamCreate is the name of the event type org.audit_log.stream.create.

@@ -13,7 +13,7 @@ import (
 // checkpoint. The export (or the log) was altered, or is not what it
 // claims to be.
 type MismatchError struct {
-	// Check names what failed: "event", "order", "missing", "count",
+	// Check names what failed: "event", "order", "missing", "count", "pruned",
 	// "root", "signature", "origin", "size", "previous".
 	Check string
 	// Seq and ID name the first event that does not match, when the

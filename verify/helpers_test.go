@@ -22,7 +22,7 @@ import (
 // exports.
 type testLog struct {
 	t     testing.TB
-	store *sqlite.Store
+	store audit.Store
 	svc   *audit.Service
 	vkey  string
 }

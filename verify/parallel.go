@@ -107,7 +107,8 @@ func scanSegment(d []byte, from, limit int) segment {
 		if s.leaves == nil {
 			s.leaves = make([]Hash, 0, cap(x.Events))
 		}
-		s.leaves = append(s.leaves, ledger.LeafHash(e.Data))
+		h, _ := ledger.EventLeaf(e.Data)
+		s.leaves = append(s.leaves, h)
 		more, err := q.next(']')
 		if err != nil {
 			s.err = err.(*MalformedError)

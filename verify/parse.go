@@ -18,12 +18,20 @@ type Export struct {
 	Size    int64  // N: the export covers seqs 0 … N-1 of the org's log
 	Count   int64  // the number of events the file states; -1 if it states none
 	Filter  string // the search string of a filtered export, "" if none
-	Events  []Event
+	// PrunedBefore is P when the org's events 0 … P-1 were pruned
+	// (retention): the export starts at seq P. 0 when nothing was pruned.
+	PrunedBefore int64
+	Events       []Event
 
 	// The integrity block; Checkpoint is "" when the file has none.
 	Checkpoint  string // the C2SP signed note of the checkpoint at Size
 	VerifierKey string // the note verifier key that signed it
 	Hashes      []Hash // leaf hashes and covering subtree hashes, in seq order
+	// Pruned is the compact range of the pruned leaves [0, PrunedBefore)
+	// (integrity.pruned.hashes), left to right.
+	Pruned []Hash
+	// prunedAt is integrity.pruned.before_seq, -1 when absent.
+	prunedAt int64
 
 	leaves []Hash // each event's leaf hash, when the parser computed them
 }
@@ -272,7 +280,7 @@ func (p *parser) key() (string, error) {
 }
 
 func (p *parser) document() (*Export, error) {
-	x := &Export{Format: "json", Count: -1, Size: -1}
+	x := &Export{Format: "json", Count: -1, Size: -1, prunedAt: -1}
 	if err := p.expect('{'); err != nil {
 		return nil, err
 	}
@@ -297,6 +305,8 @@ func (p *parser) document() (*Export, error) {
 			x.Count, err = p.int()
 		case "filter":
 			x.Filter, err = p.str()
+		case "pruned_before_seq":
+			x.PrunedBefore, err = p.int()
 		case "events":
 			err = p.events(x)
 		case "integrity":
@@ -328,6 +338,12 @@ func (p *parser) header(x *Export, events bool) error {
 		return p.fail("the export states no size")
 	case !events:
 		return p.fail("the export has no events array")
+	case x.prunedAt >= 0 && x.prunedAt != x.PrunedBefore:
+		return p.fail("pruned_before_seq is %d but integrity.pruned.before_seq is %d", x.PrunedBefore, x.prunedAt)
+	case x.PrunedBefore > 0 && x.prunedAt < 0 && x.Checkpoint != "":
+		return p.fail("pruned_before_seq is %d but the integrity block has no pruned range", x.PrunedBefore)
+	case x.PrunedBefore > x.Size:
+		return p.fail("pruned_before_seq %d is past the size %d", x.PrunedBefore, x.Size)
 	}
 	return nil
 }
@@ -436,19 +452,7 @@ func eventKey(data []byte, wantID bool) (int64, string, bool) {
 // integrity reads the integrity object; extra fields are copied to x
 // (the NDJSON trailer line carries the header fields too).
 func (p *parser) integrity(x *Export) error {
-	if err := p.expect('{'); err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	for more := true; more; {
-		k, err := p.key()
-		if err != nil {
-			return err
-		}
-		if seen[k] {
-			return p.fail("integrity key %q appears twice", k)
-		}
-		seen[k] = true
+	err := p.object("integrity", func(k string) (err error) {
 		switch k {
 		case "checkpoint":
 			x.Checkpoint, err = p.str()
@@ -466,18 +470,67 @@ func (p *parser) integrity(x *Export) error {
 			x.Count, err = p.int()
 		case "filter":
 			x.Filter, err = p.str()
+		case "pruned_before_seq":
+			x.PrunedBefore, err = p.int()
+		case "pruned":
+			err = p.pruned(x)
 		default:
 			_, _, err = p.skipValue()
 		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if x.Checkpoint == "" {
+		return p.fail("the integrity block has no checkpoint")
+	}
+	return nil
+}
+
+// pruned reads integrity.pruned: {"before_seq": P, "hashes": [...]}.
+func (p *parser) pruned(x *Export) error {
+	seen := 0
+	err := p.object("integrity.pruned", func(k string) (err error) {
+		switch k {
+		case "before_seq":
+			x.prunedAt, err = p.int()
+		case "hashes":
+			x.Pruned, err = p.hashes()
+		default:
+			return p.fail("integrity.pruned has an unknown key %q (expected before_seq and hashes)", k)
+		}
+		seen++
+		return err
+	})
+	if err == nil && seen != 2 {
+		return p.fail("integrity.pruned needs before_seq and hashes")
+	}
+	return err
+}
+
+// object reads a JSON object, calling field with the parser at each
+// key's value; a key seen twice is an error.
+func (p *parser) object(what string, field func(key string) error) error {
+	if err := p.expect('{'); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for more := true; more; {
+		k, err := p.key()
 		if err != nil {
+			return err
+		}
+		if seen[k] {
+			return p.fail("%s key %q appears twice", what, k)
+		}
+		seen[k] = true
+		if err := field(k); err != nil {
 			return err
 		}
 		if more, err = p.next('}'); err != nil {
 			return err
 		}
-	}
-	if x.Checkpoint == "" {
-		return p.fail("the integrity block has no checkpoint")
 	}
 	return nil
 }
@@ -519,7 +572,7 @@ func (p *parser) hashes() ([]Hash, error) {
 // ndjson reads one event a line; a last line {"integrity":{…}} carries
 // the header and integrity block.
 func (p *parser) ndjson() (*Export, error) {
-	x := &Export{Format: "ndjson", Count: -1, Size: -1}
+	x := &Export{Format: "ndjson", Count: -1, Size: -1, prunedAt: -1}
 	for {
 		p.ws()
 		if p.i >= len(p.d) {

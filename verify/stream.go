@@ -219,7 +219,8 @@ func checkOlder(events []Event, notes []streamNote, cps []ledger.Checkpoint) err
 	k := 0
 	for _, i := range order {
 		for k < len(events) && events[k].Seq == int64(k) && int64(k) < cps[i].Size {
-			b.AddLeaf(ledger.LeafHash(events[k].Data))
+			leaf, _ := ledger.EventLeaf(events[k].Data) // a redacted event stands by its original leaf
+			b.AddLeaf(leaf)
 			k++
 		}
 		if b.Size() < cps[i].Size {
@@ -259,7 +260,7 @@ func streamExport(events []Event, note string, size int64) *Export {
 	x := &Export{Format: "stream", Size: size, Count: -1, Events: events, Checkpoint: note}
 	x.Hashes = make([]Hash, len(events))
 	for i, e := range events {
-		x.Hashes[i] = ledger.LeafHash(e.Data)
+		x.Hashes[i], _ = ledger.EventLeaf(e.Data)
 	}
 	x.leaves = x.Hashes
 	if len(events) > 0 {

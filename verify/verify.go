@@ -15,6 +15,7 @@ package verify
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -57,6 +58,21 @@ type Result struct {
 	// proven to be extended by this log.
 	PreviousSize int64
 	PreviousRoot Hash
+	// PrunedBefore is P when events 0 … P-1 were pruned: the compact
+	// range of their leaves, with the kept events, gave the root.
+	PrunedBefore int64
+	// Redacted lists the events a person was erased from: each proven by
+	// the leaf hash of its original bytes (its "redacted" object), not by
+	// its present bytes.
+	Redacted []RedactedEvent
+}
+
+// RedactedEvent names an event proven by its redacted leaf hash.
+type RedactedEvent struct {
+	Seq     int64
+	ID      string
+	At      string // when it was redacted
+	Erasure string // the erasure's id
 }
 
 // Verify checks x against its signed checkpoint: the signature, the origin
@@ -109,8 +125,13 @@ func Verify(x *Export, opts Options) (*Result, error) {
 	if w.root != cp.Root {
 		return nil, mismatch("root", "the events and the hashes of the integrity block give the root %s, but the checkpoint signed %s", ledger.EncodeHash(w.root), ledger.EncodeHash(cp.Root))
 	}
-	res.Complete = int64(len(x.Events)) == x.Size
+	res.Complete = int64(len(x.Events)) == x.Size-x.PrunedBefore
+	res.PrunedBefore = x.PrunedBefore
+	res.Redacted = redactedEvents(x)
 	if prev != nil {
+		if !w.prevSeen && prev.Size < x.PrunedBefore {
+			return nil, fmt.Errorf("cannot prove from this export that the log extends the previous checkpoint of size %d: events 0 … %d were pruned; ask the server for a consistency proof (GET /api/v1/orgs/%s/consistency?from=%d) and check it with verify.Consistency", prev.Size, x.PrunedBefore-1, x.Org, prev.Size)
+		}
 		if !w.prevSeen {
 			return nil, errors.New("cannot prove that the log extends the previous checkpoint from this partial export: use a complete export")
 		}
@@ -196,7 +217,10 @@ type walked struct {
 // hash is listed.
 func walk(x *Export, prev *ledger.Checkpoint) (*walked, error) {
 	w := &walked{upTo: len(x.Events)}
-	var b ledger.Builder
+	b, err := ledger.NewPrunedBuilder(x.PrunedBefore, x.Pruned)
+	if err != nil {
+		return nil, mismatch("pruned", "integrity.pruned: %v", err)
+	}
 	pos := 0
 	var nodes []ledger.Node
 	take := func() (Hash, error) {
@@ -227,14 +251,14 @@ func walk(x *Export, prev *ledger.Checkpoint) (*walked, error) {
 	}
 	complete := x.Filter == ""
 	dense := true
-	var next int64
+	next := x.PrunedBefore
 	for i := range x.Events {
 		e := &x.Events[i]
 		if err := orderError(x, i, next, complete); err != nil {
 			w.upTo, w.orderErr = i, err
 			break
 		}
-		if e.Seq != int64(i) {
+		if e.Seq != int64(i)+x.PrunedBefore {
 			dense = false
 		}
 		if err := cover(next, e.Seq); err != nil {
@@ -297,6 +321,8 @@ func orderError(x *Export, i int, next int64, complete bool) error {
 		after = sprintf("after event seq %d (id %q)", p.Seq, p.ID())
 	}
 	switch {
+	case e.Seq < x.PrunedBefore:
+		return &MismatchError{Check: "order", Seq: e.Seq, ID: e.ID(), Detail: sprintf("the export says events before seq %d were pruned, but holds this one", x.PrunedBefore)}
 	case e.Seq < next:
 		return &MismatchError{Check: "order", Seq: e.Seq, ID: e.ID(), Detail: sprintf("out of place %s: seqs must increase (an event moved, repeated or inserted)", after)}
 	case e.Seq >= x.Size:
@@ -335,7 +361,7 @@ func checkLeaves(x *Export, w *walked, opts Options) error {
 					if x.leaves != nil {
 						h = x.leaves[i]
 					} else {
-						h = ledger.LeafHash(x.Events[i].Data)
+						h, _ = ledger.EventLeaf(x.Events[i].Data)
 					}
 					if h != x.Hashes[at] {
 						bad = i
@@ -370,4 +396,16 @@ func checkLeaves(x *Export, w *walked, opts Options) error {
 		return &MismatchError{Check: "event", Seq: e.Seq, ID: e.ID(), Detail: "its bytes do not hash to the leaf hash the log holds for this seq: the event was altered"}
 	}
 	return nil
+}
+
+// redactedEvents lists the events that stand in the tree by their
+// redacted leaf hash.
+func redactedEvents(x *Export) []RedactedEvent {
+	var out []RedactedEvent
+	for _, e := range x.Events {
+		if _, at, erasure, ok := ledger.Redacted(e.Data); ok {
+			out = append(out, RedactedEvent{Seq: e.Seq, ID: e.ID(), At: at, Erasure: erasure})
+		}
+	}
+	return out
 }

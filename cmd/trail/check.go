@@ -58,6 +58,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if res.Checkpoint > 0 {
 				cp = fmt.Sprintf("matches its signed checkpoint of size %d", res.Checkpoint)
 			}
+			if res.Pruned > 0 {
+				cp += fmt.Sprintf("; events 0 … %d were pruned by retention (their tree hashes are taken as stored)", res.Pruned-1)
+			}
 			fmt.Fprintf(stdout, "ok       %s: %d events, root %s, %s\n", org, res.Size, ledger.EncodeHash(res.Root), cp)
 			continue
 		}

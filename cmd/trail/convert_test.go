@@ -81,6 +81,11 @@ func makeV1Dir(t *testing.T, bin string) v1Dir {
 		t.Fatal(err)
 	}
 	d.stream = *st
+	// A legal hold (the SQLite engine keeps policies, though it cannot
+	// prune): it must survive the conversion.
+	if _, err := c.SetPolicy(testCtx(t), "gamma", client.Policy{Retention: "forever", LegalHold: true, LegalHoldReason: "case 7"}); err != nil {
+		t.Fatal(err)
+	}
 	// A link spent (its session kept) and one not, made beside the server.
 	link := func() string {
 		res := mustRun(t, bin, nil, append([]string{"link", "--org", "acme", "--user", "u_ada", "--name", "Ada",
@@ -210,6 +215,9 @@ func TestConvertOnFirstStart(t *testing.T) {
 	st, err := apiClient(s.Base, v1.admin).Stream(testCtx(t), "acme", v1.stream.ID)
 	if err != nil || st.DeliveredSeq != v1.stream.DeliveredSeq || st.CheckpointSize != v1.stream.CheckpointSize || st.State != "paused" || st.Name != "siem" {
 		t.Errorf("the stream after the conversion: %+v %v; want its cursor as before: %+v", st, err, v1.stream)
+	}
+	if p, err := apiClient(s.Base, v1.admin).Policy(testCtx(t), "gamma"); err != nil || !p.LegalHold || p.LegalHoldReason != "case 7" {
+		t.Errorf("gamma's legal hold after the conversion: %+v %v", p, err)
 	}
 	res := mustRun(t, bin, nil, "check", "--data", v1.data)
 	for org, n := range v1.checkpointSizes {

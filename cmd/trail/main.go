@@ -25,6 +25,8 @@ Usage:
   trail export  --org ORG [--format json|ndjson|csv] [--q QUERY] [--out FILE]
   trail verify  FILE|DIR [--key VERIFIER_KEY]… [--previous OLDER]    check an export, or stream objects, offline
   trail check   [--data DIR] [--org ORG]                             re-derive every org's tree, compare
+  trail prune   [--data DIR] [--org ORG]                             apply retention policies now
+  trail erase   --org ORG --user ID --reason TEXT                    erase a person from an org's events
   trail orgs    [--json] [--data DIR]                                every org with a log, its size
   trail backup  [--data DIR] [--store log:DIR|sqlite:DIR] DEST        a consistent copy, while serving
   trail keys    verifier [--store URL] | rotate-signing [--data DIR]  checkpoint signing key
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"check":  runCheck,  // check.go
 		"orgs":   runOrgs,   // orgs.go
 		"backup": runBackup, // backup.go
+		"prune":  runPrune,  // retention.go
+		"erase":  runErase,  // retention.go
 
 		"version":       runVersion, // version.go
 		"migrate":       runMigrate,

@@ -35,8 +35,9 @@ type serveConfig struct {
 	viewer          viewerFlags   // link.go
 	signing         *signingFlags // signing.go
 	checkpointEvery time.Duration
-	net             netFlags // serve_net.go: TLS, timeouts, rate limits
-	streamPrivate   bool     // --stream-allow-private
+	net             netFlags       // serve_net.go: TLS, timeouts, rate limits
+	retention       retentionFlags // retention.go
+	streamPrivate   bool           // --stream-allow-private
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -57,6 +58,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.signing = addSigningFlags(fs)
 	fs.DurationVar(&c.checkpointEvery, "checkpoint-interval", audit.DefaultCheckpointEvery, "sign a checkpoint of each org that grew at most this often (also on demand: proofs, exports)")
 	c.net.register(fs)
+	c.retention.register(fs)
+	c.retention.registerInterval(fs)
 	fs.BoolVar(&c.streamPrivate, "stream-allow-private", env("TRAIL_STREAM_ALLOW_PRIVATE", "") == "true",
 		"let stream destinations be loopback, private or link-local addresses (tests, on-premises SIEMs); by default only public addresses are reached (env TRAIL_STREAM_ALLOW_PRIVATE=true)")
 	if _, err := parse(fs, args, 0); err != nil {
@@ -67,6 +70,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("--ipv4-prefix must be 0..32 and --ipv6-prefix 0..128")
 	}
 	if err := c.net.check(); err != nil {
+		return err
+	}
+	if err := c.retention.check(); err != nil {
 		return err
 	}
 	c.viewer.tls = c.net.tlsCert != ""
@@ -129,9 +135,13 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	svc := audit.NewService(audit.Config{
 		Store: store, Locator: locator, Logger: log, Metrics: a.Metrics(),
 		IPv4Prefix: c.ipv4Prefix, IPv6Prefix: c.ipv6Prefix, Limits: c.limits,
-		Integrity: integrity, Catalog: cat,
+		Integrity: integrity, Catalog: cat, Retention: c.retention.retention,
 	})
 	defer svc.Close()
+	if err := c.retention.checkStore(svc); err != nil {
+		ln.Close()
+		return err
+	}
 	a.SetService(svc)
 	if err := startIntegrity(ctx, svc, log); err != nil {
 		ln.Close()
@@ -187,6 +197,7 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 			return err
 		}
 	}
+	c.retention.startPruner(ctx, svc, log)
 	ready.Store(true)
 	log.Info("ready")
 

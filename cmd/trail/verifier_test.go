@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/trailaudit/trail/internal/postgres/pgtest"
+	"github.com/trailaudit/trail/verify"
 )
 
 // TestKeysVerifierStore: `trail keys verifier --store postgres://…` prints
@@ -40,3 +41,23 @@ func TestKeysVerifierStore(t *testing.T) {
 }
 
 func firstLine(s string) string { return strings.TrimSpace(strings.SplitN(s, "\n", 2)[0]) }
+
+// TestVerifyReportPrunedRedacted checks what trail verify prints for a
+// pruned log with redacted events.
+func TestVerifyReportPrunedRedacted(t *testing.T) {
+	var b strings.Builder
+	res := &verify.Result{Org: "acme", Origin: "trail/orgs/acme", Size: 700, Events: 400, Complete: true, Pinned: true,
+		PrunedBefore: 300, Redacted: []verify.RedactedEvent{{Seq: 400, ID: "ev-400", At: "2026-12-06T18:00:00.000000Z", Erasure: "er_1"}}}
+	report(&b, res, &verify.Export{}, nil)
+	for _, want := range []string{
+		"pruned:     events 0 … 299 (300) were removed by retention; the compact range of their 4 hashes",
+		"events:     400 of 400 kept (seqs 300 … 699): complete",
+		"redacted:   1 events had a person erased",
+		`seq 400 id "ev-400" (erasure er_1 at 2026-12-06T18:00:00.000000Z)`,
+		"verified",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+}

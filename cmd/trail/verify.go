@@ -33,7 +33,10 @@ const verifyUsage = `FILE|DIR [--key VERIFIER_KEY]… [--trust FILE] [--previous
 
 Checks a Trail export (JSON, or NDJSON with its integrity line) offline: the
 checkpoint's signature against the keys you trust, each event's exact bytes
-and place, and the root; with --previous, that the log extends an older
+and place, and the root. After retention pruned events 0 … P-1, the root
+is rebuilt from their compact range and the kept events, and the pruned
+range is reported; events a person was erased from are proven by the leaf
+hash of their original bytes and are named; with --previous, that the log extends an older
 export's (or checkpoint's) log: nothing deleted, nothing rewritten.
 
 With a DIR, checks the objects an s3 stream destination wrote (*.ndjson.gz
@@ -125,11 +128,19 @@ func report(w io.Writer, res *verify.Result, x *verify.Export, trusted []string)
 	fmt.Fprintf(w, "org:        %s (origin %s)\n", res.Org, res.Origin)
 	fmt.Fprintf(w, "size:       %d\n", res.Size)
 	fmt.Fprintf(w, "root:       %s\n", ledger.EncodeHash(res.Root))
-	if res.Complete {
-		fmt.Fprintf(w, "events:     %d of %d: complete, every event unaltered and in its place\n", res.Events, res.Size)
-	} else {
-		fmt.Fprintf(w, "events:     %d of %d (filter %q): each unaltered and in its place; the others are left out, not proven absent\n", res.Events, res.Size, x.Filter)
+	if res.PrunedBefore > 0 {
+		fmt.Fprintf(w, "pruned:     events 0 … %d (%d) were removed by retention; the compact range of their %d hashes is proven against the root\n", res.PrunedBefore-1, res.PrunedBefore, ledger.PrunedRangeSize(res.PrunedBefore))
 	}
+	kept := res.Size - res.PrunedBefore
+	switch {
+	case res.Complete && res.PrunedBefore > 0:
+		fmt.Fprintf(w, "events:     %d of %d kept (seqs %d … %d): complete, every event unaltered and in its place\n", res.Events, kept, res.PrunedBefore, res.Size-1)
+	case res.Complete:
+		fmt.Fprintf(w, "events:     %d of %d: complete, every event unaltered and in its place\n", res.Events, res.Size)
+	default:
+		fmt.Fprintf(w, "events:     %d of %d (filter %q): each unaltered and in its place; the others are left out, not proven absent\n", res.Events, kept, x.Filter)
+	}
+	reportRedacted(w, res.Redacted)
 	pinned := "pinned"
 	if !res.Pinned {
 		pinned = "NOT PINNED"
@@ -143,6 +154,22 @@ func report(w io.Writer, res *verify.Result, x *verify.Export, trusted []string)
 	}
 	if res.Pinned {
 		fmt.Fprintln(w, "verified")
+	}
+}
+
+// reportRedacted names the events a person was erased from (the first
+// 20; all are counted).
+func reportRedacted(w io.Writer, red []verify.RedactedEvent) {
+	if len(red) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "redacted:   %d events had a person erased; each is proven by the leaf hash of its original bytes, not by its present bytes:\n", len(red))
+	for i, r := range red {
+		if i == 20 {
+			fmt.Fprintf(w, "            … and %d more\n", len(red)-i)
+			break
+		}
+		fmt.Fprintf(w, "            seq %d id %q (erasure %s at %s)\n", r.Seq, r.ID, r.Erasure, r.At)
 	}
 }
 

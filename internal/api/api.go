@@ -157,6 +157,10 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/verifier-key", "", a.verifierKey},
 		{"POST", "/api/v1/orgs/{org}/viewer-links", audit.ScopeAdmin, a.createViewerLink},
 		{"DELETE", "/api/v1/orgs/{org}/sessions", audit.ScopeAdmin, a.endSessions},
+		{"GET", "/api/v1/orgs/{org}/policy", audit.ScopeAdmin, a.getPolicy},                  // policy.go
+		{"PUT", "/api/v1/orgs/{org}/policy", audit.ScopeAdmin, a.putPolicy},                  // policy.go
+		{"POST", "/api/v1/orgs/{org}/erasures", audit.ScopeAdmin, a.startErasure},            // policy.go
+		{"GET", "/api/v1/orgs/{org}/erasures/{id}", audit.ScopeAdmin, a.getErasure},          // policy.go
 		{"POST", "/api/v1/orgs/{org}/streams", audit.ScopeAdmin, a.createStream},             // streams.go
 		{"GET", "/api/v1/orgs/{org}/streams", audit.ScopeAdmin, a.listStreams},               // streams.go
 		{"GET", "/api/v1/orgs/{org}/streams/{id}", audit.ScopeAdmin, a.getStream},            // streams.go

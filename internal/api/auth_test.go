@@ -36,6 +36,10 @@ func routeRequest(rt api.RouteInfo, org, id string) (path, contentType string, b
 		return path + "?user=u_alice", "", nil
 	case "/api/v1/orgs/{org}/consistency":
 		return path + "?from=0", "", nil
+	case "/api/v1/orgs/{org}/policy":
+		return path, "application/json", []byte(`{"retention":"forever"}`)
+	case "/api/v1/orgs/{org}/erasures":
+		return path, "application/json", []byte(`{"user_id":"u_nobody","reason":"scopes"}`)
 	case "/api/v1/orgs/{org}/streams":
 		if rt.Method == "POST" {
 			return path, "application/json", fmt.Appendf(nil, `{"name":"walk %d","kind":"webhook","url":"http://127.0.0.1:9/"}`, streamNames.Add(1))
@@ -117,7 +121,7 @@ func TestRevocationTakesEffectAtOnce(t *testing.T) {
 }
 
 func TestScopes(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvWith(t, envOptions{logEngine: true}) // erasures need it
 	ingest := e.key(audit.ScopeIngest, "acme")
 	read := e.key(audit.ScopeRead, "acme")
 	admin := e.key(audit.ScopeAdmin, "acme")
@@ -127,10 +131,17 @@ func TestScopes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	er, err := e.Svc.StartErasure(t.Context(), "acme", "u_nobody", "scopes", audit.Actor{Type: "system", ID: "t", Name: "t"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, rt := range orgRoutes(t) {
 		id := "known"
 		if strings.Contains(rt.Pattern, "/streams/{id}") {
 			id = st.ID // the stream routes' {id} is a stream's
+		}
+		if strings.HasSuffix(rt.Pattern, "/erasures/{id}") {
+			id = er.ID
 		}
 		path, ct, body := routeRequest(rt, "acme", id)
 		allowed := map[string]string{"admin": admin}

@@ -184,6 +184,9 @@ func writeEvents(w http.ResponseWriter, res audit.ListResult) {
 		bw.WriteString(`,"next_cursor":`)
 		bw.Write(cur)
 	}
+	if res.PrunedBefore > 0 {
+		bw.WriteString(`,"pruned_before_seq":` + strconv.FormatInt(res.PrunedBefore, 10))
+	}
 	bw.WriteString("}\n")
 	bw.Flush()
 }

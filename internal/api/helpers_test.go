@@ -24,6 +24,7 @@ import (
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/geo"
 	"github.com/trailaudit/trail/internal/geo/geotest"
+	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/ratelimit"
 	"github.com/trailaudit/trail/internal/sqlite"
 	"github.com/trailaudit/trail/internal/stream"
@@ -36,7 +37,7 @@ type env struct {
 	t     *testing.T
 	URL   string
 	Data  string // the data directory
-	Store *sqlite.Store
+	Store audit.Store
 	Svc   *audit.Service
 	Logs  *syncBuffer // everything Trail logged
 	Ready atomic.Bool
@@ -53,6 +54,9 @@ type envOptions struct {
 	limits *ratelimit.Guard
 	// reg, if set, is the API's metrics registry.
 	reg *prometheus.Registry
+	// logEngine stores in the log engine instead of SQLite (erasure and
+	// pruning need it).
+	logEngine bool
 }
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, envOptions{}) }
@@ -61,7 +65,13 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 	t.Helper()
 	dir := t.TempDir()
 	e := &env{t: t, Data: filepath.Join(dir, "data"), Logs: &syncBuffer{}}
-	store, err := sqlite.Open(e.Data, sqlite.Options{})
+	var store audit.Store
+	var err error
+	if opts.logEngine {
+		store, err = logstore.Open(e.Data, logstore.Options{})
+	} else {
+		store, err = sqlite.Open(e.Data, sqlite.Options{})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,9 @@ type CheckResult struct {
 	// Checkpoint is the size of the last signed checkpoint compared, 0 if
 	// none was kept.
 	Checkpoint int64
+	// Pruned is P when events 0 … P-1 were pruned: their part of the tree
+	// is taken from the stored hashes, not re-derived.
+	Pruned int64
 }
 
 // checkChunk is how many events CheckOrg compares per read of hashes.
@@ -70,7 +73,24 @@ func (s *Service) CheckOrg(ctx context.Context, org string, progress func(done, 
 		}
 		return nil
 	}
-	err = s.store.Scan(ctx, org, 0, size, Filter{}, func(seq int64, data []byte) error {
+	if res.Pruned, err = s.PrunedBefore(ctx, org); err != nil {
+		return res, err
+	}
+	if res.Pruned > 0 {
+		if edge, err = prunedEdge(res.Pruned, r); err != nil {
+			res.Problems = append(res.Problems, fmt.Sprintf("the stored tree hashes of the pruned events 0 … %d are unreadable: %v", res.Pruned-1, err))
+			return res, nil
+		}
+		firstSeq = res.Pruned
+		if cp.Note != "" && cp.Size <= res.Pruned {
+			root, err := ledger.TreeHash(cp.Size, r)
+			if err != nil {
+				return res, err
+			}
+			cpRoot = &root
+		}
+	}
+	err = s.store.Scan(ctx, org, res.Pruned, size, Filter{}, func(seq int64, data []byte) error {
 		if seq != edge.Size() {
 			return fmt.Errorf("audit: the log of %s has no event at seq %d", org, edge.Size())
 		}
@@ -79,7 +99,8 @@ func (s *Service) CheckOrg(ctx context.Context, org string, progress func(done, 
 			cpRoot = &root
 		}
 		var err error
-		if want, err = edge.Append(want, ledger.LeafHash(data)); err != nil {
+		leaf, _ := ledger.EventLeaf(data) // a redacted event stands by its original leaf
+		if want, err = edge.Append(want, leaf); err != nil {
 			return err
 		}
 		ids = append(ids, eventID(data))
@@ -132,4 +153,14 @@ func eventID(data []byte) string {
 		}
 	}
 	return "?"
+}
+
+// prunedEdge is the tree's right edge at the pruning point p, from the
+// stored hashes.
+func prunedEdge(p int64, r ledger.HashReader) (*ledger.Edge, error) {
+	hs, err := r.ReadHashes(ledger.EdgeIndexes(p))
+	if err != nil {
+		return nil, err
+	}
+	return ledger.NewEdge(p, hs)
 }

@@ -271,7 +271,8 @@ func (s *Service) Prove(ctx context.Context, org, id string) (Inclusion, error) 
 	if err != nil {
 		return Inclusion{}, err
 	}
-	return Inclusion{Seq: seq, Data: data, LeafHash: ledger.LeafHash(data), Checkpoint: cp, Proof: proof}, nil
+	leaf, _ := ledger.EventLeaf(data) // a redacted event stands by its original leaf
+	return Inclusion{Seq: seq, Data: data, LeafHash: leaf, Checkpoint: cp, Proof: proof}, nil
 }
 
 // Consistency returns the consistency proof that org's tree of size to

@@ -42,6 +42,7 @@ type Export struct {
 	org    string
 	req    ExportRequest
 	Size   int64     // N: the export covers seq 0 … N-1
+	Pruned int64     // P: events 0 … P-1 were pruned; the export starts at P
 	At     time.Time // when N was fixed
 	Logged Ack       // the org.audit_log.export event recording this export
 
@@ -72,7 +73,11 @@ func (s *Service) StartExport(ctx context.Context, org string, req ExportRequest
 	if err != nil {
 		return nil, err
 	}
-	x := &Export{s: s, org: org, req: req, Size: n, At: s.now().UTC()}
+	pruned, err := s.PrunedBefore(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	x := &Export{s: s, org: org, req: req, Size: n, Pruned: min(pruned, n), At: s.now().UTC()}
 	meta := map[string]any{"format": format, "size": json.Number(strconv.FormatInt(n, 10))}
 	if req.Query != "" {
 		meta["filter"] = req.Query
@@ -122,12 +127,13 @@ func (x *Export) WriteTo(ctx context.Context, w io.Writer, progress func(n int64
 		x.leaves = &leafSpool{}
 		defer func() { x.leaves.close(); x.leaves = nil }()
 	}
-	err := x.s.store.Scan(ctx, x.org, 0, x.Size, x.req.Filter, func(seq int64, data []byte) error {
+	err := x.s.store.Scan(ctx, x.org, x.Pruned, x.Size, x.req.Filter, func(seq int64, data []byte) error {
 		if err := emit(count, data); err != nil {
 			return err
 		}
 		if x.leaves != nil {
-			x.leaves.add(ledger.LeafHash(data))
+			leaf, _ := ledger.EventLeaf(data) // a redacted event stands by its original leaf
+			x.leaves.add(leaf)
 		}
 		count++
 		if progress != nil && count%10000 == 0 {
@@ -136,6 +142,9 @@ func (x *Export) WriteTo(ctx context.Context, w io.Writer, progress func(n int64
 		return nil
 	})
 	if err != nil {
+		return count, err
+	}
+	if err := x.checkNotPruned(ctx); err != nil {
 		return count, err
 	}
 	if x.req.Format == FormatJSON {
@@ -168,6 +177,7 @@ func (x *Export) header(bw *bufio.Writer) error {
 		b = appendString(b, x.At.Format(TimeFormat))
 		b = append(b, `,"size":`...)
 		b = strconv.AppendInt(b, x.Size, 10)
+		b = x.appendPrunedBefore(b)
 		if x.req.Query != "" {
 			b = append(b, `,"filter":`...)
 			b = appendString(b, x.req.Query)

@@ -21,6 +21,10 @@ import (
 //	                  event's leaf hash (as stored), and for each run of
 //	                  seqs the export leaves out, the roots of the largest
 //	                  aligned subtrees covering it (ledger.Cover)
+//	  "pruned":       after pruning before seq P (retention), with the
+//	                  export's "pruned_before_seq": P: {"before_seq": P,
+//	                  "hashes": the compact range of leaves [0, P)}, and
+//	                  "hashes" then start at seq P
 //	}
 //
 // A complete export lists N leaf hashes; a filtered one O(k·log N).
@@ -62,6 +66,7 @@ func (x *Export) writeIntegrityLine(ctx context.Context, bw *bufio.Writer, count
 	b = appendString(b, x.org)
 	b = append(b, `,"size":`...)
 	b = strconv.AppendInt(b, x.Size, 10)
+	b = x.appendPrunedBefore(b)
 	b = append(b, `,"count":`...)
 	b = strconv.AppendInt(b, count, 10)
 	if x.req.Query != "" {
@@ -96,8 +101,11 @@ func (x *Export) integrityFields(ctx context.Context, bw *bufio.Writer) error {
 	b = appendString(b, x.checkpoint.Note)
 	b = append(b, `,"verifier_key":`...)
 	b = appendString(b, x.s.VerifierKey())
-	b = append(b, `,"hashes":[`...)
 	bw.Write(b)
+	if err := x.writePruned(ctx, bw); err != nil {
+		return err
+	}
+	bw.WriteString(`,"hashes":[`)
 	hw := &hashWriter{bw: bw}
 	if err := x.writeHashes(ctx, hw); err != nil {
 		return err
@@ -129,7 +137,7 @@ func (w *hashWriter) write(hs []ledger.Hash) {
 // exported events: those hashed while streaming them when the export
 // could (export_leaves.go), else stored hashes read a chunk at a time.
 func (x *Export) writeHashes(ctx context.Context, w *hashWriter) error {
-	if x.leaves != nil && x.leaves.n == x.Size {
+	if x.leaves != nil && x.leaves.n == x.Size-x.Pruned {
 		if err := x.leaves.each(w.write); err == nil || w.n > 0 {
 			return err
 		}
@@ -138,7 +146,7 @@ func (x *Export) writeHashes(ctx context.Context, w *hashWriter) error {
 	r := HashReader(ctx, x.s.store, x.org)
 	if x.req.Filter.Empty() {
 		idx := make([]int64, 0, hashChunk)
-		for lo := int64(0); lo < x.Size; lo += hashChunk {
+		for lo := x.Pruned; lo < x.Size; lo += hashChunk {
 			idx = idx[:0]
 			for i := lo; i < min(lo+hashChunk, x.Size); i++ {
 				idx = append(idx, ledger.LeafIndex(i))
@@ -151,7 +159,7 @@ func (x *Export) writeHashes(ctx context.Context, w *hashWriter) error {
 		}
 		return nil
 	}
-	var prev int64
+	prev := x.Pruned
 	var nodes []ledger.Node
 	idx := make([]int64, 0, 4*hashChunk)
 	flush := func() error {
@@ -166,7 +174,7 @@ func (x *Export) writeHashes(ctx context.Context, w *hashWriter) error {
 		nodes, idx = nodes[:0], idx[:0]
 		return nil
 	}
-	err := x.s.store.Scan(ctx, x.org, 0, x.Size, x.req.Filter, func(seq int64, _ []byte) error {
+	err := x.s.store.Scan(ctx, x.org, x.Pruned, x.Size, x.req.Filter, func(seq int64, _ []byte) error {
 		nodes = ledger.Cover(nodes, prev, seq)
 		nodes = append(nodes, ledger.Node{Level: 0, Index: seq})
 		prev = seq + 1
@@ -180,4 +188,52 @@ func (x *Export) writeHashes(ctx context.Context, w *hashWriter) error {
 	}
 	nodes = ledger.Cover(nodes, prev, x.Size)
 	return flush()
+}
+
+// appendPrunedBefore appends `,"pruned_before_seq":P` when events were
+// pruned.
+func (x *Export) appendPrunedBefore(b []byte) []byte {
+	if x.Pruned == 0 {
+		return b
+	}
+	b = append(b, `,"pruned_before_seq":`...)
+	return strconv.AppendInt(b, x.Pruned, 10)
+}
+
+// writePruned writes `,"pruned":{"before_seq":P,"hashes":[…]}`: the
+// compact range of the pruned leaves [0, P), read from the stored tree.
+func (x *Export) writePruned(ctx context.Context, bw *bufio.Writer) error {
+	if x.Pruned == 0 {
+		return nil
+	}
+	nodes := ledger.PrunedRange(x.Pruned)
+	idx := make([]int64, len(nodes))
+	for i, n := range nodes {
+		idx[i] = n.StoredIndex()
+	}
+	hs, err := HashReader(ctx, x.s.store, x.org).ReadHashes(idx)
+	if err != nil {
+		return err
+	}
+	b := bw.AvailableBuffer()
+	b = append(b, `,"pruned":{"before_seq":`...)
+	b = strconv.AppendInt(b, x.Pruned, 10)
+	b = append(b, `,"hashes":[`...)
+	bw.Write(b)
+	(&hashWriter{bw: bw}).write(hs)
+	_, err = bw.WriteString("]}")
+	return err
+}
+
+// checkNotPruned fails an export whose first events were pruned while it
+// was written: it would miss them without saying so.
+func (x *Export) checkNotPruned(ctx context.Context) error {
+	p, err := x.s.PrunedBefore(ctx, x.org)
+	if err != nil {
+		return err
+	}
+	if p > x.Pruned && x.Pruned < x.Size {
+		return Errorf(CodeUnavailable, "events %d … %d were pruned by retention while this export was written: export again", x.Pruned, min(p, x.Size)-1)
+	}
+	return nil
 }

@@ -31,6 +31,8 @@ type ListResult struct {
 	Events     [][]byte
 	Seqs       []int64
 	NextCursor string
+	// PrunedBefore is P when retention pruned events 0 … P-1.
+	PrunedBefore int64
 }
 
 // Page sizes.
@@ -72,6 +74,9 @@ func (s *Service) List(ctx context.Context, org string, req ListRequest) (ListRe
 		return ListResult{}, err
 	}
 	res := ListResult{Events: page.Events, Seqs: page.Seqs}
+	if res.PrunedBefore, err = s.PrunedBefore(ctx, org); err != nil {
+		return ListResult{}, err
+	}
 	if page.More && len(page.Seqs) > 0 {
 		res.NextCursor = encodeCursor(req.Order, page.Seqs[len(page.Seqs)-1], req.Query)
 	}

@@ -29,6 +29,10 @@ type Config struct {
 	Metrics  Metrics          // nil: none
 	// Integrity signs checkpoints (checkpoint.go); zero: none are signed.
 	Integrity IntegrityConfig
+	// Retention is the policy of orgs that set none (policy.go): "forever"
+	// (the default) or a duration like "400d"; it must parse with
+	// ParseRetention.
+	Retention string
 }
 
 // Metrics receives what the write path observes. Implementations must be
@@ -53,6 +57,7 @@ type Service struct {
 	metrics    Metrics
 	integ      *integrity // checkpoints and quarantine (checkpoint.go)
 	clients    *clientCache
+	retention  string         // the default retention policy
 	hooks      committedHooks // OnCommit (notify.go)
 
 	queue   chan *commit
@@ -74,7 +79,7 @@ func NewService(cfg Config) *Service {
 		store: cfg.Store, catalog: cfg.Catalog, locator: cfg.Locator,
 		ipv4Prefix: cfg.IPv4Prefix, ipv6Prefix: cfg.IPv6Prefix,
 		limits: cfg.Limits.WithDefaults(), maxGroup: cfg.MaxGroup,
-		now: cfg.Now, log: cfg.Logger, metrics: cfg.Metrics,
+		now: cfg.Now, log: cfg.Logger, metrics: cfg.Metrics, retention: cfg.Retention,
 		queue: make(chan *commit, 1024), stop: make(chan struct{}),
 	}
 	if s.catalog == nil {
@@ -85,6 +90,9 @@ func NewService(cfg Config) *Service {
 	}
 	if s.ipv6Prefix == 0 {
 		s.ipv6Prefix = 48
+	}
+	if s.retention == "" {
+		s.retention = RetentionForever
 	}
 	if s.maxGroup <= 0 {
 		s.maxGroup = 20000

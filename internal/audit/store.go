@@ -18,6 +18,7 @@ type Store interface {
 	ViewerStore
 	StreamStore // stream destinations and their cursors (stream.go)
 	Ledger      // the Merkle tree and checkpoints (integrity.go)
+	PolicyStore // retention policies (policy.go)
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
 	Close() error

@@ -67,7 +67,7 @@ func TestHubNamesPresent(t *testing.T) {
 
 func TestCount(t *testing.T) {
 	c := Builtin()
-	if got, want := len(c.Types()), 103+len(streamTypes()); got != want {
+	if got, want := len(c.Types()), 106+len(streamTypes()); got != want {
 		t.Errorf("len(Types()) = %d, want %d", got, want)
 	}
 	extra := map[string]bool{}
@@ -76,12 +76,12 @@ func TestCount(t *testing.T) {
 			extra[typ.Name] = true
 		}
 	}
-	want := map[string]bool{"org.audit_log.view": true}
+	want := map[string]bool{"org.audit_log.view": true, "org.audit_log.policy_change": true, "org.audit_log.prune": true, "org.audit_log.erasure": true}
 	for _, st := range streamTypes() {
 		want[st.Name] = true
 	}
 	if !maps.Equal(extra, want) {
-		t.Errorf("types beyond the Hub's = %v, want only org.audit_log.view and the stream events %v", extra, want)
+		t.Errorf("types beyond the Hub's = %v, want org.audit_log.view, policy_change, prune, erasure and the stream events %v", extra, want)
 	}
 }
 
@@ -190,7 +190,7 @@ func TestFlags(t *testing.T) {
 		}
 	}
 	if want := []string{
-		"org.audit_log.export",
+		"org.audit_log.erasure", "org.audit_log.export", "org.audit_log.policy_change", "org.audit_log.prune",
 		"org.audit_log.stream.create", "org.audit_log.stream.delete", "org.audit_log.stream.failing",
 		"org.audit_log.stream.pause", "org.audit_log.stream.recover", "org.audit_log.stream.replay",
 		"org.audit_log.stream.resume", "org.audit_log.stream.test",

@@ -54,5 +54,39 @@ func auditLogTypes() []Type {
 			Metadata: []MetaRule{str("query", "the search shown, if any")},
 			Template: "{actor} viewed the audit log[ (search: {meta:query})]",
 		},
+		{
+			Name: "org.audit_log.policy_change", Category: c, TrailOnly: true,
+			Summary: "Audit log retention policy changed",
+			Metadata: []MetaRule{
+				str("retention", "how long events are kept, counted from received_at (400d, 12h…), or forever"),
+				boolean("legal_hold", "while on, nothing of the org is pruned"),
+				str("legal_hold_reason", "why the hold is on"),
+				str("old_retention", "the retention before the change"),
+				boolean("old_legal_hold", "the legal hold before the change"),
+			},
+			Template: "{actor} changed the audit log retention policy[ to keep events {meta:retention}][, legal hold {meta:legal_hold}][ ({meta:legal_hold_reason})]",
+		},
+		{
+			Name: "org.audit_log.prune", Category: c, TrailOnly: true,
+			Summary: "Audit log events pruned by retention",
+			Metadata: []MetaRule{
+				integer("events", "how many events were removed"),
+				integer("from_seq", "the first seq removed"),
+				integer("to_seq", "the last seq removed"),
+				str("retention", "the retention rule that removed them"),
+				str("cutoff", "events received before this time were due"),
+			},
+			Template: "{actor} pruned {meta:events|some} audit log events[ (seq {meta:from_seq} … {meta:to_seq})][ under retention {meta:retention}]",
+		},
+		{
+			Name: "org.audit_log.erasure", Category: c, TrailOnly: true,
+			Summary: "A person erased from the audit log",
+			Metadata: []MetaRule{
+				str("erasure", "the erasure's id"),
+				str("reason", "why, as the requester gave it"),
+				integer("events", "how many events were rewritten"),
+			},
+			Template: "{actor} erased a person from {meta:events|some} audit log events[ (erasure {meta:erasure})][: {meta:reason}]",
+		},
 	}
 }

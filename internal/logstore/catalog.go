@@ -112,7 +112,7 @@ func migrateCatalog(db *sql.DB) error {
 		return fmt.Errorf("logstore: creating the catalog: %w", err)
 	}
 	defer tx.Rollback()
-	for _, stmt := range slices.Concat(catalogSchema, sqlite.MetaSchema) {
+	for _, stmt := range slices.Concat(catalogSchema, pruneSchema, sqlite.MetaSchema) {
 		if _, err := tx.Exec(stmt); err != nil {
 			return fmt.Errorf("logstore: creating the catalog: %w", err)
 		}
@@ -311,6 +311,7 @@ type catalogOrg struct {
 	blocks []*blockRef
 	daily  map[dayCat]int64
 	tiles  []tileRow
+	pruned int64   // P: events [0, P) were pruned (prune.go)
 	ids    []idRow // as stored: checked against the blocks when used
 	edge   edgeRow
 }

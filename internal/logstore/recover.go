@@ -30,6 +30,15 @@ func (s *Store) recover() error {
 	if err != nil {
 		return err
 	}
+	pruned, err := s.cat.prunedPoints(ctx)
+	if err != nil {
+		return err
+	}
+	for num, p := range pruned {
+		if co := orgs[num]; co != nil {
+			co.pruned = p
+		}
+	}
 	var lastFile, end int64
 	var repaired []*orgLog
 	defer func() { s.rebuilt = len(repaired) }()
@@ -86,6 +95,7 @@ func (s *Store) recover() error {
 func (s *Store) loadOrg(co *catalogOrg) (o *orgLog, repair bool, err error) {
 	o = newOrgLog(co.name)
 	o.num, o.blocks, o.daily = co.num, co.blocks, co.daily
+	o.sealed, o.pruned = co.pruned, co.pruned
 	for _, b := range co.blocks {
 		if b.first != o.sealed {
 			return nil, false, fmt.Errorf("logstore: the catalog's blocks of %s jump from seq %d to %d", co.name, o.sealed, b.first)
@@ -123,7 +133,7 @@ func (s *Store) loadOrg(co *catalogOrg) (o *orgLog, repair bool, err error) {
 // computeEdge computes the edge of o's tree at its sealed size from the
 // tiles and the blocks (at most 255 leaves per edge hash).
 func (s *Store) computeEdge(o *orgLog) (*ledger.Edge, error) {
-	v := view{o: o, size: o.sealed, sealed: o.sealed, blocks: o.blocks, tree: o.tree}
+	v := view{o: o, size: o.sealed, sealed: o.sealed, pruned: o.pruned, blocks: o.blocks, tree: o.tree}
 	c := &leafCache{s: s, v: &v, pages: map[pageKey][]ledger.Hash{}}
 	idx := ledger.EdgeIndexes(o.sealed)
 	hashes := make([]ledger.Hash, len(idx))

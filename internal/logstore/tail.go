@@ -22,7 +22,8 @@ type orgLog struct {
 
 	num    int64 // catalog number; 0 until the org's first seal
 	size   int64 // next seq: every event below it is acknowledged
-	sealed int64 // events [0, sealed) are in blocks
+	sealed int64 // events [pruned, sealed) are in blocks
+	pruned int64 // P: events [0, P) were pruned (prune.go)
 	blocks []*blockRef
 	tail   []*tailEvent // seq sealed+i
 	tailID map[string]int64
@@ -75,6 +76,7 @@ type view struct {
 	num    int64 // the org's catalog number (0: none yet)
 	size   int64
 	sealed int64
+	pruned int64
 	blocks []*blockRef
 	tail   []*tailEvent
 	tree   treeState
@@ -83,7 +85,7 @@ type view struct {
 func (o *orgLog) view() view {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return view{o: o, num: o.num, size: o.size, sealed: o.sealed, blocks: o.blocks, tail: o.tail, tree: o.tree.snapshot()}
+	return view{o: o, num: o.num, size: o.size, sealed: o.sealed, pruned: o.pruned, blocks: o.blocks, tail: o.tail, tree: o.tree.snapshot()}
 }
 
 const microsPerDay = 86400 * 1000000

@@ -100,7 +100,10 @@ type leafCache struct {
 	s     *Store
 	v     *view
 	pages map[pageKey][]ledger.Hash
-	nodes map[int64][]ledger.Hash // rows of stored hashes at nodeLevel, by row index
+	// the pruned leaves' row last read (prune.go)
+	prunedFirst int64
+	prunedRow   []byte
+	nodes       map[int64][]ledger.Hash // rows of stored hashes at nodeLevel, by row index
 }
 
 func (c *leafCache) node(level int, n int64) (ledger.Hash, error) {
@@ -129,6 +132,9 @@ func (c *leafCache) leaf(seq int64) (ledger.Hash, error) {
 	if seq >= c.v.sealed {
 		return c.v.tail[seq-c.v.sealed].leaf, nil
 	}
+	if seq < c.v.pruned {
+		return c.prunedLeaf(seq)
+	}
 	b := findBlock(c.v.blocks, seq)
 	h, err := c.s.blocks.header(b)
 	if err != nil {
@@ -144,7 +150,7 @@ func (c *leafCache) leaf(seq int64) (ledger.Hash, error) {
 		}
 		hashes = make([]ledger.Hash, len(events))
 		for i, e := range events {
-			hashes[i] = ledger.LeafHash(e)
+			hashes[i], _ = ledger.EventLeaf(e) // a redacted event stands by its original leaf
 		}
 		if len(c.pages) > 64 {
 			clear(c.pages)

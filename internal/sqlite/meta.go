@@ -6,7 +6,8 @@ import "database/sql"
 
 // Meta is the small mutable state an embedded engine keeps in SQLite
 // beside its events: API keys (keys.go), viewer links and sessions
-// (viewer.go), stream destinations and their cursors (stream.go). Store
+// (viewer.go), stream destinations and their cursors (stream.go),
+// retention policies and erasures (policy.go, erasure.go). Store
 // embeds it; the log engine (internal/logstore) embeds it over its own
 // catalog database, so both run the same code.
 type Meta struct {
@@ -76,5 +77,26 @@ var MetaSchema = []string{
 		lease_until     INTEGER NOT NULL DEFAULT 0,
 		PRIMARY KEY (org, id),
 		UNIQUE (org, name)
+	) WITHOUT ROWID`,
+	// Retention policies per org (policy.go); updated in Unix microseconds.
+	`CREATE TABLE IF NOT EXISTS policies (
+		org               TEXT PRIMARY KEY,
+		retention         TEXT NOT NULL,
+		legal_hold        INTEGER NOT NULL,
+		legal_hold_reason TEXT NOT NULL,
+		updated           INTEGER NOT NULL
+	) WITHOUT ROWID`,
+	// Erasures (erasure.go): never the person, only the request's id,
+	// reason, state and count; times in Unix microseconds, 0 for not yet.
+	`CREATE TABLE IF NOT EXISTS erasures (
+		org     TEXT NOT NULL,
+		id      TEXT NOT NULL,
+		reason  TEXT NOT NULL,
+		state   TEXT NOT NULL,
+		events  INTEGER NOT NULL,
+		error   TEXT NOT NULL,
+		created INTEGER NOT NULL,
+		done    INTEGER NOT NULL,
+		PRIMARY KEY (org, id)
 	) WITHOUT ROWID`,
 }

@@ -155,7 +155,8 @@ func (s *Meta) PruneViewer(ctx context.Context, t time.Time) error {
 // src (a database with the tables of MetaSchema: another engine's, when a
 // data directory is converted) that have not expired at now, and its
 // stream destinations with their cursors (leases dropped: their holder is
-// gone), leaving rows already here as they are. A table src does not have
+// gone), retention policies (legal holds) and erasure records, leaving rows
+// already here as they are. A table src does not have
 // (made by a version without it) is skipped. It reports how many rows it
 // stored.
 func (s *Meta) ImportMeta(ctx context.Context, src *sql.DB, now time.Time) (int, error) {
@@ -169,6 +170,8 @@ func (s *Meta) ImportMeta(ctx context.Context, src *sql.DB, now time.Time) (int,
 		{"viewer_links", "WHERE expires >= ?"},
 		{"sessions", "WHERE expires >= ?"},
 		{"streams", "WHERE ? IS NOT NULL"},
+		{"policies", "WHERE ? IS NOT NULL"}, // a legal hold must survive the conversion
+		{"erasures", "WHERE ? IS NOT NULL"},
 	} {
 		n, err := copyRows(ctx, src, tx, t.table, t.where, micros(now))
 		if err != nil {

@@ -21,7 +21,8 @@ func (h *harness) checkTree(org string) ledger.Hash {
 	var want []ledger.Stored
 	for _, data := range events {
 		var err error
-		if want, err = e.Append(want, ledger.LeafHash(data)); err != nil {
+		leaf, _ := ledger.EventLeaf(data)
+		if want, err = e.Append(want, leaf); err != nil {
 			h.t.Fatal(err)
 		}
 	}

@@ -56,6 +56,9 @@ func Run(t *testing.T, open func(t *testing.T) audit.Store) {
 		{"Ledger", ledgerTests},
 		{"Viewer", viewerTests},
 		{"Stream", streamTests},
+		{"Policy", policyTests},
+		{"Prune", pruneTests},
+		{"Erase", eraseTests},
 		{"Load", loadTests},
 	}
 	for _, g := range groups {

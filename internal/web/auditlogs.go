@@ -33,9 +33,10 @@ type auditPage struct {
 	Events          []eventView
 	Detail          *eventView // ?event=ID
 	Quarantine      string     // why the org is quarantined, "" when it is not
+	Retention       string     // the org's retention policy and pruned range, "" when kept forever
 	DetailError     string
 	CountText       string // "24,012 events"; "" when not cheap to know
-	State           string // "rows", "empty" (no events at all), "nomatch", "invalid"
+	State           string // "rows", "empty" (no events at all), "pruned" (all removed by retention), "nomatch", "invalid"
 	NewerURL        string
 	OlderURL        string
 	NewestURL       string
@@ -101,10 +102,17 @@ func (h *Handler) fill(ctx context.Context, p *auditPage, org string, f audit.Fi
 	if err := h.fillChart(ctx, p, org, f, now); err != nil {
 		return err
 	}
-	if n, ok, err := h.cheapCount(ctx, org, f, size); err != nil {
+	pruned, err := h.svc.PrunedBefore(ctx, org)
+	if err != nil {
+		return err
+	}
+	if n, ok, err := h.cheapCount(ctx, org, f, size-pruned); err != nil {
 		return err
 	} else if ok {
 		p.CountText = eventsText(n)
+	}
+	if p.Retention, err = h.retentionText(ctx, org, pruned); err != nil {
+		return err
 	}
 	rs, err := h.loadRows(ctx, org, f, c)
 	if err != nil {
@@ -126,6 +134,8 @@ func (h *Handler) fill(ctx context.Context, p *auditPage, org string, f audit.Fi
 	switch {
 	case size == 0:
 		p.State = "empty"
+	case size == pruned:
+		p.State = "pruned" // every event was removed by retention (the line says so)
 	case len(p.Events) == 0:
 		p.State = "nomatch"
 	}

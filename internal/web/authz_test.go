@@ -100,6 +100,12 @@ func matrixRequest(e *env, route, csrf string) (method, target string, body stri
 		return method, path, `{"user":{"id":"u_alice","name":"alice"}}`, []string{"Content-Type: application/json"}
 	case "POST /api/v1/keys":
 		return method, path, `{"scope":"read","org":"` + orgA + `","name":"matrix"}`, []string{"Content-Type: application/json"}
+	case "PUT /api/v1/orgs/{org}/policy":
+		return method, path, `{"retention":"forever"}`, []string{"Content-Type: application/json"}
+	case "POST /api/v1/orgs/{org}/erasures":
+		return method, path, `{"user_id":"u_nobody","reason":"matrix"}`, []string{"Content-Type: application/json"}
+	case "GET /api/v1/orgs/{org}/erasures/{id}":
+		return method, strings.Replace(path, knownEventID, e.erasure(orgA), 1), "", nil
 	case "DELETE /api/v1/orgs/{org}/sessions":
 		return method, path + "?user=u_nobody", "", nil
 	case "GET /api/v1/orgs/{org}/consistency":
@@ -149,7 +155,7 @@ func (e *env) stream(fresh bool) string {
 // table; every answer's body is checked so that nothing of org B ever
 // appears, and nothing of org A appears to a credential of org B.
 func TestAuthorizationMatrix(t *testing.T) {
-	e := newEnvWith(t, envOptions{sign: true})
+	e := newEnvWith(t, envOptions{sign: true, logEngine: true})
 	e.ingest(orgA, strings.Replace(changeRole(knownEventID, "alice", "bob"), `"u_bob"`, `"u_`+markerA+`"`, 1))
 	e.ingest(orgA, changeRole("", "alice", markerA))
 	e.ingest(orgB, changeRole("globex-known", "mallory", markerB))
@@ -269,4 +275,16 @@ func readGolden(t *testing.T) (map[string][]string, []string) {
 		t.Fatal(err)
 	}
 	return rows, cols
+}
+
+// erasure returns the id of an erasure of org, made once (of nobody).
+func (e *env) erasure(org string) string {
+	if e.erasureID == "" {
+		rec, err := e.Svc.StartErasure(context.Background(), org, "u_nobody", "matrix", audit.Actor{Type: "system", ID: "test", Name: "test"}, true)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		e.erasureID = rec.ID
+	}
+	return e.erasureID
 }

@@ -29,6 +29,9 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/logstore"
 )
 
 // axeDefaultPath is where `npm ci --prefix internal/web/testdata/axe`
@@ -197,7 +200,7 @@ func (tb *tab) expect(state, sel string) {
 
 func TestBrowserAccessibility(t *testing.T) {
 	tb := newAxeTab(t)
-	e := newEnv(t)
+	e := newEnvWith(t, envOptions{logEngine: true}) // retention needs it
 	id, name := loadDemo(t, e)
 	e.ingest("acme", changeRole("carol-1", "carol", "dave"), changeRole("carol-2", "carol", "erin"))
 	pageURL := e.URL + pageOf
@@ -277,6 +280,31 @@ func TestBrowserAccessibility(t *testing.T) {
 	// the "No events yet" state cannot be reached through the page.
 	tb.expect("a new org", ".pager .disabled")
 	tb.check("a new org")
+
+	// Retention (docs/retention.md): the policy line with a legal hold,
+	// and an org whose every event was pruned.
+	admin := audit.Actor{Type: "token", ID: "k", Name: "admin"}
+	if _, err := e.Svc.SetPolicy(t.Context(), "acme", audit.Policy{Retention: "400d", LegalHold: true, LegalHoldReason: "case 7"}, admin); err != nil {
+		t.Fatal(err)
+	}
+	tb.openLink(e.mint("acme", id, name))
+	tb.expect("retention and legal hold", "#retention")
+	tb.checkIn("retention and legal hold", ".table-card")
+	e.ingest("pruned-org", changeRole("p-1", "alice", "bob"))
+	if _, err := e.Svc.SetPolicy(t.Context(), "pruned-org", audit.Policy{Retention: "1s"}, admin); err != nil {
+		t.Fatal(err)
+	}
+	tb.openLink(e.mint("pruned-org", "u_admin", "admin")) // records the view first
+	st := e.Store.(*logstore.Store)
+	if err := st.Seal(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Prune(t.Context(), "pruned-org", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	tb.navigate(e.URL + "/orgs/pruned-org/settings/audit-logs")
+	tb.expect("every event pruned", "#state-pruned")
+	tb.checkIn("every event pruned", ".table-card")
 
 	// A quarantined org refuses new events, the page's own view records
 	// included; a session's first view still shows the page, with its

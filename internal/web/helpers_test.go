@@ -25,6 +25,7 @@ import (
 	"github.com/trailaudit/trail/internal/geo"
 	"github.com/trailaudit/trail/internal/geo/geotest"
 	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/ratelimit"
 	"github.com/trailaudit/trail/internal/sqlite"
 	"github.com/trailaudit/trail/internal/stream"
@@ -35,16 +36,17 @@ import (
 // a temporary directory, the service with a tiny DB-IP-named geolocation
 // database, the JSON API and the web pages on one server on 127.0.0.1.
 type env struct {
-	t        *testing.T
-	URL      string
-	Store    *sqlite.Store
-	Svc      *audit.Service
-	Viewers  *audit.Viewers
-	Streams  *stream.Manager
-	streamID string // a stream of org A (authz_test.go)
-	Admin    string // an admin key serving every org
-	Logs     *syncBuffer
-	clock    *clock
+	t         *testing.T
+	URL       string
+	Store     audit.Store
+	erasureID string // authz_test.go
+	Svc       *audit.Service
+	Viewers   *audit.Viewers
+	Streams   *stream.Manager
+	streamID  string // a stream of org A (authz_test.go)
+	Admin     string // an admin key serving every org
+	Logs      *syncBuffer
+	clock     *clock
 }
 
 // envOptions adjust newEnv.
@@ -54,6 +56,7 @@ type envOptions struct {
 	sign      bool          // sign checkpoints (an Ed25519 key made for the test)
 	limits    *ratelimit.Guard
 	catalog   *catalog.Catalog // default catalog.Builtin()
+	logEngine bool             // the log engine instead of SQLite (erasure needs it)
 }
 
 // clock is a settable clock for the viewer layer (links, sessions, the
@@ -80,7 +83,13 @@ func newEnv(t *testing.T) *env { return newEnvWith(t, envOptions{}) }
 func newEnvWith(t *testing.T, opts envOptions) *env {
 	t.Helper()
 	dir := t.TempDir()
-	store, err := sqlite.Open(filepath.Join(dir, "data"), sqlite.Options{})
+	var store audit.Store
+	var err error
+	if opts.logEngine {
+		store, err = logstore.Open(filepath.Join(dir, "data"), logstore.Options{})
+	} else {
+		store, err = sqlite.Open(filepath.Join(dir, "data"), sqlite.Options{})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -414,3 +414,28 @@ type preset struct {
 
 // formatFilter is the filter as one canonical search string.
 func formatFilter(f audit.Filter) string { return query.Format(f) }
+
+// retentionText says how long the org's events are kept and what was
+// pruned (docs/retention.md); "" when everything is kept forever.
+func (h *Handler) retentionText(ctx context.Context, org string, pruned int64) (string, error) {
+	pol, err := h.svc.Policy(ctx, org)
+	if err != nil {
+		return "", err
+	}
+	if pol.Retention == audit.RetentionForever && !pol.LegalHold && pruned == 0 {
+		return "", nil
+	}
+	var b strings.Builder
+	if pol.Retention == audit.RetentionForever {
+		b.WriteString("Events are kept forever.")
+	} else {
+		fmt.Fprintf(&b, "Events are kept %s after Trail receives them.", pol.Retention)
+	}
+	if pol.LegalHold {
+		fmt.Fprintf(&b, " Legal hold: nothing is removed (%s).", pol.LegalHoldReason)
+	}
+	if pruned > 0 {
+		fmt.Fprintf(&b, " Events 0 to %d were removed by retention; this log starts at event %d, and exports still verify.", pruned-1, pruned)
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package logstore
+
+import (
+	"context"
+	"slices"
+
+	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/sqlite"
+)
+
+// Erasure (issue 11) rewrites the blocks that hold the redacted events:
+// the org's tail is sealed first and the log rotated, so that every
+// redacted event is in a block and no log segment holds its old bytes;
+// each affected block is then written anew through buildBlock (same
+// seqs, ids and content hashes, the new bytes, their summaries and
+// filters), the catalog row is switched to it in one transaction, and the
+// old block's bytes are punched out of its file (releaseBlocks). The tree
+// is unchanged: a redacted event carries its original leaf hash.
+
+// Redact implements audit.Eraser.
+func (s *Store) Redact(ctx context.Context, org string, rs []audit.Redaction) error {
+	if s.reader {
+		return &audit.Error{Code: audit.CodeUnavailable, Message: "the data directory " + s.dir + " is in use by a running trail serve: erase through its API"}
+	}
+	o := s.org(org)
+	if o == nil || len(rs) == 0 {
+		return nil
+	}
+	if err := s.sealOut(ctx); err != nil {
+		return err
+	}
+	s.sealMu.Lock()
+	defer s.sealMu.Unlock()
+	o.mu.RLock()
+	blocks, sealed := o.blocks, o.sealed
+	o.mu.RUnlock()
+	byBlock := map[*blockRef]map[int64][]byte{}
+	for _, r := range rs {
+		if r.Seq >= sealed || r.Seq < o.pruned {
+			return internalErr("erasure: seq %d of %s is not in a block", r.Seq, org)
+		}
+		b := findBlock(blocks, r.Seq)
+		if byBlock[b] == nil {
+			byBlock[b] = map[int64][]byte{}
+		}
+		byBlock[b][r.Seq] = r.Data
+	}
+	var old []*blockRef
+	for b, repl := range byBlock {
+		nb, err := s.rewriteBlock(b, repl)
+		if err != nil {
+			return err
+		}
+		if _, err := s.cat.w.ExecContext(ctx, `UPDATE blocks SET file = ?, off = ?, len = ? WHERE org = ? AND first = ?`,
+			nb.file, nb.off, nb.size, o.num, b.first); err != nil {
+			return sqlite.StoreErr("erasure: switching a block", err)
+		}
+		o.mu.Lock()
+		o.blocks = slices.Clone(o.blocks)
+		if i := slices.Index(o.blocks, b); i >= 0 {
+			o.blocks[i] = nb
+		}
+		groups := slices.Clone(o.ids.groups)
+		for gi := range groups {
+			if i := slices.Index(groups[gi].blocks, b); i >= 0 {
+				groups[gi].blocks = slices.Clone(groups[gi].blocks)
+				groups[gi].blocks[i] = nb
+			}
+		}
+		o.ids.groups = groups
+		o.mu.Unlock()
+		old = append(old, b)
+	}
+	s.releaseBlocks(old)
+	return nil
+}
+
+// rewriteBlock writes a copy of block b with some events' bytes replaced
+// and returns it (durable, not yet in the catalog).
+func (s *Store) rewriteBlock(b *blockRef, repl map[int64][]byte) (*blockRef, error) {
+	h, err := s.blocks.header(b)
+	if err != nil {
+		return nil, err
+	}
+	_, rows, chashes, err := s.blocks.ids(b, h)
+	if err != nil {
+		return nil, err
+	}
+	chash := make([]uint64, h.n)
+	for i, r := range rows {
+		chash[r] = chashes[i]
+	}
+	in := make([]sealEvent, 0, h.n)
+	for p := range h.pages {
+		events, err := s.blocks.page(b, h, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range events {
+			seq := b.first + int64(len(in))
+			data := e
+			if r, ok := repl[seq]; ok {
+				data = r
+			}
+			d, err := scanDoc(data)
+			if err != nil {
+				return nil, internalErr("erasure: seq %d: %v", seq, err)
+			}
+			in = append(in, sealEvent{data: slices.Clone(data), doc: d, id: eventID(data), chash: chash[len(in)]})
+		}
+	}
+	data, hdr, err := buildBlock(b.first, in, s.opts.PageEvents)
+	if err != nil {
+		return nil, err
+	}
+	file, off, err := s.blocks.append(data)
+	if err != nil {
+		return nil, err
+	}
+	nb := &blockRef{first: b.first, n: b.n, file: file, off: off, size: int64(len(data))}
+	s.blocks.keep(nb, hdr)
+	return nb, nil
+}
+
+// sealOut seals every tail and rotates the log until no segment written
+// before it holds an event: the old bytes of the events to redact then
+// live only in blocks.
+func (s *Store) sealOut(ctx context.Context) error {
+	s.appendMu.Lock()
+	start := s.wal.segs[len(s.wal.segs)-1].num
+	s.appendMu.Unlock()
+	for try := 0; try < 20; try++ {
+		if err := s.Seal(ctx); err != nil {
+			return err
+		}
+		s.appendMu.Lock()
+		oldest, empty := s.wal.segs[0].num, len(s.wal.segs) == 1 && s.wal.size == 0
+		s.appendMu.Unlock()
+		if oldest > start || empty {
+			return nil
+		}
+	}
+	return &audit.Error{Code: audit.CodeUnavailable, Message: "erasure: the write-ahead log kept turning over under load; retry"}
+}

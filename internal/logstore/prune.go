@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package logstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/sqlite"
+)
+
+// Pruning (retention, issue 11) removes an org's oldest blocks whose
+// events were all received before the cutoff: an event stays until every
+// event of its block is due. A pruned block's leaf hashes move to the
+// catalog (pruned_leaves, 32 bytes per event), so every tree hash stays
+// computable: roots, the compact range of [0, P) that exports carry, and
+// proofs from checkpoints older than the pruning point. Its catalog row,
+// daily counts and id filters go, and its bytes leave the disk: a block
+// file that keeps no live block is removed, else the block's range is
+// punched out of it (fallocate PUNCH_HOLE, which frees the space and
+// reads back as zeros).
+var pruneSchema = []string{
+	// The leaf hashes of pruned blocks: events [first, first+len(data)/32)
+	// of org. They cover [0, P) without gaps.
+	`CREATE TABLE IF NOT EXISTS pruned_leaves (
+		org   INTEGER NOT NULL,
+		first INTEGER NOT NULL,
+		data  BLOB NOT NULL,
+		PRIMARY KEY (org, first)
+	) WITHOUT ROWID`,
+}
+
+// PrunedBefore implements audit.Pruner.
+func (s *Store) PrunedBefore(ctx context.Context, org string) (int64, error) {
+	o := s.org(org)
+	if o == nil {
+		return 0, nil
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.pruned, nil
+}
+
+// Prune implements audit.Pruner: whole blocks, oldest first, while every
+// event of the block was received before cutoff. Unsealed events are
+// never pruned (they are the newest).
+func (s *Store) Prune(ctx context.Context, org string, cutoff time.Time) (audit.PruneResult, error) {
+	if s.reader {
+		return audit.PruneResult{}, &audit.Error{Code: audit.CodeUnavailable,
+			Message: "the data directory " + s.dir + " is in use by a running trail serve, which prunes every --prune-interval: let it, or stop it first"}
+	}
+	o := s.org(org)
+	if o == nil {
+		return audit.PruneResult{}, nil
+	}
+	s.sealMu.Lock() // no seal changes the blocks meanwhile
+	defer s.sealMu.Unlock()
+	o.mu.RLock()
+	blocks, from, num := o.blocks, o.pruned, o.num
+	o.mu.RUnlock()
+	cut := cutoff.UnixMicro()
+	var gone []*blockRef
+	for _, b := range blocks {
+		h, err := s.blocks.header(b)
+		if err != nil {
+			return audit.PruneResult{}, err
+		}
+		if h.sum.maxRec >= cut {
+			break
+		}
+		gone = append(gone, b)
+	}
+	if len(gone) == 0 {
+		return audit.PruneResult{From: from, To: from}, nil
+	}
+	leaves, daily, err := s.pruneData(gone)
+	if err != nil {
+		return audit.PruneResult{}, err
+	}
+	last := gone[len(gone)-1]
+	to := last.first + last.n
+	if err := s.cat.writePrune(ctx, num, gone, leaves, daily, to); err != nil {
+		return audit.PruneResult{}, err
+	}
+	o.mu.Lock()
+	o.blocks = slices.Clone(o.blocks[len(gone):])
+	o.pruned = to
+	o.ids.groups = dropPrunedIDs(o.ids.groups, to)
+	for k, n := range daily {
+		if o.daily[k] -= n; o.daily[k] <= 0 {
+			delete(o.daily, k)
+		}
+	}
+	o.mu.Unlock()
+	s.releaseBlocks(gone)
+	return audit.PruneResult{From: from, To: to}, nil
+}
+
+// pruneData reads the blocks' events once: their leaf hashes (one row per
+// block) and their daily counts.
+func (s *Store) pruneData(gone []*blockRef) ([][]byte, map[dayCat]int64, error) {
+	leaves := make([][]byte, len(gone))
+	daily := map[dayCat]int64{}
+	var buf []byte
+	for i, b := range gone {
+		h, err := s.blocks.header(b)
+		if err != nil {
+			return nil, nil, err
+		}
+		row := make([]byte, 0, 32*b.n)
+		for p := range h.pages {
+			var events [][]byte
+			if events, buf, err = s.blocks.pageInto(b, h, p, nil, buf); err != nil {
+				return nil, nil, err
+			}
+			for _, e := range events {
+				leaf, _ := ledger.EventLeaf(e)
+				row = append(row, leaf[:]...)
+				d, err := scanFields(e)
+				if err != nil {
+					return nil, nil, internalErr("pruning: reading an event of the block at seq %d: %v", b.first, err)
+				}
+				daily[dayCat{dayOf(d.occurred), d.category}]++
+			}
+		}
+		if int64(len(row)) != 32*b.n {
+			return nil, nil, damaged(b, fmt.Errorf("%d events in its pages, %d in the catalog", len(row)/32, b.n))
+		}
+		leaves[i] = row
+	}
+	return leaves, daily, nil
+}
+
+// writePrune is one catalog transaction: the pruned leaves in, the block
+// rows out, the daily counts down.
+func (c *catalog) writePrune(ctx context.Context, org int64, gone []*blockRef, leaves [][]byte, daily map[dayCat]int64, to int64) error {
+	tx, err := c.w.BeginTx(ctx, nil)
+	if err != nil {
+		return sqlite.StoreErr("pruning", err)
+	}
+	defer tx.Rollback()
+	for i, b := range gone {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pruned_leaves (org, first, data) VALUES (?, ?, ?)`, org, b.first, leaves[i]); err != nil {
+			return sqlite.StoreErr("pruning: keeping the leaf hashes", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM blocks WHERE org = ? AND first < ?`, org, to); err != nil {
+		return sqlite.StoreErr("pruning: removing the blocks", err)
+	}
+	for k, n := range daily {
+		if _, err := tx.ExecContext(ctx, `UPDATE daily SET n = n - ? WHERE org = ? AND day = ? AND category = ?`, n, org, k.day, k.category); err != nil {
+			return sqlite.StoreErr("pruning: counting", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM daily WHERE org = ? AND n <= 0`, org); err != nil {
+		return sqlite.StoreErr("pruning: counting", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return sqlite.StoreErr("pruning", err)
+	}
+	return nil
+}
+
+// prunedPoints reads each org's P from the catalog (recover).
+func (c *catalog) prunedPoints(ctx context.Context) (map[int64]int64, error) {
+	out := map[int64]int64{}
+	err := c.each(ctx, `SELECT org, max(first + length(data) / 32) FROM pruned_leaves GROUP BY org`, func(r *sql.Rows) error {
+		var org, p int64
+		if err := r.Scan(&org, &p); err != nil {
+			return err
+		}
+		out[org] = p
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("logstore: reading the pruned ranges: %w", err)
+	}
+	return out, nil
+}
+
+// prunedLeaf reads the leaf hash of a pruned event, keeping the last
+// row read.
+func (c *leafCache) prunedLeaf(seq int64) (ledger.Hash, error) {
+	if seq < c.prunedFirst || seq >= c.prunedFirst+int64(len(c.prunedRow)/32) {
+		var first int64
+		var data []byte
+		err := c.s.cat.r.QueryRow(`SELECT first, data FROM pruned_leaves WHERE org = ? AND first <= ? ORDER BY first DESC LIMIT 1`, c.v.o.num, seq).Scan(&first, &data)
+		if err != nil {
+			return ledger.Hash{}, internalErr("the leaf hash of pruned seq %d of %s: %v", seq, c.v.o.name, err)
+		}
+		if seq >= first+int64(len(data)/32) {
+			return ledger.Hash{}, internalErr("the leaf hash of pruned seq %d of %s is missing", seq, c.v.o.name)
+		}
+		c.prunedFirst, c.prunedRow = first, data
+	}
+	i := 32 * (seq - c.prunedFirst)
+	return ledger.Hash(c.prunedRow[i : i+32]), nil
+}
+
+// dropPrunedIDs removes pruned blocks from the id filters' groups (the
+// filters keep their bits: a pruned id only costs a false positive).
+func dropPrunedIDs(groups []idGroup, p int64) []idGroup {
+	var out []idGroup
+	for _, g := range groups {
+		var kept []*blockRef
+		for _, b := range g.blocks {
+			if b.first >= p {
+				kept = append(kept, b)
+			}
+		}
+		if len(kept) > 0 {
+			g.blocks = kept
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// releaseBlocks gives the disk space of pruned blocks back: a block file
+// that holds no live block any more (and is not the one being appended
+// to) is removed; in the others every range outside the live blocks is
+// punched out (so that neighbouring dead blocks of different orgs free
+// the file-system pages they share). The caller holds sealMu: nothing is
+// appended meanwhile. Failures are logged: the blocks are out of the log
+// already.
+func (s *Store) releaseBlocks(gone []*blockRef) {
+	live := map[int64][][2]int64{} // file → live [off, end) ranges
+	s.mu.RLock()
+	for _, o := range s.orgs {
+		o.mu.RLock()
+		for _, b := range o.blocks {
+			live[b.file] = append(live[b.file], [2]int64{b.off, b.off + b.size})
+		}
+		o.mu.RUnlock()
+	}
+	s.mu.RUnlock()
+	f := s.blocks
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	done := map[int64]bool{}
+	removed := false
+	for _, b := range gone {
+		if done[b.file] {
+			continue
+		}
+		done[b.file] = true
+		path := filepath.Join(f.dir, blockFileName(b.file))
+		current := f.cur != nil && b.file == f.curN
+		if len(live[b.file]) == 0 && !current {
+			if r := f.files[b.file]; r != nil {
+				r.Close()
+				delete(f.files, b.file)
+			}
+			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				slog.Warn("pruning: could not remove a block file", "file", path, "err", err)
+			}
+			removed = true
+			continue
+		}
+		end := int64(-1)
+		if current {
+			end = f.curSz
+		}
+		if err := punchDead(path, live[b.file], end); err != nil {
+			slog.Warn("pruning: could not free pruned blocks' space", "file", path, "err", err)
+		}
+	}
+	if removed {
+		if err := syncDir(f.dir); err != nil {
+			slog.Warn("pruning: syncing the blocks directory", "err", err)
+		}
+	}
+	if _, err := s.cat.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		slog.Warn("pruning: checkpointing the catalog", "err", err)
+	}
+}
+
+// punchDead punches out every range of the file outside the live ranges,
+// up to end (-1: the file's size).
+func punchDead(path string, live [][2]int64, end int64) error {
+	if end < 0 {
+		info, err := os.Stat(path)
+		if err != nil {
+			return err
+		}
+		end = info.Size()
+	}
+	slices.SortFunc(live, func(a, b [2]int64) int { return int(a[0] - b[0]) })
+	at := int64(0)
+	for _, r := range append(live, [2]int64{end, end}) {
+		if r[0] > at {
+			if err := punchHole(path, at, min(r[0], end)-at); err != nil {
+				return err
+			}
+		}
+		at = max(at, r[1])
+	}
+	return nil
+}
+
+// punchHole frees [off, off+n) of a file, which then reads as zeros; where
+// the file system cannot, the range is overwritten with zeros.
+func punchHole(path string, off, n int64) error {
+	w, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	const punchHole, keepSize = 0x02, 0x01 // FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+	if err := syscall.Fallocate(int(w.Fd()), punchHole|keepSize, off, n); err != nil {
+		if _, err := w.WriteAt(make([]byte, n), off); err != nil {
+			return err
+		}
+	}
+	return fdatasync(w)
+}
