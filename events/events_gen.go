@@ -1117,6 +1117,86 @@ func OrgAuditLogExport(actor client.Actor) client.Event {
 	return client.Event{Type: TypeOrgAuditLogExport, Actor: actor, Targets: targets(), Metadata: map[string]any{}}
 }
 
+// TypeOrgAuditLogStreamCreate is the name of the event type org.audit_log.stream.create.
+const TypeOrgAuditLogStreamCreate = "org.audit_log.stream.create"
+
+// OrgAuditLogStreamCreate is org.audit_log.stream.create: "Audit log stream added".
+// Its description reads "{actor} added the audit log stream {meta:name|(unnamed)}[ ({meta:kind})][ (filter: {meta:filter})]".
+// Optional metadata: name (string), kind (string), format (string), filter (string), destination (string).
+func OrgAuditLogStreamCreate(actor client.Actor, stream string) client.Event {
+	return client.Event{Type: TypeOrgAuditLogStreamCreate, Actor: actor, Targets: targets(), Metadata: map[string]any{"stream": stream}}
+}
+
+// TypeOrgAuditLogStreamDelete is the name of the event type org.audit_log.stream.delete.
+const TypeOrgAuditLogStreamDelete = "org.audit_log.stream.delete"
+
+// OrgAuditLogStreamDelete is org.audit_log.stream.delete: "Audit log stream deleted".
+// Its description reads "{actor} deleted the audit log stream {meta:name|(unnamed)}".
+// Optional metadata: name (string), kind (string).
+func OrgAuditLogStreamDelete(actor client.Actor, stream string) client.Event {
+	return client.Event{Type: TypeOrgAuditLogStreamDelete, Actor: actor, Targets: targets(), Metadata: map[string]any{"stream": stream}}
+}
+
+// TypeOrgAuditLogStreamFailing is the name of the event type org.audit_log.stream.failing.
+const TypeOrgAuditLogStreamFailing = "org.audit_log.stream.failing"
+
+// OrgAuditLogStreamFailing is org.audit_log.stream.failing: "Audit log stream failing".
+// Its description reads "{actor} could not deliver to the audit log stream {meta:name|(unnamed)} after {meta:failures|several} attempts[: {meta:error}]".
+// Optional metadata: name (string), kind (string), failures (int), error (string), delivered_seq (int).
+func OrgAuditLogStreamFailing(actor client.Actor, stream string) client.Event {
+	return client.Event{Type: TypeOrgAuditLogStreamFailing, Actor: actor, Targets: targets(), Metadata: map[string]any{"stream": stream}}
+}
+
+// TypeOrgAuditLogStreamPause is the name of the event type org.audit_log.stream.pause.
+const TypeOrgAuditLogStreamPause = "org.audit_log.stream.pause"
+
+// OrgAuditLogStreamPause is org.audit_log.stream.pause: "Audit log stream paused".
+// Its description reads "{actor} paused the audit log stream {meta:name|(unnamed)}".
+// Optional metadata: name (string), kind (string).
+func OrgAuditLogStreamPause(actor client.Actor, stream string) client.Event {
+	return client.Event{Type: TypeOrgAuditLogStreamPause, Actor: actor, Targets: targets(), Metadata: map[string]any{"stream": stream}}
+}
+
+// TypeOrgAuditLogStreamRecover is the name of the event type org.audit_log.stream.recover.
+const TypeOrgAuditLogStreamRecover = "org.audit_log.stream.recover"
+
+// OrgAuditLogStreamRecover is org.audit_log.stream.recover: "Audit log stream recovered".
+// Its description reads "{actor} delivered to the audit log stream {meta:name|(unnamed)} again after {meta:failures|several} failed attempts".
+// Optional metadata: name (string), kind (string), failures (int).
+func OrgAuditLogStreamRecover(actor client.Actor, stream string) client.Event {
+	return client.Event{Type: TypeOrgAuditLogStreamRecover, Actor: actor, Targets: targets(), Metadata: map[string]any{"stream": stream}}
+}
+
+// TypeOrgAuditLogStreamReplay is the name of the event type org.audit_log.stream.replay.
+const TypeOrgAuditLogStreamReplay = "org.audit_log.stream.replay"
+
+// OrgAuditLogStreamReplay is org.audit_log.stream.replay: "Audit log stream replayed".
+// Its description reads "{actor} replayed the audit log stream {meta:name|(unnamed)} from seq {meta:from_seq|0}".
+// Optional metadata: name (string), kind (string), from_seq (int).
+func OrgAuditLogStreamReplay(actor client.Actor, stream string) client.Event {
+	return client.Event{Type: TypeOrgAuditLogStreamReplay, Actor: actor, Targets: targets(), Metadata: map[string]any{"stream": stream}}
+}
+
+// TypeOrgAuditLogStreamResume is the name of the event type org.audit_log.stream.resume.
+const TypeOrgAuditLogStreamResume = "org.audit_log.stream.resume"
+
+// OrgAuditLogStreamResume is org.audit_log.stream.resume: "Audit log stream resumed".
+// Its description reads "{actor} resumed the audit log stream {meta:name|(unnamed)}".
+// Optional metadata: name (string), kind (string).
+func OrgAuditLogStreamResume(actor client.Actor, stream string) client.Event {
+	return client.Event{Type: TypeOrgAuditLogStreamResume, Actor: actor, Targets: targets(), Metadata: map[string]any{"stream": stream}}
+}
+
+// TypeOrgAuditLogStreamTest is the name of the event type org.audit_log.stream.test.
+const TypeOrgAuditLogStreamTest = "org.audit_log.stream.test"
+
+// OrgAuditLogStreamTest is org.audit_log.stream.test: "Audit log stream tested".
+// Its description reads "{actor} sent a test delivery to the audit log stream {meta:name|(unnamed)}[: {meta:error}]".
+// Optional metadata: name (string), kind (string), ok (bool), error (string).
+func OrgAuditLogStreamTest(actor client.Actor, stream string) client.Event {
+	return client.Event{Type: TypeOrgAuditLogStreamTest, Actor: actor, Targets: targets(), Metadata: map[string]any{"stream": stream}}
+}
+
 // TypeOrgAuditLogView is the name of the event type org.audit_log.view.
 const TypeOrgAuditLogView = "org.audit_log.view"
 

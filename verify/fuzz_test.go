@@ -35,3 +35,28 @@ func FuzzParseExport(f *testing.F) {
 		verify.Verify(x, verify.Options{Workers: 1, Keys: []string{exampleVerifier}})
 	})
 }
+
+// FuzzVerifyStream feeds the stream object parser arbitrary bytes, split
+// into two objects: it must return objects or a *MalformedError, never
+// panic, and VerifyStream on what it returns must not panic either.
+func FuzzVerifyStream(f *testing.F) {
+	f.Add([]byte("{\"id\":\"x\",\"org\":\"a\",\"seq\":0}\n{\"checkpoint\":\"a/orgs/a\\n1\\nAAAA\\n\\n— k x\\n\"}\n"), 10)
+	f.Add([]byte("{\"id\":\"x\",\"org\":\"a\",\"seq\":3}\n{\"id\":\"y\",\"org\":\"a\",\"seq\":1}\n"), 20)
+	f.Fuzz(func(t *testing.T, data []byte, cut int) {
+		if cut < 0 || cut > len(data) {
+			cut = len(data) / 2
+		}
+		var objs []*verify.StreamObject
+		for _, part := range [][]byte{data[:cut], data[cut:]} {
+			o, err := verify.ParseStreamObject("o", part)
+			if err != nil {
+				if !verify.IsMalformed(err) {
+					t.Fatalf("ParseStreamObject error %T %v, want *MalformedError", err, err)
+				}
+				return
+			}
+			objs = append(objs, o)
+		}
+		verify.VerifyStream(objs, verify.Options{Workers: 1, Keys: []string{exampleVerifier}})
+	})
+}

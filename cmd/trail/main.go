@@ -23,7 +23,7 @@ Usage:
   trail keys    create|list|revoke [flags]                            manage API keys (list --json)
   trail link    --org ORG --user ID [--name NAME] [--public-url URL]  a viewer link to the audit-log page
   trail export  --org ORG [--format json|ndjson|csv] [--q QUERY] [--out FILE]
-  trail verify  FILE [--key VERIFIER_KEY]… [--previous OLDER]        check an export offline
+  trail verify  FILE|DIR [--key VERIFIER_KEY]… [--previous OLDER]    check an export, or stream objects, offline
   trail check   [--data DIR] [--org ORG]                             re-derive every org's tree, compare
   trail orgs    [--json] [--data DIR]                                every org with a log, its size
   trail backup  [--data DIR] [--store log:DIR] DEST                   a consistent copy, while serving

@@ -17,6 +17,7 @@ import (
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/httpx"
 	"github.com/trailaudit/trail/internal/ratelimit"
+	"github.com/trailaudit/trail/internal/stream"
 	"github.com/trailaudit/trail/internal/web"
 )
 
@@ -35,6 +36,7 @@ type serveConfig struct {
 	signing         *signingFlags // signing.go
 	checkpointEvery time.Duration
 	net             netFlags // serve_net.go: TLS, timeouts, rate limits
+	streamPrivate   bool     // --stream-allow-private
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,6 +57,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.signing = addSigningFlags(fs)
 	fs.DurationVar(&c.checkpointEvery, "checkpoint-interval", audit.DefaultCheckpointEvery, "sign a checkpoint of each org that grew at most this often (also on demand: proofs, exports)")
 	c.net.register(fs)
+	fs.BoolVar(&c.streamPrivate, "stream-allow-private", env("TRAIL_STREAM_ALLOW_PRIVATE", "") == "true",
+		"let stream destinations be loopback, private or link-local addresses (tests, on-premises SIEMs); by default only public addresses are reached (env TRAIL_STREAM_ALLOW_PRIVATE=true)")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -133,6 +137,13 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		ln.Close()
 		return err
 	}
+	streams := stream.New(stream.Config{Service: svc, AllowPrivate: c.streamPrivate, Logger: log})
+	a.SetStreams(streams)
+	streamCtx, stopStreams := context.WithCancel(ctx)
+	streamsDone := make(chan struct{})
+	go func() { streams.Run(streamCtx); close(streamsDone) }()
+	// Delivery stops before the service and the store close.
+	defer func() { stopStreams(); <-streamsDone }()
 	pages := web.New(web.Config{Service: svc, Viewers: viewers, Attribution: attribution, Logger: log, Limits: guard})
 
 	srv := c.net.server(httpx.WithWriteStall(pages.Wrap(a), c.net.stall), log)

@@ -29,12 +29,19 @@ type exitError struct {
 
 func (e exitError) Error() string { return e.msg }
 
-const verifyUsage = `FILE [--key VERIFIER_KEY]… [--trust FILE] [--previous OLDER_EXPORT_OR_CHECKPOINT]
+const verifyUsage = `FILE|DIR [--key VERIFIER_KEY]… [--trust FILE] [--previous OLDER_EXPORT_OR_CHECKPOINT]
 
 Checks a Trail export (JSON, or NDJSON with its integrity line) offline: the
 checkpoint's signature against the keys you trust, each event's exact bytes
 and place, and the root; with --previous, that the log extends an older
 export's (or checkpoint's) log: nothing deleted, nothing rewritten.
+
+With a DIR, checks the objects an s3 stream destination wrote (*.ndjson.gz
+and *.ndjson under DIR, e.g. an S3 download): every seq present once
+(identical redelivered copies count once), the root recomputed from the
+events against the newest checkpoint in the objects and its signature (a
+--key is required: objects carry no key), every older checkpoint consistent;
+missing seqs are listed.
 
 Exit status: 0 verified; 1 does not verify (the first event or check that
 fails is named) or the file is malformed; 2 command line; 3 everything
@@ -65,6 +72,12 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usagef("%v", err)
 	}
 	opts := verify.Options{Keys: trusted}
+	if isDir(pos[0]) {
+		if *previous != "" {
+			return usagef("--previous applies to an export FILE, not to a directory of stream objects")
+		}
+		return verifyStreamDir(pos[0], opts, stdout)
+	}
 	if *previous != "" {
 		if opts.Previous, err = previousCheckpoint(*previous); err != nil {
 			return err

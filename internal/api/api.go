@@ -29,6 +29,7 @@ import (
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/httpx"
 	"github.com/trailaudit/trail/internal/ratelimit"
+	"github.com/trailaudit/trail/internal/stream"
 )
 
 // Config configures an API. Service is required (here or through
@@ -68,6 +69,7 @@ type API struct {
 	touch   *keyToucher
 	viewers *audit.Viewers
 	limits  *ratelimit.Guard
+	streams *stream.Manager // the stream routes (streams.go); nil: 503
 }
 
 // New returns the API for cfg and registers its metrics in cfg.Registry.
@@ -155,10 +157,18 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/verifier-key", "", a.verifierKey},
 		{"POST", "/api/v1/orgs/{org}/viewer-links", audit.ScopeAdmin, a.createViewerLink},
 		{"DELETE", "/api/v1/orgs/{org}/sessions", audit.ScopeAdmin, a.endSessions},
-		{"GET", "/api/v1/orgs", audit.ScopeAdmin, a.listOrgs},          // admin.go
-		{"POST", "/api/v1/keys", audit.ScopeAdmin, a.createKey},        // admin.go
-		{"GET", "/api/v1/keys", audit.ScopeAdmin, a.listKeys},          // admin.go
-		{"DELETE", "/api/v1/keys/{id}", audit.ScopeAdmin, a.revokeKey}, // admin.go
+		{"POST", "/api/v1/orgs/{org}/streams", audit.ScopeAdmin, a.createStream},             // streams.go
+		{"GET", "/api/v1/orgs/{org}/streams", audit.ScopeAdmin, a.listStreams},               // streams.go
+		{"GET", "/api/v1/orgs/{org}/streams/{id}", audit.ScopeAdmin, a.getStream},            // streams.go
+		{"POST", "/api/v1/orgs/{org}/streams/{id}/pause", audit.ScopeAdmin, a.pauseStream},   // streams.go
+		{"POST", "/api/v1/orgs/{org}/streams/{id}/resume", audit.ScopeAdmin, a.resumeStream}, // streams.go
+		{"POST", "/api/v1/orgs/{org}/streams/{id}/replay", audit.ScopeAdmin, a.replayStream}, // streams.go
+		{"POST", "/api/v1/orgs/{org}/streams/{id}/test", audit.ScopeAdmin, a.testStream},     // streams.go
+		{"DELETE", "/api/v1/orgs/{org}/streams/{id}", audit.ScopeAdmin, a.deleteStream},      // streams.go
+		{"GET", "/api/v1/orgs", audit.ScopeAdmin, a.listOrgs},                                // admin.go
+		{"POST", "/api/v1/keys", audit.ScopeAdmin, a.createKey},                              // admin.go
+		{"GET", "/api/v1/keys", audit.ScopeAdmin, a.listKeys},                                // admin.go
+		{"DELETE", "/api/v1/keys/{id}", audit.ScopeAdmin, a.revokeKey},                       // admin.go
 		{"GET", "/api/v1/catalog", "", a.catalogHandler},
 		{"GET", "/openapi.yaml", "", a.openapi},
 		{"GET", "/healthz", "", a.healthz},

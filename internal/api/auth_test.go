@@ -5,7 +5,9 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,10 +36,19 @@ func routeRequest(rt api.RouteInfo, org, id string) (path, contentType string, b
 		return path + "?user=u_alice", "", nil
 	case "/api/v1/orgs/{org}/consistency":
 		return path + "?from=0", "", nil
+	case "/api/v1/orgs/{org}/streams":
+		if rt.Method == "POST" {
+			return path, "application/json", fmt.Appendf(nil, `{"name":"walk %d","kind":"webhook","url":"http://127.0.0.1:9/"}`, streamNames.Add(1))
+		}
+	case "/api/v1/orgs/{org}/streams/{id}/replay":
+		return path, "application/json", []byte(`{"from_seq":0}`)
 	}
 	ct, body := requestBody(rt.Method)
 	return path, ct, body
 }
+
+// streamNames numbers the streams routeRequest creates.
+var streamNames atomic.Int64
 
 // orgRoutes are the routes of the table that act on one org.
 func orgRoutes(t *testing.T) []api.RouteInfo {
@@ -111,8 +122,17 @@ func TestScopes(t *testing.T) {
 	read := e.key(audit.ScopeRead, "acme")
 	admin := e.key(audit.ScopeAdmin, "acme")
 	e.ingest("acme", changeRole("known", "bob"))
+	st, err := e.client(e.Admin).CreateStream(t.Context(), "acme", client.NewStream{
+		Name: "scopes", Kind: "webhook", Settings: map[string]any{"url": "http://127.0.0.1:9/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, rt := range orgRoutes(t) {
-		path, ct, body := routeRequest(rt, "acme", "known")
+		id := "known"
+		if strings.Contains(rt.Pattern, "/streams/{id}") {
+			id = st.ID // the stream routes' {id} is a stream's
+		}
+		path, ct, body := routeRequest(rt, "acme", id)
 		allowed := map[string]string{"admin": admin}
 		refused := map[string]string{}
 		switch rt.Scope {

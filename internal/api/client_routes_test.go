@@ -5,9 +5,11 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trailaudit/trail/client"
 	"github.com/trailaudit/trail/internal/api"
@@ -74,6 +76,35 @@ var clientCalls = map[string]func(ctx context.Context, c *client.Client) error{
 		_, err := c.EndSessions(ctx, "acme", "u_alice")
 		return err
 	},
+	"POST /api/v1/orgs/{org}/streams": func(ctx context.Context, c *client.Client) error {
+		_, err := routeStream(ctx, c)
+		return err
+	},
+	"GET /api/v1/orgs/{org}/streams": func(ctx context.Context, c *client.Client) error {
+		_, err := c.Streams(ctx, "acme")
+		return err
+	},
+	"GET /api/v1/orgs/{org}/streams/{id}": func(ctx context.Context, c *client.Client) error {
+		return withStream(ctx, c, func(id string) error { _, err := c.Stream(ctx, "acme", id); return err })
+	},
+	"POST /api/v1/orgs/{org}/streams/{id}/pause": func(ctx context.Context, c *client.Client) error {
+		return withStream(ctx, c, func(id string) error { _, err := c.PauseStream(ctx, "acme", id); return err })
+	},
+	"POST /api/v1/orgs/{org}/streams/{id}/resume": func(ctx context.Context, c *client.Client) error {
+		return withStream(ctx, c, func(id string) error { _, err := c.ResumeStream(ctx, "acme", id); return err })
+	},
+	"POST /api/v1/orgs/{org}/streams/{id}/replay": func(ctx context.Context, c *client.Client) error {
+		return withStream(ctx, c, func(id string) error {
+			_, err := c.ReplayStream(ctx, "acme", id, client.ReplayFrom{FromSeq: 0})
+			return err
+		})
+	},
+	"POST /api/v1/orgs/{org}/streams/{id}/test": func(ctx context.Context, c *client.Client) error {
+		return withStream(ctx, c, func(id string) error { _, err := c.TestStream(ctx, "acme", id); return err })
+	},
+	"DELETE /api/v1/orgs/{org}/streams/{id}": func(ctx context.Context, c *client.Client) error {
+		return withStream(ctx, c, func(id string) error { return c.DeleteStream(ctx, "acme", id) })
+	},
 	"GET /api/v1/orgs": func(ctx context.Context, c *client.Client) error {
 		_, err := c.Orgs(ctx)
 		return err
@@ -107,6 +138,24 @@ var clientCalls = map[string]func(ctx context.Context, c *client.Client) error{
 		_, err := c.Metrics(ctx)
 		return err
 	},
+}
+
+// routeStream creates a webhook stream of acme to a closed port (the
+// discard port: deliveries fail, which the route walk does not mind).
+func routeStream(ctx context.Context, c *client.Client) (*client.Stream, error) {
+	return c.CreateStream(ctx, "acme", client.NewStream{
+		Name: "route walk " + fmt.Sprint(time.Now().UnixNano()), Kind: "webhook",
+		Settings: map[string]any{"url": "http://127.0.0.1:9/trail"},
+	})
+}
+
+// withStream calls fn with a new stream's id.
+func withStream(ctx context.Context, c *client.Client, fn func(id string) error) error {
+	st, err := routeStream(ctx, c)
+	if err != nil {
+		return err
+	}
+	return fn(st.ID)
 }
 
 // TestClientCoversEveryRoute walks the route table: each route has a

@@ -26,6 +26,7 @@ import (
 	"github.com/trailaudit/trail/internal/geo/geotest"
 	"github.com/trailaudit/trail/internal/ratelimit"
 	"github.com/trailaudit/trail/internal/sqlite"
+	"github.com/trailaudit/trail/internal/stream"
 )
 
 // env is a running Trail: the real SQLite store in a temporary data
@@ -40,6 +41,8 @@ type env struct {
 	Logs  *syncBuffer // everything Trail logged
 	Ready atomic.Bool
 	Admin string // an admin key serving every org
+	// Streams delivers the org's streams, to private addresses too.
+	Streams *stream.Manager
 }
 
 // envOptions adjust newEnv.
@@ -80,9 +83,17 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 		Integrity: audit.IntegrityConfig{Signer: testSigner(t)}})
 	e.Ready.Store(true)
 	a := api.New(api.Config{Service: e.Svc, Logger: log, Registry: reg, Ready: e.Ready.Load, Limits: opts.limits})
+	e.Streams = stream.New(stream.Config{Service: e.Svc, Logger: log, AllowPrivate: true,
+		Poll: 50 * time.Millisecond, Linger: time.Millisecond, RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond})
+	a.SetStreams(e.Streams)
+	streamCtx, stopStreams := context.WithCancel(context.Background())
+	streamsDone := make(chan struct{})
+	go func() { e.Streams.Run(streamCtx); close(streamsDone) }()
 	srv := httptest.NewServer(checkContract(t, a)) // contract_test.go
 	e.URL = srv.URL
 	t.Cleanup(func() {
+		stopStreams()
+		<-streamsDone
 		srv.Close()
 		a.Close()
 		e.Svc.Close()

@@ -53,6 +53,7 @@ type Service struct {
 	metrics    Metrics
 	integ      *integrity // checkpoints and quarantine (checkpoint.go)
 	clients    *clientCache
+	hooks      committedHooks // OnCommit (notify.go)
 
 	queue   chan *commit
 	stop    chan struct{}
@@ -298,6 +299,9 @@ func (s *Service) commitGroup(group []*commit) {
 	}
 	if s.metrics != nil {
 		s.metrics.Committed(len(batches), events, time.Since(start), err)
+	}
+	if err == nil {
+		s.notifyCommitted(batches)
 	}
 	for _, c := range group {
 		close(c.done)

@@ -134,7 +134,7 @@ var builtin = sync.OnceValue(func() *Catalog {
 func builtinTypes() []Type {
 	return slices.Concat(orgTypes(), orgSettingsTypes(), membershipTypes(),
 		contentTypes(), secretTypes(), billingTypes(), groupTypes(), jobTypes(),
-		auditLogTypes())
+		auditLogTypes(), streamTypes())
 }
 
 // newCatalog checks the definitions (unique names, known categories,

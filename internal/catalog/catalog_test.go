@@ -3,6 +3,7 @@
 package catalog
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -66,7 +67,7 @@ func TestHubNamesPresent(t *testing.T) {
 
 func TestCount(t *testing.T) {
 	c := Builtin()
-	if got, want := len(c.Types()), 103; got != want {
+	if got, want := len(c.Types()), 103+len(streamTypes()); got != want {
 		t.Errorf("len(Types()) = %d, want %d", got, want)
 	}
 	extra := map[string]bool{}
@@ -75,8 +76,12 @@ func TestCount(t *testing.T) {
 			extra[typ.Name] = true
 		}
 	}
-	if len(extra) != 1 || !extra["org.audit_log.view"] {
-		t.Errorf("types beyond the Hub's = %v, want only org.audit_log.view", extra)
+	want := map[string]bool{"org.audit_log.view": true}
+	for _, st := range streamTypes() {
+		want[st.Name] = true
+	}
+	if !maps.Equal(extra, want) {
+		t.Errorf("types beyond the Hub's = %v, want only org.audit_log.view and the stream events %v", extra, want)
 	}
 }
 
@@ -144,6 +149,8 @@ func TestCategoryOfTypes(t *testing.T) {
 		{"jobs.create", CategoryJobs},
 		{"org.audit_log.export", CategoryAuditLog},
 		{"org.audit_log.view", CategoryAuditLog},
+		{"org.audit_log.stream.create", CategoryAuditLog},
+		{"org.audit_log.stream.failing", CategoryAuditLog},
 	}
 	for _, tt := range tests {
 		typ, _ := c.Lookup(tt.name)
@@ -182,7 +189,13 @@ func TestFlags(t *testing.T) {
 			namesOnly = append(namesOnly, typ.Name)
 		}
 	}
-	if want := []string{"org.audit_log.export", "org.audit_log.view"}; !slices.Equal(trailOnly, want) {
+	if want := []string{
+		"org.audit_log.export",
+		"org.audit_log.stream.create", "org.audit_log.stream.delete", "org.audit_log.stream.failing",
+		"org.audit_log.stream.pause", "org.audit_log.stream.recover", "org.audit_log.stream.replay",
+		"org.audit_log.stream.resume", "org.audit_log.stream.test",
+		"org.audit_log.view",
+	}; !slices.Equal(trailOnly, want) {
 		t.Errorf("TrailOnly types = %v, want %v", trailOnly, want)
 	}
 	for _, name := range []string{

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/trailaudit/trail/internal/audit"
 )
@@ -66,10 +67,60 @@ func parseDoc(data []byte) (*doc, error) {
 // words splits text into its words: runs of letters, digits and marks,
 // lower case (the tokenization of the SQLite and PostgreSQL engines).
 func words(s string) []string {
+	if w, ok := asciiWords(s); ok {
+		return w
+	}
 	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.IsMark(r)
 	})
 }
+
+// asciiWords is words for ASCII text (most of it), in one lower-cased
+// copy and one slice: in ASCII the letters, numbers and marks are
+// [A-Za-z0-9]. False for text with other bytes.
+func asciiWords(s string) ([]string, bool) {
+	n, in, upper := 0, false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return nil, false
+		}
+		w := asciiWord[c]
+		if w && !in {
+			n++
+		}
+		in = w
+		upper = upper || 'A' <= c && c <= 'Z'
+	}
+	low := s
+	if upper {
+		low = strings.ToLower(s)
+	}
+	out := make([]string, 0, n)
+	start := -1
+	for i := 0; i <= len(low); i++ {
+		if i < len(low) && asciiWord[low[i]] {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			out = append(out, low[start:i])
+			start = -1
+		}
+	}
+	return out, true
+}
+
+// asciiWord marks the ASCII bytes that are letters or numbers.
+var asciiWord = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		r := rune(c)
+		t[c] = unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r)
+	}
+	return t
+}()
 
 // Kinds of filter keys: a key is its kind byte and a value, hashed.
 const (

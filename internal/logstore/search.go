@@ -270,19 +270,10 @@ func (s *Store) Event(ctx context.Context, org, id string) (int64, []byte, error
 	if seq, ok := o.tailID[id]; ok {
 		return seq, o.tail[seq-o.sealed].data, nil
 	}
-	seq, _, found, err := s.sealedID(o, id)
-	if err != nil || !found {
-		if err == nil {
-			err = audit.ErrNotFound
-		}
-		return 0, nil, err
+	seq, _, data, found, err := s.sealedEvent(o, id)
+	if err == nil && !found {
+		err = audit.ErrNotFound
 	}
-	b := findBlock(o.blocks, seq)
-	h, err := s.blocks.header(b)
-	if err != nil {
-		return 0, nil, err
-	}
-	data, err := s.readSealed(b, h, seq)
 	return seq, data, err
 }
 

@@ -27,8 +27,11 @@ type orgLog struct {
 	tailID map[string]int64
 	ids    idIndex // ids of sealed events (ids.go)
 	tree   treeState
-	daily  map[dayCat]int64
-	bytes  int64 // bytes of the tail
+	// sealedEdge is the tree's edge at size sealed (stored with each
+	// seal); only the sealer and Open change it.
+	sealedEdge *ledger.Edge
+	daily      map[dayCat]int64
+	bytes      int64 // bytes of the tail
 	// broken is set at Open when a damaged block keeps the tree's edge
 	// from being rebuilt: the org takes no appends.
 	broken error
@@ -68,6 +71,7 @@ func (e *tailEvent) getDoc() (*doc, error) {
 // view is a consistent snapshot of an org's log for one read.
 type view struct {
 	o      *orgLog
+	num    int64 // the org's catalog number (0: none yet)
 	size   int64
 	sealed int64
 	blocks []*blockRef
@@ -78,7 +82,7 @@ type view struct {
 func (o *orgLog) view() view {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return view{o: o, size: o.size, sealed: o.sealed, blocks: o.blocks, tail: o.tail, tree: o.tree.snapshot()}
+	return view{o: o, num: o.num, size: o.size, sealed: o.sealed, blocks: o.blocks, tail: o.tail, tree: o.tree.snapshot()}
 }
 
 const microsPerDay = 86400 * 1000000

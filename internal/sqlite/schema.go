@@ -104,6 +104,13 @@ func migrate(db *sql.DB) error {
 	case v > schemaVersion:
 		return fmt.Errorf("sqlite: the database has schema version %d but this trail binary knows up to %d: upgrade trail", v, schemaVersion)
 	case v == schemaVersion:
+		// MetaSchema is idempotent: tables added to it since the database
+		// was made (streams) appear in it now.
+		for _, stmt := range MetaSchema {
+			if _, err := tx.Exec(stmt); err != nil {
+				return fmt.Errorf("sqlite: migrating: %w", err)
+			}
+		}
 		return tx.Commit()
 	}
 	for _, stmt := range append(schema[1:], MetaSchema...) {

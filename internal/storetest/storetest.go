@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) audit.Store) {
 		{"Keys", keyTests},
 		{"Ledger", ledgerTests},
 		{"Viewer", viewerTests},
+		{"Stream", streamTests},
 		{"Load", loadTests},
 	}
 	for _, g := range groups {

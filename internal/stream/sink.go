@@ -50,6 +50,9 @@ type Batch struct {
 	// note text) when it is newer than the last one the destination
 	// acknowledged, else "".
 	Checkpoint string
+	// CheckpointSize is the size of the tree Checkpoint signs, 0 when
+	// there is no Checkpoint.
+	CheckpointSize int64
 }
 
 // A Sink sends batches to one destination. Deliver returns nil only when

@@ -108,11 +108,40 @@ func matrixRequest(e *env, route, csrf string) (method, target string, body stri
 		return method, path, url.Values{"csrf": {csrf}, "format": {"json"}}.Encode(), sameOrigin
 	case "POST /logout":
 		return method, path, url.Values{"csrf": {csrf}}.Encode(), sameOrigin
+	case "POST /api/v1/orgs/{org}/streams":
+		return method, path, fmt.Sprintf(`{"name":"matrix %d","kind":"webhook","url":"http://127.0.0.1:9/"}`, time.Now().UnixNano()), []string{"Content-Type: application/json"}
+	}
+	if strings.Contains(route, "/streams/{id}") {
+		// A stream of org A: one for every route, a fresh one for DELETE.
+		path = strings.Replace(pattern, "{org}", orgA, 1)
+		path = strings.Replace(path, "{id}", e.stream(route == "DELETE /api/v1/orgs/{org}/streams/{id}"), 1)
+		if strings.HasSuffix(route, "/replay") {
+			return method, path, `{"from_seq":0}`, []string{"Content-Type: application/json"}
+		}
+		return method, path, "", nil
 	}
 	if strings.HasPrefix(route, "POST ") {
 		return method, path, "", sameOrigin
 	}
 	return method, path, "", nil
+}
+
+// stream returns the id of a stream of org A: the same one each time, or
+// a new one when fresh.
+func (e *env) stream(fresh bool) string {
+	e.t.Helper()
+	if e.streamID != "" && !fresh {
+		return e.streamID
+	}
+	v, _, err := e.Streams.Create(context.Background(), orgA, audit.Actor{Type: "token", ID: "matrix"},
+		fmt.Appendf(nil, `{"name":"matrix stream %d","kind":"webhook","url":"http://127.0.0.1:9/"}`, time.Now().UnixNano()))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if !fresh {
+		e.streamID = v.ID
+	}
+	return v.ID
 }
 
 // TestAuthorizationMatrix sends every route (API and page) a request on

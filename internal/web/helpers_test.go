@@ -27,6 +27,7 @@ import (
 	"github.com/trailaudit/trail/internal/ledger"
 	"github.com/trailaudit/trail/internal/ratelimit"
 	"github.com/trailaudit/trail/internal/sqlite"
+	"github.com/trailaudit/trail/internal/stream"
 	"github.com/trailaudit/trail/internal/web"
 )
 
@@ -34,14 +35,16 @@ import (
 // a temporary directory, the service with a tiny DB-IP-named geolocation
 // database, the JSON API and the web pages on one server on 127.0.0.1.
 type env struct {
-	t       *testing.T
-	URL     string
-	Store   *sqlite.Store
-	Svc     *audit.Service
-	Viewers *audit.Viewers
-	Admin   string // an admin key serving every org
-	Logs    *syncBuffer
-	clock   *clock
+	t        *testing.T
+	URL      string
+	Store    *sqlite.Store
+	Svc      *audit.Service
+	Viewers  *audit.Viewers
+	Streams  *stream.Manager
+	streamID string // a stream of org A (authz_test.go)
+	Admin    string // an admin key serving every org
+	Logs     *syncBuffer
+	clock    *clock
 }
 
 // envOptions adjust newEnv.
@@ -107,6 +110,9 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 	}
 	e.Svc = audit.NewService(audit.Config{Store: store, Locator: locator, Logger: log, Metrics: a.Metrics(), Integrity: integrity, Catalog: opts.catalog})
 	a.SetService(e.Svc)
+	// The stream routes work (nothing is delivered: the engine does not run).
+	e.Streams = stream.New(stream.Config{Service: e.Svc, Logger: log, AllowPrivate: true})
+	a.SetStreams(e.Streams)
 	text, link := locator.Attribution()
 	pages := web.New(web.Config{Service: e.Svc, Viewers: e.Viewers, Attribution: web.Attribution{Text: text, URL: link}, Logger: log, Limits: opts.limits})
 	srv.Config.Handler = pages.Wrap(a)
