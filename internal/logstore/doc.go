@@ -151,28 +151,27 @@ func (d *doc) fieldKeys(add func(kind byte, v string)) {
 	}
 }
 
-// pairKeys calls add with the keys of d's pairs of consecutive words (a
-// block's pair filter, format 2).
-func (d *doc) pairKeys(add func(kind byte, v string)) {
+// pairKeys calls add with the key hashes of d's pairs of consecutive
+// words (a block's pair filter, format 2): keyHash(keyBigram, bigram(a,
+// b)), without building the strings.
+func (d *doc) pairKeys(add func(h uint64)) {
 	for i := 1; i < len(d.words); i++ {
-		add(keyBigram, bigram(d.words[i-1], d.words[i]))
+		add(pairHash(d.words[i-1], d.words[i]))
 	}
 }
 
-// wordKeys calls add with the keys of d's words in a block's filter
-// (format 2): each word and its first 3, 5 and 8 bytes.
-func (d *doc) wordKeys(add func(kind byte, v string)) {
-	for _, w := range d.words {
-		add(keyWord, w)
-		if len(w) >= 3 {
-			add(keyPrefix3, w[:3])
-		}
-		if len(w) >= 5 {
-			add(keyPrefix5, w[:5])
-		}
-		if len(w) >= 8 {
-			add(keyPrefix8, w[:8])
-		}
+// wordKeys calls add with the keys of a word in a block's filter (format
+// 2): the word and its first 3, 5 and 8 bytes.
+func wordKeys(w string, add func(kind byte, v string)) {
+	add(keyWord, w)
+	if len(w) >= 3 {
+		add(keyPrefix3, w[:3])
+	}
+	if len(w) >= 5 {
+		add(keyPrefix5, w[:5])
+	}
+	if len(w) >= 8 {
+		add(keyPrefix8, w[:8])
 	}
 }
 
