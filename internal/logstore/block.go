@@ -84,7 +84,7 @@ func (h *blockHeader) wordKeys(block bool) int {
 }
 
 // Word keys in filters: those of block format 1 (doc.go's keyWord,
-// keyPrefix3, keyPrefix5) or 2 (and keyPrefix8).
+// keyPrefix3, keyPrefix5) or 2 (doc.wordKeys: every prefix of 3 to 8 bytes).
 const (
 	keysV1 = 1
 	keysV2 = 2

@@ -13,7 +13,7 @@ import (
 
 // A block of format 2 has two word sections, read only by searches for
 // words (block.go has where they are); its header's filter holds its
-// words and their first 3, 5 and 8 bytes, so a block where a searched
+// words and their first 3, 4, 5, 6, 7 and 8 bytes, so a block where a searched
 // word (or word prefix) cannot occur is skipped without reading more.
 //
 // The pair filter is a Bloom filter (filter.go) over the block's pairs
