@@ -84,7 +84,7 @@ func (h *blockHeader) wordKeys(block bool) int {
 }
 
 // Word keys in filters: those of block format 1 (doc.go's keyWord,
-// keyPrefix3, keyPrefix5) or 2 (and keyPrefix8).
+// keyPrefix3, keyPrefix5) or 2 (doc.wordKeys: every prefix of 3 to 8 bytes).
 const (
 	keysV1 = 1
 	keysV2 = 2
@@ -112,10 +112,11 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 	}
 	h := &blockHeader{version: blockVersion, first: first, n: len(events)}
 	var pages []byte
-	var blockKeys, pk, wk, bk keySet
+	var blockKeys, pk, wk keySet
 	var sets [][3]map[string]bool
 	types, cats, countries := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	dict := dictBuilder{}
+	blockWords := map[string]struct{}{}
 	cols := newColumnBuilder(len(events))
 	h.sum = newSummary()
 	for start := 0; start < len(events); start += pageEvents {
@@ -131,8 +132,10 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 		for _, e := range part {
 			raw = appendBytes(raw, e.data)
 			e.doc.fieldKeys(pk.add)
-			e.doc.wordKeys(bk.add)
-			e.doc.pairKeys(wk.add)
+			for _, w := range e.doc.words {
+				blockWords[w] = struct{}{}
+			}
+			e.doc.pairKeys(wk.addHash)
 			dict.add(len(h.pages), e.doc.words)
 			cols.add(e.doc)
 			ps.widen(e.doc)
@@ -160,7 +163,9 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 			h.pages[i].sum.bits[k] = bits
 		}
 	}
-	blockKeys = append(blockKeys, bk...)
+	for w := range blockWords {
+		wordKeys(w, blockKeys.add)
+	}
 	h.sum.filter = blockKeys.bloom()
 	ids := encodeIDs(events)
 	pairBytes := []byte(wk.bloom())

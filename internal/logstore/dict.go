@@ -3,18 +3,17 @@
 package logstore
 
 import (
-	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"slices"
-	"sort"
 	"strings"
 )
 
 // A block of format 2 has two word sections, read only by searches for
 // words (block.go has where they are); its header's filter holds its
-// words and their first 3, 5 and 8 bytes, so a block where a searched
+// words and their first 3, 4, 5, 6, 7 and 8 bytes, so a block where a searched
 // word (or word prefix) cannot occur is skipped without reading more.
 //
 // The pair filter is a Bloom filter (filter.go) over the block's pairs
@@ -80,12 +79,12 @@ func (d dictBuilder) encode() []byte {
 	return b
 }
 
-// wordDict is a decoded dictionary: its entries in order, and each
-// entry's page list (still encoded; checked when used).
+// wordDict is a decompressed dictionary, read entry by entry when a word
+// is looked up (no entry is copied).
 type wordDict struct {
-	keys  []string
-	lists [][]byte
-	pages int // the block's page count
+	entries []byte // past the entry count
+	n       int
+	pages   int // the block's page count
 }
 
 // decodeDict checks and decompresses a block's dictionary.
@@ -99,33 +98,39 @@ func decodeDict(comp []byte, sec section, pages int) (*wordDict, error) {
 	}
 	r := reader{b: raw}
 	n := r.count(3)
-	d := &wordDict{keys: make([]string, 0, n), lists: make([][]byte, 0, n), pages: pages}
-	var prev []byte
-	for i := 0; i < n && r.err == nil; i++ {
+	if r.err != nil {
+		return nil, r.err
+	}
+	return &wordDict{entries: r.b, n: n, pages: pages}, nil
+}
+
+// each calls fn with the entries in order, checking each, until fn
+// returns false; the key is valid only during the call.
+func (d *wordDict) each(fn func(key, list []byte) bool) error {
+	r := reader{b: d.entries}
+	var key []byte
+	for i := 0; i < d.n; i++ {
 		shared := r.int()
 		rest := r.bytes()
 		list := r.bytes()
 		if r.err != nil {
-			break
+			return r.err
 		}
-		if shared > int64(len(prev)) || len(rest) == 0 && i > 0 {
-			return nil, fmt.Errorf("word dictionary entry %d shares %d bytes with a %d-byte entry", i, shared, len(prev))
+		if shared > int64(len(key)) || len(rest) == 0 && i > 0 {
+			return fmt.Errorf("word dictionary entry %d shares %d bytes with a %d-byte entry", i, shared, len(key))
 		}
-		key := append(slices.Clip(prev[:shared]), rest...)
-		if i > 0 && bytes.Compare(key, prev) <= 0 {
-			return nil, fmt.Errorf("word dictionary entry %d is out of order", i)
+		if i > 0 && int(shared) < len(key) && rest[0] <= key[shared] {
+			return fmt.Errorf("word dictionary entry %d is out of order", i)
 		}
-		d.keys = append(d.keys, string(key))
-		d.lists = append(d.lists, list)
-		prev = key
+		key = append(key[:shared], rest...)
+		if !fn(key, list) {
+			return nil
+		}
 	}
-	if r.err == nil && len(r.b) != 0 {
-		r.err = fmt.Errorf("word dictionary has %d bytes past its entries", len(r.b))
+	if len(r.b) != 0 {
+		return fmt.Errorf("word dictionary has %d bytes past its entries", len(r.b))
 	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	return d, nil
+	return nil
 }
 
 // pageSet is a set of a block's pages.
@@ -152,14 +157,14 @@ func (s pageSet) empty() bool {
 	return true
 }
 
-// addList adds the pages of entry i to s.
-func (d *wordDict) addList(i int, s pageSet) error {
-	r := reader{b: d.lists[i]}
+// addList adds the pages of a page list to s.
+func (d *wordDict) addList(list []byte, s pageSet) error {
+	r := reader{b: list}
 	p := -1
 	for len(r.b) > 0 && r.err == nil {
 		p += int(r.int()) + 1
 		if p >= d.pages {
-			return fmt.Errorf("word dictionary entry %d names page %d of %d", i, p, d.pages)
+			return fmt.Errorf("word dictionary names page %d of %d", p, d.pages)
 		}
 		s.add(p)
 	}
@@ -167,21 +172,21 @@ func (d *wordDict) addList(i int, s pageSet) error {
 }
 
 // word returns the pages that may hold w, a whole word (prefix false) or
-// the beginning of one.
+// the beginning of one: the entries equal to its cut form, or beginning
+// with it (sorted, so they follow each other).
 func (d *wordDict) word(w string, prefix bool) (pageSet, error) {
 	s := newPageSet(d.pages)
 	k := cutWord(w)
 	exact := !prefix || len(w) >= dictWordBytes
-	i := sort.SearchStrings(d.keys, k)
-	for ; i < len(d.keys); i++ {
-		if exact && d.keys[i] != k || !exact && !strings.HasPrefix(d.keys[i], k) {
-			break
+	var err error
+	werr := d.each(func(key, list []byte) bool {
+		if exact && string(key) == k || !exact && strings.HasPrefix(string(key), k) {
+			err = d.addList(list, s)
+			return err == nil && !exact
 		}
-		if err := d.addList(i, s); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
+		return string(key) < k
+	})
+	return s, errors.Join(werr, err)
 }
 
 // pages returns the pages that may hold an event matching the text term

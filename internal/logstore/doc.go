@@ -132,8 +132,9 @@ const (
 	keyWord     = 'w'
 	keyPrefix3  = '3' // the first 3 bytes of a word
 	keyPrefix5  = '5' // the first 5 bytes of a word
-	keyPrefix8  = '8' // the first 8 bytes of a word (block format 2)
-	keyBigram   = 'b' // two consecutive words, space-separated (block format 2)
+	// Block format 2 also has '4', '6', '7' and '8': a word's first 4, 6,
+	// 7 and 8 bytes (wordKeys).
+	keyBigram = 'b' // two consecutive words, space-separated (block format 2)
 )
 
 // fieldKeys calls add with the actor and target keys of d (the filters
@@ -151,28 +152,21 @@ func (d *doc) fieldKeys(add func(kind byte, v string)) {
 	}
 }
 
-// pairKeys calls add with the keys of d's pairs of consecutive words (a
-// block's pair filter, format 2).
-func (d *doc) pairKeys(add func(kind byte, v string)) {
+// pairKeys calls add with the key hashes of d's pairs of consecutive
+// words (a block's pair filter, format 2): keyHash(keyBigram, bigram(a,
+// b)), without building the strings.
+func (d *doc) pairKeys(add func(h uint64)) {
 	for i := 1; i < len(d.words); i++ {
-		add(keyBigram, bigram(d.words[i-1], d.words[i]))
+		add(pairHash(d.words[i-1], d.words[i]))
 	}
 }
 
-// wordKeys calls add with the keys of d's words in a block's filter
-// (format 2): each word and its first 3, 5 and 8 bytes.
-func (d *doc) wordKeys(add func(kind byte, v string)) {
-	for _, w := range d.words {
-		add(keyWord, w)
-		if len(w) >= 3 {
-			add(keyPrefix3, w[:3])
-		}
-		if len(w) >= 5 {
-			add(keyPrefix5, w[:5])
-		}
-		if len(w) >= 8 {
-			add(keyPrefix8, w[:8])
-		}
+// wordKeys calls add with the keys of a word in a block's filter (format
+// 2): the word and its first 3, 4, 5, 6, 7 and 8 bytes (kind '3'…'8').
+func wordKeys(w string, add func(kind byte, v string)) {
+	add(keyWord, w)
+	for n := 3; n <= min(len(w), 8); n++ {
+		add(byte('0'+n), w[:n])
 	}
 }
 
@@ -183,8 +177,9 @@ func bigram(a, b string) string { return a + " " + b }
 // version (1 or 2), or false when the prefix is too short to have one.
 func prefixKey(p string, version byte) (kind byte, v string, ok bool) {
 	switch {
-	case len(p) >= 8 && version >= 2:
-		return keyPrefix8, p[:8], true
+	case len(p) >= 3 && version >= 2:
+		n := min(len(p), 8)
+		return byte('0' + n), p[:n], true
 	case len(p) >= 5:
 		return keyPrefix5, p[:5], true
 	case len(p) >= 3:

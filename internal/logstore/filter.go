@@ -27,8 +27,20 @@ func newBloomBits(n, perKey int) bloom {
 }
 
 // keyHash hashes a filter key: the value's xxh64, mixed with its kind.
-func keyHash(kind byte, v string) uint64 {
-	h := xxhash.Sum64String(v) ^ uint64(kind)*0x9e3779b97f4a7c15
+func keyHash(kind byte, v string) uint64 { return mixKey(kind, xxhash.Sum64String(v)) }
+
+// pairHash is keyHash(keyBigram, bigram(a, b)).
+func pairHash(a, b string) uint64 {
+	var d xxhash.Digest
+	d.Reset()
+	d.WriteString(a)
+	d.WriteString(" ")
+	d.WriteString(b)
+	return mixKey(keyBigram, d.Sum64())
+}
+
+func mixKey(kind byte, h uint64) uint64 {
+	h ^= uint64(kind) * 0x9e3779b97f4a7c15
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
 	return h ^ h>>29
@@ -62,6 +74,8 @@ func (b bloom) has(h uint64) bool {
 type keySet []uint64
 
 func (s *keySet) add(kind byte, v string) { *s = append(*s, keyHash(kind, v)) }
+
+func (s *keySet) addHash(h uint64) { *s = append(*s, h) }
 
 // bloom sorts and compacts *s in place and returns its filter.
 func (s *keySet) bloom() bloom {

@@ -216,3 +216,11 @@ func eventAt(s *Store, seq int64) ([]byte, error) {
 	}
 	return s.readSealed(b, h, seq)
 }
+
+func TestPairHash(t *testing.T) {
+	for _, c := range [][2]string{{"changed", "the"}, {"", "x"}, {"zürich", "ünd"}} {
+		if pairHash(c[0], c[1]) != keyHash(keyBigram, bigram(c[0], c[1])) {
+			t.Errorf("pairHash(%q, %q) is not the bigram's key hash", c[0], c[1])
+		}
+	}
+}

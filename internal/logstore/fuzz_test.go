@@ -67,12 +67,17 @@ func FuzzBlock(f *testing.F) {
 			if err != nil {
 				return
 			}
-			for i := range d.keys {
-				if err := d.addList(i, newPageSet(len(h.pages))); err != nil {
-					return
-				}
+			var words []string
+			ok := true
+			err = d.each(func(key, list []byte) bool {
+				words = append(words, string(key))
+				ok = d.addList(list, newPageSet(len(h.pages))) == nil
+				return ok
+			})
+			if err != nil || !ok {
+				return
 			}
-			for _, w := range d.keys {
+			for _, w := range words {
 				if _, err := d.word(w, true); err != nil {
 					t.Fatalf("word %q: %v", w, err)
 				}
