@@ -54,6 +54,7 @@ type envOptions struct {
 	sign      bool          // sign checkpoints (an Ed25519 key made for the test)
 	limits    *ratelimit.Guard
 	catalog   *catalog.Catalog // default catalog.Builtin()
+	deliver   bool             // run stream delivery (the Manager's Run), as trail serve does
 }
 
 // clock is a settable clock for the viewer layer (links, sessions, the
@@ -110,15 +111,24 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 	}
 	e.Svc = audit.NewService(audit.Config{Store: store, Locator: locator, Logger: log, Metrics: a.Metrics(), Integrity: integrity, Catalog: opts.catalog})
 	a.SetService(e.Svc)
-	// The stream routes work (nothing is delivered: the engine does not run).
-	e.Streams = stream.New(stream.Config{Service: e.Svc, Logger: log, AllowPrivate: true})
+	// The stream routes work; nothing is delivered unless opts.deliver.
+	e.Streams = stream.New(stream.Config{Service: e.Svc, Logger: log, AllowPrivate: true,
+		Linger: 20 * time.Millisecond, Poll: 100 * time.Millisecond, RetryMin: 100 * time.Millisecond, RetryMax: time.Second})
 	a.SetStreams(e.Streams)
+	stopStreams := func() {}
+	if opts.deliver {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { e.Streams.Run(ctx); close(done) }()
+		stopStreams = func() { cancel(); <-done }
+	}
 	text, link := locator.Attribution()
-	pages := web.New(web.Config{Service: e.Svc, Viewers: e.Viewers, Attribution: web.Attribution{Text: text, URL: link}, Logger: log, Limits: opts.limits})
+	pages := web.New(web.Config{Service: e.Svc, Viewers: e.Viewers, Attribution: web.Attribution{Text: text, URL: link}, Logger: log, Limits: opts.limits, Streams: e.Streams})
 	srv.Config.Handler = pages.Wrap(a)
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
+		stopStreams()
 		a.Close()
 		e.Svc.Close()
 		store.Close()
