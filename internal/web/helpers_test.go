@@ -35,16 +35,17 @@ import (
 // a temporary directory, the service with a tiny DB-IP-named geolocation
 // database, the JSON API and the web pages on one server on 127.0.0.1.
 type env struct {
-	t        *testing.T
-	URL      string
-	Store    *sqlite.Store
-	Svc      *audit.Service
-	Viewers  *audit.Viewers
-	Streams  *stream.Manager
-	streamID string // a stream of org A (authz_test.go)
-	Admin    string // an admin key serving every org
-	Logs     *syncBuffer
-	clock    *clock
+	t           *testing.T
+	URL         string
+	Store       *sqlite.Store
+	Svc         *audit.Service
+	Viewers     *audit.Viewers
+	Streams     *stream.Manager
+	streamID    string // a stream of org A (authz_test.go)
+	freshStream string // a stream of org A made for one request (authz_test.go)
+	Admin       string // an admin key serving every org
+	Logs        *syncBuffer
+	clock       *clock
 }
 
 // envOptions adjust newEnv.
