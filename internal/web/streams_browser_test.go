@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/trailaudit/trail/internal/audit"
 )
 
 // hookReceiver is a webhook receiver on 127.0.0.1: it keeps each
@@ -230,6 +233,60 @@ func TestBrowserStreaming(t *testing.T) {
 	}
 	if len(types) > 0 {
 		t.Errorf("not recorded once each: %v", types)
+	}
+	tb.clean()
+}
+
+// TestBrowserStreamingKeyboard walks the Streaming page with Tab, in
+// light and dark: every control is reached, each with a focus ring, and
+// the settings of kinds not chosen are not in the way.
+func TestBrowserStreamingKeyboard(t *testing.T) {
+	tb := newTab(t)
+	e := newEnv(t)
+	ctx, admin := context.Background(), audit.Actor{Type: "user", ID: "u_kb"}
+	for _, name := range []string{"first", "second"} {
+		v, _, err := e.Streams.Create(ctx, "acme", admin, []byte(`{"name":"`+name+`","kind":"webhook","url":"http://127.0.0.1:9/"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "second" {
+			if _, err := e.Streams.Pause(ctx, "acme", v.ID, admin); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tb.openLink(e.mint("acme", "u_admin", "alice"))
+	for _, scheme := range []string{"light", "dark"} {
+		t.Run(scheme, func(t *testing.T) {
+			tb := &tab{t: t, ctx: tb.ctx}
+			tb.navigate(e.URL + streamsOf)
+			tb.setMode(viewMode{scheme, 1280, 900, scheme})
+			defer tb.resetMode()
+			tb.run(chromedp.Focus("#refresh", chromedp.ByQuery))
+			seen := tb.tabWalk(300, nil)
+			var keys []string
+			for _, f := range seen {
+				keys = append(keys, f.Key)
+				if f.Key == "body" {
+					continue
+				}
+				if f.Ring == "none" || f.Width < 2 || f.Contrast < 3 {
+					t.Errorf("%s has no visible focus ring: %+v", f.Key, f)
+				}
+			}
+			t.Logf("%d tab stops: %s", len(keys), strings.Join(keys, " | "))
+			want := []string{"button.btn.btn-sm.pause", "button.btn.btn-sm.resume", "button.btn.btn-sm.test", "a.btn.btn-sm.btn-danger.delete",
+				"summary.btn.btn-sm", "stream-name", "stream-kind", "stream-format", "stream-filter", "s-webhook-url", "s-webhook-signing",
+				"add-submit", "logout", "back-to-log"}
+			for _, k := range want {
+				if !slices.Contains(keys, k) {
+					t.Errorf("Tab never reaches %s", k)
+				}
+			}
+			if slices.Contains(keys, "s-s3-bucket") {
+				t.Error("Tab stops in the settings of a kind not chosen")
+			}
+		})
 	}
 	tb.clean()
 }
