@@ -205,7 +205,7 @@ func (h *Handler) newStreamsPage(r *http.Request, si signedIn, title string) *st
 	return p
 }
 
-// streamsPage serves GET …/streams: the destinations and the add form.
+// streamsList serves GET …/streams: the destinations and the add form.
 func (h *Handler) streamsList(w http.ResponseWriter, r *http.Request) error {
 	si, err := h.sessionFor(r)
 	if err != nil {
@@ -280,7 +280,7 @@ func (h *Handler) doneNotice(r *http.Request, org string) string {
 	case "resumed":
 		return fmt.Sprintf("Delivery to “%s” resumed after seq %d.", v.Name, v.DeliveredSeq)
 	case "replayed":
-		return fmt.Sprintf("“%s” replays from seq %d.", v.Name, v.DeliveredSeq+1)
+		return fmt.Sprintf("“%s” replays: its cursor moved back, and delivery starts again from there.", v.Name)
 	}
 	return ""
 }
@@ -288,7 +288,7 @@ func (h *Handler) doneNotice(r *http.Request, org string) string {
 // addForm returns the add form, filled from a request's form (nil: a
 // blank form) with the error about field, if any.
 func (h *Handler) addForm(form url.Values, errField, errMsg string) addForm {
-	a := addForm{Kind: "webhook", Formats: []string{"json", "ocsf", "cef"}, Error: errMsg}
+	a := addForm{Kind: "webhook", Error: errMsg}
 	if form != nil {
 		a.Name, a.Kind, a.Format, a.Filter = form.Get("name"), form.Get("kind"), form.Get("format"), form.Get("filter")
 	}
@@ -307,7 +307,12 @@ func (h *Handler) addForm(form url.Values, errField, errMsg string) addForm {
 		if !ok {
 			continue
 		}
-		o := kindOption{Kind: kf.Kind, Title: kf.Title, Formats: strings.Join(k.Formats(), ", "), Selected: kf.Kind == a.Kind}
+		for _, f := range availableFormats(k) {
+			if !slices.Contains(a.Formats, f) {
+				a.Formats = append(a.Formats, f)
+			}
+		}
+		o := kindOption{Kind: kf.Kind, Title: kf.Title, Formats: strings.Join(availableFormats(k), ", "), Selected: kf.Kind == a.Kind}
 		for _, f := range kf.Fields {
 			fv := fieldView{settingField: f, ID: "s-" + kf.Kind + "-" + f.Name, FormName: kf.Kind + "." + f.Name}
 			if form != nil && f.Type != "password" { // a secret is never sent back
@@ -386,7 +391,7 @@ func (h *Handler) streamCreate(w http.ResponseWriter, r *http.Request) error {
 	}
 	if status, msg, field, ok := formFailure(err); ok {
 		p := h.newStreamsPage(r, si, "Streaming")
-		p.Add, p.AddOpen = h.addForm(r.PostForm, field, msg), true
+		p.Add = h.addForm(r.PostForm, field, msg)
 		return h.renderStreams(w, r, status, si, p)
 	}
 	if err != nil {
@@ -583,4 +588,15 @@ func (h *Handler) streamDelete(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, streamsPath(si.sess.Org)+"?done=deleted", http.StatusSeeOther)
 	return nil
+}
+
+// availableFormats returns the formats of k that this Trail has.
+func availableFormats(k stream.Kind) []string {
+	var out []string
+	for _, f := range k.Formats() {
+		if _, ok := stream.LookupFormat(f); ok {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -137,11 +137,12 @@
   if (said) {
     var field = said.id === "add-error" ? doc.querySelector("#add-form [aria-invalid=true]") :
       said.id === "replay-error" ? doc.querySelector(".replay-form [aria-invalid=true]") : said;
-    if (field === said && said.id === "alert") said.setAttribute("tabindex", "-1");
-    if (field) {
-      field.focus();
-      if (field.id === "reveal-value") field.select();
+    if (!field || field.id === "alert") { // no input to go to: the message itself
+      field = said;
+      said.setAttribute("tabindex", "-1");
     }
+    field.focus();
+    if (field.id === "reveal-value") field.select();
   }
 
   // A #fragment from a shared URL opens its event on load.
