@@ -171,6 +171,13 @@ func TestBrowserStreaming(t *testing.T) {
 		return row.State == "active" && row.Lag == 0 && row.Delivered == last && last >= 3
 	})
 	t.Logf("delivered up to seq %d of %d", func() int64 { l, _ := rc.highest(); return l }(), size())
+	for _, s := range []struct {
+		name   string
+		w, h   int64
+		scheme string
+	}{{"streams-desktop-light", 1280, 1400, "light"}, {"streams-desktop-dark", 1280, 1400, "dark"}, {"streams-phone-light", 390, 1600, "light"}} {
+		tb.screenshot(s.name, s.w, s.h, s.scheme)
+	}
 
 	// Pause: the cursor holds while events come in, and the lag shows it.
 	tb.pressOn("#stream-list button.pause")
