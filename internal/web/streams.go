@@ -28,6 +28,9 @@ import (
 // NATS .creds file, percent-encoded, fits.
 const maxStreamForm = 96 << 10
 
+// maxActionForm bounds the body of the other forms, as checkForm does.
+const maxActionForm = 8 << 10
+
 // maxReplayFrom bounds the replay form's one field.
 const maxReplayFrom = 64
 
@@ -196,6 +199,27 @@ func (h *Handler) streamManager() (*stream.Manager, error) {
 	return h.streams, nil
 }
 
+// streamSession returns the request's session, if it serves the org in
+// the path, and the Manager.
+func (h *Handler) streamSession(r *http.Request) (signedIn, *stream.Manager, error) {
+	si, err := h.sessionFor(r)
+	if err != nil {
+		return si, nil, err
+	}
+	m, err := h.streamManager()
+	return si, m, err
+}
+
+// streamForm is streamSession for a form of at most limit bytes, which
+// must carry the session's CSRF token.
+func (h *Handler) streamForm(r *http.Request, limit int64) (signedIn, *stream.Manager, error) {
+	si, m, err := h.streamSession(r)
+	if err != nil {
+		return si, m, err
+	}
+	return si, m, h.checkFormLimit(r, si, limit)
+}
+
 // newStreamsPage starts a Streaming page for the request's session.
 func (h *Handler) newStreamsPage(r *http.Request, si signedIn, title string) *streamsPage {
 	org := si.sess.Org
@@ -207,11 +231,8 @@ func (h *Handler) newStreamsPage(r *http.Request, si signedIn, title string) *st
 
 // streamsList serves GET …/streams: the destinations and the add form.
 func (h *Handler) streamsList(w http.ResponseWriter, r *http.Request) error {
-	si, err := h.sessionFor(r)
+	si, _, err := h.streamSession(r)
 	if err != nil {
-		return err
-	}
-	if _, err := h.streamManager(); err != nil {
 		return err
 	}
 	p := h.newStreamsPage(r, si, "Streaming")
@@ -372,15 +393,8 @@ func createBody(form url.Values) ([]byte, error) {
 // its secret or public key once; bad input shows the form again, with
 // the error at its field, and stores nothing.
 func (h *Handler) streamCreate(w http.ResponseWriter, r *http.Request) error {
-	si, err := h.sessionFor(r)
+	si, m, err := h.streamForm(r, maxStreamForm)
 	if err != nil {
-		return err
-	}
-	m, err := h.streamManager()
-	if err != nil {
-		return err
-	}
-	if err := h.checkFormLimit(r, si, maxStreamForm); err != nil {
 		return err
 	}
 	body, err := createBody(r.PostForm)
@@ -440,15 +454,8 @@ func formFailure(err error) (status int, msg, field string, ok bool) {
 // page again with what went wrong.
 func (h *Handler) streamAction(done string, act func(m *stream.Manager, r *http.Request, si signedIn, id string) (stream.View, error)) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		si, err := h.sessionFor(r)
+		si, m, err := h.streamForm(r, maxActionForm)
 		if err != nil {
-			return err
-		}
-		m, err := h.streamManager()
-		if err != nil {
-			return err
-		}
-		if err := h.checkForm(r, si); err != nil {
 			return err
 		}
 		id := r.PathValue("id")
@@ -519,15 +526,8 @@ func parseReplayFrom(s string, loc *time.Location) (stream.ReplayFrom, error) {
 // streamTest serves POST …/streams/{id}/test: one test delivery, its
 // outcome shown on the page.
 func (h *Handler) streamTest(w http.ResponseWriter, r *http.Request) error {
-	si, err := h.sessionFor(r)
+	si, m, err := h.streamForm(r, maxActionForm)
 	if err != nil {
-		return err
-	}
-	m, err := h.streamManager()
-	if err != nil {
-		return err
-	}
-	if err := h.checkForm(r, si); err != nil {
 		return err
 	}
 	org, id := si.sess.Org, r.PathValue("id")
@@ -551,11 +551,7 @@ func (h *Handler) streamTest(w http.ResponseWriter, r *http.Request) error {
 
 // streamDeleteConfirm serves GET …/streams/{id}/delete: the confirmation.
 func (h *Handler) streamDeleteConfirm(w http.ResponseWriter, r *http.Request) error {
-	si, err := h.sessionFor(r)
-	if err != nil {
-		return err
-	}
-	m, err := h.streamManager()
+	si, m, err := h.streamSession(r)
 	if err != nil {
 		return err
 	}
@@ -572,15 +568,8 @@ func (h *Handler) streamDeleteConfirm(w http.ResponseWriter, r *http.Request) er
 
 // streamDelete serves POST …/streams/{id}/delete.
 func (h *Handler) streamDelete(w http.ResponseWriter, r *http.Request) error {
-	si, err := h.sessionFor(r)
+	si, m, err := h.streamForm(r, maxActionForm)
 	if err != nil {
-		return err
-	}
-	m, err := h.streamManager()
-	if err != nil {
-		return err
-	}
-	if err := h.checkForm(r, si); err != nil {
 		return err
 	}
 	if err := m.Delete(r.Context(), si.sess.Org, r.PathValue("id"), si.sess.User); err != nil {

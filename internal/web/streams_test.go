@@ -49,6 +49,18 @@ func webhookForm(csrf, name, u string) url.Values {
 	return url.Values{"csrf": {csrf}, "name": {name}, "kind": {"webhook"}, "format": {""}, "filter": {""}, "webhook.url": {u}}
 }
 
+// signedInWithWebhook signs an admin of acme in and adds a webhook named
+// name to u through the page; it returns the browser and its CSRF token.
+func (e *env) signedInWithWebhook(name, u string) (*http.Client, string) {
+	e.t.Helper()
+	c := e.login("acme", "u_admin", "alice")
+	_, csrf := e.streamsPage(c, "acme")
+	if r := e.post(c, streamsOf, webhookForm(csrf, name, u)); r.Status != 200 {
+		e.t.Fatalf("add: %d\n%s", r.Status, pageError(r.Body))
+	}
+	return c, csrf
+}
+
 var revealPattern = regexp.MustCompile(`id="reveal-value" class="mono" value="([^"]+)"`)
 
 func TestStreamsPageAddListAndSecretOnce(t *testing.T) {
@@ -177,11 +189,7 @@ func pageError(body string) string {
 
 func TestStreamsPageBadInputStoresNothing(t *testing.T) {
 	e := newEnv(t)
-	c := e.login("acme", "u_admin", "alice")
-	_, csrf := e.streamsPage(c, "acme")
-	if r := e.post(c, streamsOf, webhookForm(csrf, "taken", "http://127.0.0.1:9/")); r.Status != 200 {
-		t.Fatalf("add: %d", r.Status)
-	}
+	c, csrf := e.signedInWithWebhook("taken", "http://127.0.0.1:9/")
 	creates := len(e.eventsOfType("acme", "org.audit_log.stream.create"))
 	long := strings.Repeat("n", stream.MaxNameLen+1)
 	for _, tc := range []struct {
@@ -280,11 +288,7 @@ func TestStreamsPageActions(t *testing.T) {
 	e := newEnv(t)
 	rc := newReceiver(t)
 	e.ingest("acme", changeRole("", "alice", "bob"), changeRole("", "alice", "carol"))
-	c := e.login("acme", "u_admin", "alice")
-	_, csrf := e.streamsPage(c, "acme")
-	if r := e.post(c, streamsOf, webhookForm(csrf, "receiver", rc.URL+"/hook")); r.Status != 200 {
-		t.Fatalf("add: %d", r.Status)
-	}
+	c, csrf := e.signedInWithWebhook("receiver", rc.URL+"/hook")
 	id := e.streamsOfOrg("acme")[0].ID
 	base := streamsOf + "/" + id
 	tok := url.Values{"csrf": {csrf}}
@@ -509,11 +513,7 @@ func cloneForm(v url.Values) url.Values {
 // TestStreamsPageAgreesWithAPI: the page and the API share one Manager.
 func TestStreamsPageAgreesWithAPI(t *testing.T) {
 	e := newEnv(t)
-	c := e.login("acme", "u_admin", "alice")
-	_, csrf := e.streamsPage(c, "acme")
-	if r := e.post(c, streamsOf, webhookForm(csrf, "one", "http://127.0.0.1:9/")); r.Status != 200 {
-		t.Fatalf("add: %d", r.Status)
-	}
+	c, csrf := e.signedInWithWebhook("one", "http://127.0.0.1:9/")
 	r := e.do(http.DefaultClient, "GET", "/api/v1/orgs/acme/streams", nil, "Authorization: Bearer "+e.Admin)
 	var out struct {
 		Streams []stream.View `json:"streams"`
