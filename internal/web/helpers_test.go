@@ -56,6 +56,7 @@ type envOptions struct {
 	limits    *ratelimit.Guard
 	catalog   *catalog.Catalog // default catalog.Builtin()
 	deliver   bool             // run stream delivery (the Manager's Run), as trail serve does
+	noStreams bool             // the pages without the stream Manager (a server that does not stream)
 }
 
 // clock is a settable clock for the viewer layer (links, sessions, the
@@ -123,8 +124,12 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 		go func() { e.Streams.Run(ctx); close(done) }()
 		stopStreams = func() { cancel(); <-done }
 	}
+	pageStreams := e.Streams
+	if opts.noStreams {
+		pageStreams = nil
+	}
 	text, link := locator.Attribution()
-	pages := web.New(web.Config{Service: e.Svc, Viewers: e.Viewers, Attribution: web.Attribution{Text: text, URL: link}, Logger: log, Limits: opts.limits, Streams: e.Streams})
+	pages := web.New(web.Config{Service: e.Svc, Viewers: e.Viewers, Attribution: web.Attribution{Text: text, URL: link}, Logger: log, Limits: opts.limits, Streams: pageStreams})
 	srv.Config.Handler = pages.Wrap(a)
 	srv.Start()
 	t.Cleanup(func() {

@@ -535,3 +535,23 @@ func TestStreamsPageAgreesWithAPI(t *testing.T) {
 		t.Errorf("a name taken over the API: %d", r.Status)
 	}
 }
+
+// TestStreamsPageWithoutStreaming: the pages of a server without the
+// stream Manager say so (503) and offer no link to it.
+func TestStreamsPageWithoutStreaming(t *testing.T) {
+	e := newEnvWith(t, envOptions{noStreams: true})
+	c := e.login("acme", "u_admin", "alice")
+	if p, _ := e.page(c, "acme", ""); p.Status != 200 || strings.Contains(p.Body, "streaming-link") {
+		t.Errorf("the audit-log page: %d, with a Streaming link: %v", p.Status, strings.Contains(p.Body, "streaming-link"))
+	}
+	r, csrf := e.streamsPage(c, "acme")
+	if r.Status != 503 || !strings.Contains(r.Body, "Streaming is not available") {
+		t.Errorf("GET: %d\n%.500s", r.Status, r.Body)
+	}
+	if r := e.post(c, streamsOf, webhookForm(csrf, "x", "http://127.0.0.1:9/")); r.Status != 503 {
+		t.Errorf("POST: %d", r.Status)
+	}
+	if l := e.streamsOfOrg("acme"); len(l) != 0 {
+		t.Errorf("stored: %+v", l)
+	}
+}
