@@ -22,7 +22,8 @@ const (
 )
 
 // WithRetries sets how many times a request answered 429 (rate limited)
-// or 503 (unavailable: starting, store down) is sent again, waiting as the
+// or 503 (unavailable: starting, store down; not store_failed, which
+// lasts until the server restarts) is sent again, waiting as the
 // server's Retry-After says (else 0.5s, 1s, 2s, …), at most MaxRetryWait
 // each and never past the context's deadline. Default DefaultRetries; 0
 // turns retries off. Retrying is safe for every route, ingest included:
@@ -37,8 +38,8 @@ func (c *Client) retryAfter(resp *http.Response, err error, attempt int) (time.D
 	if resp != nil || !errors.As(err, &ae) || attempt >= c.retries {
 		return 0, false
 	}
-	if ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusServiceUnavailable {
-		return 0, false
+	if ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusServiceUnavailable || ae.Code == "store_failed" {
+		return 0, false // store_failed lasts until Trail restarts
 	}
 	wait := ae.RetryAfter
 	if wait <= 0 {

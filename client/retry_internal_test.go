@@ -97,3 +97,23 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestNoRetryAfterStoreFailed: a 503 store_failed (the server's store
+// failed until it restarts) is returned at once, not retried.
+func TestNoRetryAfterStoreFailed(t *testing.T) {
+	defer func(old func(context.Context, time.Duration) error) { sleep = old }(sleep)
+	sleep = func(context.Context, time.Duration) error { return nil }
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(503)
+		w.Write([]byte(`{"error":{"code":"store_failed","message":"the store could not make its data durable (an fsync failed) and accepts no events until Trail restarts"}}`))
+	}))
+	defer srv.Close()
+	_, err := New(srv.URL, "k").Ingest(context.Background(), "acme", []Event{{Type: "repo.create"}})
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 503 || ae.Code != "store_failed" || n.Load() != 1 {
+		t.Errorf("store_failed: %v after %d attempts; want the 503 store_failed after 1", err, n.Load())
+	}
+}

@@ -18,8 +18,10 @@ const backupUsage = `[--data DIR] [--store log:DIR|sqlite:DIR] DEST
 Writes a consistent copy of an embedded store (SQLite or the log engine)
 into the new directory DEST, while trail serve runs on it, with the
 signing key of --data. "trail check --data DEST" checks the copy and
-"trail serve --data DEST" (with --store log: for the log engine) starts
-from it. PostgreSQL is backed up with its own tools (pg_dump).`
+"trail serve --data DEST" (with --store sqlite: for a SQLite copy) starts
+from it. To copy a SQLite data directory of an earlier version as it is,
+before it is converted, use --store sqlite:DIR. PostgreSQL is backed up
+with its own tools (pg_dump).`
 
 // backuper is an engine that can copy itself while in use.
 type backuper interface {

@@ -27,7 +27,7 @@ func TestBackupWhileServing(t *testing.T) {
 			c := &http.Client{Timeout: 10 * time.Second}
 			before := map[string]int64{}
 			for i := 0; i < 10; i++ {
-				acks, ok := ingest(c, s.base, key, newCrashBatch(fmt.Sprintf("pre-%d", i), 20))
+				acks, ok := ingest(c, s.Base, key, newCrashBatch(fmt.Sprintf("pre-%d", i), 20))
 				if !ok {
 					t.Fatal("ingest before the backup failed")
 				}
@@ -37,24 +37,24 @@ func TestBackupWhileServing(t *testing.T) {
 			var wg sync.WaitGroup
 			wg.Go(func() { // ingest goes on during the backup
 				for n := 0; ctx.Err() == nil; n++ {
-					ingest(c, s.base, key, newCrashBatch(fmt.Sprintf("during-%d", n), 25))
+					ingest(c, s.Base, key, newCrashBatch(fmt.Sprintf("during-%d", n), 25))
 				}
 			})
 			dest := filepath.Join(t.TempDir(), "copy")
 			runCLI(t, bin, append([]string{"backup", "--data", data}, append(store, dest)...)...)
 			cancel()
 			wg.Wait()
-			s.stop()
+			s.Stop()
 			if out := runCLI(t, bin, append([]string{"check", "--data", dest}, store...)...); !strings.Contains(out, "ok       acme:") {
 				t.Errorf("trail check of the copy:\n%s", out)
 			}
 			copied := startServer(t, bin, dest, store...)
-			defer copied.stop()
+			defer copied.Stop()
 			got := map[string]int64{}
 			for id, seq := range before {
 				got[id] = seq
 			}
-			checkLog(t, copied.base, key, got) // dense, unique, and every pre-backup ack there
+			checkLog(t, copied.Base, key, got) // dense, unique, and every pre-backup ack there
 		})
 	}
 }

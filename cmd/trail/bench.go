@@ -34,7 +34,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	data := fs.String("data", "", "the store's data `directory` (kept: a preloaded org is not loaded again); default a temporary directory, removed at the end")
 	// Not storeFlag: a TRAIL_STORE in the environment must not aim millions
 	// of benchmark events at a production database.
-	store := fs.String("store", "", "the store to measure, a `URL` or sqlite:DIR as trail serve --store takes it (TRAIL_STORE is not read); with PostgreSQL use a fresh database, or the same --data each time (it holds the signing key the database agreed on)")
+	store := fs.String("store", "", "the store to measure, as trail serve --store takes it: empty for the log engine in --data (the default), log:DIR, sqlite:DIR or a postgres:// `URL` (TRAIL_STORE is not read); with PostgreSQL use a fresh database, or the same --data each time (it holds the signing key the database agreed on)")
 	fs.StringVar(&o.WorkDir, "work", "", "`directory` for the naive baseline's table, the generated geolocation database and the demo org's store; default a temporary directory, removed")
 	fs.StringVar(&o.GeoIP, "geoip", "", "geolocation `file`s (.mmdb, several separated by \":\"); default one written for the bench that locates every address its events use")
 	fs.StringVar(&o.Org, "org", "bench", "the big org's `name`")

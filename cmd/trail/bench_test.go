@@ -34,7 +34,8 @@ var benchRows = []string{
 	"ingest over HTTP",
 	"restart after SIGKILL",
 	"ingest request latency at half that load",
-	"export over HTTP, json", "export over HTTP, ndjson",
+	"export over HTTP, json (identity)", "export over HTTP, ndjson (identity)",
+	"export over HTTP, json (gzip)", "export over HTTP, ndjson (gzip)",
 	"inclusion proof over HTTP",
 	"disk: every file under the data directory",
 	"disk: demo org",
@@ -160,7 +161,7 @@ func checkBenchRows(t *testing.T, rows map[string][]string, want []string) {
 	if r := rows[findRow(rows, "restart after SIGKILL")]; r == nil || !strings.Contains(r[0], ", 0 lost") {
 		t.Errorf("restart after SIGKILL: %q, want 0 lost", r)
 	}
-	for _, format := range []string{"json", "ndjson"} {
+	for _, format := range []string{"json (identity)", "ndjson (identity)", "json (gzip)", "ndjson (gzip)"} {
 		r := rows[findRow(rows, "export over HTTP, "+format)]
 		if r == nil || !regexp.MustCompile(`\(([0-9,]{5,}) events,`).MatchString(r[0]) || !strings.Contains(r[0], "RssAnon +") {
 			t.Errorf("export %s: %q, want thousands of events and the server's RssAnon growth", format, r)

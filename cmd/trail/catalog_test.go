@@ -24,7 +24,7 @@ func TestServeCatalog(t *testing.T) {
 	data := t.TempDir()
 	key := createKeyCLI(t, bin, data, "--scope", "admin")
 	s := serveOn(t, bin, data, "--catalog", platformCatalog)
-	c := apiClient(s.base, key)
+	c := apiClient(s.Base, key)
 	ctx := testCtx(t)
 
 	cat, err := c.Catalog(ctx)
@@ -67,7 +67,7 @@ func TestServeCatalog(t *testing.T) {
 	}
 
 	// The admins' page shows the event and offers the new category.
-	res := mustRun(t, bin, nil, "link", "--org", "acme", "--user", "u_ada", "--data", data, "--public-url", s.base+"/")
+	res := mustRun(t, bin, nil, "link", "--org", "acme", "--user", "u_ada", "--data", data, "--public-url", s.Base+"/")
 	status, html := spendLink(t, strings.SplitN(res.stdout, "\n", 2)[0])
 	if status != 200 || !strings.Contains(html, "alice paused acme/demo (idle)") || !strings.Contains(html, "Spaces runtime") {
 		t.Fatalf("audit-log page (%d) lacks the platform event or its category", status)

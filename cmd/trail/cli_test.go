@@ -13,7 +13,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -27,6 +26,7 @@ import (
 	"time"
 
 	"github.com/trailaudit/trail/client"
+	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/trailtest"
 )
 
@@ -227,37 +227,15 @@ func waitReady(t *testing.T, base string) {
 
 // serveOn starts `trail serve` on data with startServer and stops it with
 // SIGTERM when the test ends; it must then exit 0.
-func serveOn(t *testing.T, bin, data string, extra ...string) *server {
+func serveOn(t *testing.T, bin, data string, extra ...string) *trailtest.Server {
 	t.Helper()
 	s := startServer(t, bin, data, extra...)
 	t.Cleanup(func() {
-		if err := stopServer(s.cmd); err != nil {
-			t.Errorf("trail serve after SIGTERM: %v\nstderr:\n%s", err, s.logs)
+		if err := s.Stop(); err != nil {
+			t.Errorf("trail serve after SIGTERM: %v\nstderr:\n%s", err, s.Logs())
 		}
 	})
 	return s
-}
-
-// stopServer sends SIGTERM and waits for the process to exit. One that
-// does not exit in time gets SIGQUIT, so that its goroutine dump lands in
-// its stderr, then SIGKILL.
-func stopServer(cmd *exec.Cmd) error {
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(startTimeout):
-	}
-	cmd.Process.Signal(syscall.SIGQUIT)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-done
-	}
-	return fmt.Errorf("still running %v after SIGTERM; sent SIGQUIT", startTimeout)
 }
 
 var httpClient = &http.Client{Timeout: time.Minute}
@@ -388,8 +366,8 @@ func TestServeEnv(t *testing.T) {
 
 	res := mustRun(t, bin, env, "keys", "create", "--scope", "read", "--org", "acme")
 	key := strings.TrimSpace(res.stdout)
-	if _, err := os.Stat(filepath.Join(data, "trail.db")); err != nil {
-		t.Fatalf("keys create with TRAIL_DATA did not create its store there: %v", err)
+	if _, err := os.Stat(filepath.Join(data, logstore.CatalogFile)); err != nil {
+		t.Fatalf("keys create with TRAIL_DATA did not create its store (the log engine) there: %v", err)
 	}
 	if out := mustRun(t, bin, env, "keys", "list").stdout; len(keyRows(t, out)) != 1 {
 		t.Fatalf("keys list with TRAIL_DATA: want the one key just created, got\n%s", out)
@@ -444,7 +422,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 
 	s := serveOn(t, bin, data)
-	c = apiClient(s.base, key)
+	c = apiClient(s.Base, key)
 	page, err := c.List(testCtx(t), "acme", client.ListOptions{Order: client.Asc, Limit: 1000})
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,71 +25,15 @@ import (
 // (trailtest.Main, from TestMain, removes it).
 func trailBinary(t *testing.T) string { return trailtest.Binary(t) }
 
-// server is a `trail serve` process.
-type server struct {
-	cmd  *exec.Cmd
-	base string
-	logs *syncBuffer // the server's stderr, its structured log
-}
-
-// startServer runs trail serve on a port the OS picks and waits until it
-// is ready.
-func startServer(t *testing.T, bin, data string, extra ...string) *server {
+// startServer runs trail serve (bin, built by trailBinary) on data, on a
+// port the OS picks, with extra flags, and waits until it is ready; the
+// test's cleanup kills it if it still runs.
+func startServer(t *testing.T, bin, data string, extra ...string) *trailtest.Server {
 	t.Helper()
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data}, extra...)
-	cmd := exec.Command(bin, args...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
+	if bin != trailtest.Binary(t) {
+		t.Fatalf("startServer runs the binary trailtest builds, not %s", bin)
 	}
-	cmd.Stdout = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{cmd: cmd, logs: &syncBuffer{}}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Bytes()
-			s.logs.Write(append(line, '\n'))
-			var rec struct{ Msg, Addr string }
-			if json.Unmarshal(line, &rec) == nil && rec.Msg == "listening" {
-				addr <- rec.Addr
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		s.base = "http://" + a
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("trail serve did not start listening")
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cmd.Process.Kill()
-	t.Fatalf("trail serve never became ready")
-	return nil
-}
-
-func (s *server) kill() {
-	s.cmd.Process.Signal(syscall.SIGKILL)
-	s.cmd.Wait()
-}
-
-func (s *server) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	s.cmd.Wait()
+	return trailtest.Start(t, data, "", extra...)
 }
 
 // runCLI runs a trail subcommand and returns its stdout.
@@ -158,10 +100,11 @@ func ingest(c *http.Client, base, key string, b crashBatch) (map[string]int64, b
 }
 
 // crashEngines are the embedded engines the crash test runs on, as
-// --store values: the log engine with small blocks, so that sealing runs
-// all the time and kills land in it too.
+// --store values: the SQLite engine, selected explicitly, and the log
+// engine (the default, in --data) with small blocks, so that sealing
+// runs all the time and kills land in it too.
 var crashEngines = []struct{ name, store string }{
-	{"sqlite", ""},
+	{"sqlite", "sqlite:"},
 	{"log", "log:?block-events=64&page-events=8"},
 }
 
@@ -197,7 +140,7 @@ func crashRecovery(t *testing.T, store string, cycles int) {
 		// Unacknowledged batches of the last cycle are retried first: they
 		// must get seqs exactly once, whether or not they had committed.
 		for _, b := range pending {
-			acks, ok := ingest(client, s.base, key, b)
+			acks, ok := ingest(client, s.Base, key, b)
 			if !ok {
 				t.Fatalf("cycle %d: retry of an unacknowledged batch failed", cycle)
 			}
@@ -213,7 +156,7 @@ func crashRecovery(t *testing.T, store string, cycles int) {
 				defer wg.Done()
 				for n := 0; ctx.Err() == nil; n++ {
 					b := newCrashBatch(fmt.Sprintf("c%d-g%d-%d", cycle, g, n), 1+(n*7+g)%40)
-					acks, ok := ingest(client, s.base, key, b)
+					acks, ok := ingest(client, s.Base, key, b)
 					mu.Lock()
 					if ok {
 						mergeAcks(t, acked, acks)
@@ -228,20 +171,20 @@ func crashRecovery(t *testing.T, store string, cycles int) {
 			}(g)
 		}
 		time.Sleep(time.Duration(50+rng.IntN(400)) * time.Millisecond)
-		s.kill()
+		s.Kill()
 		cancel()
 		wg.Wait()
 	}
 	s := startServer(t, bin, data, storeArgs...)
 	for _, b := range pending {
-		acks, ok := ingest(client, s.base, key, b)
+		acks, ok := ingest(client, s.Base, key, b)
 		if !ok {
 			t.Fatal("final retry of an unacknowledged batch failed")
 		}
 		mergeAcks(t, acked, acks)
 	}
-	checkLog(t, s.base, key, acked)
-	s.stop()
+	checkLog(t, s.Base, key, acked)
+	s.Stop()
 	// The roots rebuilt from the stored bytes match the stored tree and
 	// the checkpoints signed across the crashes.
 	if out := runCLI(t, bin, "check", "--data", data, "--store", store); !strings.Contains(out, "ok       acme:") {

@@ -9,16 +9,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/sqlite"
 )
 
 // dataMarkers are the files whose presence shows that a directory holds
-// Trail data: the embedded store, or (with PostgreSQL) the signing key.
-var dataMarkers = []string{sqlite.FileName, ledger.KeyFile}
+// Trail data: an embedded store (the log engine's catalog, or SQLite's
+// database), or (with PostgreSQL) the signing key.
+var dataMarkers = []string{logstore.CatalogFile, sqlite.FileName, ledger.KeyFile}
 
 // openExisting opens the store of a command that reads or changes data
 // that must already exist (check, export, link, keys list|revoke, …).
@@ -37,13 +38,11 @@ func openExisting(ctx context.Context, dir, store string) (audit.Store, error) {
 // exists. PostgreSQL stores are not checked here: opening one creates
 // nothing on this machine.
 func requireData(dir, store string) error {
-	if isPostgres(store) {
-		return nil
+	spec, err := parseStore(dir, store)
+	if err != nil || spec.engine == enginePostgres {
+		return err
 	}
-	if d, ok := strings.CutPrefix(store, "sqlite:"); ok {
-		dir = d
-	}
-	return requireDataDir(dir)
+	return requireDataDir(spec.dir)
 }
 
 // requireDataDir checks that dir holds one of the dataMarkers.

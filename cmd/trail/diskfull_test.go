@@ -150,12 +150,12 @@ func testDiskFull(t *testing.T, store string) {
 	}
 	key := createKeyCLI(t, bin, data, append(storeArgs, "--scope", "admin")...)
 	s := startServer(t, bin, data, storeArgs...)
-	t.Cleanup(s.kill) // a no-op once stopped below
+	t.Cleanup(s.Kill) // a no-op once stopped below
 
 	acked := map[string]int64{}
 	ingestOK := func(b crashBatch) {
 		t.Helper()
-		r := postEvents(t, s.base, key, b)
+		r := postEvents(t, s.Base, key, b)
 		if r.status != 200 {
 			t.Fatalf("ingest with space: status %d: %s", r.status, r.body)
 		}
@@ -182,7 +182,7 @@ func testDiskFull(t *testing.T, store string) {
 					return
 				}
 				b := newCrashBatch(fmt.Sprintf("full%d-%d", g, i), 50)
-				r := postEvents(t, s.base, key, b)
+				r := postEvents(t, s.Base, key, b)
 				mu.Lock()
 				if r.status == 200 {
 					for id, seq := range r.acks {
@@ -206,7 +206,7 @@ func testDiskFull(t *testing.T, store string) {
 	t.Logf("%d events acknowledged before the disk was full, %d batches refused", len(acked), len(refused))
 
 	// Reads keep working: the newest acknowledged event is listed.
-	c := apiClient(s.base, key)
+	c := apiClient(s.Base, key)
 	size := logSize(t, c, "acme")
 	if size != int64(len(acked)) {
 		t.Errorf("on a full disk: log size %d, want the %d acknowledged", size, len(acked))
@@ -219,16 +219,16 @@ func testDiskFull(t *testing.T, store string) {
 	// A restart on the full disk: the server starts and serves what was
 	// acknowledged; ingest answers 503, or 200 where the restart freed a
 	// little space (a catalog checkpoint, a sealed log segment).
-	if err := stopServer(s.cmd); err != nil {
-		t.Fatalf("trail serve stopped on a full disk: %v\n%s", err, s.logs)
+	if err := s.Stop(); err != nil {
+		t.Fatalf("trail serve stopped on a full disk: %v\n%s", err, s.Logs())
 	}
 	s = startServer(t, bin, data, storeArgs...)
-	t.Cleanup(s.kill)
-	c = apiClient(s.base, key)
+	t.Cleanup(s.Kill)
+	c = apiClient(s.Base, key)
 	if n := logSize(t, c, "acme"); n != int64(len(acked)) {
 		t.Errorf("restarted on a full disk: log size %d, want the %d acknowledged", n, len(acked))
 	}
-	if r := postEvents(t, s.base, key, refused[0]); r.status == 200 {
+	if r := postEvents(t, s.Base, key, refused[0]); r.status == 200 {
 		for id, seq := range r.acks {
 			acked[id] = seq
 		}
@@ -243,7 +243,7 @@ func testDiskFull(t *testing.T, store string) {
 	deadline := time.Now().Add(startTimeout)
 	for _, b := range append(refused, newCrashBatch("after", 50)) {
 		for {
-			r := postEvents(t, s.base, key, b)
+			r := postEvents(t, s.Base, key, b)
 			if r.status == 200 {
 				for id, seq := range r.acks {
 					acked[id] = seq
@@ -259,12 +259,12 @@ func testDiskFull(t *testing.T, store string) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	if err := stopServer(s.cmd); err != nil {
-		t.Fatalf("trail serve after SIGTERM: %v\n%s", err, s.logs)
+	if err := s.Stop(); err != nil {
+		t.Fatalf("trail serve after SIGTERM: %v\n%s", err, s.Logs())
 	}
 	// Every line the server logged through the failures is JSON, the
 	// sealer's too (a log shipper parses them).
-	for _, line := range strings.Split(strings.TrimSpace(s.logs.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(s.Logs()), "\n") {
 		if !json.Valid([]byte(line)) {
 			t.Errorf("a server log line is not JSON: %s", line)
 		}
@@ -274,7 +274,7 @@ func testDiskFull(t *testing.T, store string) {
 		t.Errorf("trail check after the disk was full, want %d events:\n%s", len(acked), out)
 	}
 	s = serveOn(t, bin, data, storeArgs...)
-	wantExactlyOnce(t, apiClient(s.base, key), acked)
+	wantExactlyOnce(t, apiClient(s.Base, key), acked)
 }
 
 // wantExactlyOnce lists the whole of acme's log, oldest first, and checks

@@ -40,7 +40,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer store.Close()
 	if ls, ok := store.(*logstore.Store); ok && ls.Reader() {
-		return exportThroughServer(ctx, ls, logDir(*data, *storeURL), serverExport{
+		_, dir := storeLabel(*data, *storeURL)
+		return exportThroughServer(ctx, ls, dir, serverExport{
 			org: *org, format: *format, q: *q, integrity: *integrityLine, out: *out}, stdout, stderr)
 	}
 	integrity, err := signing.integrity(*data, true, nil)

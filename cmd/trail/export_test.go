@@ -50,7 +50,7 @@ func TestExportCLI(t *testing.T) {
 	// geotest's database puts 81.2.69.0/24 in London.
 	s := serveOn(t, bin, data, "--geoip", geotest.WriteDB(t, t.TempDir()))
 	key := createKeyCLI(t, bin, data, "--scope", "admin", "--org", "acme")
-	c := apiClient(s.base, key)
+	c := apiClient(s.Base, key)
 
 	var events []client.Event
 	for i := range 20 {

@@ -28,7 +28,7 @@ func TestServeGeoIPDefault(t *testing.T) {
 			data := t.TempDir()
 			key := createKeyCLI(t, bin, data, "--scope", "admin")
 			s := serveOn(t, bin, data, tc.flags...)
-			c := apiClient(s.base, key)
+			c := apiClient(s.Base, key)
 			if _, err := c.Ingest(testCtx(t), "acme", []client.Event{repoCreate(0, "acme/m")}); err != nil {
 				t.Fatal(err)
 			}

@@ -20,20 +20,23 @@ import (
 // TestVerifyEndToEnd is the auditor's path with the real binary: ingest
 // through the API, export, verify with the pinned key from `trail keys
 // verifier`, see one changed byte named, prove a later export extends the
-// first, and find stored tampering with `trail check` and at start.
+// first, and find stored tampering with `trail check` and at start. The
+// tampering edits the SQLite engine's tables, so the test selects that
+// engine; the log engine's damage tests are in internal/logstore
+// (recover_test.go) and TestConvertRefusesDamagedSource.
 func TestVerifyEndToEnd(t *testing.T) {
 	bin := trailBinary(t)
 	data := t.TempDir()
-	srv := startServer(t, bin, data, "--checkpoint-interval", "200ms")
+	srv := startServer(t, bin, data, "--checkpoint-interval", "200ms", "--store", "sqlite:")
 	stopped := false
 	defer func() {
 		if !stopped {
-			srv.stop()
+			srv.Stop()
 		}
 	}()
-	ingestKey := createKeyCLI(t, bin, data, "--scope", "ingest")
-	readKey := createKeyCLI(t, bin, data, "--scope", "read")
-	c := apiClient(srv.base, ingestKey)
+	ingestKey := createKeyCLI(t, bin, data, "--scope", "ingest", "--store", "sqlite:")
+	readKey := createKeyCLI(t, bin, data, "--scope", "read", "--store", "sqlite:")
+	c := apiClient(srv.Base, ingestKey)
 	for b := range 3 {
 		var evs = make([]client.Event, 0, 40)
 		for i := range 40 {
@@ -52,7 +55,7 @@ func TestVerifyEndToEnd(t *testing.T) {
 	}
 	dir := t.TempDir()
 	download := func(name, query string) string {
-		status, body := httpGet(t, srv.base+"/api/v1/orgs/acme/export?"+query, readKey)
+		status, body := httpGet(t, srv.Base+"/api/v1/orgs/acme/export?"+query, readKey)
 		if status != 200 {
 			t.Fatalf("export: %d %s", status, body)
 		}
@@ -98,12 +101,12 @@ func TestVerifyEndToEnd(t *testing.T) {
 		t.Errorf("an older export does not extend a newer one: status %d\n%s", res.code, res.stderr)
 	}
 	cli := filepath.Join(dir, "cli.json")
-	mustRun(t, bin, nil, "export", "--org", "acme", "--data", data, "--out", cli)
+	mustRun(t, bin, nil, "export", "--org", "acme", "--data", data, "--out", cli, "--store", "sqlite:")
 	mustRun(t, bin, nil, "verify", cli, "--key", key, "--previous", second)
 
 	// Stored data: intact, then tampered while the server is down.
-	mustRun(t, bin, nil, "check", "--data", data)
-	srv.stop()
+	mustRun(t, bin, nil, "check", "--data", data, "--store", "sqlite:")
+	srv.Stop()
 	stopped = true
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, "trail.db"))
 	if err != nil {
@@ -127,18 +130,18 @@ func TestVerifyEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	res = runTrail(t, bin, nil, "check", "--data", data)
+	res = runTrail(t, bin, nil, "check", "--data", data, "--store", "sqlite:")
 	if res.code != 1 || !strings.Contains(res.stdout, `MISMATCH acme: event seq 3 (id "ev-3")`) || !strings.Contains(res.stdout, "ok       beta") {
 		t.Errorf("check of tampered data: status %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
 	// At start the server quarantines acme (its root no longer matches its
 	// checkpoint) and serves beta.
-	srv = startServer(t, bin, data)
-	defer srv.stop()
-	if !strings.Contains(srv.logs.String(), "org quarantined") {
-		t.Errorf("no quarantine in the log:\n%s", srv.logs)
+	srv = startServer(t, bin, data, "--store", "sqlite:")
+	defer srv.Stop()
+	if !strings.Contains(srv.Logs(), "org quarantined") {
+		t.Errorf("no quarantine in the log:\n%s", srv.Logs())
 	}
-	c = apiClient(srv.base, ingestKey)
+	c = apiClient(srv.Base, ingestKey)
 	_, err = c.Ingest(testCtx(t), "acme", []client.Event{repoCreate(1000, "acme/after")})
 	if err == nil || !strings.Contains(err.Error(), "quarantined") {
 		t.Errorf("ingest into the quarantined org: %v", err)
@@ -146,7 +149,7 @@ func TestVerifyEndToEnd(t *testing.T) {
 	if _, err := c.Ingest(testCtx(t), "beta", []client.Event{repoCreate(2, "beta/y")}); err != nil {
 		t.Errorf("ingest into another org: %v", err)
 	}
-	if status, body := httpGet(t, srv.base+"/metrics", ""); status != 200 || !strings.Contains(string(body), `trail_org_quarantined{org="acme"} 1`) {
+	if status, body := httpGet(t, srv.Base+"/metrics", ""); status != 200 || !strings.Contains(string(body), `trail_org_quarantined{org="acme"} 1`) {
 		t.Errorf("metrics: %d, no trail_org_quarantined", status)
 	}
 }

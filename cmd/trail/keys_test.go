@@ -190,10 +190,10 @@ func TestKeysOnRunningServer(t *testing.T) {
 	if r := keyRow(t, rows, keyIDByName(t, rows, "platform")); r["ORG"] != "*" || r["SCOPE"] != "admin" {
 		t.Errorf("key made without --org: ORG %q SCOPE %q, want * admin", r["ORG"], r["SCOPE"])
 	}
-	if status, body := httpGet(t, s.base+"/api/v1/orgs/acme/events", key); status != http.StatusOK {
+	if status, body := httpGet(t, s.Base+"/api/v1/orgs/acme/events", key); status != http.StatusOK {
 		t.Fatalf("GET events with a key made while the server runs: %d %s", status, body)
 	}
-	if status, _ := httpGet(t, s.base+"/api/v1/orgs/acme/events", admin); status != http.StatusOK {
+	if status, _ := httpGet(t, s.Base+"/api/v1/orgs/acme/events", admin); status != http.StatusOK {
 		t.Fatalf("GET events with an unbound admin key: %d", status)
 	}
 
@@ -214,7 +214,7 @@ func TestKeysOnRunningServer(t *testing.T) {
 	if !strings.Contains(res.stderr, "revoked "+id) {
 		t.Errorf("keys revoke: stderr %q, want it to say the key is revoked", res.stderr)
 	}
-	status, body := httpGet(t, s.base+"/api/v1/orgs/acme/events", key)
+	status, body := httpGet(t, s.Base+"/api/v1/orgs/acme/events", key)
 	if status != http.StatusUnauthorized || !strings.Contains(string(body), `"code":"unauthorized"`) {
 		t.Fatalf("first request after keys revoke: %d %s, want 401 unauthorized", status, body)
 	}
@@ -223,7 +223,7 @@ func TestKeysOnRunningServer(t *testing.T) {
 		t.Errorf("revoked key: STATUS %q, want revoked <time>", st)
 	}
 	// The other key is untouched.
-	if status, _ := httpGet(t, s.base+"/api/v1/orgs/acme/events", admin); status != http.StatusOK {
+	if status, _ := httpGet(t, s.Base+"/api/v1/orgs/acme/events", admin); status != http.StatusOK {
 		t.Errorf("the other key after a revoke: %d, want 200", status)
 	}
 

@@ -44,10 +44,10 @@ func TestLinkCLI(t *testing.T) {
 	bin := trailBinary(t)
 	data := filepath.Join(t.TempDir(), "data")
 	s := serveOn(t, bin, data)
-	res := mustRun(t, bin, nil, "link", "--org", "acme", "--user", "u_ada", "--name", "Ada", "--data", data, "--public-url", s.base+"/")
+	res := mustRun(t, bin, nil, "link", "--org", "acme", "--user", "u_ada", "--name", "Ada", "--data", data, "--public-url", s.Base+"/")
 	lines := strings.Split(res.stdout, "\n")
 	link := lines[0]
-	if !strings.HasPrefix(link, s.base+"/link/tv_") || len(lines) != 2 || lines[1] != "" {
+	if !strings.HasPrefix(link, s.Base+"/link/tv_") || len(lines) != 2 || lines[1] != "" {
 		t.Fatalf("stdout %q, want the link alone on its first line", res.stdout)
 	}
 	if !strings.Contains(res.stderr, "works once") || strings.Contains(res.stderr, link) {
@@ -57,7 +57,7 @@ func TestLinkCLI(t *testing.T) {
 	if status != 200 || !strings.Contains(page, "Audit logs") || !strings.Contains(page, "Ada") {
 		t.Fatalf("the page after the link: %d", status)
 	}
-	if strings.Contains(s.logs.String(), strings.TrimPrefix(link, s.base+"/link/")) {
+	if strings.Contains(s.Logs(), strings.TrimPrefix(link, s.Base+"/link/")) {
 		t.Errorf("the server logged the link's token")
 	}
 	resp, err := http.Get(link)

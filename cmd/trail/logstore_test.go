@@ -19,18 +19,19 @@ import (
 	"github.com/trailaudit/trail/internal/logstore"
 )
 
-// TestLogEngineCLI runs the CLI end to end on the log engine (--store
-// log:): serve, ingest and list, then keys, link and check beside the
-// running server, export beside it through the server's API (verified,
-// recorded, its temporary key revoked), then export and verify with the
-// server stopped, and a restart.
+// TestLogEngineCLI runs the CLI end to end on the log engine, the
+// default store (the server runs with small blocks): serve, ingest and
+// list, then keys, link and check beside the running server, export
+// beside it through the server's API (verified, recorded, its temporary
+// key revoked), then export and verify with the server stopped, and a
+// restart.
 func TestLogEngineCLI(t *testing.T) {
 	bin := trailBinary(t)
 	data := t.TempDir()
-	store := []string{"--store", "log:"}
+	var store []string // the default: the log engine in --data
 	key := createKeyCLI(t, bin, data, append(store, "--scope", "admin")...)
 	s := startServer(t, bin, data, "--store", "log:?block-events=16&page-events=4")
-	c := apiClient(s.base, key)
+	c := apiClient(s.Base, key)
 	for i := 0; i < 100; i += 10 {
 		var evs []client.Event
 		for j := i; j < i+10; j++ {
@@ -47,12 +48,12 @@ func TestLogEngineCLI(t *testing.T) {
 	// Beside the running server: keys and links go through the catalog,
 	// check reads what was acknowledged when it started.
 	readKey := createKeyCLI(t, bin, data, append(store, "--scope", "read", "--org", "acme")...)
-	page, err := apiClient(s.base, readKey).List(testCtx(t), "acme", client.ListOptions{Query: "model-42", Limit: 5})
+	page, err := apiClient(s.Base, readKey).List(testCtx(t), "acme", client.ListOptions{Query: "model-42", Limit: 5})
 	if err != nil || len(page.Events) != 1 || decodeEvent(t, page.Events[0]).ID != "ev-42" {
 		t.Fatalf("a key made beside the server, searching model-42: %v %v", page, err)
 	}
 	link := strings.SplitN(mustRun(t, bin, nil, append([]string{"link", "--org", "acme", "--user", "u_ada", "--data", data,
-		"--public-url", s.base + "/"}, store...)...).stdout, "\n", 2)[0]
+		"--public-url", s.Base + "/"}, store...)...).stdout, "\n", 2)[0]
 	if status, _ := spendLink(t, link); status != 200 {
 		t.Errorf("a link made beside the server: status %d", status)
 	}
@@ -65,7 +66,7 @@ func TestLogEngineCLI(t *testing.T) {
 	verifier := strings.SplitN(mustRun(t, bin, nil, "keys", "verifier", "--data", data).stdout, "\n", 2)[0]
 	beside := filepath.Join(t.TempDir(), "beside.json")
 	res := mustRun(t, bin, nil, append([]string{"export", "--org", "acme", "--data", data, "--out", beside}, store...)...)
-	if !strings.Contains(res.stderr, "through the running server at "+s.base) {
+	if !strings.Contains(res.stderr, "through the running server at "+s.Base) {
 		t.Errorf("export beside the server: stderr %q; want it to say it went through the server", res.stderr)
 	}
 	if res := mustRun(t, bin, nil, "verify", beside, "--key", verifier); !strings.Contains(res.stdout, "101 of 101: complete") {
@@ -78,7 +79,7 @@ func TestLogEngineCLI(t *testing.T) {
 	if keys := mustRun(t, bin, nil, append([]string{"keys", "list", "--data", data}, store...)...).stdout; !strings.Contains(keys, "revoked") {
 		t.Errorf("the export's temporary key is not revoked:\n%s", keys)
 	}
-	if err := stopServer(s.cmd); err != nil {
+	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -88,7 +89,7 @@ func TestLogEngineCLI(t *testing.T) {
 		t.Errorf("verify of the export: %s", res.stdout)
 	}
 	s = serveOn(t, bin, data, store...)
-	if n := logSize(t, apiClient(s.base, key), "acme"); n != 103 {
+	if n := logSize(t, apiClient(s.Base, key), "acme"); n != 103 {
 		t.Errorf("after a restart: log size %d, want 103 (101 and the two recorded exports)", n)
 	}
 }
@@ -101,7 +102,7 @@ func TestConvertSQLiteToLog(t *testing.T) {
 	bin := trailBinary(t)
 	data := t.TempDir()
 	fillCheckedLog(t, data, 3000, 2500, rand.New(rand.NewPCG(8, 8)))
-	key := createKeyCLI(t, bin, data, "--scope", "admin")
+	key := createKeyCLI(t, bin, data, "--scope", "admin", "--store", "sqlite:")
 	before, err := os.ReadFile(filepath.Join(data, "trail.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +123,7 @@ func TestConvertSQLiteToLog(t *testing.T) {
 		t.Error("the conversion changed the source database")
 	}
 	s := serveOn(t, bin, data, "--store", "log:"+dest)
-	c := apiClient(s.base, key)
+	c := apiClient(s.Base, key)
 	if n := logSize(t, c, "acme"); n != 3000 {
 		t.Errorf("served from the converted log: size %d, want 3000", n)
 	}

@@ -26,22 +26,25 @@ Usage:
   trail verify  FILE|DIR [--key VERIFIER_KEY]… [--previous OLDER]    check an export, or stream objects, offline
   trail check   [--data DIR] [--org ORG]                             re-derive every org's tree, compare
   trail orgs    [--json] [--data DIR]                                every org with a log, its size
-  trail backup  [--data DIR] [--store log:DIR] DEST                   a consistent copy, while serving
+  trail backup  [--data DIR] [--store log:DIR|sqlite:DIR] DEST        a consistent copy, while serving
   trail keys    verifier [--store URL] | rotate-signing [--data DIR]  checkpoint signing key
   trail bench   [flags]                                               measure ingest, query, export
   trail catalog json|docs|gen [--catalog FILE] [--package NAME]       the event catalog, its reference, Go builders
   trail migrate --store postgres://…                                  apply PostgreSQL schema migrations
+  trail migrate-store [--data DIR]                                    convert a SQLite data directory in place
   trail migrate-store --from sqlite:DIR --to postgres://…|log:DIR      copy a SQLite store into PostgreSQL or the log engine
   trail version [--licenses]                                          version, commit, Go, licences
 
 Only serve, keys create and the migration commands create a data directory; the others exit 2
 on a directory with no Trail data. Commands that print a table take --json.
 Every command that touches the store takes --data (env TRAIL_DATA, default ./trail-data)
-and --store (env TRAIL_STORE): without --store the events live in SQLite in --data; with
---store log:DIR in the log engine (docs/storage.md); with --store postgres://… in PostgreSQL,
-shared by every replica, and --data keeps only this machine's files (the signing key).
-Commands work while servers run on the same store (export beside a log-engine server goes
-through that server's API).
+and --store (env TRAIL_STORE): without --store the events live in the log engine in --data
+(docs/storage.md; a SQLite data directory of an earlier version there is converted on first
+start, trail.db left untouched); with --store log:DIR in the log engine in DIR; with
+--store sqlite:DIR in the SQLite engine of earlier versions (kept for now); with --store
+postgres://… in PostgreSQL, shared by every replica, and --data keeps only this machine's
+files (the signing key). Commands work while a server runs on the same store (on the log
+engine, export goes through that server's API; the others read the directory or its catalog).
 Run "trail COMMAND -h" for its flags.
 `
 
@@ -160,7 +163,7 @@ func env(name, def string) string {
 
 // dataFlag registers --data with its env default.
 func dataFlag(fs *flag.FlagSet) *string {
-	return fs.String("data", env("TRAIL_DATA", "./trail-data"), "data `directory`: the embedded store, or with --store postgres://… only this machine's files such as the signing key (env TRAIL_DATA)")
+	return fs.String("data", env("TRAIL_DATA", "./trail-data"), "data `directory`: the embedded store (the log engine; a SQLite directory of an earlier version is converted on first start), or with --store postgres://… only this machine's files such as the signing key (env TRAIL_DATA)")
 }
 
 // newLogger logs JSON unless w is a terminal.

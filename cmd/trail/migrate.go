@@ -20,7 +20,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if !isPostgres(*store) {
-		return usagef("--store (or TRAIL_STORE) must be a postgres:// URL: the embedded SQLite store migrates itself when opened")
+		return usagef("--store (or TRAIL_STORE) must be a postgres:// URL: the embedded engines migrate themselves when opened")
 	}
 	from, to, err := postgres.Migrate(ctx, *store, postgres.Options{})
 	if err != nil {

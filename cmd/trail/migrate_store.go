@@ -19,21 +19,27 @@ import (
 	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/postgres"
 	"github.com/trailaudit/trail/internal/sqlite"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
-// runMigrateStore copies a whole SQLite store into PostgreSQL or into the
-// log engine (the conversion of a schema-v1 data directory): every org's
-// events with their ids, seqs and exact bytes (so the Merkle tree, rebuilt
-// from them, has the same hashes, and each org's root is checked against
-// the source's), the retry hashes, the latest signed checkpoints and the
-// API keys. Viewer links and sessions, short-lived, are not copied. The
-// source is only read; an interrupted copy resumes where it stopped.
+// runMigrateStore converts a data directory in place (what the first
+// start of trail serve does: convert.go), or copies a whole SQLite store
+// into PostgreSQL or into the log engine in another directory: every
+// org's events with their ids, seqs and exact bytes (so the Merkle tree,
+// rebuilt from them, has the same hashes; each org's root is checked
+// against the source's tree and its signed checkpoint), the retry hashes,
+// the latest signed checkpoints and the API keys. The source is only
+// read; an interrupted copy resumes where it stopped.
 func runMigrateStore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("migrate-store", "--from sqlite:DIR --to postgres://…|log:DIR", stderr)
+	fs := newFlags("migrate-store", migrateStoreUsage, stderr)
+	data := dataFlag(fs)
 	from := fs.String("from", "", "the embedded store to copy: sqlite:`DIR` (its data directory; stop its server first)")
 	to := fs.String("to", "", "the store to copy into: a postgres:// `URL`, or log:DIR for the log engine in another directory")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	if *from == "" && *to == "" {
+		return convertCommand(ctx, *data, stderr) // convert.go
 	}
 	dir, ok := strings.CutPrefix(*from, "sqlite:")
 	switch {
@@ -41,58 +47,128 @@ func runMigrateStore(ctx context.Context, args []string, stdout, stderr io.Write
 		return usagef("--from must be sqlite:DIR, the data directory of an embedded store")
 	case !isPostgres(*to) && (!strings.HasPrefix(*to, "log:") || logDir("", *to) == ""):
 		return usagef("--to must be a postgres:// URL or log:DIR")
-	case strings.HasPrefix(*to, "log:") && filepath.Clean(logDir("", *to)) == filepath.Clean(dir):
-		return usagef("--to log:DIR must be another directory than the source: the source stays untouched")
+	case strings.HasPrefix(*to, "log:") && sameDir(logDir("", *to), dir):
+		return usagef("--to log:DIR must be another directory than the source: the source stays untouched (to convert a data directory in place, as trail serve does on its first start, run trail migrate-store --data %s)", dir)
 	}
 	if err := requireDataDir(dir); err != nil {
 		return err // the source must exist: never copy a new, empty store
 	}
-	src, err := sqlite.Open(dir, sqlite.Options{})
-	if err != nil {
+	if err := refuseConverted(dir); err != nil {
 		return err
 	}
-	defer src.Close()
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName)+"?_pragma=busy_timeout(15000)&_pragma=query_only(1)")
-	if err != nil {
-		return err
-	}
-	defer raw.Close()
 	dst, err := openTarget(ctx, *to)
 	if err != nil {
 		return err
 	}
 	defer dst.Close()
-	m := &storeCopy{src: src, raw: raw, dst: dst, log: stderr}
-	orgs, err := src.Orgs(ctx)
+	sum, err := copyStore(ctx, dir, dst, stderr)
 	if err != nil {
-		return err
-	}
-	var total int64
-	for _, org := range orgs {
-		n, err := m.copyOrg(ctx, org)
-		if err != nil {
-			return fmt.Errorf("org %s: %w", org, err)
-		}
-		total += n
-	}
-	keys, err := m.copyKeys(ctx)
-	if err != nil {
-		return err
-	}
-	if err := dst.finish(ctx); err != nil {
 		return err
 	}
 	engine, where := storeLabel("", *to)
 	fmt.Fprintf(stderr, "copied %d orgs (%d events) and %d keys from %s into %s %s; every org's tree root matches\n",
-		len(orgs), total, keys, dir, engine, where)
+		sum.orgs, sum.copied, sum.keys, dir, engine, where)
 	return nil
 }
 
+const migrateStoreUsage = `[--data DIR] | --from sqlite:DIR --to postgres://…|log:DIR
+
+With --data alone (or TRAIL_DATA), converts the SQLite data directory DIR
+(schema version 1, written by earlier versions) to the log engine in
+place, as the first start of trail serve on it does: every org's events,
+tree roots checked against the source's tree and signed checkpoints, keys,
+checkpoints, viewer links, sessions and streams; trail.db is only read and stays
+as it was; the file DIR/CONVERTED, written last, switches the directory.
+Stop servers on DIR first. Interrupted, it resumes on the next run.
+
+With --from and --to, copies a SQLite store into PostgreSQL or into the
+log engine in another directory, leaving the source as it is.`
+
+// copySummary is what copyStore copied.
+type copySummary struct {
+	orgs         int
+	events       int64 // the events in the source
+	copied       int64 // … of which this run copied
+	keys, viewer int   // viewer: viewer links, sessions and streams
+}
+
+// copyStore copies the SQLite store in dir into dst (see runMigrateStore)
+// and seals it, writing one line per org to w (and progress when w is a
+// terminal). It holds SQLite's write lock on the source for the whole
+// copy, so that no other process can add to it meanwhile.
+func copyStore(ctx context.Context, dir string, dst copyTarget, w io.Writer) (copySummary, error) {
+	var sum copySummary
+	src, err := sqlite.Open(dir, sqlite.Options{ReadOnly: true})
+	if err != nil {
+		return sum, err
+	}
+	defer src.Close()
+	release, err := holdWrites(ctx, filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		return sum, err
+	}
+	defer release()
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName)+"?_pragma=busy_timeout(15000)&_pragma=query_only(1)")
+	if err != nil {
+		return sum, err
+	}
+	defer raw.Close()
+	m := &storeCopy{src: src, raw: raw, dst: dst, log: w}
+	orgs, err := src.Orgs(ctx)
+	if err != nil {
+		return sum, fmt.Errorf("reading the source's orgs: %w", err)
+	}
+	for _, org := range orgs {
+		if err := m.copyOrg(ctx, org); err != nil {
+			return sum, fmt.Errorf("org %s: %w", org, err)
+		}
+	}
+	sum.orgs, sum.events, sum.copied = len(orgs), m.events, m.copied
+	if sum.keys, err = m.copyKeys(ctx); err != nil {
+		return sum, fmt.Errorf("copying the API keys: %w", err)
+	}
+	if v, ok := dst.(metaImporter); ok {
+		if sum.viewer, err = v.ImportMeta(ctx, raw, time.Now()); err != nil {
+			return sum, fmt.Errorf("copying viewer links, sessions and streams: %w", err)
+		}
+	}
+	return sum, dst.finish(ctx)
+}
+
+// metaImporter is a target that takes the source's viewer links,
+// sessions and streams (the log engine: its catalog has the same tables).
+type metaImporter interface {
+	ImportMeta(ctx context.Context, src *sql.DB, now time.Time) (int, error)
+}
+
+// holdWrites takes SQLite's write lock on the database at path (waiting
+// up to its busy timeout for a writer to finish) and keeps it until
+// release: another process's writes wait, then fail, and are never lost
+// to a copy that has already read past them. Nothing is written.
+func holdWrites(ctx context.Context, path string) (release func(), err error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(15000)&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s is being written by another process (a trail serve --store sqlite:, or a trail of an earlier version?): stop it first: %w", path, err)
+	}
+	return func() {
+		tx.Rollback()
+		db.Close()
+	}, nil
+}
+
 type storeCopy struct {
-	src *sqlite.Store
-	raw *sql.DB
-	dst copyTarget
-	log io.Writer
+	src    *sqlite.Store
+	raw    *sql.DB
+	dst    copyTarget
+	log    io.Writer
+	events int64 // events of the orgs done so far
+	copied int64 // … copied by this run
 }
 
 // copiedEvent is one event read from the source.
@@ -148,64 +224,120 @@ func (t logTarget) importEvents(ctx context.Context, org string, evs []copiedEve
 // finish seals everything copied into blocks.
 func (t logTarget) finish(ctx context.Context) error { return t.Seal(ctx) }
 
+// progressEvery is how often a long copy reports its progress when its
+// output is not a terminal (a log).
+const progressEvery = 10 * time.Second
+
 // copyChunk is how many events one import transaction carries.
 const copyChunk = 5000
 
-// copyOrg copies org's events the destination lacks, checks the roots
-// and copies the latest checkpoint; it returns the events copied.
-func (m *storeCopy) copyOrg(ctx context.Context, org string) (int64, error) {
+// copyOrg copies org's events the destination lacks, checking each
+// against the source's stored leaf hash, then checks the roots against
+// the source's tree and its latest signed checkpoint and copies that
+// checkpoint.
+func (m *storeCopy) copyOrg(ctx context.Context, org string) error {
 	size, err := m.src.Size(ctx, org)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	have, err := m.dst.Size(ctx, org)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if have > size {
-		return 0, fmt.Errorf("the destination has %d events, more than the source's %d: it is another log", have, size)
+		return fmt.Errorf("the destination has %d events, more than the source's %d: it is another log", have, size)
 	}
 	if have > 0 {
 		if err := m.sameRoot(ctx, org, have); err != nil {
-			return 0, fmt.Errorf("the destination's first %d events are not the source's: %w", have, err)
+			return fmt.Errorf("the destination's first %d events are not the source's: %w", have, err)
 		}
 	}
 	var num int64
 	if err := m.raw.QueryRowContext(ctx, `SELECT num FROM orgs WHERE name = ?`, org).Scan(&num); err != nil {
-		return 0, err
+		return err
 	}
-	start := time.Now()
+	start, reported := time.Now(), time.Now()
 	for next := have; next < size; {
 		evs, err := m.readChunk(ctx, num, next, min(size, next+copyChunk))
+		if err == nil {
+			err = m.checkLeaves(ctx, org, evs)
+		}
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if err := m.dst.importEvents(ctx, org, evs); err != nil {
-			return 0, err
+			return err
 		}
 		next += int64(len(evs))
-		if isTerminal(m.log) {
+		switch {
+		case isTerminal(m.log):
 			fmt.Fprintf(m.log, "\r%s: %d of %d events", org, next, size)
+		case time.Since(reported) >= progressEvery && next < size:
+			fmt.Fprintf(m.log, "%s: %d of %d events copied so far\n", org, next, size)
+			reported = time.Now()
 		}
 	}
 	if err := m.sameRoot(ctx, org, size); err != nil {
-		return 0, err
+		return err
 	}
 	if isTerminal(m.log) {
 		fmt.Fprint(m.log, "\r")
 	}
-	fmt.Fprintf(m.log, "%s: %d events (%d copied in %s), tree root matches\n", org, size, size-have, time.Since(start).Round(time.Millisecond))
+	m.events += size
+	m.copied += size - have
+	checked, err := m.copyCheckpoint(ctx, org)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.log, "%s: %d events (%d copied in %s), tree root matches%s\n", org, size, size-have, time.Since(start).Round(time.Millisecond), checked)
+	return nil
+}
+
+// copyCheckpoint checks that the destination's tree has the root of the
+// source's latest signed checkpoint at its size and copies it; it returns
+// what it checked, for the report.
+func (m *storeCopy) copyCheckpoint(ctx context.Context, org string) (string, error) {
 	cp, err := m.src.LatestCheckpoint(ctx, org)
 	if audit.ErrorCode(err) == audit.CodeNotFound {
-		return size - have, nil
+		return " (no signed checkpoint yet)", nil
 	}
 	if err != nil {
-		return 0, err
+		return "", err
+	}
+	got, err := ledger.TreeHash(cp.Size, audit.HashReader(ctx, m.dst, org))
+	if err != nil {
+		return "", fmt.Errorf("reading the destination's tree at the checkpoint's size %d: %w", cp.Size, err)
+	}
+	if got != cp.Root {
+		return "", fmt.Errorf("the source's signed checkpoint of size %d has root %s but its events give %s: the source is damaged (trail check --store sqlite:DIR names where): %w",
+			cp.Size, ledger.EncodeHash(cp.Root), ledger.EncodeHash(got), ledger.ErrMismatch)
 	}
 	if _, err := m.dst.SaveCheckpoint(ctx, org, cp); err != nil {
-		return 0, err
+		return "", err
 	}
-	return size - have, nil
+	return fmt.Sprintf(" and its signed checkpoint of size %d", cp.Size), nil
+}
+
+// checkLeaves checks that each event's bytes hash to the leaf the
+// source's tree holds for it: damaged bytes are named, never copied.
+func (m *storeCopy) checkLeaves(ctx context.Context, org string, evs []copiedEvent) error {
+	idx := make([]int64, len(evs))
+	for i, e := range evs {
+		idx[i] = tlog.StoredHashIndex(0, e.seq)
+	}
+	want, err := m.src.ReadHashes(ctx, org, idx)
+	if err != nil {
+		return fmt.Errorf("reading the source's tree: %w", err)
+	}
+	for i, e := range evs {
+		if ledger.LeafHash(e.data) != want[i] {
+			var id struct{ ID string }
+			json.Unmarshal(e.data, &id)
+			return fmt.Errorf("the source is damaged: the stored bytes of event seq %d (id %q) do not hash to its leaf in the source's tree (trail check --store sqlite:DIR names every damaged event): %w",
+				e.seq, id.ID, ledger.ErrMismatch)
+		}
+	}
+	return nil
 }
 
 // sameRoot compares the tree roots of org's first n events in both stores.
@@ -293,7 +425,9 @@ func decodeStored(data []byte) (audit.Event, error) {
 	}, nil
 }
 
-// copyKeys copies every API key with its hash and state.
+// copyKeys copies every API key with its hash and state; a key copied
+// before keeps its state, except that a revocation in the source is
+// carried over.
 func (m *storeCopy) copyKeys(ctx context.Context) (int, error) {
 	rows, err := m.raw.QueryContext(ctx, `SELECT id, hash, name, scope, org, created, expires, last_used, revoked FROM keys`)
 	if err != nil {
@@ -316,7 +450,13 @@ func (m *storeCopy) copyKeys(ctx context.Context) (int, error) {
 			return n, fmt.Errorf("key %s: stored hash has %d bytes", k.ID, len(hash))
 		}
 		copy(h[:], hash)
-		if _, err := m.dst.ImportKey(ctx, k, h); err != nil {
+		stored, err := m.dst.ImportKey(ctx, k, h)
+		if err == nil && !stored && !k.RevokedAt.IsZero() {
+			// Copied by an earlier, interrupted run, then revoked in the
+			// source: a revocation is never lost.
+			err = m.dst.RevokeKey(ctx, k.ID, k.RevokedAt)
+		}
+		if err != nil {
 			return n, err
 		}
 		n++

@@ -20,7 +20,7 @@ import (
 	"github.com/trailaudit/trail/internal/sqlite"
 )
 
-// TestPostgresMigrateStore fills an embedded store through a real server,
+// TestPostgresMigrateStore fills a SQLite store through a real server,
 // copies it with trail migrate-store, and checks that PostgreSQL holds the
 // same logs (bytes, seqs, tree roots, checkpoints) and keys, that a second
 // copy adds nothing, and that a server on PostgreSQL takes the old keys
@@ -32,26 +32,26 @@ func TestPostgresMigrateStore(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	bin := trailBinary(t)
 	data := t.TempDir()
-	ingestKey := strings.TrimSpace(strings.SplitN(runCLI(t, bin, "keys", "create", "--scope", "ingest", "--data", data), "\n", 2)[0])
-	runCLI(t, bin, "keys", "create", "--scope", "read", "--org", "beta", "--data", data)
-	s := startServer(t, bin, data)
+	ingestKey := strings.TrimSpace(strings.SplitN(runCLI(t, bin, "keys", "create", "--scope", "ingest", "--data", data, "--store", "sqlite:"), "\n", 2)[0])
+	runCLI(t, bin, "keys", "create", "--scope", "read", "--org", "beta", "--data", data, "--store", "sqlite:")
+	s := startServer(t, bin, data, "--store", "sqlite:")
 	client := &http.Client{Timeout: time.Minute}
 	for i := range 12 {
 		org := []string{"acme", "beta", "gamma"}[i%3]
-		if _, status, _ := post(client, s.base, ingestKey, org, newCrashBatch(fmt.Sprintf("m%d", i), 5+i*11)); status != 200 {
+		if _, status, _ := post(client, s.Base, ingestKey, org, newCrashBatch(fmt.Sprintf("m%d", i), 5+i*11)); status != 200 {
 			t.Fatalf("ingest into the SQLite server: status %d", status)
 		}
 	}
 	time.Sleep(6 * time.Second) // let a background signer (if any) sign checkpoints
-	s.stop()
-	keyList := runCLI(t, bin, "keys", "list", "--data", data)
+	s.Stop()
+	keyList := runCLI(t, bin, "keys", "list", "--data", data, "--store", "sqlite:")
 	var revokeID string
 	for _, line := range strings.Split(keyList, "\n") {
 		if strings.Contains(line, "read") {
 			revokeID = strings.Fields(line)[0]
 		}
 	}
-	runCLI(t, bin, "keys", "revoke", revokeID, "--data", data)
+	runCLI(t, bin, "keys", "revoke", revokeID, "--data", data, "--store", "sqlite:")
 
 	runCLI(t, bin, "migrate-store", "--from", "sqlite:"+data, "--to", url)
 	out := runCLIErr(t, bin, "migrate-store", "--from", "sqlite:"+data, "--to", url)
@@ -77,8 +77,8 @@ func TestPostgresMigrateStore(t *testing.T) {
 
 	// A server on PostgreSQL takes the copied keys and continues the logs.
 	p := startServer(t, bin, data, "--store", url)
-	defer p.stop()
-	acks, status, _ := post(client, p.base, ingestKey, "acme", newCrashBatch("after", 3))
+	defer p.Stop()
+	acks, status, _ := post(client, p.Base, ingestKey, "acme", newCrashBatch("after", 3))
 	size, _ := src.Size(ctx, "acme")
 	if status != 200 || acks["after-0"] != size {
 		t.Errorf("ingest into PostgreSQL with a copied key: status %d, acks %v; want 200 and seq %d first", status, acks, size)

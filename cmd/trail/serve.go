@@ -25,7 +25,7 @@ import (
 type serveConfig struct {
 	addr            string
 	data            string
-	store           string // --store: "" for SQLite in data, or a postgres:// URL
+	store           string // --store: "" for the log engine in data (store.go)
 	geoip           string
 	demo            bool
 	catalog         string // --catalog: a platform catalog file (catalog.go)
@@ -137,7 +137,14 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		ln.Close()
 		return err
 	}
-	streams := stream.New(stream.Config{Service: svc, AllowPrivate: c.streamPrivate, Logger: log})
+	scfg := stream.Config{Service: svc, AllowPrivate: c.streamPrivate, Logger: log}
+	if !isPostgres(c.store) {
+		// One server at a time holds an embedded store: after a crash,
+		// the restarted one takes its streams back at once instead of
+		// waiting for the dead process's leases to expire.
+		scfg.Holder = "embedded"
+	}
+	streams := stream.New(scfg)
 	a.SetStreams(streams)
 	streamCtx, stopStreams := context.WithCancel(ctx)
 	streamsDone := make(chan struct{})
@@ -157,7 +164,7 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "url", base)
-	unannounce, err := announceURL(store, c.data, c.store, base) // export_server.go
+	unannounce, err := announceURL(store, where, base) // export_server.go
 	if err != nil {
 		srv.Close()
 		a.Close()

@@ -3,9 +3,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
+	"log/slog"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -18,10 +21,11 @@ import (
 // storeFlag registers --store (env TRAIL_STORE): where the events live.
 func storeFlag(fs *flag.FlagSet) *string {
 	return fs.String("store", env("TRAIL_STORE", ""),
-		"the store: empty (default) for the embedded SQLite store in --data; log:DIR for the log engine "+
-			"in DIR (log: alone: in --data; see docs/storage.md); or a PostgreSQL `URL` "+
-			"(postgres://user@host:5432/db) that every replica shares; with PostgreSQL, --data keeps only "+
-			"this machine's files, such as the signing key (env TRAIL_STORE)")
+		"the store: empty (default) for the embedded log engine in --data (a SQLite data directory of an "+
+			"earlier version found there is converted first; docs/storage.md); log:DIR for the log engine in "+
+			"DIR (log: alone: in --data); sqlite:DIR for the SQLite engine in DIR (sqlite: alone: in --data), "+
+			"kept selectable for now; or a PostgreSQL `URL` (postgres://user@host:5432/db) that every replica "+
+			"shares; with PostgreSQL, --data keeps only this machine's files, such as the signing key (env TRAIL_STORE)")
 }
 
 // isPostgres reports whether a --store value names PostgreSQL.
@@ -29,36 +33,64 @@ func isPostgres(store string) bool {
 	return strings.HasPrefix(store, "postgres://") || strings.HasPrefix(store, "postgresql://")
 }
 
-// openStore opens the store that --data and --store name: PostgreSQL for
-// a postgres:// URL (its schema migrated up to date), the log engine in
-// DIR for "log:DIR" (in dir for "log:"), else SQLite in dir, or in DIR for
-// a "sqlite:DIR" store.
-func openStore(ctx context.Context, dir, store string) (audit.Store, error) {
+// The engines a --store value selects.
+const (
+	engineLog      = "log"
+	engineSQLite   = "sqlite"
+	enginePostgres = "postgres"
+)
+
+// storeSpec is what --data and --store select: an engine and where.
+type storeSpec struct {
+	engine string
+	dir    string // the directory of an embedded engine
+	url    string // PostgreSQL's URL
+	log    logstore.Options
+}
+
+// parseStore reads --store against --data (dir): "" and "log:" are the
+// log engine in dir, "log:DIR" in DIR, "sqlite:" and "sqlite:DIR" the
+// SQLite engine, a postgres:// URL PostgreSQL.
+func parseStore(dir, store string) (storeSpec, error) {
 	switch {
 	case store == "":
-		return sqlite.Open(dir, sqlite.Options{})
-	case strings.HasPrefix(store, "sqlite:"):
-		return sqlite.Open(strings.TrimPrefix(store, "sqlite:"), sqlite.Options{})
+		return storeSpec{engine: engineLog, dir: dir}, nil
 	case strings.HasPrefix(store, "log:"):
 		opts, err := logOptions(store)
-		if err != nil {
+		return storeSpec{engine: engineLog, dir: logDir(dir, store), log: opts}, err
+	case strings.HasPrefix(store, "sqlite:"):
+		return storeSpec{engine: engineSQLite, dir: cmp.Or(strings.TrimPrefix(store, "sqlite:"), dir)}, nil
+	case isPostgres(store):
+		return storeSpec{engine: enginePostgres, url: store}, nil
+	}
+	return storeSpec{}, usagef("--store %q: expected nothing (the log engine in --data), log:DIR, sqlite:DIR or a postgres:// URL", redactURL(store))
+}
+
+// openStore opens the store that --data and --store name: the log engine
+// (converting a SQLite data directory it finds there first: convert.go),
+// the SQLite engine, or PostgreSQL with its schema migrated up to date.
+func openStore(ctx context.Context, dir, store string) (audit.Store, error) {
+	spec, err := parseStore(dir, store)
+	if err != nil {
+		return nil, err
+	}
+	switch spec.engine {
+	case engineLog:
+		return openLog(ctx, spec.dir, spec.log, slog.Default())
+	case engineSQLite:
+		if err := refuseConverted(spec.dir); err != nil {
 			return nil, err
 		}
-		return logstore.Open(logDir(dir, store), opts)
-	case isPostgres(store):
-		return postgres.Open(ctx, store, postgres.Options{})
+		return sqlite.Open(spec.dir, sqlite.Options{})
 	}
-	return nil, usagef("--store %q: expected a postgres:// URL, log:DIR, sqlite:DIR, or nothing for SQLite in --data", redactURL(store))
+	return postgres.Open(ctx, spec.url, postgres.Options{})
 }
 
 // logDir is the directory of a "log:DIR[?options]" store; "log:" means
 // --data.
 func logDir(dir, store string) string {
 	d, _, _ := strings.Cut(strings.TrimPrefix(store, "log:"), "?")
-	if d != "" {
-		return d
-	}
-	return dir
+	return cmp.Or(d, dir)
 }
 
 // logOptions reads the tuning options of a "log:DIR?block-events=N&
@@ -89,15 +121,19 @@ func logOptions(store string) (logstore.Options, error) {
 // storeLabel says, for logs and messages, which engine and where, without
 // a password.
 func storeLabel(dir, store string) (engine, where string) {
+	spec, err := parseStore(dir, store)
 	switch {
-	case isPostgres(store):
-		return "postgres", redactURL(store)
-	case strings.HasPrefix(store, "sqlite:"):
-		dir = strings.TrimPrefix(store, "sqlite:")
-	case strings.HasPrefix(store, "log:"):
-		return "log", logDir(dir, store)
+	case err != nil:
+		return "unknown", redactURL(store)
+	case spec.engine == enginePostgres:
+		return enginePostgres, redactURL(store)
 	}
-	return "sqlite", dir
+	return spec.engine, spec.dir
+}
+
+// sameDir reports whether two paths name the same directory.
+func sameDir(a, b string) bool {
+	return filepath.Clean(a) == filepath.Clean(b)
 }
 
 // redactURL hides a URL's password.

@@ -24,6 +24,7 @@ import (
 	"github.com/trailaudit/trail/internal/demo"
 	"github.com/trailaudit/trail/internal/postgres"
 	"github.com/trailaudit/trail/internal/postgres/pgtest"
+	"github.com/trailaudit/trail/internal/trailtest"
 )
 
 // post sends a batch to org through base and returns the acks (nil unless
@@ -155,10 +156,10 @@ func TestPostgresReplicas(t *testing.T) {
 	bin := trailBinary(t)
 	data := t.TempDir() // shared by the replicas: it holds the signing key only
 	key := strings.TrimSpace(strings.SplitN(runCLI(t, bin, "keys", "create", "--scope", "admin", "--data", data, "--store", url), "\n", 2)[0])
-	var servers []*server
+	var servers []*trailtest.Server
 	for range 3 {
 		s := startServer(t, bin, data, "--store", url)
-		defer s.stop()
+		defer s.Stop()
 		servers = append(servers, s)
 	}
 	orgs := []string{"acme", "beta"}
@@ -174,7 +175,7 @@ func TestPostgresReplicas(t *testing.T) {
 					org := orgs[(n+w)%len(orgs)]
 					prefix := fmt.Sprintf("r%d-w%d-%d", r, w, n)
 					b := newCrashBatch(prefix, 1+(n*13+r*7+w)%60)
-					a, status, _ := post(client, s.base, key, org, b)
+					a, status, _ := post(client, s.Base, key, org, b)
 					if status != 200 {
 						t.Errorf("replica %d: ingest %s: status %d", r, prefix, status)
 						return
@@ -193,7 +194,7 @@ func TestPostgresReplicas(t *testing.T) {
 		var rg sync.WaitGroup
 		for i, s := range servers {
 			rg.Go(func() {
-				a, status, _ := post(client, s.base, key, org, b)
+				a, status, _ := post(client, s.Base, key, org, b)
 				if status != 200 {
 					t.Errorf("racing batch through replica %d: status %d", i, status)
 				}
@@ -215,7 +216,7 @@ func TestPostgresReplicas(t *testing.T) {
 		org, prefix, _ := strings.Cut(k.(string), "/")
 		var r int
 		fmt.Sscanf(prefix, "r%d", &r)
-		a, status, _ := post(client, servers[(r+1)%3].base, key, org, v.(crashBatch))
+		a, status, _ := post(client, servers[(r+1)%3].Base, key, org, v.(crashBatch))
 		if status != 200 {
 			t.Errorf("retry of %s through another replica: status %d", prefix, status)
 		}
@@ -225,7 +226,7 @@ func TestPostgresReplicas(t *testing.T) {
 	})
 	total := 0
 	for _, org := range orgs {
-		log := orgLog(t, servers[2].base, key, org)
+		log := orgLog(t, servers[2].Base, key, org)
 		checkAcked(t, org, log, got.m[org])
 		if len(log) != len(got.m[org]) {
 			t.Errorf("%s: %d events stored, %d acknowledged", org, len(log), len(got.m[org]))
@@ -260,7 +261,7 @@ func TestPostgresReplicasShareSigningKey(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	bin := trailBinary(t)
 	data := t.TempDir()
-	startServer(t, bin, data, "--store", url).stop()
+	startServer(t, bin, data, "--store", url).Stop()
 
 	other := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--store", url)
 	var stderr bytes.Buffer
@@ -281,7 +282,7 @@ func TestPostgresReplicasShareSigningKey(t *testing.T) {
 	}
 
 	runCLI(t, bin, "keys", "rotate-signing", "--data", data)
-	startServer(t, bin, data, "--store", url).stop() // the old key is trusted: a rotation
+	startServer(t, bin, data, "--store", url).Stop() // the old key is trusted: a rotation
 }
 
 // TestPostgresDemo runs trail serve --demo on PostgreSQL: the demo org
@@ -295,7 +296,7 @@ func TestPostgresDemo(t *testing.T) {
 	data := t.TempDir()
 	for range 2 {
 		s := startServer(t, bin, data, "--store", url, "--demo")
-		s.stop()
+		s.Stop()
 	}
 	store, err := postgres.Open(t.Context(), url, postgres.Options{})
 	if err != nil {
@@ -324,7 +325,7 @@ func TestPostgresRestart(t *testing.T) {
 	data := t.TempDir()
 	key := strings.TrimSpace(strings.SplitN(runCLI(t, bin, "keys", "create", "--scope", "admin", "--data", data, "--store", url), "\n", 2)[0])
 	s := startServer(t, bin, data, "--store", url)
-	defer s.stop()
+	defer s.Stop()
 	t.Cleanup(func() { pgctl(t, cluster, "start") }) // whatever happens, leave it running
 
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -343,7 +344,7 @@ func TestPostgresRestart(t *testing.T) {
 				default:
 				}
 				b := newCrashBatch(fmt.Sprintf("g%d-%d", g, n), 1+(n*7+g)%30)
-				a, status, retryAfter := post(client, s.base, key, "acme", b)
+				a, status, retryAfter := post(client, s.Base, key, "acme", b)
 				mu.Lock()
 				switch status {
 				case 200:
@@ -397,13 +398,13 @@ func TestPostgresRestart(t *testing.T) {
 		t.Errorf("%d of %d 503 answers had no Retry-After", badRetryAfter, unavailable)
 	}
 	for _, b := range pending {
-		a, status, _ := post(client, s.base, key, "acme", b)
+		a, status, _ := post(client, s.Base, key, "acme", b)
 		if status != 200 {
 			t.Fatalf("retry after the restart: status %d", status)
 		}
 		got.add(t, "acme", a)
 	}
-	log := orgLog(t, s.base, key, "acme")
+	log := orgLog(t, s.Base, key, "acme")
 	checkAcked(t, "acme", log, got.m["acme"])
 	t.Logf("%d events acknowledged, %d answers 503 while PostgreSQL was down, all present, dense and unique", len(got.m["acme"]), unavailable)
 }

@@ -97,7 +97,7 @@ func TestStreamKill9(t *testing.T) {
 	defer recv.Close()
 
 	s := startServer(t, bin, data, "--stream-allow-private")
-	c := client.New(s.base, key)
+	c := client.New(s.Base, key)
 	ingestN(t, c, 2500)
 	rc.mu.Lock()
 	rc.hold, rc.release = true, make(chan struct{})
@@ -113,10 +113,10 @@ func TestStreamKill9(t *testing.T) {
 	for cycle := range 3 {
 		d := <-rc.held
 		inFlight = append(inFlight, d)
-		s.kill()
+		s.Kill()
 		close(rc.release)
 		s = startServer(t, bin, data, "--stream-allow-private")
-		c = client.New(s.base, key)
+		c = client.New(s.Base, key)
 		ingestN(t, c, 1500)
 		if cycle < 2 {
 			rc.mu.Lock()
@@ -140,7 +140,7 @@ func TestStreamKill9(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	size := int64(2500 + 3*1500 + 1) // and the stream's creation event
-	s.stop()
+	s.Stop()
 	checkKillDeliveries(t, rc.deliveries(), inFlight, size)
 }
 

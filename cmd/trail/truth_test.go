@@ -142,7 +142,7 @@ func TestSigningKeyFingerprints(t *testing.T) {
 	bin := trailBinary(t)
 	data := t.TempDir()
 	s := startServer(t, bin, data) // creates the signing key
-	if err := stopServer(s.cmd); err != nil {
+	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	old := strings.TrimSpace(mustRun(t, bin, nil, "keys", "verifier", "--data", data).stdout)

@@ -26,14 +26,14 @@ func TestKeysVerifierStore(t *testing.T) {
 	}
 
 	data := t.TempDir()
-	startServer(t, bin, data, "--store", url).stop()
+	startServer(t, bin, data, "--store", url).Stop()
 	first := firstLine(runCLI(t, bin, "keys", "verifier", "--data", data))
 	if got := firstLine(runCLI(t, bin, "keys", "verifier", "--store", url, "--data", elsewhere)); got != first {
 		t.Errorf("keys verifier --store printed %q; want the replica's key %q", got, first)
 	}
 
 	rotated := firstLine(runCLI(t, bin, "keys", "rotate-signing", "--data", data))
-	startServer(t, bin, data, "--store", url).stop()
+	startServer(t, bin, data, "--store", url).Stop()
 	if got := firstLine(runCLI(t, bin, "keys", "verifier", "--store", url, "--data", elsewhere)); got != rotated || got == first {
 		t.Errorf("keys verifier --store after a rotation printed %q; want the new key %q", got, rotated)
 	}

@@ -16,8 +16,23 @@ import (
 // known path asked with a method it does not serve.
 const codeMethodNotAllowed audit.Code = "method_not_allowed"
 
-// statusOf is the one table from domain error codes to HTTP statuses.
-func statusOf(code audit.Code) int {
+// statusOf is the one table from domain error codes to HTTP statuses,
+// with whether the client should retry after Retry-After (429, and a 503
+// that may pass: not a store that failed until a restart).
+func statusOf(code audit.Code) (status int, retry bool) {
+	switch code {
+	case audit.CodeUnavailable, audit.CodeQuarantined:
+		return http.StatusServiceUnavailable, true
+	case audit.CodeStoreFailed:
+		return http.StatusServiceUnavailable, false
+	case audit.CodeRateLimited:
+		return http.StatusTooManyRequests, true
+	}
+	return statusOnly(code), false
+}
+
+// statusOnly maps the codes that are never retried.
+func statusOnly(code audit.Code) int {
 	switch code {
 	case audit.CodeInvalid:
 		return http.StatusBadRequest
@@ -35,12 +50,8 @@ func statusOf(code audit.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case audit.CodeUnsupported:
 		return http.StatusUnsupportedMediaType
-	case audit.CodeUnavailable, audit.CodeQuarantined:
-		return http.StatusServiceUnavailable
 	case codeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case audit.CodeRateLimited:
-		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -81,20 +92,20 @@ func errorObjectOf(err error) errorObject {
 // writeError writes err as a JSON error response. Internal errors and
 // store failures are logged with their cause; the user sees only the
 // code's message. It sets WWW-Authenticate on 401 and Retry-After on 429
-// and 503.
+// and on a 503 worth retrying (statusOf).
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	obj := errorObjectOf(err)
-	status := statusOf(obj.Code)
+	status, retry := statusOf(obj.Code)
 	infoOf(r.Context()).code = obj.Code
 	a.logFailure(r, status, err)
 	h := w.Header()
-	switch status {
-	case http.StatusUnauthorized:
+	switch {
+	case status == http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", "Bearer")
-	case http.StatusServiceUnavailable:
-		h.Set("Retry-After", "1")
-	case http.StatusTooManyRequests:
+	case status == http.StatusTooManyRequests:
 		h.Set("Retry-After", retryAfter(err)) // limits.go
+	case retry:
+		h.Set("Retry-After", "1")
 	}
 	writeJSON(w, status, errorBody{Error: obj})
 }

@@ -41,10 +41,14 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request, _ caller) error {
 		// A store that says why (an fsync failed: no events until a
 		// restart) is quoted, so that an operator reading /readyz learns it.
 		msg := "the store is not available"
-		if audit.ErrorCode(err) == audit.CodeUnavailable {
+		code := audit.ErrorCode(err)
+		if code == audit.CodeUnavailable || code == audit.CodeStoreFailed {
 			msg += ": " + audit.ErrorMessage(err)
 		}
-		return &audit.Error{Code: audit.CodeUnavailable, Message: msg, Err: err}
+		if code != audit.CodeStoreFailed {
+			code = audit.CodeUnavailable
+		}
+		return &audit.Error{Code: code, Message: msg, Err: err}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ok\n"))

@@ -14,7 +14,7 @@ import (
 )
 
 // testSigner is a fresh checkpoint signing key.
-func testSigner(t *testing.T) *ledger.Signer {
+func testSigner(t testing.TB) *ledger.Signer {
 	t.Helper()
 	skey, _, err := ledger.GenerateKey("trail.test")
 	if err != nil {

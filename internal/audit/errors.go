@@ -19,6 +19,7 @@ const (
 	CodeConflict      Code = "conflict"          // an event id reused with different content
 	CodeTooLarge      Code = "too_large"         // a body, batch or event over its bound
 	CodeUnavailable   Code = "unavailable"       // the store cannot take writes now; retry
+	CodeStoreFailed   Code = "store_failed"      // the store failed until Trail restarts (an fsync failed); no retry
 	CodeInternal      Code = "internal"          // a bug or an unexpected store failure
 	CodeUnsupported   Code = "unsupported_media" // an unknown Content-Type
 	CodeRateLimited   Code = "rate_limited"      // over a request limit; retry after Retry-After

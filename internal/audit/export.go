@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trailaudit/trail/internal/ledger"
 )
 
 // Export formats.
@@ -44,6 +46,7 @@ type Export struct {
 	Logged Ack       // the org.audit_log.export event recording this export
 
 	checkpoint *SignedCheckpoint // signed at Size; nil when Trail signs nothing
+	leaves     *leafSpool        // the streamed events' leaf hashes (export_leaves.go), or nil
 }
 
 // ParseFormat validates an export format name; "" means json.
@@ -115,9 +118,16 @@ func (x *Export) WriteTo(ctx context.Context, w io.Writer, progress func(n int64
 	if err := x.header(bw); err != nil {
 		return 0, err
 	}
+	if x.leavesFromEvents() {
+		x.leaves = &leafSpool{}
+		defer func() { x.leaves.close(); x.leaves = nil }()
+	}
 	err := x.s.store.Scan(ctx, x.org, 0, x.Size, x.req.Filter, func(seq int64, data []byte) error {
 		if err := emit(count, data); err != nil {
 			return err
+		}
+		if x.leaves != nil {
+			x.leaves.add(ledger.LeafHash(data))
 		}
 		count++
 		if progress != nil && count%10000 == 0 {

@@ -5,6 +5,7 @@ package audit
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"strconv"
 
 	"github.com/trailaudit/trail/internal/ledger"
@@ -117,7 +118,7 @@ func (w *hashWriter) write(hs []ledger.Hash) {
 			b = append(b, ',')
 		}
 		b = append(b, '"')
-		b = append(b, ledger.EncodeHash(h)...)
+		b = base64.StdEncoding.AppendEncode(b, h[:]) // ledger.EncodeHash
 		b = append(b, '"')
 		w.bw.Write(b)
 		w.n++
@@ -125,8 +126,15 @@ func (w *hashWriter) write(hs []ledger.Hash) {
 }
 
 // writeHashes writes the hashes that rebuild the tree of size N with the
-// exported events, reading stored hashes a chunk at a time.
+// exported events: those hashed while streaming them when the export
+// could (export_leaves.go), else stored hashes read a chunk at a time.
 func (x *Export) writeHashes(ctx context.Context, w *hashWriter) error {
+	if x.leaves != nil && x.leaves.n == x.Size {
+		if err := x.leaves.each(w.write); err == nil || w.n > 0 {
+			return err
+		}
+		// The spool failed before writing a hash: read them from the store.
+	}
 	r := HashReader(ctx, x.s.store, x.org)
 	if x.req.Filter.Empty() {
 		idx := make([]int64, 0, hashChunk)

@@ -95,3 +95,12 @@ func (s *Service) ClientOf(addr netip.Addr) (ip string, bits int, loc *Location,
 	ip, bits, loc = s.clients.lookup(addr.Unmap())
 	return ip, bits, loc, s.clients.hits.Load()
 }
+
+// SetExportLeaves sets whether exports hash the events they stream
+// (export_leaves.go) and how many hashes a spool keeps in memory before
+// it writes to a temporary file, until restore.
+func SetExportLeaves(on bool, memory int) (restore func()) {
+	oldOn, oldMem := exportLeaves, spoolMemory
+	exportLeaves, spoolMemory = on, memory
+	return func() { exportLeaves, spoolMemory = oldOn, oldMem }
+}

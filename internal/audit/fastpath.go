@@ -112,6 +112,7 @@ func (d *batchDecoder) prepare(raw []byte, p *Pending) bool {
 	}
 	if ev.ID == "" {
 		ev.ID = d.newID()
+		p.FreshID = idSource == nil // a test's ids may repeat
 	}
 	p.defaultOccurred = !hasOccurred
 	d.encode(p, sent, meta)

@@ -266,3 +266,37 @@ func TestSearchTextFromMetadataJSON(t *testing.T) {
 		t.Errorf("SearchText = %q, want %q", got, want)
 	}
 }
+
+// TestFreshID: both paths mark an id Trail made (the producer sent none,
+// or null) as fresh, so that a store skips looking it up, and never an id
+// the producer sent or one a test's id source made (those may repeat).
+func TestFreshID(t *testing.T) {
+	s := refService(t)
+	base := `{"type":"org.change_role","actor":{"type":"user","id":"u1","name":"alice"},"targets":[{"type":"user","id":"u2","name":"bob"}],"metadata":{"old_role":"read","new_role":"admin"}`
+	for _, c := range []struct {
+		raw   string
+		fresh bool
+	}{
+		{base + `}`, true},
+		{base + `,"id":null}`, true},
+		{base + `,"id":"ev-1"}`, false},
+	} {
+		fp, ok := s.PrepareFast("acme", []byte(c.raw))
+		if !ok {
+			t.Fatalf("the fast path left %s", c.raw)
+		}
+		rp, details := s.PrepareReference("acme", []byte(c.raw))
+		if details != nil {
+			t.Fatal(details)
+		}
+		if fp.FreshID != c.fresh || rp.FreshID != c.fresh {
+			t.Errorf("%s: FreshID fast %v, reference %v; want %v", c.raw, fp.FreshID, rp.FreshID, c.fresh)
+		}
+	}
+	fixedIDs(t)
+	fp, _ := s.PrepareFast("acme", []byte(base+`}`))
+	rp, _ := s.PrepareReference("acme", []byte(base+`}`))
+	if fp.FreshID || rp.FreshID {
+		t.Errorf("an id from a test's source is fresh: fast %v, reference %v", fp.FreshID, rp.FreshID)
+	}
+}

@@ -290,7 +290,7 @@ func (s *Service) commitGroup(group []*commit) {
 	}
 	if err != nil {
 		s.log.Error("commit failed", "batches", len(batches), "events", events, "err", err)
-		if ErrorCode(err) != CodeUnavailable {
+		if code := ErrorCode(err); code != CodeUnavailable && code != CodeStoreFailed {
 			err = &Error{Code: CodeUnavailable, Message: "the store could not commit the events; nothing was stored; retry", Err: err}
 		}
 		for _, b := range batches {

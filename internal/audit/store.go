@@ -76,6 +76,10 @@ type Pending struct {
 	// Hash identifies the producer's content for idempotent retries: the
 	// same id with the same Hash is a retry, with another Hash a conflict.
 	Hash [sha256.Size]byte
+	// FreshID is set when Trail made the event's id for this request (the
+	// producer sent none): a random UUIDv7 that no stored event has, so a
+	// store need not look it up for a retry.
+	FreshID bool
 	// defaultOccurred is set when the producer sent no occurred_at: the
 	// event then occurred when Trail received it.
 	defaultOccurred bool

@@ -101,10 +101,11 @@ func (s *Service) prepare(org string, index int, raw json.RawMessage) (*Pending,
 	if addr.IsValid() || ua != "" {
 		ev.Client, ev.Location = s.enrich(addr, ua)
 	}
+	fresh := ev.ID == "" && idSource == nil // a test's ids may repeat
 	if ev.ID == "" {
 		ev.ID = newEventID()
 	}
-	pe := &Pending{Event: ev, defaultOccurred: !hasOccurred}
+	pe := &Pending{Event: ev, FreshID: fresh, defaultOccurred: !hasOccurred}
 	pe.Hash = contentHash(ev, sent)
 	return pe, nil
 }

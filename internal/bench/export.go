@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"sync/atomic"
 	"time"
@@ -14,10 +15,16 @@ import (
 
 // exportPhase downloads the big org's complete export over HTTP as JSON
 // and as NDJSON, counting the events in the client, while sampling the
-// server's anonymous memory.
+// server's anonymous memory. Each format is downloaded twice: as sent
+// (Accept-Encoding: identity, what curl asks for) and gzip-compressed
+// (what Go's HTTP client asks for unless told otherwise, decompressed by
+// it as it reads).
 func (r *run) exportPhase(ctx context.Context, h *httpClient, c *child) error {
-	for _, format := range []string{"json", "ndjson"} {
-		r.progress("export %s over HTTP", format)
+	for _, x := range []struct{ format, encoding string }{
+		{"json", "identity"}, {"ndjson", "identity"}, {"json", "gzip"}, {"ndjson", "gzip"},
+	} {
+		format := x.format
+		r.progress("export %s over HTTP (%s)", format, x.encoding)
 		before := c.rssAnonKiB()
 		var peak atomic.Int64
 		done := make(chan struct{})
@@ -27,7 +34,7 @@ func (r *run) exportPhase(ctx context.Context, h *httpClient, c *child) error {
 			close(sampled)
 		}()
 		start := time.Now()
-		n, size, err := r.download(ctx, h, format)
+		n, size, err := r.download(ctx, h, format, x.encoding)
 		took := time.Since(start)
 		close(done)
 		<-sampled
@@ -36,7 +43,7 @@ func (r *run) exportPhase(ctx context.Context, h *httpClient, c *child) error {
 		}
 		perSec := float64(n) / took.Seconds()
 		r.report.add(row{
-			name: "export over HTTP, " + format + ", big org, counted by the client",
+			name: "export over HTTP, " + format + " (" + x.encoding + "), big org, counted by the client",
 			trail: fmt.Sprintf("%s events/s (%s events, %s in %s); server RssAnon +%s (from %s)",
 				rate(perSec), count(n), mib(size>>10), dur(took), mib(max(0, peak.Load()-before)), mib(before)),
 			base:   fmt.Sprintf("%s rows/s (SELECT of %s rows)", rate(r.baselineScan), count(r.baselineRows)),
@@ -47,10 +54,16 @@ func (r *run) exportPhase(ctx context.Context, h *httpClient, c *child) error {
 	return nil
 }
 
-// download fetches the export and returns how many events and bytes it
-// held. Each export is itself recorded in the org.
-func (r *run) download(ctx context.Context, h *httpClient, format string) (events, size int64, err error) {
-	resp, err := h.get(ctx, "/api/v1/orgs/"+url.PathEscape(r.o.Org)+"/export?format="+format)
+// download fetches the export and returns how many events and bytes
+// (uncompressed) it held. Each export is itself recorded in the org.
+// encoding is "identity", or "gzip" for the HTTP client's transparent
+// compression.
+func (r *run) download(ctx context.Context, h *httpClient, format, encoding string) (events, size int64, err error) {
+	var hdr http.Header
+	if encoding == "identity" {
+		hdr = http.Header{"Accept-Encoding": {"identity"}}
+	}
+	resp, err := h.getWith(ctx, "/api/v1/orgs/"+url.PathEscape(r.o.Org)+"/export?format="+format, hdr)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -160,9 +160,17 @@ func (h *httpClient) post(ctx context.Context, org string, body []byte) error {
 
 // get starts a GET with the read key; the caller closes the body.
 func (h *httpClient) get(ctx context.Context, path string) (*http.Response, error) {
+	return h.getWith(ctx, path, nil)
+}
+
+// getWith is get with more request headers.
+func (h *httpClient) getWith(ctx context.Context, path string, hdr http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", h.base+path, nil)
 	if err != nil {
 		return nil, err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", "Bearer "+h.keys.read)
 	resp, err := h.c.Do(req)

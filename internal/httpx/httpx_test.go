@@ -3,7 +3,12 @@
 package httpx
 
 import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
 	"net/http/httptest"
+	"sync"
 	"testing"
 )
 
@@ -46,4 +51,44 @@ func TestLoadZone(t *testing.T) {
 			t.Errorf("LoadZone(%q): %v, want ok=%v", name, err, ok)
 		}
 	}
+}
+
+// TestGzipWriterPooled: compressors come from a pool, so responses one
+// after another (and side by side) must each be a complete, separate
+// gzip stream of their own bytes; a write after Close fails rather than
+// reaching the client uncompressed.
+func TestGzipWriterPooled(t *testing.T) {
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 20 {
+				body := bytes.Repeat([]byte(fmt.Sprintf(`{"response":%d,"part":%d}`, i, j)), 100*(j+1))
+				rec := httptest.NewRecorder()
+				g := NewGzipWriter(rec, nil)
+				g.Write(body[:len(body)/2])
+				g.Flush()
+				g.Write(body[len(body)/2:])
+				if err := g.Close(); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := g.Write([]byte("late")); err == nil {
+					t.Error("a write after Close succeeded")
+				}
+				if got := rec.Header().Get("Content-Encoding"); got != "gzip" {
+					t.Errorf("Content-Encoding %q", got)
+				}
+				zr, err := gzip.NewReader(rec.Body)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got, err := io.ReadAll(zr)
+				if err != nil || !bytes.Equal(got, body) {
+					t.Errorf("response %d/%d: %d bytes back (err %v), want %d", i, j, len(got), err, len(body))
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -21,10 +21,10 @@ import (
 
 // TestFsyncFailureOverHTTP serves the real API over the log engine and
 // makes an fdatasync fail (of the log on ingest, or of a block while
-// sealing): from then on ingest answers 503 with Retry-After and a JSON
-// error saying events are refused until Trail restarts, even once the
-// device works again; /readyz answers 503 with the same reason; reads
-// keep working.
+// sealing): from then on ingest answers 503 without Retry-After (the
+// failure lasts until a restart) and a JSON store_failed error saying
+// events are refused until Trail restarts, even once the device works
+// again; /readyz answers the same; reads keep working.
 func TestFsyncFailureOverHTTP(t *testing.T) {
 	for _, c := range []struct {
 		name, file string // which file's fdatasync fails
@@ -72,16 +72,16 @@ func TestFsyncFailureOverHTTP(t *testing.T) {
 	}
 }
 
-// wantRefusal checks a 503 with Retry-After and the JSON error saying
-// events are refused until a restart.
+// wantRefusal checks a 503 without Retry-After and the JSON store_failed
+// error saying events are refused until a restart.
 func wantRefusal(t *testing.T, what string, status int, h http.Header, body string) {
 	t.Helper()
 	var e struct {
 		Error struct{ Code, Message string }
 	}
-	if status != 503 || h.Get("Retry-After") == "" || json.Unmarshal([]byte(body), &e) != nil ||
-		e.Error.Code != "unavailable" || !strings.Contains(e.Error.Message, "accepts no events until Trail restarts") {
-		t.Errorf("%s: %d, Retry-After %q, %s; want 503, Retry-After and an unavailable error saying events are refused until Trail restarts",
+	if status != 503 || h.Values("Retry-After") != nil || json.Unmarshal([]byte(body), &e) != nil ||
+		e.Error.Code != "store_failed" || !strings.Contains(e.Error.Message, "accepts no events until Trail restarts") {
+		t.Errorf("%s: %d, Retry-After %q, %s; want 503, no Retry-After and a store_failed error saying events are refused until Trail restarts",
 			what, status, h.Get("Retry-After"), body)
 	}
 }

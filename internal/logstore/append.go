@@ -3,8 +3,14 @@
 package logstore
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"reflect"
 	"strconv"
+	"strings"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/ledger"
@@ -16,6 +22,9 @@ import (
 func (s *Store) Append(ctx context.Context, batches []*audit.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return &audit.Error{Code: audit.CodeUnavailable, Message: "the append was cancelled; nothing was stored", Err: err}
+	}
+	if err := s.waitForSealer(ctx); err != nil {
+		return err
 	}
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
@@ -125,11 +134,16 @@ func (g *group) batch(b *audit.Batch) error {
 			acks[i] = audit.Ack{ID: p.Event.ID, Seq: seq}
 			continue
 		}
-		e := &tailEvent{id: p.Event.ID, data: p.Encode(po.next), hash: p.Hash}
-		d, err := scanDoc(e.data)
+		// Copies: the ingest path's bytes and strings share chunks with the
+		// rest of their batch (audit.Pending.Encode), which the tail would
+		// otherwise keep alive until the events are sealed (pendingDoc
+		// copies the doc's strings too).
+		e := &tailEvent{id: strings.Clone(p.Event.ID), data: bytes.Clone(p.Encode(po.next)), hash: p.Hash}
+		d, err := pendingDoc(p, e.data)
 		if err != nil {
 			return internalErr("the canonical bytes of event %d do not read back: %v", i, err)
 		}
+		d.own()
 		e.doc.Store(d)
 		po.events = append(po.events, e)
 		po.ids[e.id] = e
@@ -146,8 +160,13 @@ func (g *group) batch(b *audit.Batch) error {
 	return nil
 }
 
-// lookup finds the event's id in this group, the tail or the blocks.
+// lookup finds the event's id in this group, the tail or the blocks. An id
+// Trail has just made (FreshID) is nowhere: it is not looked up, which
+// spares the id filters' false positives their block reads.
 func (g *group) lookup(po *groupOrg, p *audit.Pending) (seq int64, same, found bool, err error) {
+	if p.FreshID {
+		return 0, false, false, nil
+	}
 	id := p.Event.ID
 	if e := po.ids[id]; e != nil {
 		return po.first + int64(indexOf(po.events, e)), e.hash == p.Hash, true, nil
@@ -161,6 +180,75 @@ func (g *group) lookup(po *groupOrg, p *audit.Pending) (seq int64, same, found b
 	seq, ch, found, err := g.s.sealedID(o, id)
 	return seq, found && ch == chashOf(p.Hash), found, err
 }
+
+// pendingDoc is the doc of an event being appended, whose canonical bytes
+// are data. It is made from the event's fields and search text, which the
+// ingest path has decoded already, instead of reading data again: the
+// same doc (scanDoc gives it from data after a restart or a seal), as the
+// canonical encoding writes those strings back exactly when they are valid
+// UTF-8. A string that is not (the encoder writes U+FFFD for its bad
+// bytes) sends the event to scanDoc. checkDocs, set by the package's
+// tests, compares the two for every event appended.
+func pendingDoc(p *audit.Pending, data []byte) (*doc, error) {
+	ev := &p.Event
+	// Every string the doc keeps is copied out of the batch's arenas (the
+	// words are substrings of one lower-cased copy of the search text).
+	search := ev.SearchText()
+	if !utf8.ValidString(search) || !utf8.ValidString(ev.Type) || !utf8.ValidString(ev.Category) {
+		return scanDoc(data)
+	}
+	d := &doc{
+		typ: strings.Clone(ev.Type), category: strings.Clone(ev.Category),
+		actor:    []string{strings.Clone(ev.Actor.ID), strings.Clone(ev.Actor.Name)},
+		occurred: ev.OccurredAt.UnixMicro(), received: ev.ReceivedAt.UnixMicro(),
+		words: ownedWords(search),
+	}
+	if ev.Location != nil {
+		if !utf8.ValidString(ev.Location.CountryCode) {
+			return scanDoc(data)
+		}
+		d.country = strings.Clone(ev.Location.CountryCode)
+	}
+	if len(ev.Targets) > 0 {
+		d.targets = make([]string, 0, 2*len(ev.Targets))
+		for _, t := range ev.Targets {
+			d.targets = append(d.targets, strings.Clone(t.ID), strings.Clone(t.Name))
+		}
+	}
+	if checkDocs {
+		want, err := scanDoc(data)
+		if err != nil {
+			return nil, err
+		}
+		if !reflect.DeepEqual(d, want) {
+			return nil, fmt.Errorf("the doc made from the event's fields, %+v, is not the doc of its bytes, %+v", d, want)
+		}
+	}
+	return d, nil
+}
+
+// ownedWords is words(s) as substrings of one new lower-cased copy of s
+// (lowered as it is copied), so that they share no memory with s.
+func ownedWords(s string) []string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return words(strings.Clone(s)) // strings.ToLower may return its input
+		}
+	}
+	low := make([]byte, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		low[i] = c
+	}
+	w, _ := asciiWords(unsafe.String(unsafe.SliceData(low), len(low))) // low is never written again
+	return w
+}
+
+// checkDocs makes pendingDoc check itself against scanDoc (tests).
+var checkDocs = false
 
 func indexOf(events []*tailEvent, e *tailEvent) int {
 	for i := len(events) - 1; i >= 0; i-- {

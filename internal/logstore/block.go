@@ -15,13 +15,17 @@ import (
 //	"TRLB" | version (1 byte) | header length H (u32) | CRC-32C of header (u32)
 //	header (H bytes, blockHeader.encode)
 //	id section: n sorted xxh64(id) (u64) | n rows (u16) | n content-hash prefixes (u64) | CRC-32C (u32)
+//	version 2: pair filter (Bloom) | word dictionary (zstd frame) | columns (zstd frame)
 //	pages: each the zstd frame of up to PageEvents events (uvarint length + canonical bytes each)
 //
 // Integers are little-endian; the header is uvarint/varint encoded. Each
-// page's offset, length and CRC-32C are in the header, with its summary.
+// page's offset, length and CRC-32C are in the header, with its summary;
+// in version 2 so are the word filter's and dictionary's lengths and
+// CRC-32Cs. Version 1 blocks (whose Bloom filters hold the words too, and
+// which have no word sections) are still read.
 const (
 	blockMagic   = "TRLB"
-	blockVersion = 1
+	blockVersion = 2
 	blockPrefix  = 13
 	// maxBlockEvents keeps rows in a u16.
 	maxBlockEvents = 1 << 16
@@ -33,8 +37,11 @@ type summary struct {
 	types, categories, countries   []string // sorted sets (blocks only)
 	// bits (pages only): which of the block's types, categories and
 	// countries the page holds, a bitset over each sorted set.
-	bits   [3][]byte
-	filter bloom // every doc key of the events
+	bits [3][]byte
+	// filter: version 1, every doc key of the events; version 2, their
+	// actor and target keys, and for the block also their word keys
+	// (doc.wordKeys).
+	filter bloom
 }
 
 type pageInfo struct {
@@ -46,12 +53,42 @@ type pageInfo struct {
 }
 
 type blockHeader struct {
-	hl    int // header length, set when read
-	first int64
-	n     int
-	sum   summary
-	pages []pageInfo
+	version byte
+	hl      int // header length, set when read
+	first   int64
+	n       int
+	sum     summary
+	pages   []pageInfo
+	// Version 2: the word sections, between the id section and the pages.
+	pairs   section // Bloom over the block's pairs of consecutive words
+	dict    section // the sorted word dictionary with its pages (dict.go)
+	columns section // each event's type, category, country and actor (columns.go)
 }
+
+// section is a part of a block checked by its own CRC-32C.
+type section struct {
+	off, size int64
+	crc       uint32
+}
+
+// wordKeys tells which word keys the block's (block true) or its pages'
+// filters hold: keysV1, keysV2 or none (0).
+func (h *blockHeader) wordKeys(block bool) int {
+	switch {
+	case h.version == 1:
+		return keysV1
+	case block:
+		return keysV2
+	}
+	return 0
+}
+
+// Word keys in filters: those of block format 1 (doc.go's keyWord,
+// keyPrefix3, keyPrefix5) or 2 (and keyPrefix8).
+const (
+	keysV1 = 1
+	keysV2 = 2
+)
 
 // idsSize is the length of the id section of a block of n events.
 func idsSize(n int) int64 { return int64(n)*18 + 4 }
@@ -67,16 +104,19 @@ type sealEvent struct {
 	chash uint64 // the first 8 bytes of the content hash
 }
 
-// buildBlock encodes events (seqs first…) as a block.
+// buildBlock encodes events (seqs first…) as a block of the current
+// version.
 func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *blockHeader, error) {
 	if len(events) == 0 || len(events) > maxBlockEvents {
 		return nil, nil, fmt.Errorf("logstore: a block holds 1 to %d events, not %d", maxBlockEvents, len(events))
 	}
-	h := &blockHeader{first: first, n: len(events)}
+	h := &blockHeader{version: blockVersion, first: first, n: len(events)}
 	var pages []byte
-	var blockKeys, pk keySet
+	var blockKeys, pk, wk, bk keySet
 	var sets [][3]map[string]bool
 	types, cats, countries := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	dict := dictBuilder{}
+	cols := newColumnBuilder(len(events))
 	h.sum = newSummary()
 	for start := 0; start < len(events); start += pageEvents {
 		part := events[start:min(start+pageEvents, len(events))]
@@ -90,7 +130,11 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 		ps := newSummary()
 		for _, e := range part {
 			raw = appendBytes(raw, e.data)
-			e.doc.keys(pk.add)
+			e.doc.fieldKeys(pk.add)
+			e.doc.wordKeys(bk.add)
+			e.doc.pairKeys(wk.add)
+			dict.add(len(h.pages), e.doc.words)
+			cols.add(e.doc)
 			ps.widen(e.doc)
 			h.sum.widen(e.doc)
 			types[e.doc.typ], cats[e.doc.category], countries[e.doc.country] = true, true, true
@@ -116,17 +160,27 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 			h.pages[i].sum.bits[k] = bits
 		}
 	}
+	blockKeys = append(blockKeys, bk...)
 	h.sum.filter = blockKeys.bloom()
 	ids := encodeIDs(events)
+	pairBytes := []byte(wk.bloom())
+	dictBytes := zenc.EncodeAll(dict.encode(), nil)
+	colBytes := zenc.EncodeAll(cols.encode(h.sum.types, h.sum.categories, h.sum.countries), nil)
 	rel := make([]int64, len(h.pages))
 	for i := range h.pages {
 		rel[i] = h.pages[i].off
 	}
-	// Page offsets count from the block's start, past the header that
-	// holds them: encode until the header's length settles.
+	// Sections and pages are placed from the block's start, past the
+	// header that holds their offsets: encode until its length settles.
 	hdr := h.encode()
 	for {
 		base := int64(blockPrefix+len(hdr)) + int64(len(ids))
+		h.pairs = section{off: base, size: int64(len(pairBytes)), crc: crc32.Checksum(pairBytes, castagnoli)}
+		base += h.pairs.size
+		h.dict = section{off: base, size: int64(len(dictBytes)), crc: crc32.Checksum(dictBytes, castagnoli)}
+		base += h.dict.size
+		h.columns = section{off: base, size: int64(len(colBytes)), crc: crc32.Checksum(colBytes, castagnoli)}
+		base += h.columns.size
 		for i := range h.pages {
 			h.pages[i].off = rel[i] + base
 		}
@@ -138,13 +192,16 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 		hdr = next
 	}
 	h.hl = len(hdr)
-	out := make([]byte, 0, blockPrefix+len(hdr)+len(ids)+len(pages))
+	out := make([]byte, 0, blockPrefix+len(hdr)+len(ids)+len(pairBytes)+len(dictBytes)+len(colBytes)+len(pages))
 	out = append(out, blockMagic...)
 	out = append(out, blockVersion)
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(hdr)))
 	out = binary.LittleEndian.AppendUint32(out, crc32.Checksum(hdr, castagnoli))
 	out = append(out, hdr...)
 	out = append(out, ids...)
+	out = append(out, pairBytes...)
+	out = append(out, dictBytes...)
+	out = append(out, colBytes...)
 	return append(out, pages...), h, nil
 }
 
@@ -204,6 +261,12 @@ func (h *blockHeader) encode() []byte {
 		b = binary.AppendUvarint(b, uint64(p.n))
 		b = p.sum.encode(b, false)
 	}
+	if h.version >= 2 {
+		for _, sec := range []section{h.pairs, h.dict, h.columns} {
+			b = binary.AppendUvarint(b, uint64(sec.size))
+			b = binary.LittleEndian.AppendUint32(b, sec.crc)
+		}
+	}
 	return b
 }
 
@@ -252,8 +315,8 @@ func decodeHeader(b []byte, size int64) (*blockHeader, int, error) {
 	if len(b) < blockPrefix || string(b[:4]) != blockMagic {
 		return nil, 0, fmt.Errorf("logstore: not a block (bad magic)")
 	}
-	if b[4] != blockVersion {
-		return nil, 0, fmt.Errorf("logstore: block format version %d; this trail binary reads version %d", b[4], blockVersion)
+	if b[4] < 1 || b[4] > blockVersion {
+		return nil, 0, fmt.Errorf("logstore: block format version %d; this trail binary reads versions 1 to %d", b[4], blockVersion)
 	}
 	hl := int(binary.LittleEndian.Uint32(b[5:]))
 	if hl > len(b)-blockPrefix {
@@ -264,13 +327,29 @@ func decodeHeader(b []byte, size int64) (*blockHeader, int, error) {
 		return nil, hl, fmt.Errorf("logstore: block header CRC mismatch")
 	}
 	r := reader{b: hdr}
-	h := &blockHeader{first: r.int(), n: int(r.int())}
+	h := &blockHeader{version: b[4], first: r.int(), n: int(r.int())}
 	h.sum = decodeSummary(&r, true)
 	np := r.count(8)
-	next, seq := int64(blockPrefix+hl)+idsSize(h.n), h.first
+	var infos []pageInfo
 	for i := 0; i < np && r.err == nil; i++ {
-		p := pageInfo{off: r.int(), size: r.int(), crc: r.u32(), n: int(r.int()), first: seq}
+		p := pageInfo{off: r.int(), size: r.int(), crc: r.u32(), n: int(r.int())}
 		p.sum = decodeSummary(&r, false)
+		infos = append(infos, p)
+	}
+	next := int64(blockPrefix+hl) + idsSize(h.n)
+	if h.version >= 2 {
+		for _, sec := range []*section{&h.pairs, &h.dict, &h.columns} {
+			sec.off, sec.size, sec.crc = next, r.int(), r.u32()
+			next += sec.size
+		}
+		if r.err == nil && next > size {
+			r.err = fmt.Errorf("logstore: block word sections end at %d, past the block's %d bytes", next, size)
+		}
+	}
+	seq := h.first
+	for i := 0; i < len(infos) && r.err == nil; i++ {
+		p := infos[i]
+		p.first = seq
 		for k, dict := range [3][]string{h.sum.types, h.sum.categories, h.sum.countries} {
 			if r.err == nil && len(p.sum.bits[k]) != (len(dict)+7)/8 {
 				r.err = fmt.Errorf("logstore: block page %d has a set of %d bytes for %d values", i, len(p.sum.bits[k]), len(dict))

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
@@ -44,6 +45,34 @@ var catalogSchema = []string{
 		idx   INTEGER NOT NULL,
 		data  BLOB NOT NULL,
 		PRIMARY KEY (org, level, idx)
+	) WITHOUT ROWID`,
+	// The id filters of an org's sealed blocks (ids.go): one row per
+	// filter group, covering events [first, end) in nblocks blocks;
+	// written with the seal that changes them, so that Open reads them
+	// instead of every block's id section.
+	`CREATE TABLE IF NOT EXISTS idfilters (
+		org     INTEGER NOT NULL,
+		first   INTEGER NOT NULL,
+		end     INTEGER NOT NULL,
+		nblocks INTEGER NOT NULL,
+		tier    INTEGER NOT NULL,
+		data    BLOB NOT NULL,
+		PRIMARY KEY (org, first)
+	) WITHOUT ROWID`,
+	// The right edge of an org's tree at its sealed size (tiles.go),
+	// written with each seal, so that Open reads no block for it.
+	`CREATE TABLE IF NOT EXISTS edges (
+		org  INTEGER PRIMARY KEY,
+		size INTEGER NOT NULL,
+		data BLOB NOT NULL
+	)`,
+	// Tree hashes at level nodeLevel (tiles.go) of sealed events: row idx
+	// holds those of index 256·idx on, up to 256.
+	`CREATE TABLE IF NOT EXISTS nodes (
+		org  INTEGER NOT NULL,
+		idx  INTEGER NOT NULL,
+		data BLOB NOT NULL,
+		PRIMARY KEY (org, idx)
 	) WITHOUT ROWID`,
 	`CREATE TABLE IF NOT EXISTS checkpoints (
 		org    TEXT PRIMARY KEY,
@@ -107,11 +136,17 @@ func (c *catalog) close() error { return errors.Join(c.r.Close(), c.w.Close()) }
 
 // sealTx is what one seal writes: all of it or nothing.
 type sealTx struct {
-	org     *orgLog
-	block   *blockRef
-	daily   map[dayCat]int64
-	tiles   []tileRow
-	orgNum  int64 // set by write when the org is new
+	org   *orgLog
+	block *blockRef
+	daily map[dayCat]int64
+	tiles []tileRow
+	// ids are the org's id filter groups after the seal; those from
+	// idsFrom on are new and replace the stored ones from their first seq.
+	ids     []idGroup
+	idsFrom int
+	edge    *ledger.Edge // the tree's edge at the new sealed size
+	nodes   nodeRun      // the tree hashes at nodeLevel the block completes
+	orgNum  int64        // set by write when the org is new
 	created bool
 }
 
@@ -144,8 +179,127 @@ func (c *catalog) writeSeal(ctx context.Context, st *sealTx) error {
 			return sqlite.StoreErr("sealing: writing tiles", err)
 		}
 	}
+	if err := writeIDs(ctx, tx, st.orgNum, st.ids, st.idsFrom); err != nil {
+		return sqlite.StoreErr("sealing: writing id filters", err)
+	}
+	if err := writeEdge(ctx, tx, st.orgNum, st.edge); err != nil {
+		return sqlite.StoreErr("sealing: writing the tree edge", err)
+	}
+	if err := writeNodes(ctx, tx, st.orgNum, st.nodes); err != nil {
+		return sqlite.StoreErr("sealing: writing tree hashes", err)
+	}
+	if hook := beforeSealCommit.Load(); hook != nil {
+		if err := (*hook)(); err != nil {
+			return sqlite.StoreErr("sealing", err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return sqlite.StoreErr("sealing", err)
+	}
+	return nil
+}
+
+// beforeSealCommit, when tests set it, runs before a seal's catalog
+// transaction commits; an error rolls the transaction back (a crash
+// between a block's write and its catalog row).
+var beforeSealCommit atomic.Pointer[func() error]
+
+// writeIDs replaces org's id filter rows from groups[from] on.
+func writeIDs(ctx context.Context, tx *sql.Tx, org int64, groups []idGroup, from int) error {
+	if from >= len(groups) {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM idfilters WHERE org = ? AND first >= ?`, org, groups[from].first()); err != nil {
+		return err
+	}
+	for _, g := range groups[from:] {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO idfilters (org, first, end, nblocks, tier, data) VALUES (?, ?, ?, ?, ?, ?)`,
+			org, g.first(), g.end(), len(g.blocks), g.tier, encodeIDFilter(org, g)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeNodes adds a seal's hashes at nodeLevel to their rows. A row is
+// only ever extended: if what it holds does not end where the run
+// starts (its earlier hashes were sealed before rows were kept, or the
+// row is damaged), the run's hashes in that row are not stored.
+func writeNodes(ctx context.Context, tx *sql.Tx, org int64, run nodeRun) error {
+	for len(run.hashes) > 0 {
+		idx := run.first / nodesPerRow
+		k := int(min(int64(len(run.hashes)), (idx+1)*nodesPerRow-run.first))
+		var row []ledger.Hash
+		if run.first > idx*nodesPerRow {
+			var data []byte
+			err := tx.QueryRowContext(ctx, `SELECT data FROM nodes WHERE org = ? AND idx = ?`, org, idx).Scan(&data)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			row, _ = decodeNodes(org, idx, data)
+		}
+		if int64(len(row)) == run.first-idx*nodesPerRow {
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO nodes (org, idx, data) VALUES (?, ?, ?)`,
+				org, idx, encodeNodes(org, idx, append(row, run.hashes[:k]...))); err != nil {
+				return err
+			}
+		}
+		run.first += int64(k)
+		run.hashes = run.hashes[k:]
+	}
+	return nil
+}
+
+// nodes reads row idx of org's hashes at nodeLevel (nil if it is
+// missing or damaged).
+func (c *catalog) nodes(org, idx int64) ([]ledger.Hash, error) {
+	var data []byte
+	err := c.r.QueryRow(`SELECT data FROM nodes WHERE org = ? AND idx = ?`, org, idx).Scan(&data)
+	if err != nil {
+		return nil, err
+	}
+	row, _ := decodeNodes(org, idx, data)
+	return row, nil
+}
+
+// writeEdge stores org's tree edge at its sealed size.
+func writeEdge(ctx context.Context, tx *sql.Tx, org int64, e *ledger.Edge) error {
+	if e == nil {
+		return nil
+	}
+	data, err := encodeEdge(org, e)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO edges (org, size, data) VALUES (?, ?, ?)`, org, e.Size(), data)
+	return err
+}
+
+// repair stores the id filters and edges Open had to rebuild (a catalog
+// written before they were kept, or rows found damaged), so that the
+// next Open reads them.
+func (c *catalog) repair(ctx context.Context, orgs []*orgLog) error {
+	if len(orgs) == 0 {
+		return nil
+	}
+	tx, err := c.w.BeginTx(ctx, nil)
+	if err != nil {
+		return sqlite.StoreErr("storing rebuilt id filters", err)
+	}
+	defer tx.Rollback()
+	for _, o := range orgs {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM idfilters WHERE org = ?`, o.num); err != nil {
+			return sqlite.StoreErr("storing rebuilt id filters", err)
+		}
+		if err := writeIDs(ctx, tx, o.num, o.ids.groups, 0); err != nil {
+			return sqlite.StoreErr("storing rebuilt id filters", err)
+		}
+		if err := writeEdge(ctx, tx, o.num, o.sealedEdge); err != nil {
+			return sqlite.StoreErr("storing a rebuilt tree edge", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return sqlite.StoreErr("storing rebuilt id filters", err)
 	}
 	return nil
 }
@@ -157,6 +311,22 @@ type catalogOrg struct {
 	blocks []*blockRef
 	daily  map[dayCat]int64
 	tiles  []tileRow
+	ids    []idRow // as stored: checked against the blocks when used
+	edge   edgeRow
+}
+
+// idRow is a stored id filter group.
+type idRow struct {
+	first, end int64
+	nblocks    int
+	tier       int
+	data       []byte
+}
+
+// edgeRow is a stored tree edge.
+type edgeRow struct {
+	size int64
+	data []byte
 }
 
 // load reads every org with its blocks, counts and tiles.
@@ -205,6 +375,32 @@ func (c *catalog) load(ctx context.Context) (map[int64]*catalogOrg, error) {
 			}
 			if o := orgs[num]; o != nil {
 				o.tiles = append(o.tiles, t)
+			}
+			return nil
+		})
+	}
+	if err == nil {
+		err = c.each(ctx, `SELECT org, first, end, nblocks, tier, data FROM idfilters ORDER BY org, first`, func(r *sql.Rows) error {
+			var num int64
+			var row idRow
+			if err := r.Scan(&num, &row.first, &row.end, &row.nblocks, &row.tier, &row.data); err != nil {
+				return err
+			}
+			if o := orgs[num]; o != nil {
+				o.ids = append(o.ids, row)
+			}
+			return nil
+		})
+	}
+	if err == nil {
+		err = c.each(ctx, `SELECT org, size, data FROM edges`, func(r *sql.Rows) error {
+			var num int64
+			var e edgeRow
+			if err := r.Scan(&num, &e.size, &e.data); err != nil {
+				return err
+			}
+			if o := orgs[num]; o != nil {
+				o.edge = e
 			}
 			return nil
 		})

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/trailaudit/trail/internal/audit"
 )
@@ -66,10 +67,60 @@ func parseDoc(data []byte) (*doc, error) {
 // words splits text into its words: runs of letters, digits and marks,
 // lower case (the tokenization of the SQLite and PostgreSQL engines).
 func words(s string) []string {
+	if w, ok := asciiWords(s); ok {
+		return w
+	}
 	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.IsMark(r)
 	})
 }
+
+// asciiWords is words for ASCII text (most of it), in one lower-cased
+// copy and one slice: in ASCII the letters, numbers and marks are
+// [A-Za-z0-9]. False for text with other bytes.
+func asciiWords(s string) ([]string, bool) {
+	n, in, upper := 0, false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return nil, false
+		}
+		w := asciiWord[c]
+		if w && !in {
+			n++
+		}
+		in = w
+		upper = upper || 'A' <= c && c <= 'Z'
+	}
+	low := s
+	if upper {
+		low = strings.ToLower(s)
+	}
+	out := make([]string, 0, n)
+	start := -1
+	for i := 0; i <= len(low); i++ {
+		if i < len(low) && asciiWord[low[i]] {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			out = append(out, low[start:i])
+			start = -1
+		}
+	}
+	return out, true
+}
+
+// asciiWord marks the ASCII bytes that are letters or numbers.
+var asciiWord = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		r := rune(c)
+		t[c] = unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r)
+	}
+	return t
+}()
 
 // Kinds of filter keys: a key is its kind byte and a value, hashed.
 const (
@@ -81,13 +132,13 @@ const (
 	keyWord     = 'w'
 	keyPrefix3  = '3' // the first 3 bytes of a word
 	keyPrefix5  = '5' // the first 5 bytes of a word
+	keyPrefix8  = '8' // the first 8 bytes of a word (block format 2)
+	keyBigram   = 'b' // two consecutive words, space-separated (block format 2)
 )
 
-// keys calls add with every filter key of d.
-func (d *doc) keys(add func(kind byte, v string)) {
-	add(keyType, d.typ)
-	add(keyCategory, d.category)
-	add(keyCountry, d.country)
+// fieldKeys calls add with the actor and target keys of d (the filters
+// of block format 2; its types, categories and countries are sets).
+func (d *doc) fieldKeys(add func(kind byte, v string)) {
 	for _, a := range d.actor {
 		if a != "" {
 			add(keyActor, a)
@@ -98,6 +149,19 @@ func (d *doc) keys(add func(kind byte, v string)) {
 			add(keyTarget, t)
 		}
 	}
+}
+
+// pairKeys calls add with the keys of d's pairs of consecutive words (a
+// block's pair filter, format 2).
+func (d *doc) pairKeys(add func(kind byte, v string)) {
+	for i := 1; i < len(d.words); i++ {
+		add(keyBigram, bigram(d.words[i-1], d.words[i]))
+	}
+}
+
+// wordKeys calls add with the keys of d's words in a block's filter
+// (format 2): each word and its first 3, 5 and 8 bytes.
+func (d *doc) wordKeys(add func(kind byte, v string)) {
 	for _, w := range d.words {
 		add(keyWord, w)
 		if len(w) >= 3 {
@@ -106,13 +170,21 @@ func (d *doc) keys(add func(kind byte, v string)) {
 		if len(w) >= 5 {
 			add(keyPrefix5, w[:5])
 		}
+		if len(w) >= 8 {
+			add(keyPrefix8, w[:8])
+		}
 	}
 }
 
-// prefixKey is the key a word prefix needs in a filter, or false when the
-// prefix is too short to have one.
-func prefixKey(p string) (kind byte, v string, ok bool) {
+// bigram is the filter value of two consecutive words.
+func bigram(a, b string) string { return a + " " + b }
+
+// prefixKey is the key a word prefix needs in a filter of block format
+// version (1 or 2), or false when the prefix is too short to have one.
+func prefixKey(p string, version byte) (kind byte, v string, ok bool) {
 	switch {
+	case len(p) >= 8 && version >= 2:
+		return keyPrefix8, p[:8], true
 	case len(p) >= 5:
 		return keyPrefix5, p[:5], true
 	case len(p) >= 3:

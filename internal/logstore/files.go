@@ -28,15 +28,24 @@ type blockRef struct {
 	hdr       atomic.Pointer[blockHeader]
 }
 
-// maxHeaders bounds the block headers kept in memory (about 70 KB each
-// for a full block): past it the oldest cached is dropped and read again
+// maxHeaders and maxHeaderBytes bound the block headers kept in memory
+// (about 70 KB each for a full block of version 1), by count and by size
+// (headerCost): past either the oldest cached is dropped and read again
 // when needed.
-var maxHeaders = 1024
+var (
+	maxHeaders           = 1024
+	maxHeaderBytes int64 = 64 << 20
+)
+
+// headerCost is what a cached header is counted for: its encoded size
+// plus the decoded form's overhead per page.
+func headerCost(h *blockHeader) int64 { return int64(h.hl) + 256*int64(len(h.pages)) }
 
 type blockFiles struct {
 	dir    string
 	mu     sync.Mutex
 	cached []*blockRef        // blocks whose header is cached, oldest first
+	cost   int64              // headerCost of the cached headers
 	files  map[int64]*os.File // opened for reading
 	cur    *os.File           // the file new blocks go to
 	curN   int64
@@ -141,13 +150,24 @@ func (f *blockFiles) header(b *blockRef) (*blockHeader, error) {
 
 // keep caches b's header, dropping the oldest cached past maxHeaders.
 func (f *blockFiles) keep(b *blockRef, h *blockHeader) {
-	b.hdr.Store(h)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if b.hdr.Load() != nil {
+		return // two readers raced to read it: one copy is cached
+	}
+	b.hdr.Store(h)
 	f.cached = append(f.cached, b)
-	if len(f.cached) > maxHeaders {
-		f.cached[0].hdr.Store(nil)
-		f.cached = append(f.cached[:0], f.cached[1:]...)
+	f.cost += headerCost(h)
+	drop := 0
+	for len(f.cached)-drop > 1 && (len(f.cached)-drop > maxHeaders || f.cost > maxHeaderBytes) {
+		old := f.cached[drop]
+		if oh := old.hdr.Swap(nil); oh != nil {
+			f.cost -= headerCost(oh)
+		}
+		drop++
+	}
+	if drop > 0 {
+		f.cached = append(f.cached[:0], f.cached[drop:]...)
 	}
 }
 

@@ -3,8 +3,11 @@
 package logstore
 
 import (
+	"bytes"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/trailaudit/trail/internal/audit"
 )
@@ -17,6 +20,8 @@ type matcher struct {
 	empty bool // matches every event
 	none  bool // matches no event
 	words bool // a term tests the search text's words
+	text  bool // a positive term tests them (word sections can skip pages)
+	pairs bool // a positive term has pairs of whole words (pair filters can skip blocks)
 }
 
 type term struct {
@@ -25,7 +30,9 @@ type term struct {
 	from, to int64    // time terms, Unix microseconds; 0 to is open
 	hasFrom  bool
 	hasTo    bool
-	probes   []uint64 // text terms: keys every matching event has in its filter
+	probes   []uint64 // text terms: keys every matching event has in a version 1 filter
+	wprobes  []uint64 // … in a version 2 block filter
+	pprobes  []uint64 // … in a version 2 pair filter
 	values   []string // other terms: the values OR'ed (audit.Term.Values)
 	alts     []uint64 // their keys: a matching event has one of them in its filter
 }
@@ -46,15 +53,26 @@ func compile(f audit.Filter) *matcher {
 		switch t.Field {
 		case audit.FieldText:
 			m.words = true
+			m.text = m.text || !t.Negate
 			c.words = words(t.Value)
 			if len(c.words) == 0 && !t.Negate {
 				m.none = true // a value with no word matches no event
 			}
 			for i, w := range c.words {
 				if i < len(c.words)-1 || t.Phrase {
-					c.probes = append(c.probes, keyHash(keyWord, w))
-				} else if kind, v, ok := prefixKey(w); ok {
+					h := keyHash(keyWord, w)
+					c.probes, c.wprobes = append(c.probes, h), append(c.wprobes, h)
+					if i > 0 {
+						c.pprobes = append(c.pprobes, keyHash(keyBigram, bigram(c.words[i-1], w)))
+						m.pairs = m.pairs || !t.Negate
+					}
+					continue
+				}
+				if kind, v, ok := prefixKey(w, 1); ok {
 					c.probes = append(c.probes, keyHash(kind, v))
+				}
+				if kind, v, ok := prefixKey(w, 2); ok {
+					c.wprobes = append(c.wprobes, keyHash(kind, v))
 				}
 			}
 		case audit.FieldType, audit.FieldTypePrefix, audit.FieldCategory, audit.FieldCountry, audit.FieldActor, audit.FieldTarget:
@@ -174,9 +192,10 @@ func hasWords(have, want []string, prefix bool) bool {
 
 // mayMatch tests a summary: a block's (dict nil) or a page's, whose
 // type, category and country sets are bits over its block's (dict).
-func (m *matcher) mayMatch(s, dict *summary) bool {
+// words tells which word keys its filter holds (blockHeader.wordKeys).
+func (m *matcher) mayMatch(s, dict *summary, words int) bool {
 	for i := range m.terms {
-		if !m.terms[i].summaryMay(s, dict) {
+		if !m.terms[i].summaryMay(s, dict, words) {
 			return false
 		}
 	}
@@ -203,7 +222,7 @@ func set(s, dict *summary, kind int) []string {
 	return out
 }
 
-func (t *term) summaryMay(s, dict *summary) bool {
+func (t *term) summaryMay(s, dict *summary, words int) bool {
 	kind := -1
 	switch t.Field {
 	case audit.FieldOccurred:
@@ -225,14 +244,18 @@ func (t *term) summaryMay(s, dict *summary) bool {
 		}
 		return t.decide(all, any)
 	}
-	if t.Negate {
+	if t.Negate || t.Field == audit.FieldText && words == 0 {
 		return true
 	}
 	if t.alts != nil {
 		// A value list: skip only if none of the values is in the filter.
 		return slices.ContainsFunc(t.alts, s.filter.has)
 	}
-	for _, h := range t.probes {
+	probes := t.probes
+	if words == keysV2 {
+		probes = t.wprobes
+	}
+	for _, h := range probes {
 		if !s.filter.has(h) {
 			return false
 		}
@@ -254,4 +277,94 @@ func (t *term) rangeMay(lo, hi int64) bool {
 	inside := (!t.hasFrom || lo >= t.from) && (!t.hasTo || hi < t.to)
 	overlaps := (!t.hasFrom || hi >= t.from) && (!t.hasTo || lo < t.to)
 	return t.decide(inside, overlaps)
+}
+
+// pairFilterMay tests a block's pair filter (format 2) against the
+// positive text terms.
+func (m *matcher) pairFilterMay(f bloom) bool {
+	for i := range m.terms {
+		t := &m.terms[i]
+		if t.Field != audit.FieldText || t.Negate {
+			continue
+		}
+		for _, h := range t.pprobes {
+			if !f.has(h) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// textPages returns the pages of a block (format 2) that may hold events
+// matching every positive text term, from its dictionary.
+func (m *matcher) textPages(d *wordDict) (pageSet, error) {
+	var out pageSet
+	for i := range m.terms {
+		t := &m.terms[i]
+		if t.Field != audit.FieldText || t.Negate {
+			continue
+		}
+		s, err := d.termPages(t)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = s
+		} else {
+			out.intersect(s)
+		}
+	}
+	return out, nil
+}
+
+// textMay reports whether an event's canonical bytes may match every
+// positive text term: each of its words (whole or as a prefix) occurs in
+// the lower-cased bytes. A word of the search text is a run of letters,
+// digits and marks of a field, lower-cased rune by rune, and the
+// canonical encoding never escapes those runes, so the lower-cased bytes
+// hold every word of the event. Bytes with a \u escape (which another
+// encoder could use for a letter) may match. buf is reused.
+func (m *matcher) textMay(data []byte, buf *[]byte) bool {
+	if bytes.Contains(data, []byte(`\u`)) {
+		return true
+	}
+	low := lowerInto((*buf)[:0], data)
+	*buf = low
+	for i := range m.terms {
+		t := &m.terms[i]
+		if t.Field != audit.FieldText || t.Negate {
+			continue
+		}
+		for _, w := range t.words {
+			if !bytes.Contains(low, []byte(w)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// lowerInto appends b lower-cased rune by rune (unicode.ToLower, as
+// strings.ToLower does) to dst.
+func lowerInto(dst, b []byte) []byte {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			dst = append(dst, c)
+		} else {
+			dst = utf8.AppendRune(dst, unicode.ToLower(r))
+		}
+		i += n
+	}
+	return dst
 }

@@ -3,8 +3,11 @@
 package logstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -28,12 +31,17 @@ func (s *Store) recover() error {
 		return err
 	}
 	var lastFile, end int64
+	var repaired []*orgLog
+	defer func() { s.rebuilt = len(repaired) }()
 	for _, co := range orgs {
-		o, err := s.loadOrg(co)
+		o, repair, err := s.loadOrg(co)
 		if err != nil {
 			return err
 		}
 		s.orgs[o.name] = o
+		if repair {
+			repaired = append(repaired, o)
+		}
 		for _, b := range co.blocks {
 			if b.file > lastFile || b.file == lastFile && b.off+b.size > end {
 				lastFile, end = b.file, b.off+b.size
@@ -43,6 +51,12 @@ func (s *Store) recover() error {
 	if !s.reader {
 		if err := s.blocks.open(lastFile, end); err != nil {
 			return err
+		}
+		if err := s.cat.repair(ctx, repaired); err != nil {
+			return err
+		}
+		if len(repaired) > 0 {
+			slog.Info("logstore: rebuilt id filters or tree edges from the blocks and stored them in the catalog", "orgs", len(repaired))
 		}
 	}
 	if err := s.replay(); err != nil {
@@ -64,36 +78,51 @@ func (s *Store) recover() error {
 	return nil
 }
 
-// loadOrg restores an org's sealed part from the catalog.
-func (s *Store) loadOrg(co *catalogOrg) (*orgLog, error) {
-	o := newOrgLog(co.name)
+// loadOrg restores an org's sealed part from the catalog: its blocks,
+// counts and tiles, its id filters and its tree's edge as stored by the
+// seals (rebuilt from the blocks only if missing or damaged: repair then
+// says the org's rows are to be written again). It reads one block, the
+// last, to check it: a damaged one keeps the org from taking appends.
+func (s *Store) loadOrg(co *catalogOrg) (o *orgLog, repair bool, err error) {
+	o = newOrgLog(co.name)
 	o.num, o.blocks, o.daily = co.num, co.blocks, co.daily
 	for _, b := range co.blocks {
 		if b.first != o.sealed {
-			return nil, fmt.Errorf("logstore: the catalog's blocks of %s jump from seq %d to %d", co.name, o.sealed, b.first)
+			return nil, false, fmt.Errorf("logstore: the catalog's blocks of %s jump from seq %d to %d", co.name, o.sealed, b.first)
 		}
 		o.sealed += b.n
-		var err error
-		o.ids.groups, err = mergeTiers(append(o.ids.groups, idGroup{blocks: []*blockRef{b}}), s.blockIDs)
-		if err != nil {
-			return nil, err
-		}
 	}
 	o.size = o.sealed
 	if err := o.tree.loadTiles(co.tiles); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	// The tier-0 filters were left empty above to be filled here; merged
-	// tiers were rebuilt from the blocks already.
-	for i := range o.ids.groups {
-		if g := &o.ids.groups[i]; g.filter == nil {
-			hs, err := s.blockIDs(g.blocks[0])
-			if err != nil {
-				return nil, err
-			}
-			g.filter = idFilter(hs)
+	if len(o.blocks) > 0 {
+		if err := s.checkBlock(o.blocks[len(o.blocks)-1]); err != nil {
+			// A damaged block: the org stays readable where it can be and
+			// refuses appends; the service quarantines it (its root does
+			// not come out) and trail check names the block.
+			o.broken = err
+			return o, false, nil
 		}
 	}
+	if o.ids.groups, repair, err = s.restoreIDs(o, co.ids); err != nil {
+		return nil, false, err
+	}
+	edge, ok := decodeEdge(o.num, co.edge, o.sealed)
+	if !ok {
+		repair = true
+		if edge, err = s.computeEdge(o); err != nil {
+			o.broken = err
+			return o, false, nil
+		}
+	}
+	o.sealedEdge, o.tree.edge = edge, edge
+	return o, repair, nil
+}
+
+// computeEdge computes the edge of o's tree at its sealed size from the
+// tiles and the blocks (at most 255 leaves per edge hash).
+func (s *Store) computeEdge(o *orgLog) (*ledger.Edge, error) {
 	v := view{o: o, size: o.sealed, sealed: o.sealed, blocks: o.blocks, tree: o.tree}
 	c := &leafCache{s: s, v: &v, pages: map[pageKey][]ledger.Hash{}}
 	idx := ledger.EdgeIndexes(o.sealed)
@@ -102,19 +131,33 @@ func (s *Store) loadOrg(co *catalogOrg) (*orgLog, error) {
 		level, n := ledger.SplitIndex(x)
 		var err error
 		if hashes[i], err = c.node(level, n); err != nil {
-			// A damaged block: the org stays readable where it can be and
-			// refuses appends; the service quarantines it (its root does
-			// not come out) and trail check names the block.
-			o.broken = err
-			return o, nil
+			return nil, err
 		}
 	}
-	edge, err := ledger.NewEdge(o.sealed, hashes)
+	return ledger.NewEdge(o.sealed, hashes)
+}
+
+// checkBlock reads a block whole and checks its header, id section and
+// pages (their CRC-32C and that they decode).
+func (s *Store) checkBlock(b *blockRef) error {
+	h, err := s.blocks.header(b)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	o.tree.edge = edge
-	return o, nil
+	if _, _, _, err := s.blocks.ids(b, h); err != nil {
+		return err
+	}
+	pages, err := s.blocks.pagesOf(b, h)
+	if err != nil {
+		return err
+	}
+	var buf []byte
+	for p := range h.pages {
+		if _, buf, err = s.blocks.pageInto(b, h, p, pages, buf); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // replay reads every log segment, rebuilding the tails, then starts a new
@@ -124,10 +167,11 @@ func (s *Store) replay() error {
 	if err != nil {
 		return fmt.Errorf("logstore: reading the log: %w", err)
 	}
+	var buf []byte // one buffer for every segment: replayed events are copied out of it
 	for i, num := range nums {
 		seg := &walSeg{num: num, ends: map[string]int64{}}
 		s.wal.segs = append(s.wal.segs, seg)
-		if err := s.replaySegment(seg, i == len(nums)-1); err != nil {
+		if buf, err = s.replaySegment(seg, i == len(nums)-1, buf); err != nil {
 			return err
 		}
 	}
@@ -141,13 +185,16 @@ func (s *Store) replay() error {
 	return s.wal.startSegment(next)
 }
 
-func (s *Store) replaySegment(seg *walSeg, last bool) error {
+func (s *Store) replaySegment(seg *walSeg, last bool, buf []byte) ([]byte, error) {
 	path := filepath.Join(s.wal.dir, segName(seg.num))
-	data, err := os.ReadFile(path)
+	data, err := readInto(path, buf)
 	if err != nil {
-		return fmt.Errorf("logstore: reading the log: %w", err)
+		return buf, fmt.Errorf("logstore: reading the log: %w", err)
 	}
+	return data, s.replayRecords(seg, last, path, data)
+}
 
+func (s *Store) replayRecords(seg *walSeg, last bool, path string, data []byte) error {
 	for off := 0; off < len(data); {
 		payload, n, err := readFrame(data[off:])
 		if err != nil {
@@ -195,13 +242,15 @@ func (s *Store) apply(g walGroup, seg *walSeg) error {
 			if seq < o.size {
 				continue // sealed already (or replayed twice: sealed)
 			}
-			d, err := scanDoc(we.data)
+			// A copy: the tail must not keep the whole segment's bytes.
+			data := bytes.Clone(we.data)
+			// Only the fields the daily counts need: the doc with the
+			// words is made when the event is sealed or searched.
+			d, err := scanFields(data)
 			if err != nil {
 				return fmt.Errorf("org %s seq %d: %w", wo.name, seq, err)
 			}
-			e := &tailEvent{data: we.data, hash: we.hash, leaf: ledger.LeafHash(we.data)}
-			e.id = eventID(we.data)
-			e.doc.Store(d)
+			e := &tailEvent{data: data, hash: we.hash, leaf: ledger.LeafHash(data), id: replayedID(data)}
 			o.tail = append(o.tail, e)
 			o.tailID[e.id] = seq
 			o.daily[dayCat{dayOf(d.occurred), d.category}]++
@@ -252,4 +301,38 @@ func (s *Store) damage(path string, off int, next walGroup, ok bool) error {
 	}
 	return &audit.Error{Code: audit.CodeInternal, Message: msg + "; restore the data directory from a backup (docs/storage.md)",
 		Err: fmt.Errorf("%s", msg)}
+}
+
+// replayedID is the id of canonical bytes (their first field), read by
+// the canonical scanner, or by eventID's JSON decoding if the bytes are
+// not as the scanner expects.
+func replayedID(data []byte) string {
+	s := &cscan{b: data, ok: true}
+	s.lit(`{"id":`)
+	if id := s.str(); s.ok {
+		return id
+	}
+	return eventID(data)
+}
+
+// readInto reads a whole file into buf's memory (grown if it is short).
+func readInto(path string, buf []byte) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return buf, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return buf, err
+	}
+	if int64(cap(buf)) < fi.Size() {
+		buf = make([]byte, fi.Size())
+	}
+	buf = buf[:fi.Size()]
+	n, err := io.ReadFull(f, buf)
+	if err == io.ErrUnexpectedEOF {
+		err = nil // a reader beside the owner: the segment is as long as it was
+	}
+	return buf[:n], err
 }

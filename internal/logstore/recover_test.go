@@ -351,11 +351,11 @@ func TestDiskFullThenFsyncFailure(t *testing.T) {
 
 	defer func(f func(*os.File) error) { fdatasync = f }(fdatasync)
 	fdatasync = func(*os.File) error { return syscall.EIO }
-	if _, err := one(102); audit.ErrorCode(err) != audit.CodeUnavailable {
-		t.Fatalf("Append with a failing fdatasync: %v, want unavailable", err)
+	if _, err := one(102); audit.ErrorCode(err) != audit.CodeStoreFailed {
+		t.Fatalf("Append with a failing fdatasync: %v, want store_failed", err)
 	}
 	fdatasync = func(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
-	if _, err := one(103); audit.ErrorCode(err) != audit.CodeUnavailable || !strings.Contains(audit.ErrorMessage(err), "until Trail restarts") {
+	if _, err := one(103); audit.ErrorCode(err) != audit.CodeStoreFailed || !strings.Contains(audit.ErrorMessage(err), "until Trail restarts") {
 		t.Fatalf("Append after an fdatasync failure: %v, want a refusal until restart", err)
 	}
 	if err := s.Ping(ctx); err == nil {
@@ -467,8 +467,8 @@ func TestBlockFsyncFailure(t *testing.T) {
 		}
 		return syscall.Fdatasync(int(f.Fd()))
 	}
-	if err := s.Seal(ctx); audit.ErrorCode(err) != audit.CodeUnavailable {
-		t.Fatalf("Seal with a failing block fdatasync: %v, want unavailable", err)
+	if err := s.Seal(ctx); audit.ErrorCode(err) != audit.CodeStoreFailed {
+		t.Fatalf("Seal with a failing block fdatasync: %v, want store_failed", err)
 	}
 	fdatasync = func(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
 	b := &audit.Batch{Org: "acme", Events: []*audit.Pending{pendingOf(testEvent("acme", 100))}}

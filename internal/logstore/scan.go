@@ -8,6 +8,12 @@ import (
 	"unicode/utf8"
 )
 
+// LeavesFromEvents implements audit.LeavesFromEvents: the engine keeps no
+// level-0 tree hashes (tiles.go recomputes each from the event's bytes),
+// so a complete export hashes the events it streams rather than have
+// ReadHashes decode every page a second time.
+func (s *Store) LeavesFromEvents() bool { return true }
+
 // scanDoc reads a doc from canonical bytes without encoding/json: the
 // canonical encoding (audit.Event.AppendCanonical) has a fixed field
 // order and sorted metadata keys, so one pass over the bytes gives the

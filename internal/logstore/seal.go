@@ -222,12 +222,14 @@ func (s *Store) sealOrg(ctx context.Context, o *orgLog, upto int64) error {
 	}
 	b := &blockRef{first: from, n: int64(len(events)), file: file, off: off, size: int64(len(data))}
 	s.blocks.keep(b, hdr)
-	st := &sealTx{org: o, block: b, daily: daily, tiles: tree.tileRows(from, upto)}
-	if err := s.cat.writeSeal(ctx, st); err != nil {
+	groups, err := s.sealIDs(o, b, hashes)
+	if err != nil {
 		return err
 	}
-	groups, err := mergeTiers(append(slices.Clone(o.ids.groups), idGroup{blocks: []*blockRef{b}, filter: idFilter(hashes)}), s.blockIDs)
-	if err != nil {
+	st := &sealTx{org: o, block: b, daily: daily, tiles: tree.tileRows(from, upto),
+		ids: groups, idsFrom: len(groups) - 1}
+	st.edge, st.nodes = sealTree(o, events)
+	if err := s.cat.writeSeal(ctx, st); err != nil {
 		return err
 	}
 	o.mu.Lock()
@@ -239,6 +241,7 @@ func (s *Store) sealOrg(ctx context.Context, o *orgLog, upto int64) error {
 	}
 	o.sealed = upto
 	o.ids.groups = groups
+	o.sealedEdge = st.edge
 	o.bytes -= bytes
 	o.mu.Unlock()
 	s.mu.Lock()

@@ -5,6 +5,7 @@ package logstore
 import (
 	"context"
 	"encoding/json"
+	"slices"
 
 	"github.com/trailaudit/trail/internal/audit"
 )
@@ -62,6 +63,7 @@ type walker struct {
 	n     int // rows given to fn
 	limit int
 	buf   []byte // decoded page, reused: fn's data is valid only during the call
+	low   []byte // an event lower-cased (matcher.textMay), reused
 }
 
 type stop struct{}
@@ -97,6 +99,9 @@ func (w *walker) visit(seq int64, data []byte, d *doc) error {
 func (w *walker) matches(data []byte, d *doc) (bool, error) {
 	if d != nil {
 		return w.m.match(d), nil
+	}
+	if w.m.text && !w.m.textMay(data, &w.low) {
+		return false, nil
 	}
 	d, err := scanFields(data)
 	if err != nil || !w.m.matchFields(d) {
@@ -173,7 +178,8 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 	if err != nil {
 		return err
 	}
-	if !w.m.mayMatch(&h.sum, nil) {
+	inFilter := h.version == 1
+	if !w.m.mayMatch(&h.sum, nil, h.wordKeys(true)) {
 		return nil
 	}
 	var pages []byte
@@ -183,6 +189,8 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 			return err
 		}
 	}
+	// The pages that may match on their summaries, in walk order.
+	cand := make([]int, 0, len(h.pages))
 	for k := range h.pages {
 		p := k
 		if desc {
@@ -190,9 +198,45 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 		}
 		pi := &h.pages[p]
 		first, last := pi.first, pi.first+int64(pi.n)-1
-		if last < lo || first > hi || !w.m.mayMatch(&pi.sum, &h.sum) {
+		if last < lo || first > hi || !w.m.mayMatch(&pi.sum, &h.sum, h.wordKeys(false)) {
 			continue
 		}
+		cand = append(cand, p)
+	}
+	var cols *colFilter
+	if len(cand) > 0 && w.m.useColumns() && !inFilter {
+		// The events' type, category, country and actor.
+		c, err := w.s.blocks.columnsOf(b, h)
+		if err != nil {
+			return err
+		}
+		cols = w.m.columnFilter(c, h)
+		cand = slices.DeleteFunc(cand, func(p int) bool { return !cols.page(h, p) })
+	}
+	if len(cand) > 0 && w.m.pairs && !inFilter {
+		// Phrases: the block's pair filter.
+		f, err := w.s.blocks.pairFilterOf(b, h)
+		if err != nil {
+			return err
+		}
+		if !w.m.pairFilterMay(f) {
+			return nil
+		}
+	}
+	if len(cand) > 0 && w.m.text && !inFilter {
+		// Words: the pages of the block's dictionary.
+		d, err := w.s.blocks.dictOf(b, h)
+		if err != nil {
+			return err
+		}
+		ps, err := w.m.textPages(d)
+		if err != nil {
+			return damaged(b, err)
+		}
+		cand = slices.DeleteFunc(cand, func(p int) bool { return !ps.has(p) })
+	}
+	for _, p := range cand {
+		pi := &h.pages[p]
 		var events [][]byte
 		events, w.buf, err = w.s.blocks.pageInto(b, h, p, pages, w.buf)
 		if err != nil {
@@ -203,8 +247,8 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 			if desc {
 				i = len(events) - 1 - j
 			}
-			seq := first + int64(i)
-			if seq < lo || seq > hi {
+			seq := pi.first + int64(i)
+			if seq < lo || seq > hi || cols != nil && !cols.event(int(seq-h.first)) {
 				continue
 			}
 			if err := w.visit(seq, events[i], nil); err != nil {
@@ -226,19 +270,10 @@ func (s *Store) Event(ctx context.Context, org, id string) (int64, []byte, error
 	if seq, ok := o.tailID[id]; ok {
 		return seq, o.tail[seq-o.sealed].data, nil
 	}
-	seq, _, found, err := s.sealedID(o, id)
-	if err != nil || !found {
-		if err == nil {
-			err = audit.ErrNotFound
-		}
-		return 0, nil, err
+	seq, _, data, found, err := s.sealedEvent(o, id)
+	if err == nil && !found {
+		err = audit.ErrNotFound
 	}
-	b := findBlock(o.blocks, seq)
-	h, err := s.blocks.header(b)
-	if err != nil {
-		return 0, nil, err
-	}
-	data, err := s.readSealed(b, h, seq)
 	return seq, data, err
 }
 

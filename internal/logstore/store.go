@@ -33,6 +33,7 @@ import (
 	"sort"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/sqlite"
@@ -91,6 +92,9 @@ type Store struct {
 	// reader is set when another process owns the log: this one reads
 	// what was acknowledged when it opened and appends nothing.
 	reader bool
+	// rebuilt is how many orgs' id filters or tree edges Open had to
+	// rebuild from their blocks (missing or damaged in the catalog).
+	rebuilt int
 
 	sealMu  sync.Mutex // one seal at a time
 	kick    chan struct{}
@@ -255,3 +259,38 @@ var (
 	_ audit.Store = (*Store)(nil)
 	_             = sql.ErrNoRows
 )
+
+// maxSealerWait is how long an append waits for the sealer when the
+// unsealed events in memory are over MaxTailBytes before it is refused
+// (unavailable: retry).
+var maxSealerWait = 10 * time.Second
+
+// waitForSealer holds an append back while the unsealed events held in
+// memory (all orgs' tails) are over MaxTailBytes, until the background
+// sealer has brought them under it. Appends that outrun sealing are
+// slowed to its pace instead of growing the tails (the process's memory,
+// and the log a restart replays) without bound. After maxSealerWait (the
+// sealer failing, say) the append is refused and nothing is stored.
+func (s *Store) waitForSealer(ctx context.Context) error {
+	if s.opts.ManualSeal || s.reader {
+		return nil
+	}
+	var deadline time.Time
+	for s.totalTail() > s.opts.MaxTailBytes {
+		if deadline.IsZero() {
+			deadline = time.Now().Add(maxSealerWait)
+		} else if time.Now().After(deadline) {
+			return &audit.Error{Code: audit.CodeUnavailable, Message: "the store is sealing a backlog of events; nothing was stored; retry",
+				Err: fmt.Errorf("logstore: unsealed events over %d bytes for %v", s.opts.MaxTailBytes, maxSealerWait)}
+		}
+		s.kickSealer()
+		select {
+		case <-ctx.Done():
+			return &audit.Error{Code: audit.CodeUnavailable, Message: "the append was cancelled; nothing was stored", Err: ctx.Err()}
+		case <-s.stop:
+			return nil
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
+}

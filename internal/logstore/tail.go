@@ -5,6 +5,7 @@ package logstore
 import (
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/trailaudit/trail/internal/ledger"
 	"github.com/trailaudit/trail/internal/sqlite"
@@ -27,8 +28,11 @@ type orgLog struct {
 	tailID map[string]int64
 	ids    idIndex // ids of sealed events (ids.go)
 	tree   treeState
-	daily  map[dayCat]int64
-	bytes  int64 // bytes of the tail
+	// sealedEdge is the tree's edge at size sealed (stored with each
+	// seal); only the sealer and Open change it.
+	sealedEdge *ledger.Edge
+	daily      map[dayCat]int64
+	bytes      int64 // bytes of the tail
 	// broken is set at Open when a damaged block keeps the tree's edge
 	// from being rebuilt: the org takes no appends.
 	broken error
@@ -68,6 +72,7 @@ func (e *tailEvent) getDoc() (*doc, error) {
 // view is a consistent snapshot of an org's log for one read.
 type view struct {
 	o      *orgLog
+	num    int64 // the org's catalog number (0: none yet)
 	size   int64
 	sealed int64
 	blocks []*blockRef
@@ -78,9 +83,36 @@ type view struct {
 func (o *orgLog) view() view {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return view{o: o, size: o.size, sealed: o.sealed, blocks: o.blocks, tail: o.tail, tree: o.tree.snapshot()}
+	return view{o: o, num: o.num, size: o.size, sealed: o.sealed, blocks: o.blocks, tail: o.tail, tree: o.tree.snapshot()}
 }
 
 const microsPerDay = 86400 * 1000000
 
 var dayOf = sqlite.DayOf
+
+// own copies every string of d into one allocation of its own, so that d
+// keeps no other memory alive: a doc made from an ingested event's fields
+// (pendingDoc) shares their chunks with the whole batch.
+func (d *doc) own() {
+	n := len(d.typ) + len(d.category) + len(d.country)
+	for _, list := range [][]string{d.actor, d.targets, d.words} {
+		for _, v := range list {
+			n += len(v)
+		}
+	}
+	buf := make([]byte, 0, n)
+	cp := func(v string) string {
+		if v == "" {
+			return ""
+		}
+		start := len(buf)
+		buf = append(buf, v...) // within n: never reallocated
+		return unsafe.String(&buf[start], len(v))
+	}
+	d.typ, d.category, d.country = cp(d.typ), cp(d.category), cp(d.country)
+	for _, list := range [][]string{d.actor, d.targets, d.words} {
+		for i, v := range list {
+			list[i] = cp(v)
+		}
+	}
+}

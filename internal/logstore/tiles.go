@@ -4,7 +4,9 @@ package logstore
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"slices"
 	"time"
 
@@ -98,6 +100,7 @@ type leafCache struct {
 	s     *Store
 	v     *view
 	pages map[pageKey][]ledger.Hash
+	nodes map[int64][]ledger.Hash // rows of stored hashes at nodeLevel, by row index
 }
 
 func (c *leafCache) node(level int, n int64) (ledger.Hash, error) {
@@ -107,6 +110,11 @@ func (c *leafCache) node(level int, n int64) (ledger.Hash, error) {
 	if level%8 == 0 {
 		if k := level/8 - 1; k < len(c.v.tree.upper) && n < int64(len(c.v.tree.upper[k])) {
 			return c.v.tree.upper[k][n], nil
+		}
+	}
+	if level == nodeLevel && (n+1)<<nodeLevel <= c.v.sealed {
+		if h, ok := c.storedNode(n); ok {
+			return h, nil
 		}
 	}
 	l, err := c.node(level-1, 2*n)
@@ -236,4 +244,151 @@ func (s *Store) DailyCounts(ctx context.Context, org string, from, to time.Time)
 		return 0
 	})
 	return out, nil
+}
+
+// The edge of an org's tree at its sealed size is kept in the catalog
+// (edges), written with each seal, so that Open reads no block for it:
+//
+//	version (1 byte, edgeVersion) | the hashes at ledger.EdgeIndexes(size), 32 bytes each | CRC-32C (u32)
+//
+// the CRC-32C covering the org number and size (u64, u64) then the
+// version and hashes. A missing, stale or damaged edge is recomputed from
+// the tiles and the last blocks.
+const edgeVersion = 1
+
+func edgeCRC(org, size int64, body []byte) uint32 {
+	var key [16]byte
+	binary.LittleEndian.PutUint64(key[0:], uint64(org))
+	binary.LittleEndian.PutUint64(key[8:], uint64(size))
+	return crc32.Update(crc32.Checksum(key[:], castagnoli), castagnoli, body)
+}
+
+func encodeEdge(org int64, e *ledger.Edge) ([]byte, error) {
+	hashes, err := e.ReadHashes(ledger.EdgeIndexes(e.Size()))
+	if err != nil {
+		return nil, err
+	}
+	data := make([]byte, 0, 1+32*len(hashes)+4)
+	data = append(data, edgeVersion)
+	for _, h := range hashes {
+		data = append(data, h[:]...)
+	}
+	return binary.LittleEndian.AppendUint32(data, edgeCRC(org, e.Size(), data)), nil
+}
+
+// decodeEdge returns the stored edge of a tree of size want, or false if
+// it is missing, of another size or version, or damaged.
+func decodeEdge(org int64, r edgeRow, want int64) (*ledger.Edge, bool) {
+	n := len(r.data)
+	if r.size != want || n < 5 || r.data[0] != edgeVersion || (n-5)%32 != 0 ||
+		binary.LittleEndian.Uint32(r.data[n-4:]) != edgeCRC(org, r.size, r.data[:n-4]) {
+		return nil, false
+	}
+	hashes := make([]ledger.Hash, (n-5)/32)
+	for i := range hashes {
+		hashes[i] = ledger.Hash(r.data[1+32*i : 1+32*i+32])
+	}
+	e, err := ledger.NewEdge(r.size, hashes)
+	return e, err == nil
+}
+
+// sealTree is o's sealed edge grown by the events being sealed, and the
+// tree hashes at level nodeLevel those events complete (nil edge if o has
+// none: an org whose damaged block kept it from being computed). Only
+// the sealer changes o.sealedEdge, so it reads it unlocked.
+func sealTree(o *orgLog, events []*tailEvent) (*ledger.Edge, nodeRun) {
+	if o.sealedEdge == nil && o.sealed > 0 {
+		return nil, nodeRun{}
+	}
+	e := &ledger.Edge{}
+	if o.sealedEdge != nil {
+		e = o.sealedEdge.Clone()
+	}
+	var run nodeRun
+	var stored []ledger.Stored
+	for _, ev := range events {
+		var err error
+		if stored, err = e.Append(stored[:0], ev.leaf); err != nil {
+			return nil, nodeRun{}
+		}
+		for _, st := range stored {
+			if level, n := ledger.SplitIndex(st.Index); level == nodeLevel {
+				if len(run.hashes) == 0 {
+					run.first = n
+				}
+				run.hashes = append(run.hashes, st.Hash)
+			}
+		}
+	}
+	return e, run
+}
+
+// Proofs need the hashes of levels 0 to 7 below a leaf, which no tile
+// holds (level-0 tiles are not stored: 32 bytes per event). Each seal
+// stores the hashes of tree level nodeLevel its events complete (one per
+// 16 events, 2 bytes per event) in the catalog's nodes table, 256 a row:
+// a proof then hashes the 16 leaves of its event's group (one page
+// decoded) and reads the levels above from a row and the tiles, instead
+// of decoding and hashing the 256 events of its level-8 tile. A row's
+// data is the hashes, then a CRC-32C (u32) of the org number and row
+// index (u64, u64) and the hashes; a row that is missing, short or
+// damaged only means those hashes are computed from the blocks.
+const (
+	nodeLevel   = 4
+	nodesPerRow = 256
+)
+
+// nodeRun is consecutive hashes at nodeLevel, from index first.
+type nodeRun struct {
+	first  int64
+	hashes []ledger.Hash
+}
+
+func nodesCRC(org, idx int64, hashes []byte) uint32 {
+	var key [16]byte
+	binary.LittleEndian.PutUint64(key[0:], uint64(org))
+	binary.LittleEndian.PutUint64(key[8:], uint64(idx))
+	return crc32.Update(crc32.Checksum(key[:], castagnoli), castagnoli, hashes)
+}
+
+// decodeNodes returns a nodes row's hashes, or false if it is damaged.
+func decodeNodes(org, idx int64, data []byte) ([]ledger.Hash, bool) {
+	n := len(data) - 4
+	if n < 0 || n%32 != 0 || n/32 > nodesPerRow || binary.LittleEndian.Uint32(data[n:]) != nodesCRC(org, idx, data[:n]) {
+		return nil, false
+	}
+	out := make([]ledger.Hash, n/32)
+	for i := range out {
+		out[i] = ledger.Hash(data[32*i : 32*i+32])
+	}
+	return out, true
+}
+
+func encodeNodes(org, idx int64, hashes []ledger.Hash) []byte {
+	data := make([]byte, 0, 32*len(hashes)+4)
+	for _, h := range hashes {
+		data = append(data, h[:]...)
+	}
+	return binary.LittleEndian.AppendUint32(data, nodesCRC(org, idx, data))
+}
+
+// storedNode returns the stored hash at nodeLevel, index n, of org (its
+// leaves all sealed), reading its row once per leafCache; ok is false if
+// it is not stored (sealed before nodes were kept) or its row is damaged.
+func (c *leafCache) storedNode(n int64) (ledger.Hash, bool) {
+	idx := n / nodesPerRow
+	row, read := c.nodes[idx]
+	if !read {
+		if c.v.num != 0 {
+			row, _ = c.s.cat.nodes(c.v.num, idx)
+		}
+		if c.nodes == nil {
+			c.nodes = map[int64][]ledger.Hash{}
+		}
+		c.nodes[idx] = row
+	}
+	if k := n - idx*nodesPerRow; k < int64(len(row)) {
+		return row[k], true
+	}
+	return ledger.Hash{}, false
 }

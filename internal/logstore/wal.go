@@ -36,6 +36,7 @@ type wal struct {
 	f        *os.File // the newest segment, open for appending
 	size     int64    // bytes in f
 	segs     []*walSeg
+	buf      []byte // the last record's buffer, reused (writeGroup)
 	// failed is set by an fsync error: the log's durability is unknown, so
 	// nothing is acknowledged again until the process restarts.
 	failed error
@@ -83,14 +84,29 @@ func (w *wal) startSegment(num uint64) error {
 	return nil
 }
 
-// writeGroup encodes g as one record and writes it (write).
+// writeGroup encodes g as one record and writes it (write). The record is
+// built in w.buf, reused from group to group (appends are serial) unless
+// it grew past maxKeptBuf.
 func (w *wal) writeGroup(g *walGroup, ends map[string]int64) error {
-	buf := make([]byte, frameHeader, frameHeader+g.size())
-	buf = g.encode(buf)
+	need := frameHeader + g.size()
+	buf := w.buf[:0]
+	if cap(buf) < need {
+		buf = make([]byte, 0, need)
+	}
+	buf = g.encode(buf[:frameHeader])
 	binary.LittleEndian.PutUint32(buf, uint32(len(buf)-frameHeader))
 	binary.LittleEndian.PutUint32(buf[4:], crc32.Checksum(buf[frameHeader:], castagnoli))
-	return w.writeFrame(buf, ends)
+	err := w.writeFrame(buf, ends)
+	w.buf = nil
+	if cap(buf) <= maxKeptBuf {
+		w.buf = buf[:0]
+	}
+	return err
 }
+
+// maxKeptBuf bounds the record buffer kept between groups: a group of a
+// few batches fits; a rare larger one gets a buffer of its own.
+const maxKeptBuf = 4 << 20
 
 // writeFrame appends one record and syncs it. ends gives, per org, the
 // end of the record's seqs. A failed write (disk full) is undone and
@@ -198,7 +214,7 @@ var errNotDurable = errors.New("logstore: an fdatasync failed")
 
 // failClosed is the error of every append after an fsync failure.
 func failClosed(err error) error {
-	return &audit.Error{Code: audit.CodeUnavailable,
+	return &audit.Error{Code: audit.CodeStoreFailed,
 		Message: "the store could not make its data durable (an fsync failed) and accepts no events until Trail restarts",
 		Err:     fmt.Errorf("%w: %w", errNotDurable, err)}
 }

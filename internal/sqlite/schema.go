@@ -86,6 +86,20 @@ var schema = []string{
 	)`,
 }
 
+// checkSchema checks, without writing, that db has a schema version this
+// binary reads.
+func checkSchema(db *sql.DB) error {
+	var v int
+	err := db.QueryRow(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'schema_version'`).Scan(&v)
+	switch {
+	case err != nil:
+		return fmt.Errorf("sqlite: reading the schema version: %w", err)
+	case v != schemaVersion:
+		return fmt.Errorf("sqlite: the database has schema version %d but this trail binary reads %d", v, schemaVersion)
+	}
+	return nil
+}
+
 func migrate(db *sql.DB) error {
 	tx, err := db.Begin()
 	if err != nil {

@@ -39,6 +39,11 @@ type Options struct {
 	CacheMiB int
 	// ReadConns is the number of read connections; default 4.
 	ReadConns int
+	// ReadOnly opens an existing database without changing it: no schema
+	// change is made (an unknown schema version is refused) and every
+	// connection is query-only. Converting a data directory reads its
+	// source this way.
+	ReadOnly bool
 }
 
 // Store is the SQLite engine. It is safe for concurrent use.
@@ -67,12 +72,16 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: creating data directory: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	w, err := openDB(path, opts, false)
+	w, err := openDB(path, opts, opts.ReadOnly)
 	if err != nil {
 		return nil, err
 	}
 	w.SetMaxOpenConns(1)
-	if err := migrate(w); err != nil {
+	check := migrate
+	if opts.ReadOnly {
+		check = checkSchema
+	}
+	if err := check(w); err != nil {
 		w.Close()
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
@@ -148,6 +149,79 @@ func (s *Meta) PruneViewer(ctx context.Context, t time.Time) error {
 		}
 	}
 	return nil
+}
+
+// ImportMeta copies into this database the viewer links and sessions of
+// src (a database with the tables of MetaSchema: another engine's, when a
+// data directory is converted) that have not expired at now, and its
+// stream destinations with their cursors (leases dropped: their holder is
+// gone), leaving rows already here as they are. A table src does not have
+// (made by a version without it) is skipped. It reports how many rows it
+// stored.
+func (s *Meta) ImportMeta(ctx context.Context, src *sql.DB, now time.Time) (int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, storeErr("importing viewer links and streams", err)
+	}
+	defer tx.Rollback()
+	stored := 0
+	for _, t := range []struct{ table, where string }{
+		{"viewer_links", "WHERE expires >= ?"},
+		{"sessions", "WHERE expires >= ?"},
+		{"streams", "WHERE ? IS NOT NULL"},
+	} {
+		n, err := copyRows(ctx, src, tx, t.table, t.where, micros(now))
+		if err != nil {
+			return 0, storeErr("importing "+t.table, err)
+		}
+		stored += n
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE streams SET lease_holder = '', lease_until = 0`); err != nil {
+		return 0, storeErr("importing streams", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, storeErr("importing viewer links and streams", err)
+	}
+	return stored, nil
+}
+
+// copyRows inserts the rows of src's table that match where into the
+// same table of tx, keeping rows that conflict with one already there.
+func copyRows(ctx context.Context, src *sql.DB, tx *sql.Tx, table, where string, args ...any) (int, error) {
+	var found int
+	if err := src.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&found); err != nil || found == 0 {
+		return 0, err
+	}
+	rows, err := src.QueryContext(ctx, `SELECT * FROM `+table+` `+where, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return 0, err
+	}
+	insert := `INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) VALUES (?` +
+		strings.Repeat(", ?", len(cols)-1) + `) ON CONFLICT DO NOTHING`
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return n, err
+		}
+		res, err := tx.ExecContext(ctx, insert, vals...)
+		if err != nil {
+			return n, err
+		}
+		if k, _ := res.RowsAffected(); k == 1 {
+			n++
+		}
+	}
+	return n, rows.Err()
 }
 
 var _ audit.ViewerStore = (*Meta)(nil)

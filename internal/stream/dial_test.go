@@ -107,3 +107,29 @@ func TestDeliveryRefusedAtConnect(t *testing.T) {
 		t.Errorf("Test with private addresses allowed = %+v, %v", res, err)
 	}
 }
+
+// TestEveryKindRefusesNonPublic: each kind says where it connects, so a
+// private destination of any kind is refused at creation; the same
+// settings with a public host pass that check.
+func TestEveryKindRefusesNonPublic(t *testing.T) {
+	e := newIdleEnv(t, stream.Config{})
+	for kind, settings := range map[string]string{
+		"webhook": `"url":"https://HOST/in"`,
+		"syslog":  `"address":"HOST:6514","tls":true`,
+		"s3":      `"endpoint":"https://HOST:9000","region":"us-east-1","bucket":"audit","access_key_id":"k","secret_access_key":"s","path_style":true`,
+		"nats":    `"url":"nats://HOST:4222","subject":"audit.trail"`,
+		"splunk":  `"url":"https://HOST:8088","token":"t"`,
+		"datadog": `"url":"https://HOST","api_key":"k"`,
+	} {
+		for host, public := range map[string]bool{"10.1.2.3": false, "169.254.169.254": false, "[::1]": false, "192.168.0.10": false, "151.101.1.69": true} {
+			body := `{"name":"` + kind + host + `","kind":"` + kind + `",` + strings.ReplaceAll(settings, "HOST", host) + `}`
+			_, _, err := e.m.Create(t.Context(), "acme", admin, []byte(body))
+			switch {
+			case public && err != nil:
+				t.Errorf("%s to %s: %v, want it created", kind, host, err)
+			case !public && (audit.ErrorCode(err) != audit.CodeUnprocessable || !strings.Contains(err.Error(), "--stream-allow-private")):
+				t.Errorf("%s to %s: %v, want 422 naming --stream-allow-private", kind, host, err)
+			}
+		}
+	}
+}

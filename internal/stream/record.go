@@ -75,6 +75,25 @@ func decodeRecord(ev Event) (*storedRecord, error) {
 	return &r, nil
 }
 
+// decodeHead decodes only what a message header needs (type, category,
+// occurred_at): cheaper than decodeRecord when the body is rendered.
+func decodeHead(ev Event) (*storedRecord, error) {
+	var h struct {
+		Type       string `json:"type"`
+		Category   string `json:"category"`
+		OccurredAt string `json:"occurred_at"`
+	}
+	if err := json.Unmarshal(ev.Data, &h); err != nil {
+		return nil, fmt.Errorf("stream: event %d is not a stored event: %w", ev.Seq, err)
+	}
+	r := &storedRecord{Type: h.Type, Category: h.Category, OccurredAt: h.OccurredAt}
+	var err error
+	if r.occurred, err = time.Parse(time.RFC3339Nano, r.OccurredAt); err != nil {
+		return nil, fmt.Errorf("stream: event %d: occurred_at: %w", ev.Seq, err)
+	}
+	return r, nil
+}
+
 // firstTarget returns the first target of one of the given types, or the
 // first target of any type when types is empty, and whether there is one.
 func (r *storedRecord) firstTarget(types ...string) (recordRef, bool) {

@@ -89,3 +89,21 @@ func cefJSONEscape(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b[1 : len(b)-1])
 }
+
+// TestSyslogAddressed: the kind names its receiver's address, so that the
+// manager refuses a non-public one at creation (422), not at every
+// delivery.
+func TestSyslogAddressed(t *testing.T) {
+	kind, _ := stream.LookupKind("syslog")
+	a, ok := kind.(stream.Addressed)
+	if !ok {
+		t.Fatal("the syslog kind does not implement stream.Addressed")
+	}
+	c, err := kind.Create(json.RawMessage(`{"address":"10.1.2.3:6514","tls":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Addresses(c.Settings); !reflect.DeepEqual(got, []string{"10.1.2.3:6514"}) {
+		t.Errorf("Addresses = %v, want [10.1.2.3:6514]", got)
+	}
+}

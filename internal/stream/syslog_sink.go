@@ -19,8 +19,12 @@ import (
 const (
 	syslogIOTimeout = 30 * time.Second
 	// syslogProbe is how long Deliver waits, before writing on a
-	// connection it already holds, to see whether the receiver closed it.
+	// connection it already holds, to see whether the receiver closed it,
+	// when it cannot look at the socket (peek).
 	syslogProbe = time.Millisecond
+	// syslogTicketProbe is how long it lets TLS read what the receiver
+	// sent after the handshake (session tickets) before writing.
+	syslogTicketProbe = 50 * time.Millisecond
 )
 
 // syslogSeverity maps a severity to the RFC 5424 severity of the PRI:
@@ -104,7 +108,7 @@ func (k *syslogSink) frame(b *Batch) ([]byte, error) {
 	}
 	buf := k.buf[:0]
 	for i, ev := range b.Events {
-		r, err := decodeRecord(ev)
+		r, err := decodeHead(ev)
 		if err != nil {
 			return nil, err
 		}
@@ -174,7 +178,8 @@ func (k *syslogSink) send(ctx context.Context, msgs []byte) error {
 	if err := k.conn.SetDeadline(deadline); err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { _ = k.raw.SetDeadline(time.Unix(1, 0)) })
+	raw := k.raw // drop may clear k.raw while the callback runs
+	stop := context.AfterFunc(ctx, func() { _ = raw.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if _, err := k.conn.Write(msgs); err != nil {
 		return err
@@ -221,16 +226,45 @@ func (k *syslogSink) closeAndWait() error {
 	return err
 }
 
-// peerClosed reports whether the receiver closed the connection or sent
-// anything (which a syslog receiver never does): such a connection is not
-// written to. A TCP write to a closed peer can succeed, so without this
-// check the first batch after the receiver restarts would be lost.
+// peekState is what peek learns of a connection's receive side.
+type peekState int
+
+const (
+	peekUnknown peekState = iota // no access to the socket
+	peekOpen                     // nothing pending: the peer is there
+	peekData                     // the peer sent bytes
+	peekClosed                   // the peer closed or reset the connection
+)
+
+// peerClosed reports whether the receiver closed the connection (or sent
+// data, which a syslog receiver never does, except TLS post-handshake
+// messages): such a connection is not written to. A TCP write to a closed
+// peer can succeed, so without this check the first batch after the
+// receiver restarts would be lost.
 func (k *syslogSink) peerClosed() bool {
-	if err := k.conn.SetReadDeadline(time.Now().Add(syslogProbe)); err != nil {
+	switch peek(k.raw) {
+	case peekOpen:
+		return false
+	case peekClosed:
+		return true
+	case peekData:
+		if k.tls == nil {
+			return true
+		}
+		// TLS 1.3 session tickets: let crypto/tls consume them.
+		return k.readProbe(syslogTicketProbe)
+	}
+	return k.readProbe(syslogProbe)
+}
+
+// readProbe reads through the connection (TLS included) for up to d and
+// reports whether anything but the deadline came back. Without socket
+// access it is the only probe; under heavy load its deadline can pass
+// before the read looks, and it then misses a close.
+func (k *syslogSink) readProbe(d time.Duration) bool {
+	if err := k.conn.SetReadDeadline(time.Now().Add(d)); err != nil {
 		return true
 	}
-	// Through TLS, so that post-handshake messages (TLS 1.3 session
-	// tickets) are consumed, not taken for data.
 	var one [1]byte
 	_, err := k.conn.Read(one[:])
 	if !errors.Is(err, os.ErrDeadlineExceeded) {

@@ -11,9 +11,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -149,23 +149,6 @@ func redactURL(s string) string {
 	return u.String()
 }
 
-// Addresses implements Addressed.
-func (webhookKind) Addresses(raw json.RawMessage) []string {
-	var s webhookSettings
-	if json.Unmarshal(raw, &s) != nil {
-		return nil
-	}
-	u, err := url.Parse(s.URL)
-	if err != nil {
-		return nil
-	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	return []string{net.JoinHostPort(u.Hostname(), port)}
-}
-
 func (webhookKind) Open(raw json.RawMessage, env Env) (Sink, error) {
 	var s webhookSettings
 	if err := json.Unmarshal(raw, &s); err != nil {
@@ -214,7 +197,13 @@ func (w *webhookSink) Deliver(ctx context.Context, b *Batch) error {
 	req.Header.Set("webhook-signature", w.sign(b.ID, ts, w.body))
 	resp, err := w.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
+		// Not the *url.Error's text: it holds the whole URL, whose query
+		// may carry a token, and this error is logged and shown.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("webhook: POST %s: %w", redactURL(w.url), err)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))

@@ -159,6 +159,32 @@ func (s *Server) Kill() {
 	s.cmd.Wait()
 }
 
+// Stop sends SIGTERM and waits for the server to exit, returning how it
+// exited (nil for status 0). One still running a minute later gets
+// SIGQUIT, so that its goroutine dump lands in its log, then SIGKILL, and
+// Stop says so.
+func (s *Server) Stop() error {
+	if s.cmd == nil || s.cmd.Process == nil || s.cmd.ProcessState != nil {
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(time.Minute):
+	}
+	s.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
+	return fmt.Errorf("trail serve still running a minute after SIGTERM; sent SIGQUIT")
+}
+
 // Logs returns what the server logged so far.
 func (s *Server) Logs() string { return s.logs.String() }
 

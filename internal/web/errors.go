@@ -100,6 +100,14 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 			Body:    audit.ErrorMessage(err),
 			Hint:    "Go back, correct it, and try again.",
 		})
+	case audit.CodeStoreFailed:
+		// No Retry-After: the failure lasts until Trail restarts.
+		h.log.WarnContext(r.Context(), "web request failed", "err", err)
+		h.message(w, r, http.StatusServiceUnavailable, messagePage{
+			Heading: "Trail cannot record events",
+			Body:    "Trail's storage failed and takes no new events (opening this page is one) until Trail is restarted. Nothing was lost.",
+			Hint:    "Tell your platform's operators; try again after they have restarted Trail.",
+		})
 	case audit.CodeUnavailable:
 		h.log.WarnContext(r.Context(), "web request failed", "err", err)
 		w.Header().Set("Retry-After", "1")

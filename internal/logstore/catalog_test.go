@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package logstore
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/ledger"
+)
+
+// many blocks per org: 1,000 events in blocks of 20 make 50 blocks, so
+// the id filters have merged tiers (16 blocks each) and single blocks.
+var many = Options{BlockEvents: 20, PageEvents: 8, ManualSeal: true, SegmentBytes: 16 << 10}
+
+// fillSealed fills org acme (and beta) with 1,000 sealed events and 30 in
+// the log, closes the store and returns the acknowledged bytes.
+func fillSealed(t *testing.T, dir string) map[string][][]byte {
+	t.Helper()
+	s, err := Open(dir, many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acked := fill(t, s, []string{"acme", "beta"}, 0, 1000)
+	if err := s.Seal(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for org, more := range fill(t, s, []string{"acme", "beta"}, 1000, 30) {
+		acked[org] = append(acked[org], more...)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return acked
+}
+
+// reopen opens dir, checks both orgs and how many orgs Open rebuilt.
+func reopen(t *testing.T, dir string, acked map[string][][]byte, rebuilt int) {
+	t.Helper()
+	s, err := Open(dir, many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.rebuilt != rebuilt {
+		t.Errorf("Open rebuilt the id filters or edges of %d orgs, want %d", s.rebuilt, rebuilt)
+	}
+	if g := s.org("acme").ids.groups; len(g) < 2 || g[0].tier != 1 {
+		t.Errorf("acme's id filters: %d groups, the first of tier %d; want a merged tier first", len(g), g[0].tier)
+	}
+	for _, org := range []string{"acme", "beta"} {
+		wantLog(t, s, org, acked[org]) // every retry of a sealed id finds its seq; the root matches
+		wantHashes(t, s, org, acked[org])
+	}
+}
+
+// wantHashes checks every stored tree hash of org (all tlog stored hash
+// indexes of its size: leaves, the levels proofs read from the nodes
+// rows, the tiles) against the tree of the acknowledged bytes.
+func wantHashes(t *testing.T, s *Store, org string, want [][]byte) {
+	t.Helper()
+	e := &ledger.Edge{}
+	var idx []int64
+	var hashes []ledger.Hash
+	for _, data := range want {
+		stored, err := e.Append(nil, ledger.LeafHash(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range stored {
+			idx = append(idx, st.Index)
+			hashes = append(hashes, st.Hash)
+		}
+	}
+	got, err := s.ReadHashes(context.Background(), org, idx)
+	if err != nil {
+		t.Fatalf("%s: ReadHashes: %v", org, err)
+	}
+	for i := range idx {
+		if got[i] != hashes[i] {
+			level, n := ledger.SplitIndex(idx[i])
+			t.Fatalf("%s: tree hash at level %d index %d differs from the tree of the acknowledged events", org, level, n)
+		}
+	}
+}
+
+// TestIDFiltersAndEdgesKept: Open reads the id filters and tree edges the
+// seals stored and rebuilds nothing; retries and roots are right.
+func TestIDFiltersAndEdgesKept(t *testing.T) {
+	dir := t.TempDir()
+	acked := fillSealed(t, dir)
+	reopen(t, dir, acked, 0)
+	reopen(t, dir, acked, 0)
+	s, err := Open(dir, many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int
+	if err := s.cat.r.QueryRow(`SELECT sum(length(data) - 4) / 32 FROM nodes WHERE org = (SELECT num FROM orgs WHERE name = 'acme')`).Scan(&n); err != nil || n != 1000/16 {
+		t.Errorf("acme's stored hashes at level %d: %d, %v; want one per 16 sealed events, %d", nodeLevel, n, err, 1000/16)
+	}
+}
+
+// TestIDFiltersAndEdgesRebuilt: rows missing (a catalog written before
+// they were kept), damaged, stale or describing other blocks are rebuilt
+// from the blocks at Open, stored again, and the next Open reads them.
+func TestIDFiltersAndEdgesRebuilt(t *testing.T) {
+	for name, sql := range map[string]string{
+		"missing filters":       `DELETE FROM idfilters`,
+		"missing edges":         `DELETE FROM edges`,
+		"missing newest filter": `DELETE FROM idfilters WHERE first = (SELECT max(first) FROM idfilters)`,
+		"damaged filter":        `UPDATE idfilters SET data = substr(data, 1, 10) || x'ff' || substr(data, 12)`,
+		"damaged edge":          `UPDATE edges SET data = substr(data, 1, 10) || x'ff' || substr(data, 12)`,
+		"stale edge":            `UPDATE edges SET size = size - 1`,
+		"filter moved":          `UPDATE idfilters SET first = first + 1 WHERE first > 0`,
+		"other version":         `UPDATE idfilters SET data = x'02' || substr(data, 2)`,
+		// Not rebuilt, only not used: the hashes are computed from the blocks.
+		"missing nodes": `DELETE FROM nodes`,
+		"damaged nodes": `UPDATE nodes SET data = substr(data, 1, 10) || x'ff' || substr(data, 12)`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			acked := fillSealed(t, dir)
+			cat, err := openCatalog(dir + "/" + CatalogFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cat.w.Exec(sql); err != nil {
+				t.Fatal(err)
+			}
+			cat.close()
+			rebuilt := 2
+			if strings.HasSuffix(name, "nodes") {
+				rebuilt = 0
+			}
+			reopen(t, dir, acked, rebuilt)
+			reopen(t, dir, acked, 0)
+		})
+	}
+}
+
+// TestSealCommitFails: a block written whose catalog transaction (block
+// row, id filters, edge) does not commit, then a crash: Open cuts the
+// block off, replays its events from the log, and retries of its ids and
+// of older ones find their seqs; sealing again works.
+func TestSealCommitFails(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acked := fill(t, s, []string{"acme"}, 0, 335) // 16 blocks and a part: the next seal merges a tier
+	if err := s.Seal(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for org, more := range fill(t, s, []string{"acme"}, 335, 40) {
+		acked[org] = append(acked[org], more...)
+	}
+	failSeals(true)
+	err = s.Seal(context.Background())
+	failSeals(false)
+	if err == nil {
+		t.Fatal("Seal with a failing commit: no error")
+	}
+	s.crash()
+	if s, err = Open(dir, many); err != nil {
+		t.Fatal(err)
+	}
+	if s.rebuilt != 0 {
+		t.Errorf("Open rebuilt %d orgs' filters after a failed seal; the catalog was consistent", s.rebuilt)
+	}
+	wantLog(t, s, "acme", acked["acme"])
+	wantHashes(t, s, "acme", acked["acme"])
+	if err := s.Seal(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	reopen1(t, dir, "acme", acked["acme"])
+}
+
+func reopen1(t *testing.T, dir, org string, want [][]byte) {
+	t.Helper()
+	s, err := Open(dir, many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.rebuilt != 0 {
+		t.Errorf("Open rebuilt %d orgs' filters", s.rebuilt)
+	}
+	wantLog(t, s, org, want)
+	wantHashes(t, s, org, want)
+}
+
+// failSeals makes every seal's catalog transaction fail (or not).
+func failSeals(fail bool) {
+	if !fail {
+		beforeSealCommit.Store(nil)
+		return
+	}
+	hook := func() error { return errors.New("sealing fails (test)") }
+	beforeSealCommit.Store(&hook)
+}
+
+// TestAppendsWaitForTheSealer: with background sealing, the unsealed
+// events in memory stay within MaxTailBytes (plus the group that crossed
+// it); when sealing fails, an append waits maxSealerWait and is refused
+// as unavailable with nothing stored, and appends resume once sealing
+// works again.
+func TestAppendsWaitForTheSealer(t *testing.T) {
+	defer func(d time.Duration) { maxSealerWait = d }(maxSealerWait)
+	maxSealerWait = time.Minute // a loaded machine seals slowly
+	opts := Options{BlockEvents: 1000, PageEvents: 8, MaxTailBytes: 16 << 10}
+	s, err := Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	appendN := func(from, n int) error {
+		b := &audit.Batch{Org: "acme"}
+		for i := from; i < from+n; i++ {
+			b.Events = append(b.Events, pendingOf(testEvent("acme", i)))
+		}
+		if err := s.Append(ctx, []*audit.Batch{b}); err != nil {
+			return err
+		}
+		return b.Err
+	}
+	const batch = 20 // ~6 KB
+	next := 0
+	for ; next < 2000; next += batch {
+		if err := appendN(next, batch); err != nil {
+			t.Fatal(err)
+		}
+		if tail := s.totalTail(); tail > opts.MaxTailBytes+8<<10 {
+			t.Fatalf("after %d events the tails hold %d bytes, over MaxTailBytes %d and one batch", next+batch, tail, opts.MaxTailBytes)
+		}
+	}
+	failSeals(true)
+	defer failSeals(false)
+	maxSealerWait = 300 * time.Millisecond
+	refused := false
+	for range 100 {
+		size, _ := s.Size(ctx, "acme")
+		err := appendN(next, batch)
+		if err != nil {
+			if audit.ErrorCode(err) != audit.CodeUnavailable {
+				t.Fatalf("append while sealing fails: %v, want unavailable", err)
+			}
+			if after, _ := s.Size(ctx, "acme"); after != size {
+				t.Fatalf("a refused append stored events: size %d → %d", size, after)
+			}
+			refused = true
+			break
+		}
+		next += batch
+	}
+	if !refused {
+		t.Fatal("appends went on while nothing could be sealed")
+	}
+	failSeals(false)
+	maxSealerWait = time.Minute
+	if err := appendN(next, batch); err != nil {
+		t.Fatalf("append once sealing works again: %v", err)
+	}
+	if n, _ := s.Size(ctx, "acme"); n != int64(next+batch) {
+		t.Fatalf("size %d, want %d", n, next+batch)
+	}
+}

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package logstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/query"
+)
+
+// testdata/v1store is a log directory written by the block format 1
+// writer (commit d91cfad, before format 2): 968 demo events of org
+// "bench" (demo.Batches for 700 events, seed 1, ids removed, ingested
+// through the service), sealed in blocks of 200 events and pages of 16, then closed.
+// Its blocks must be read as they were written: the same events, and
+// every search answers what an exact test of every event answers, and
+// what the same events sealed by the current writer answer.
+
+// copyFixture copies the fixture (Open takes a lock and may cut files).
+func copyFixture(t testing.TB, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o700)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// blockVersions returns the format versions of org's sealed blocks.
+func blockVersions(t *testing.T, s *Store, org string) []byte {
+	t.Helper()
+	var out []byte
+	v := s.org(org).view()
+	for _, b := range v.blocks {
+		h, err := s.blocks.header(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, h.version)
+	}
+	return out
+}
+
+// fixtureQueries are searches over the fixture's events: every field,
+// lists, negations, words (common, rare, absent, prefixes), phrases and
+// conjunctions.
+func fixtureQueries(events [][]byte) []string {
+	qs := []string{
+		"", "type:repo.create", "type:billing.*", "category:billing", "-category:content", "actor:olivia",
+		"actor:alice,olivia", "-actor:alice", "country:FR", "-country:US,FR", "target:acme/llama",
+		"llama", "lla", "gated", "zebra", "ll", `"changed the role"`, `"the role"`, `"role changed"`,
+		"type:repo.create actor:alice llama", "-llama", "alice -llama", "acme llama", `"acme llama" -alice`,
+		"hugging", "hugging face", `"hugging face"`, "type:org.* admin", "category:billing -visa",
+		"country:FR actor:alice", "category:billing actor:olivia", "-country:FR -actor:alice type:repo.*",
+	}
+	// Rare words: some target ids (random hex in the demo), whole and cut.
+	for i := 0; i < len(events); i += 97 {
+		var ev audit.Event
+		json.Unmarshal(events[i], &ev)
+		for _, t := range ev.Targets {
+			if len(t.ID) >= 12 {
+				qs = append(qs, t.ID, t.ID[:6], t.ID[:9], t.ID+"x")
+			}
+		}
+		if ev.Actor.Name != "" {
+			a := "actor:" + quote(ev.Actor.Name)
+			qs = append(qs, a+" "+quote(ev.Type), "type:"+ev.Type+" "+a, "-type:"+ev.Type+" "+a,
+				a+" -category:"+ev.Category, "type:"+ev.Type+" -"+a+" country:US,FR")
+		}
+	}
+	return qs
+}
+
+func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// seqsOf answers q on the whole log, newest first, and on the oldest
+// half ascending in pages of 7 (so walks start and stop inside blocks).
+func seqsOf(t *testing.T, s *Store, f audit.Filter) []int64 {
+	t.Helper()
+	var out []int64
+	page, err := s.Query(context.Background(), "bench", audit.Query{Filter: f, Before: -1, After: -1, Limit: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = append(out, page.Seqs...)
+	after := int64(-1)
+	for {
+		p, err := s.Query(context.Background(), "bench", audit.Query{Filter: f, Before: 350, After: after, Limit: 7, Order: audit.Asc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, seq := range p.Seqs {
+			out = append(out, -1-seq)
+			after = seq
+		}
+		if !p.More {
+			return out
+		}
+	}
+}
+
+// exact answers the same by testing every event's doc.
+func exact(t *testing.T, events [][]byte, f audit.Filter) []int64 {
+	m := compile(f)
+	var out, asc []int64
+	for seq := len(events) - 1; seq >= 0; seq-- {
+		d, err := scanDoc(events[seq])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !m.none && (m.empty || m.match(d)) {
+			out = append(out, int64(seq))
+			if seq < 350 {
+				asc = append(asc, -1-int64(seq))
+			}
+		}
+	}
+	slices.Reverse(asc)
+	return append(out, asc...)
+}
+
+func TestBlockFormat1Fixture(t *testing.T) {
+	old, err := Open(copyFixture(t, filepath.Join("testdata", "v1store")), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	for _, v := range blockVersions(t, old, "bench") {
+		if v != 1 {
+			t.Fatalf("the fixture holds a block of format %d; it was written with format 1", v)
+		}
+	}
+	var events [][]byte
+	var imported []Imported
+	err = old.Scan(context.Background(), "bench", 0, 1<<62, audit.Filter{}, func(seq int64, data []byte) error {
+		if seq != int64(len(events)) {
+			t.Fatalf("seq %d after %d events", seq, len(events))
+		}
+		events = append(events, slices.Clone(data))
+		var ev audit.Event
+		if err := json.Unmarshal(data, &ev); err != nil || ev.Org != "bench" || ev.Seq != seq {
+			t.Fatalf("seq %d: not the fixture's event (%v): %s", seq, err, data)
+		}
+		imported = append(imported, Imported{Seq: seq, Data: slices.Clone(data), Hash: sha256.Sum256(data)})
+		return nil
+	})
+	if err != nil || len(events) != 968 {
+		t.Fatalf("read %d events of 968: %v", len(events), err)
+	}
+	// The same events sealed by this writer, in other block and page sizes.
+	cur, err := Open(t.TempDir(), Options{BlockEvents: 128, PageEvents: 8, ManualSeal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cur.Close()
+	if err := cur.Import(context.Background(), "bench", imported); err != nil {
+		t.Fatal(err)
+	}
+	if err := cur.Seal(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range blockVersions(t, cur, "bench") {
+		if v != blockVersion {
+			t.Fatalf("a new block has format %d, want %d", v, blockVersion)
+		}
+	}
+	for seq, want := range events {
+		ev, err := eventAt(cur, int64(seq))
+		if err != nil || string(ev) != string(want) {
+			t.Fatalf("seq %d: the current format gives other bytes (%v)", seq, err)
+		}
+	}
+	for _, q := range fixtureQueries(events) {
+		f, err := query.Parse(q, query.Options{})
+		if err != nil {
+			t.Fatalf("%q: %v", q, err)
+		}
+		want := exact(t, events, f)
+		if got := seqsOf(t, old, f); !slices.Equal(got, want) {
+			t.Errorf("%q on format 1 blocks: %v, want %v", q, got, want)
+		}
+		if got := seqsOf(t, cur, f); !slices.Equal(got, want) {
+			t.Errorf("%q on format %d blocks: %v, want %v", q, blockVersion, got, want)
+		}
+	}
+}
+
+// eventAt reads one sealed event by seq.
+func eventAt(s *Store, seq int64) ([]byte, error) {
+	v := s.org("bench").view()
+	b := findBlock(v.blocks, seq)
+	h, err := s.blocks.header(b)
+	if err != nil {
+		return nil, err
+	}
+	return s.readSealed(b, h, seq)
+}
