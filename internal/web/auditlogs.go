@@ -21,6 +21,7 @@ type auditPage struct {
 	Base            string // the page's path
 	ExportPath      string
 	StreamsPath     string // the Streaming page; "" when this server does not stream
+	RetentionPath   string // the Retention page (policy.go)
 	Form            filterForm
 	FormError       *formError
 	Filtered        bool
@@ -70,6 +71,7 @@ func (h *Handler) auditLogs(w http.ResponseWriter, r *http.Request) error {
 	if h.streams != nil {
 		p.StreamsPath = streamsPath(org)
 	}
+	p.RetentionPath = policyPath(org)
 	p.CategoryOptions = h.categoryOptions(p.Form.Category)
 	p.CategoryList = h.categoryList()
 	p.TypeOptions = h.typeOptions(p.Form.Type)

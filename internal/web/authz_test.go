@@ -116,6 +116,8 @@ func matrixRequest(e *env, route, csrf string) (method, target string, body stri
 		return method, path, url.Values{"csrf": {csrf}}.Encode(), sameOrigin
 	case "POST /api/v1/orgs/{org}/streams":
 		return method, path, fmt.Sprintf(`{"name":"matrix %d","kind":"webhook","url":"http://127.0.0.1:9/"}`, time.Now().UnixNano()), []string{"Content-Type: application/json"}
+	case "POST /orgs/{org}/settings/audit-logs/retention":
+		return method, path, url.Values{"csrf": {csrf}, "mode": {"forever"}}.Encode(), sameOrigin
 	case "POST /orgs/{org}/settings/audit-logs/streams":
 		form := url.Values{"csrf": {csrf}, "name": {fmt.Sprintf("matrix %d", time.Now().UnixNano())}, "kind": {"webhook"}, "webhook.url": {"http://127.0.0.1:9/"}}
 		return method, path, form.Encode(), sameOrigin

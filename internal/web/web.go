@@ -133,6 +133,8 @@ func (h *Handler) routes() []route {
 		{"POST /orgs/{org}/settings/audit-logs/streams/{id}/test", h.streamTest},
 		{"GET /orgs/{org}/settings/audit-logs/streams/{id}/delete", h.streamDeleteConfirm},
 		{"POST /orgs/{org}/settings/audit-logs/streams/{id}/delete", h.streamDelete},
+		{"GET /orgs/{org}/settings/audit-logs/retention", h.policyList}, // policy.go
+		{"POST /orgs/{org}/settings/audit-logs/retention", h.policySave},
 		{"POST /logout", h.logout},
 		{"GET /signed-out", h.signedOut},
 		{"GET /assets/{name}", h.asset},
