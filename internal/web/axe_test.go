@@ -253,6 +253,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	tb.checkIn("event linked", "#event")
 
 	checkStreamingStates(t, tb, e)
+	checkPolicyStates(tb, e)
 
 	tb.navigate(e.URL + "/orgs/orgB/settings/audit-logs")
 	tb.expect("other org", "#msg-title")
@@ -434,4 +435,22 @@ func checkStreamingStates(t *testing.T, tb *axeTab, e *env) {
 	tb.navigate(streamsURL + "/" + failing.ID + "/delete")
 	tb.expect("delete confirmation", "#confirm-delete")
 	tb.check("delete confirmation")
+}
+
+// checkPolicyStates checks the Retention page's states: the form, the
+// form with a validation error (a legal hold without its reason), and the
+// notice after a change.
+func checkPolicyStates(tb *axeTab, e *env) {
+	tb.navigate(e.URL + policyOf)
+	tb.expect("retention form", "#policy-form")
+	tb.check("retention form")
+
+	tb.run(chromedp.Click("#policy-legal-hold", chromedp.ByQuery), chromedp.Click("#policy-submit", chromedp.ByQuery))
+	tb.run(chromedp.WaitReady("#policy-error", chromedp.ByQuery))
+	tb.expect("retention form with a validation error", "#policy-reason[aria-invalid=true]")
+	tb.check("retention form with a validation error")
+
+	tb.run(chromedp.SendKeys("#policy-reason", "case 7", chromedp.ByQuery), chromedp.Click("#policy-submit", chromedp.ByQuery))
+	tb.run(chromedp.WaitReady("#notice", chromedp.ByQuery))
+	tb.checkIn("retention saved", "#notice")
 }
