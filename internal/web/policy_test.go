@@ -89,8 +89,15 @@ func TestPolicyPageChangesRetentionAndHold(t *testing.T) {
 	if p := e.policyOfOrg("acme"); p.Retention != "forever" || p.LegalHold || p.LegalHoldReason != "" || p.Default {
 		t.Fatalf("stored: %+v", p)
 	}
+	// A policy set through the API in hours shows as it is; the days box stays empty.
+	if _, err := e.Svc.SetPolicy(t.Context(), "acme", audit.Policy{Retention: "12h"}, audit.Actor{Type: "token", ID: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := e.policyPage(c, policyOf); !strings.Contains(r.Body, "Events are kept 12h after") || !strings.Contains(r.Body, `name="days" value=""`) {
+		t.Errorf("a 12h policy:\n%.3000s", r.Body)
+	}
 	evs = e.eventsOfType("acme", "org.audit_log.policy_change")
-	if len(evs) != 3 || evs[2].Metadata["old_legal_hold"] != true || evs[2].Metadata["legal_hold"] != false || evs[2].Actor.ID != "u_admin" {
+	if len(evs) != 4 || evs[2].Metadata["old_legal_hold"] != true || evs[2].Metadata["legal_hold"] != false || evs[2].Actor.ID != "u_admin" {
 		t.Fatalf("policy_change events: %+v", evs)
 	}
 }
