@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/trailaudit/trail/internal/audit"
 )
 
@@ -207,4 +209,43 @@ func TestPolicyPageRefusals(t *testing.T) {
 	if evs := e.eventsOfType("acme", "org.audit_log.policy_change"); len(evs) != 0 {
 		t.Errorf("a refused request recorded a change: %+v", evs)
 	}
+}
+
+// TestBrowserRetentionPage: in Chromium, an admin goes from the audit-log
+// page to Retention, sets 90 days with a legal hold, forgets the reason,
+// sees the error at the field, gives it, and sees the notice; the policy
+// is stored. Screenshots in light and dark.
+func TestBrowserRetentionPage(t *testing.T) {
+	tb := newTab(t)
+	e := newEnvWith(t, envOptions{logEngine: true})
+	e.ingest("acme", changeRole("ev-1", "alice", "bob"))
+	tb.openLink(e.mint("acme", "u_admin", "alice"))
+	tb.run(chromedp.Click("#retention-link", chromedp.ByQuery))
+	tb.waitURL("/settings/audit-logs/retention")
+	tb.run(chromedp.WaitReady("#policy-form", chromedp.ByQuery),
+		chromedp.Click("#policy-limited", chromedp.ByQuery),
+		chromedp.SendKeys("#policy-days", "90", chromedp.ByQuery),
+		chromedp.Click("#policy-legal-hold", chromedp.ByQuery),
+		chromedp.Click("#policy-submit", chromedp.ByQuery),
+		chromedp.WaitReady("#policy-error", chromedp.ByQuery))
+	var invalid bool
+	tb.eval(`document.querySelector("#policy-reason").getAttribute("aria-invalid") === "true" && document.querySelector("#policy-days").value === "90"`, &invalid)
+	if !invalid || !strings.Contains(tb.text("#policy-error"), "legal_hold_reason: required") {
+		t.Fatalf("the missing reason is not shown at its field, with the days kept: %q", tb.text("#policy-error"))
+	}
+	if p := e.policyOfOrg("acme"); !p.Default {
+		t.Fatalf("stored after an error: %+v", p)
+	}
+	tb.screenshot("retention-error-light", 1280, 900, "light")
+	tb.run(chromedp.SendKeys("#policy-reason", "case 2026-17", chromedp.ByQuery),
+		chromedp.Click("#policy-submit", chromedp.ByQuery),
+		chromedp.WaitReady("#notice", chromedp.ByQuery))
+	if got := tb.text("#notice"); !strings.Contains(got, "Events are kept 90d after Trail receives them, then removed. Legal hold is on: nothing is removed (case 2026-17).") {
+		t.Errorf("notice: %q", got)
+	}
+	if p := e.policyOfOrg("acme"); p.Retention != "90d" || !p.LegalHold || p.LegalHoldReason != "case 2026-17" {
+		t.Fatalf("stored: %+v", p)
+	}
+	tb.screenshot("retention-saved-dark", 1280, 900, "dark")
+	tb.clean()
 }
