@@ -35,7 +35,10 @@ func TestPrunedBeforeDelivery(t *testing.T) {
 
 	e.ingest("acme", 300)
 	n := e.size("acme")
-	eventually(t, "the active stream delivered everything", func() bool { return ahead.covered(n) })
+	eventually(t, "the active stream delivered everything", func() bool {
+		v, err := e.m.Get(ctx, "acme", va.ID)
+		return err == nil && v.DeliveredSeq == n-1 && ahead.covered(n)
+	})
 	if err := store.Seal(ctx); err != nil {
 		t.Fatal(err)
 	}
