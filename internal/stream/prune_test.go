@@ -9,6 +9,8 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/logstore"
+	"github.com/trailaudit/trail/internal/postgres"
+	"github.com/trailaudit/trail/internal/postgres/pgtest"
 	"github.com/trailaudit/trail/internal/stream"
 )
 
@@ -23,6 +25,29 @@ func TestPrunedBeforeDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	// Sealed blocks of 64 are what the log engine prunes.
+	testPrunedBeforeDelivery(t, store, func() {
+		if err := store.Seal(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestPostgresPrunedBeforeDelivery is TestPrunedBeforeDelivery on
+// PostgreSQL, which prunes rows.
+func TestPostgresPrunedBeforeDelivery(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	store, err := postgres.Open(t.Context(), url, postgres.Options{MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	testPrunedBeforeDelivery(t, store, func() {})
+}
+
+// testPrunedBeforeDelivery runs the test on store; seal readies its
+// events for pruning.
+func testPrunedBeforeDelivery(t *testing.T, store audit.Store, seal func()) {
 	e := newEnvOn(t, store, stream.Config{AllowPrivate: true})
 	ctx := t.Context()
 	behind, ahead := newReceiver(t), newReceiver(t)
@@ -39,9 +64,7 @@ func TestPrunedBeforeDelivery(t *testing.T) {
 		v, err := e.m.Get(ctx, "acme", va.ID)
 		return err == nil && v.DeliveredSeq == n-1 && ahead.covered(n)
 	})
-	if err := store.Seal(ctx); err != nil {
-		t.Fatal(err)
-	}
+	seal()
 	time.Sleep(1100 * time.Millisecond) // every event so far is older than the retention
 	if _, err := e.svc.SetPolicy(ctx, "acme", audit.Policy{Retention: "1s"}, admin); err != nil {
 		t.Fatal(err)
@@ -52,7 +75,7 @@ func TestPrunedBeforeDelivery(t *testing.T) {
 	}
 	p := rep.KeptFirst
 	if p < 64 || p > n {
-		t.Fatalf("pruning kept events from %d on, want at least a block of 64 and at most the %d sealed (report %+v)", p, n, rep)
+		t.Fatalf("pruning kept events from %d on, want at least 64 and at most the %d received before the retention (report %+v)", p, n, rep)
 	}
 	if got, _ := e.svc.PrunedBefore(ctx, "acme"); got != p {
 		t.Fatalf("PrunedBefore = %d, want %d", got, p)
