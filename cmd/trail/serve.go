@@ -161,7 +161,7 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	go func() { streams.Run(streamCtx); close(streamsDone) }()
 	// Delivery stops before the service and the store close.
 	defer func() { stopStreams(); <-streamsDone }()
-	pages := web.New(web.Config{Service: svc, Viewers: viewers, Attribution: attribution, Logger: log, Limits: guard})
+	pages := web.New(web.Config{Service: svc, Viewers: viewers, Attribution: attribution, Logger: log, Limits: guard, Streams: streams})
 
 	srv := c.net.server(httpx.WithWriteStall(pages.Wrap(a), c.net.stall), log)
 	errc := make(chan error, 1)

@@ -20,6 +20,7 @@ type auditPage struct {
 	layout
 	Base            string // the page's path
 	ExportPath      string
+	StreamsPath     string // the Streaming page; "" when this server does not stream
 	Form            filterForm
 	FormError       *formError
 	Filtered        bool
@@ -66,6 +67,9 @@ func (h *Handler) auditLogs(w http.ResponseWriter, r *http.Request) error {
 	}
 	p.TimeZone = p.loc.String()
 	p.ClearURL = p.Base
+	if h.streams != nil {
+		p.StreamsPath = streamsPath(org)
+	}
 	p.CategoryOptions = h.categoryOptions(p.Form.Category)
 	p.CategoryList = h.categoryList()
 	p.TypeOptions = h.typeOptions(p.Form.Type)

@@ -116,11 +116,22 @@ func matrixRequest(e *env, route, csrf string) (method, target string, body stri
 		return method, path, url.Values{"csrf": {csrf}}.Encode(), sameOrigin
 	case "POST /api/v1/orgs/{org}/streams":
 		return method, path, fmt.Sprintf(`{"name":"matrix %d","kind":"webhook","url":"http://127.0.0.1:9/"}`, time.Now().UnixNano()), []string{"Content-Type: application/json"}
+	case "POST /orgs/{org}/settings/audit-logs/streams":
+		form := url.Values{"csrf": {csrf}, "name": {fmt.Sprintf("matrix %d", time.Now().UnixNano())}, "kind": {"webhook"}, "webhook.url": {"http://127.0.0.1:9/"}}
+		return method, path, form.Encode(), sameOrigin
 	}
 	if strings.Contains(route, "/streams/{id}") {
 		// A stream of org A: one for every route, a fresh one for DELETE.
 		path = strings.Replace(pattern, "{org}", orgA, 1)
-		path = strings.Replace(path, "{id}", e.stream(route == "DELETE /api/v1/orgs/{org}/streams/{id}"), 1)
+		fresh := route == "DELETE /api/v1/orgs/{org}/streams/{id}" || route == "POST /orgs/{org}/settings/audit-logs/streams/{id}/delete"
+		path = strings.Replace(path, "{id}", e.stream(fresh), 1)
+		if strings.HasPrefix(route, "POST /orgs/") { // the Streaming page's forms
+			form := url.Values{"csrf": {csrf}}
+			if strings.HasSuffix(route, "/replay") {
+				form.Set("from", "0")
+			}
+			return method, path, form.Encode(), sameOrigin
+		}
 		if strings.HasSuffix(route, "/replay") {
 			return method, path, `{"from_seq":0}`, []string{"Content-Type: application/json"}
 		}
@@ -144,7 +155,9 @@ func (e *env) stream(fresh bool) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if !fresh {
+	if fresh {
+		e.freshStream = v.ID // matrixCell deletes it after the request
+	} else {
 		e.streamID = v.ID
 	}
 	return v.ID
@@ -220,6 +233,11 @@ func matrixCell(t *testing.T, e *env, route string, col credential) (int, string
 		headers = append(headers, "Authorization: Bearer "+col.key)
 	}
 	r := e.do(c, method, target, strings.NewReader(body), headers...)
+	if e.freshStream != "" {
+		// Within the per-org bound on destinations, whoever the credential.
+		_ = e.Streams.Delete(context.Background(), orgA, e.freshStream, audit.Actor{Type: "token", ID: "matrix"})
+		e.freshStream = ""
+	}
 	return r.Status, r.Body
 }
 

@@ -32,6 +32,7 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/logstore"
+	"github.com/trailaudit/trail/internal/stream"
 )
 
 // axeDefaultPath is where `npm ci --prefix internal/web/testdata/axe`
@@ -200,7 +201,7 @@ func (tb *tab) expect(state, sel string) {
 
 func TestBrowserAccessibility(t *testing.T) {
 	tb := newAxeTab(t)
-	e := newEnvWith(t, envOptions{logEngine: true}) // retention needs it
+	e := newEnvWith(t, envOptions{logEngine: true, deliver: true}) // retention needs the log engine; a failing stream below
 	id, name := loadDemo(t, e)
 	e.ingest("acme", changeRole("carol-1", "carol", "dave"), changeRole("carol-2", "carol", "erin"))
 	pageURL := e.URL + pageOf
@@ -250,6 +251,8 @@ func TestBrowserAccessibility(t *testing.T) {
 	tb.navigate(pageURL + "?event=" + urlQuery(evID))
 	tb.expect("event linked", "#event")
 	tb.checkIn("event linked", "#event")
+
+	checkStreamingStates(t, tb, e)
 
 	tb.navigate(e.URL + "/orgs/orgB/settings/audit-logs")
 	tb.expect("other org", "#msg-title")
@@ -370,4 +373,65 @@ func (tb *tab) axNode(sel string) (role, name string) {
 		return s
 	}
 	return value(ax[0].Role), value(ax[0].Name)
+}
+
+// checkStreamingStates checks the Streaming page's states: no
+// destinations, the add form with a validation error, a secret shown
+// once, destinations listed (active, paused, failing), a refused replay,
+// a failed test, the delete confirmation.
+func checkStreamingStates(t *testing.T, tb *axeTab, e *env) {
+	t.Helper()
+	rc := newReceiver(t)
+	streamsURL := e.URL + streamsOf
+	tb.navigate(streamsURL)
+	tb.expect("streaming, no destinations", "#no-streams")
+	tb.check("streaming, no destinations")
+
+	tb.run(chromedp.SendKeys("#s-webhook-url", "ftp://nowhere.example/", chromedp.ByQuery), chromedp.Click("#add-submit", chromedp.ByQuery))
+	tb.run(chromedp.WaitReady("#add-error", chromedp.ByQuery))
+	tb.expect("add form with a validation error", "#add-form [aria-invalid=true]")
+	tb.check("add form with a validation error")
+
+	tb.run(chromedp.SetValue("#stream-name", "SIEM", chromedp.ByQuery), chromedp.SetValue("#s-webhook-url", rc.URL, chromedp.ByQuery),
+		chromedp.Click("#add-submit", chromedp.ByQuery))
+	tb.run(chromedp.WaitReady("#reveal-value", chromedp.ByQuery))
+	tb.expect("secret shown once", "#reveal")
+	tb.check("secret shown once")
+
+	ctx, admin := context.Background(), audit.Actor{Type: "user", ID: "u_axe"}
+	paused, _, err := e.Streams.Create(ctx, "acme", admin, []byte(`{"name":"Paused one","kind":"syslog","address":"127.0.0.1:9"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Streams.Pause(ctx, "acme", paused.ID, admin); err != nil {
+		t.Fatal(err)
+	}
+	failing, _, err := e.Streams.Create(ctx, "acme", admin, []byte(`{"name":"Failing one","kind":"webhook","url":"http://127.0.0.1:9/","filter":"category:membership"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a failing stream", func() bool {
+		v, err := e.Streams.Get(ctx, "acme", failing.ID)
+		return err == nil && v.State == stream.StateFailing
+	})
+	tb.navigate(streamsURL)
+	for _, state := range []string{"active", "paused", "failing"} {
+		tb.expect("destinations listed", "[data-state="+state+"]")
+	}
+	tb.expect("destinations listed", ".last-error")
+	tb.check("destinations listed")
+
+	sel := "#stream-" + failing.ID
+	tb.run(chromedp.Click(sel+" details.replay summary", chromedp.ByQuery),
+		chromedp.SendKeys(sel+" .replay-form input[name=from]", "last tuesday\r", chromedp.ByQuery))
+	tb.run(chromedp.WaitReady("#replay-error", chromedp.ByQuery))
+	tb.checkIn("replay refused", "#streams")
+
+	tb.run(chromedp.Click(sel+" button.test", chromedp.ByQuery))
+	tb.run(chromedp.WaitReady("#alert", chromedp.ByQuery))
+	tb.checkIn("test failed", "#alert")
+
+	tb.navigate(streamsURL + "/" + failing.ID + "/delete")
+	tb.expect("delete confirmation", "#confirm-delete")
+	tb.check("delete confirmation")
 }

@@ -23,6 +23,7 @@ type layout struct {
 	Attr       Attribution // shown in the footer when ShowAttr
 	ShowAttr   bool
 	TimeZone   string // the zone times are shown in: UTC, or the viewer's (zone.go)
+	Crumb      string // a page under Audit logs (Streaming); "": the audit-log page itself
 }
 
 func (h *Handler) layout(title string) layout {

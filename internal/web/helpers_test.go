@@ -36,17 +36,18 @@ import (
 // a temporary directory, the service with a tiny DB-IP-named geolocation
 // database, the JSON API and the web pages on one server on 127.0.0.1.
 type env struct {
-	t         *testing.T
-	URL       string
-	Store     audit.Store
-	erasureID string // authz_test.go
-	Svc       *audit.Service
-	Viewers   *audit.Viewers
-	Streams   *stream.Manager
-	streamID  string // a stream of org A (authz_test.go)
-	Admin     string // an admin key serving every org
-	Logs      *syncBuffer
-	clock     *clock
+	t           *testing.T
+	URL         string
+	Store       audit.Store
+	erasureID   string // authz_test.go
+	Svc         *audit.Service
+	Viewers     *audit.Viewers
+	Streams     *stream.Manager
+	streamID    string // a stream of org A (authz_test.go)
+	freshStream string // a stream of org A made for one request (authz_test.go)
+	Admin       string // an admin key serving every org
+	Logs        *syncBuffer
+	clock       *clock
 }
 
 // envOptions adjust newEnv.
@@ -57,6 +58,8 @@ type envOptions struct {
 	limits    *ratelimit.Guard
 	catalog   *catalog.Catalog // default catalog.Builtin()
 	logEngine bool             // the log engine instead of SQLite (erasure needs it)
+	deliver   bool             // run stream delivery (the Manager's Run), as trail serve does
+	noStreams bool             // the pages without the stream Manager (a server that does not stream)
 }
 
 // clock is a settable clock for the viewer layer (links, sessions, the
@@ -119,15 +122,28 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 	}
 	e.Svc = audit.NewService(audit.Config{Store: store, Locator: locator, Logger: log, Metrics: a.Metrics(), Integrity: integrity, Catalog: opts.catalog})
 	a.SetService(e.Svc)
-	// The stream routes work (nothing is delivered: the engine does not run).
-	e.Streams = stream.New(stream.Config{Service: e.Svc, Logger: log, AllowPrivate: true})
+	// The stream routes work; nothing is delivered unless opts.deliver.
+	e.Streams = stream.New(stream.Config{Service: e.Svc, Logger: log, AllowPrivate: true,
+		Linger: 20 * time.Millisecond, Poll: 100 * time.Millisecond, RetryMin: 100 * time.Millisecond, RetryMax: time.Second})
 	a.SetStreams(e.Streams)
+	stopStreams := func() {}
+	if opts.deliver {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { e.Streams.Run(ctx); close(done) }()
+		stopStreams = func() { cancel(); <-done }
+	}
+	pageStreams := e.Streams
+	if opts.noStreams {
+		pageStreams = nil
+	}
 	text, link := locator.Attribution()
-	pages := web.New(web.Config{Service: e.Svc, Viewers: e.Viewers, Attribution: web.Attribution{Text: text, URL: link}, Logger: log, Limits: opts.limits})
+	pages := web.New(web.Config{Service: e.Svc, Viewers: e.Viewers, Attribution: web.Attribution{Text: text, URL: link}, Logger: log, Limits: opts.limits, Streams: pageStreams})
 	srv.Config.Handler = pages.Wrap(a)
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
+		stopStreams()
 		a.Close()
 		e.Svc.Close()
 		store.Close()

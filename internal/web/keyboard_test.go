@@ -159,7 +159,7 @@ func checkTabStops(t *testing.T, tb *tab, seen []focused) {
 		{"details", details},
 		{"rows", rows[1:]},
 		{"paging", []string{"newer", "newest", "older"}},
-		{"header", []string{"logout", "download-json"}},
+		{"header", []string{"logout", "streaming-link", "download-json"}},
 		{"chart", tb.keysOf("#chart a.bar:last-of-type")},
 	}
 	bars := 0

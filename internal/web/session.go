@@ -112,10 +112,21 @@ func (h *Handler) checkSameOrigin(r *http.Request) error {
 // checkForm checks a session's state-changing form: same origin and the
 // session's CSRF token.
 func (h *Handler) checkForm(r *http.Request, si signedIn) error {
+	return h.checkFormLimit(r, si, 8<<10)
+}
+
+// checkFormLimit is checkForm for a form of at most limit bytes.
+func (h *Handler) checkFormLimit(r *http.Request, si signedIn, limit int64) error {
 	if err := h.checkSameOrigin(r); err != nil {
 		return err
 	}
-	r.Body = http.MaxBytesReader(nil, r.Body, 8<<10)
+	r.Body = http.MaxBytesReader(nil, r.Body, limit)
+	if err := r.ParseForm(); err != nil {
+		if errors.As(err, new(*http.MaxBytesError)) {
+			return audit.Errorf(audit.CodeTooLarge, "the form is larger than %d KiB", limit>>10)
+		}
+		return audit.Errorf(audit.CodeInvalid, "the form could not be read")
+	}
 	if !audit.CheckCSRFToken(si.id, r.PostFormValue(csrfField)) {
 		return errBadCSRF
 	}

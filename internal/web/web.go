@@ -36,6 +36,7 @@ import (
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/httpx"
 	"github.com/trailaudit/trail/internal/ratelimit"
+	"github.com/trailaudit/trail/internal/stream"
 )
 
 //go:embed templates/*.html
@@ -62,6 +63,9 @@ type Config struct {
 	// viewer links per client address, failed link sign-ins, concurrent
 	// downloads per org. nil: none.
 	Limits *ratelimit.Guard
+	// Streams is the stream Manager the API uses too: the Streaming page
+	// (streams.go) goes through it. nil: the page answers 503.
+	Streams *stream.Manager
 }
 
 // Handler serves the web pages. It is safe for concurrent use.
@@ -70,6 +74,7 @@ type Handler struct {
 	viewers *audit.Viewers
 	attr    Attribution
 	limits  *ratelimit.Guard
+	streams *stream.Manager
 	log     *slog.Logger
 	now     func() time.Time
 	mux     *http.ServeMux
@@ -91,7 +96,7 @@ type asset struct {
 
 // New returns the web handler for cfg.
 func New(cfg Config) *Handler {
-	h := &Handler{svc: cfg.Service, viewers: cfg.Viewers, attr: cfg.Attribution, log: cfg.Logger, now: cfg.Now, limits: cfg.Limits}
+	h := &Handler{svc: cfg.Service, viewers: cfg.Viewers, attr: cfg.Attribution, log: cfg.Logger, now: cfg.Now, limits: cfg.Limits, streams: cfg.Streams}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -120,6 +125,14 @@ func (h *Handler) routes() []route {
 		{"POST " + audit.LinkPath + "{token}", h.limitLink(h.linkSpend)},
 		{"GET /orgs/{org}/settings/audit-logs", h.auditLogs},
 		{"POST /orgs/{org}/settings/audit-logs/export", h.download},
+		{"GET /orgs/{org}/settings/audit-logs/streams", h.streamsList}, // streams.go
+		{"POST /orgs/{org}/settings/audit-logs/streams", h.streamCreate},
+		{"POST /orgs/{org}/settings/audit-logs/streams/{id}/pause", h.streamAction("paused", h.streamPause)},
+		{"POST /orgs/{org}/settings/audit-logs/streams/{id}/resume", h.streamAction("resumed", h.streamResume)},
+		{"POST /orgs/{org}/settings/audit-logs/streams/{id}/replay", h.streamAction("replayed", h.streamReplay)},
+		{"POST /orgs/{org}/settings/audit-logs/streams/{id}/test", h.streamTest},
+		{"GET /orgs/{org}/settings/audit-logs/streams/{id}/delete", h.streamDeleteConfirm},
+		{"POST /orgs/{org}/settings/audit-logs/streams/{id}/delete", h.streamDelete},
 		{"POST /logout", h.logout},
 		{"GET /signed-out", h.signedOut},
 		{"GET /assets/{name}", h.asset},

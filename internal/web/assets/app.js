@@ -115,6 +115,36 @@
     el.scrollLeft = el.scrollWidth;
   });
 
+  // Streaming: the add form shows the chosen kind's settings only (the
+  // others are disabled, so they are neither shown nor sent). Without this
+  // script every kind's settings are shown, each labelled with its kind,
+  // and the server reads the chosen kind's alone.
+  var kind = doc.getElementById("stream-kind");
+  function showKind() {
+    doc.querySelectorAll("fieldset.kind-settings").forEach(function (fs) {
+      var off = fs.getAttribute("data-kind") !== kind.value;
+      fs.hidden = off;
+      fs.disabled = off;
+    });
+  }
+  if (kind) {
+    kind.addEventListener("change", showKind);
+    showKind();
+  }
+  // After an action, what it did (or could not do) takes the focus, so a
+  // keyboard or screen-reader user hears it and continues from there.
+  var said = doc.querySelector("#add-error, #replay-error, #reveal-value, #alert");
+  if (said) {
+    var field = said.id === "add-error" ? doc.querySelector("#add-form [aria-invalid=true]") :
+      said.id === "replay-error" ? doc.querySelector(".replay-form [aria-invalid=true]") : said;
+    if (!field || field.id === "alert") { // no input to go to: the message itself
+      field = said;
+      said.setAttribute("tabindex", "-1");
+    }
+    field.focus();
+    if (field.id === "reveal-value") field.select();
+  }
+
   // A #fragment from a shared URL opens its event on load.
   if (location.hash.indexOf("#ev-") === 0) {
     var target = doc.getElementById(location.hash.slice(1));
