@@ -33,6 +33,14 @@ type Stream struct {
 	LastSuccessAt  string         `json:"last_success_at"`
 	CreatedAt      string         `json:"created_at"`
 	Settings       map[string]any `json:"settings"` // the kind's settings, without secrets
+	// PrunedBeforeDelivery is set when retention pruned events the stream
+	// had not delivered yet: seqs FromSeq … ToSeq were skipped, and
+	// delivery continued after them. nil otherwise.
+	PrunedBeforeDelivery *struct {
+		FromSeq int64  `json:"from_seq"`
+		ToSeq   int64  `json:"to_seq"`
+		At      string `json:"at"`
+	} `json:"pruned_before_delivery"`
 	// Secret (a webhook's whsec_ secret) or PublicKey (with signing
 	// ed25519) are set in CreateStream's reply only: shown once.
 	Secret    string `json:"secret,omitempty"`

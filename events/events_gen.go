@@ -1187,6 +1187,16 @@ func OrgAuditLogStreamPause(actor client.Actor, stream string) client.Event {
 	return client.Event{Type: TypeOrgAuditLogStreamPause, Actor: actor, Targets: targets(), Metadata: map[string]any{"stream": stream}}
 }
 
+// TypeOrgAuditLogStreamPruned is the name of the event type org.audit_log.stream.pruned.
+const TypeOrgAuditLogStreamPruned = "org.audit_log.stream.pruned"
+
+// OrgAuditLogStreamPruned is org.audit_log.stream.pruned: "Audit log stream skipped pruned events".
+// Its description reads "{actor} moved the audit log stream {meta:name|(unnamed)} on: events {meta:from_seq|?}..{meta:to_seq|?} were pruned before delivery".
+// Optional metadata: name (string), kind (string), events (int).
+func OrgAuditLogStreamPruned(actor client.Actor, stream string, fromSeq int64, toSeq int64) client.Event {
+	return client.Event{Type: TypeOrgAuditLogStreamPruned, Actor: actor, Targets: targets(), Metadata: map[string]any{"stream": stream, "from_seq": fromSeq, "to_seq": toSeq}}
+}
+
 // TypeOrgAuditLogStreamRecover is the name of the event type org.audit_log.stream.recover.
 const TypeOrgAuditLogStreamRecover = "org.audit_log.stream.recover"
 

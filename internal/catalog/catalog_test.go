@@ -192,7 +192,7 @@ func TestFlags(t *testing.T) {
 	if want := []string{
 		"org.audit_log.erasure", "org.audit_log.export", "org.audit_log.policy_change", "org.audit_log.prune",
 		"org.audit_log.stream.create", "org.audit_log.stream.delete", "org.audit_log.stream.failing",
-		"org.audit_log.stream.pause", "org.audit_log.stream.recover", "org.audit_log.stream.replay",
+		"org.audit_log.stream.pause", "org.audit_log.stream.pruned", "org.audit_log.stream.recover", "org.audit_log.stream.replay",
 		"org.audit_log.stream.resume", "org.audit_log.stream.test",
 		"org.audit_log.view",
 	}; !slices.Equal(trailOnly, want) {

@@ -210,6 +210,9 @@ func (w *worker) step(ctx context.Context) (time.Duration, error) {
 		w.pending = nil
 	}
 	if w.pending == nil {
+		if skipped, err := w.skipPruned(ctx, st); err != nil || skipped {
+			return 0, err
+		}
 		b, advanceOnly, err := w.takeAhead(ctx, st)
 		if err != nil || b == nil {
 			return w.m.cfg.Poll, err
@@ -337,6 +340,53 @@ func (w *worker) advance(ctx context.Context, st audit.Stream, b *Batch) error {
 		w.record(ctx, "org.audit_log.stream.recover", meta)
 	}
 	return err
+}
+
+// skipPruned tells a stream whose cursor fell behind the org's pruning
+// point P (retention removed events 0 … P-1 before they were delivered)
+// and moves its cursor to P-1, so that delivery continues from P: an
+// org.audit_log.stream.pruned event names the range, and the stream's
+// last_error says it (see prunedText). It reports whether it moved the
+// cursor; a stream at or past P is left alone.
+func (w *worker) skipPruned(ctx context.Context, st audit.Stream) (bool, error) {
+	p, err := w.m.svc.PrunedBefore(ctx, w.org)
+	if err != nil || st.Cursor.DeliveredSeq+1 >= p {
+		return false, err
+	}
+	from, to := st.Cursor.DeliveredSeq+1, p-1
+	msg := prunedText(from, to)
+	w.m.log.Warn("stream: "+msg, "org", w.org, "stream", w.id)
+	meta := streamMeta(st)
+	meta["from_seq"], meta["to_seq"], meta["events"] = from, to, to-from+1
+	w.record(ctx, "org.audit_log.stream.pruned", meta)
+	now := w.m.cfg.Now().UTC()
+	// The message is kept as the last error (it outlives the advance,
+	// which clears only the count of failures): the API view reads it.
+	_, err = w.m.store.StreamFailed(ctx, w.org, w.id, st.Cursor.Epoch, msg, now)
+	if err == nil {
+		err = w.m.store.AdvanceStream(ctx, w.org, w.id, st.Cursor.Epoch, to, st.Cursor.CheckpointSize, now)
+	}
+	w.ahead = nil
+	switch {
+	case errors.Is(err, audit.ErrStreamMoved):
+		return true, nil // replayed meanwhile: the next step reads the new cursor
+	case audit.ErrorCode(err) == audit.CodeNotFound:
+		return true, errStop
+	}
+	return err == nil, err
+}
+
+// prunedText is a stream's last_error after events from … to were pruned
+// before it delivered them; parsePruned reads it back.
+func prunedText(from, to int64) string {
+	return fmt.Sprintf("events %d..%d were pruned before delivery", from, to)
+}
+
+func parsePruned(s string) (from, to int64, ok bool) {
+	if _, err := fmt.Sscanf(s, "events %d..%d were pruned before delivery", &from, &to); err != nil || prunedText(from, to) != s {
+		return 0, 0, false
+	}
+	return from, to, true
 }
 
 func (w *worker) record(ctx context.Context, typ string, meta map[string]any) {

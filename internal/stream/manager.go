@@ -142,6 +142,18 @@ type View struct {
 	LastSuccessAt  *time.Time     `json:"last_success_at"`
 	CreatedAt      time.Time      `json:"created_at"`
 	Settings       map[string]any `json:"settings"`
+	// PrunedBeforeDelivery is set when the stream's cursor fell behind
+	// the org's pruning point: events FromSeq … ToSeq were pruned by
+	// retention before they were delivered, and delivery continued after
+	// them. It stays until a later failure replaces last_error.
+	PrunedBeforeDelivery *PrunedRange `json:"pruned_before_delivery"`
+}
+
+// PrunedRange is a range of seqs pruned before a stream delivered them.
+type PrunedRange struct {
+	FromSeq int64     `json:"from_seq"`
+	ToSeq   int64     `json:"to_seq"`
+	At      time.Time `json:"at"` // when the stream moved past them
 }
 
 // The states of a stream.
@@ -171,6 +183,9 @@ func (m *Manager) view(st audit.Stream, size int64) View {
 	}
 	if k, ok := LookupKind(st.Kind); ok {
 		v.Settings = k.Public(st.Settings)
+	}
+	if from, to, ok := parsePruned(st.Cursor.LastError); ok {
+		v.PrunedBeforeDelivery = &PrunedRange{FromSeq: from, ToSeq: to, At: st.Cursor.LastErrorAt}
 	}
 	return v
 }
