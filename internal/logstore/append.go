@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/ledger"
@@ -136,8 +135,8 @@ func (g *group) batch(b *audit.Batch) error {
 		}
 		// Copies: the ingest path's bytes and strings share chunks with the
 		// rest of their batch (audit.Pending.Encode), which the tail would
-		// otherwise keep alive until the events are sealed (pendingDoc
-		// copies the doc's strings too).
+		// otherwise keep alive until the events are sealed (d.own copies
+		// the doc's strings).
 		e := &tailEvent{id: strings.Clone(p.Event.ID), data: bytes.Clone(p.Encode(po.next)), hash: p.Hash}
 		d, err := pendingDoc(p, e.data)
 		if err != nil {
@@ -191,28 +190,28 @@ func (g *group) lookup(po *groupOrg, p *audit.Pending) (seq int64, same, found b
 // tests, compares the two for every event appended.
 func pendingDoc(p *audit.Pending, data []byte) (*doc, error) {
 	ev := &p.Event
-	// Every string the doc keeps is copied out of the batch's arenas (the
-	// words are substrings of one lower-cased copy of the search text).
+	// The strings share the batch's arenas; the caller copies them out
+	// (doc.own) once the doc is complete: one allocation per event.
 	search := ev.SearchText()
 	if !utf8.ValidString(search) || !utf8.ValidString(ev.Type) || !utf8.ValidString(ev.Category) {
 		return scanDoc(data)
 	}
 	d := &doc{
-		typ: strings.Clone(ev.Type), category: strings.Clone(ev.Category),
-		actor:    []string{strings.Clone(ev.Actor.ID), strings.Clone(ev.Actor.Name)},
+		typ: ev.Type, category: ev.Category,
+		actor:    []string{ev.Actor.ID, ev.Actor.Name},
 		occurred: ev.OccurredAt.UnixMicro(), received: ev.ReceivedAt.UnixMicro(),
-		words: ownedWords(search),
+		words: words(search),
 	}
 	if ev.Location != nil {
 		if !utf8.ValidString(ev.Location.CountryCode) {
 			return scanDoc(data)
 		}
-		d.country = strings.Clone(ev.Location.CountryCode)
+		d.country = ev.Location.CountryCode
 	}
 	if len(ev.Targets) > 0 {
 		d.targets = make([]string, 0, 2*len(ev.Targets))
 		for _, t := range ev.Targets {
-			d.targets = append(d.targets, strings.Clone(t.ID), strings.Clone(t.Name))
+			d.targets = append(d.targets, t.ID, t.Name)
 		}
 	}
 	if checkDocs {
@@ -225,26 +224,6 @@ func pendingDoc(p *audit.Pending, data []byte) (*doc, error) {
 		}
 	}
 	return d, nil
-}
-
-// ownedWords is words(s) as substrings of one new lower-cased copy of s
-// (lowered as it is copied), so that they share no memory with s.
-func ownedWords(s string) []string {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return words(strings.Clone(s)) // strings.ToLower may return its input
-		}
-	}
-	low := make([]byte, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		low[i] = c
-	}
-	w, _ := asciiWords(unsafe.String(unsafe.SliceData(low), len(low))) // low is never written again
-	return w
 }
 
 // checkDocs makes pendingDoc check itself against scanDoc (tests).

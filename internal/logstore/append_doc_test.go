@@ -124,18 +124,25 @@ func TestASCIIWords(t *testing.T) {
 	}
 }
 
-// TestOwnedWords: ownedWords gives words' words, in memory of their own
-// (the tail's docs must not keep a batch's arena alive).
-func TestOwnedWords(t *testing.T) {
+// TestDocOwn: after own, a doc made from a batch's memory (as pendingDoc
+// makes it) keeps none of it: every string stays the same when the
+// memory it came from is overwritten (the tail's docs must not keep a
+// batch's arena alive).
+func TestDocOwn(t *testing.T) {
 	for _, s := range []string{"", "  ", "Hello, World 42", "already lower case", "Zürich ÉCOLE naïve 🦙", "a-b_c.D"} {
-		src := []byte(s)
-		got := ownedWords(unsafe.String(unsafe.SliceData(src), len(src)))
-		want := words(strings.Clone(s))
+		src := []byte("type-" + s + "|cat|GB|actor|name|target|tname|" + s)
+		text := unsafe.String(unsafe.SliceData(src), len(src))
+		fields := strings.Split(text, "|")
+		d := &doc{typ: fields[0], category: fields[1], country: fields[2],
+			actor: fields[3:5], targets: fields[5:7], words: words(fields[7])}
+		want := &doc{typ: strings.Clone(fields[0]), category: "cat", country: "GB",
+			actor: []string{"actor", "name"}, targets: []string{"target", "tname"}, words: words(strings.Clone(s))}
+		d.own()
 		for i := range src {
-			src[i] = '#' // the words must not change with the text they came from
+			src[i] = '#' // the doc must not change with the bytes it came from
 		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("ownedWords(%q) = %q, want %q", s, got, want)
+		if !reflect.DeepEqual(d, want) {
+			t.Errorf("doc of %q after own = %+v, want %+v", s, d, want)
 		}
 	}
 }
