@@ -55,10 +55,13 @@ type pageInfo struct {
 type blockHeader struct {
 	version byte
 	hl      int // header length, set when read
-	first   int64
-	n       int
-	sum     summary
-	pages   []pageInfo
+	// filterOut is the length of the block filter taken out of sum when
+	// the header is cached (the block's summary holds it).
+	filterOut int
+	first     int64
+	n         int
+	sum       summary
+	pages     []pageInfo
 	// Version 2: the word sections, between the id section and the pages.
 	pairs   section // Bloom over the block's pairs of consecutive words
 	dict    section // the sorted word dictionary with its pages (dict.go)

@@ -27,14 +27,17 @@ const formatVersion = 1
 var catalogSchema = []string{
 	`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
 	`CREATE TABLE IF NOT EXISTS orgs (num INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)`,
-	// A block: events [first, first+n) of org, len bytes at off in blocks/<file>.
+	// A block: events [first, first+n) of org, len bytes at off in
+	// blocks/<file>, and its summary (summary.go; NULL in catalogs
+	// written before summaries were kept: migrateCatalog adds the column).
 	`CREATE TABLE IF NOT EXISTS blocks (
-		org   INTEGER NOT NULL,
-		first INTEGER NOT NULL,
-		n     INTEGER NOT NULL,
-		file  INTEGER NOT NULL,
-		off   INTEGER NOT NULL,
-		len   INTEGER NOT NULL,
+		org     INTEGER NOT NULL,
+		first   INTEGER NOT NULL,
+		n       INTEGER NOT NULL,
+		file    INTEGER NOT NULL,
+		off     INTEGER NOT NULL,
+		len     INTEGER NOT NULL,
+		summary BLOB,
 		PRIMARY KEY (org, first)
 	) WITHOUT ROWID`,
 	sqlite.DailySchema, // counts of sealed events
@@ -85,6 +88,7 @@ var catalogSchema = []string{
 
 type catalog struct {
 	w, r *sql.DB
+	strs *strTable // the values of the blocks' summaries' sets
 }
 
 func openCatalog(path string) (*catalog, error) {
@@ -103,7 +107,7 @@ func openCatalog(path string) (*catalog, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(4)
-	return &catalog{w: w, r: r}, nil
+	return &catalog{w: w, r: r, strs: &strTable{}}, nil
 }
 
 func migrateCatalog(db *sql.DB) error {
@@ -115,6 +119,17 @@ func migrateCatalog(db *sql.DB) error {
 	for _, stmt := range slices.Concat(catalogSchema, pruneSchema, sqlite.MetaSchema) {
 		if _, err := tx.Exec(stmt); err != nil {
 			return fmt.Errorf("logstore: creating the catalog: %w", err)
+		}
+	}
+	// Catalogs written before block summaries were kept: the column is
+	// added empty, and Open fills it from the blocks' headers.
+	var has int
+	if err := tx.QueryRow(`SELECT count(*) FROM pragma_table_info('blocks') WHERE name = 'summary'`).Scan(&has); err != nil {
+		return fmt.Errorf("logstore: reading the catalog's schema: %w", err)
+	}
+	if has == 0 {
+		if _, err := tx.Exec(`ALTER TABLE blocks ADD COLUMN summary BLOB`); err != nil {
+			return fmt.Errorf("logstore: adding block summaries to the catalog: %w", err)
 		}
 	}
 	var v int
@@ -163,8 +178,8 @@ func (c *catalog) writeSeal(ctx context.Context, st *sealTx) error {
 		}
 	}
 	b := st.block
-	if _, err := tx.ExecContext(ctx, `INSERT INTO blocks (org, first, n, file, off, len) VALUES (?, ?, ?, ?, ?, ?)`,
-		st.orgNum, b.first, b.n, b.file, b.off, b.size); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO blocks (org, first, n, file, off, len, summary) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		st.orgNum, b.first, b.n, b.file, b.off, b.size, encodeSummary(st.orgNum, b, c.strs)); err != nil {
 		return sqlite.StoreErr("sealing: adding the block", err)
 	}
 	for k, n := range st.daily {
@@ -304,11 +319,37 @@ func (c *catalog) repair(ctx context.Context, orgs []*orgLog) error {
 	return nil
 }
 
+// writeSummaries stores the summaries Open had to rebuild (a catalog
+// written before they were kept, or rows found damaged).
+func (c *catalog) writeSummaries(ctx context.Context, orgs []*orgLog, blocks [][]*blockRef) error {
+	if len(orgs) == 0 {
+		return nil
+	}
+	tx, err := c.w.BeginTx(ctx, nil)
+	if err != nil {
+		return sqlite.StoreErr("storing rebuilt block summaries", err)
+	}
+	defer tx.Rollback()
+	for i, o := range orgs {
+		for _, b := range blocks[i] {
+			if _, err := tx.ExecContext(ctx, `UPDATE blocks SET summary = ? WHERE org = ? AND first = ?`,
+				encodeSummary(o.num, b, c.strs), o.num, b.first); err != nil {
+				return sqlite.StoreErr("storing rebuilt block summaries", err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return sqlite.StoreErr("storing rebuilt block summaries", err)
+	}
+	return nil
+}
+
 // catalogOrg is one org as the catalog holds it.
 type catalogOrg struct {
 	num    int64
 	name   string
 	blocks []*blockRef
+	sums   [][]byte // each block's stored summary (nil: none)
 	daily  map[dayCat]int64
 	tiles  []tileRow
 	pruned int64   // P: events [0, P) were pruned (prune.go)
@@ -342,14 +383,16 @@ func (c *catalog) load(ctx context.Context) (map[int64]*catalogOrg, error) {
 		return nil
 	})
 	if err == nil {
-		err = c.each(ctx, `SELECT org, first, n, file, off, len FROM blocks ORDER BY org, first`, func(r *sql.Rows) error {
+		err = c.each(ctx, `SELECT org, first, n, file, off, len, summary FROM blocks ORDER BY org, first`, func(r *sql.Rows) error {
 			var num int64
+			var sum []byte
 			b := &blockRef{}
-			if err := r.Scan(&num, &b.first, &b.n, &b.file, &b.off, &b.size); err != nil {
+			if err := r.Scan(&num, &b.first, &b.n, &b.file, &b.off, &b.size, &sum); err != nil {
 				return err
 			}
 			if o := orgs[num]; o != nil {
 				o.blocks = append(o.blocks, b)
+				o.sums = append(o.sums, sum)
 			}
 			return nil
 		})

@@ -53,8 +53,8 @@ func (s *Store) Redact(ctx context.Context, org string, rs []audit.Redaction) er
 		if err != nil {
 			return err
 		}
-		if _, err := s.cat.w.ExecContext(ctx, `UPDATE blocks SET file = ?, off = ?, len = ? WHERE org = ? AND first = ?`,
-			nb.file, nb.off, nb.size, o.num, b.first); err != nil {
+		if _, err := s.cat.w.ExecContext(ctx, `UPDATE blocks SET file = ?, off = ?, len = ?, summary = ? WHERE org = ? AND first = ?`,
+			nb.file, nb.off, nb.size, encodeSummary(o.num, nb, s.cat.strs), o.num, b.first); err != nil {
 			return sqlite.StoreErr("erasure: switching a block", err)
 		}
 		o.mu.Lock()
@@ -119,7 +119,7 @@ func (s *Store) rewriteBlock(b *blockRef, repl map[int64][]byte) (*blockRef, err
 	if err != nil {
 		return nil, err
 	}
-	nb := &blockRef{first: b.first, n: b.n, file: file, off: off, size: int64(len(data))}
+	nb := &blockRef{first: b.first, n: b.n, file: file, off: off, size: int64(len(data)), sum: sumOf(hdr, s.cat.strs)}
 	s.blocks.keep(nb, hdr)
 	return nb, nil
 }

@@ -20,26 +20,35 @@ import (
 // before the catalog row that makes it part of the log commits.
 const blockFileBytes = 256 << 20
 
-// blockRef is a sealed block: where it is, and its header once read.
+// blockRef is a sealed block: where it is, its summary (summary.go) and
+// its header once read.
 type blockRef struct {
 	first, n  int64
 	file      int64
 	off, size int64
-	hdr       atomic.Pointer[blockHeader]
+	// sum is set before the block is in an org's list and never changed
+	// (an erasure makes a new blockRef); nil only for a block whose
+	// summary could not be rebuilt (a damaged header: reading it fails).
+	sum *blockSum
+	hdr atomic.Pointer[blockHeader]
 }
 
-// maxHeaders and maxHeaderBytes bound the block headers kept in memory
-// (about 70 KB each for a full block of version 1), by count and by size
-// (headerCost): past either the oldest cached is dropped and read again
-// when needed.
+// maxHeaderBytes bounds the block headers kept in memory by their size
+// (headerCost; about 11 KB for a full block of format 2, whose block
+// filter is in its summary, not in the cached header): past it the oldest
+// cached is dropped and read again when needed. maxHeaders bounds their
+// count (tests lower it).
 var (
-	maxHeaders           = 1024
-	maxHeaderBytes int64 = 64 << 20
+	maxHeaders           = 1 << 20
+	maxHeaderBytes int64 = 32 << 20
 )
 
 // headerCost is what a cached header is counted for: its encoded size
-// plus the decoded form's overhead per page.
-func headerCost(h *blockHeader) int64 { return int64(h.hl) + 256*int64(len(h.pages)) }
+// (less the block filter, when the summary holds it) plus the decoded
+// form's overhead per page.
+func headerCost(h *blockHeader) int64 {
+	return int64(h.hl) - int64(h.filterOut) + 256*int64(len(h.pages))
+}
 
 type blockFiles struct {
 	dir    string
@@ -155,6 +164,10 @@ func (f *blockFiles) keep(b *blockRef, h *blockHeader) {
 	if b.hdr.Load() != nil {
 		return // two readers raced to read it: one copy is cached
 	}
+	if b.sum != nil && h.sum.filter != nil {
+		// The summary holds the block filter: not twice in memory.
+		h.filterOut, h.sum.filter = len(h.sum.filter), nil
+	}
 	b.hdr.Store(h)
 	f.cached = append(f.cached, b)
 	f.cost += headerCost(h)
@@ -186,7 +199,14 @@ func (f *blockFiles) pageInto(b *blockRef, h *blockHeader, p int, pages, buf []b
 	if pages != nil {
 		start := pi.off - h.pages[0].off
 		comp = pages[start : start+pi.size]
-	} else {
+	}
+	return f.readPage(b, p, pi, comp, buf)
+}
+
+// readPage decodes page p of b, placed as pi says, from comp (nil: read
+// from the file) into buf.
+func (f *blockFiles) readPage(b *blockRef, p int, pi *pageInfo, comp, buf []byte) ([][]byte, []byte, error) {
+	if comp == nil {
 		var err error
 		if comp, err = f.read(b, pi.off, pi.size); err != nil {
 			return nil, buf, err

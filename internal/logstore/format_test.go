@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -206,7 +207,8 @@ func TestBlockFormat1Fixture(t *testing.T) {
 	}
 }
 
-// eventAt reads one sealed event by seq.
+// eventAt reads one sealed event by seq, placed by the block's header
+// and by its summary: both must give the same bytes.
 func eventAt(s *Store, seq int64) ([]byte, error) {
 	v := s.org("bench").view()
 	b := findBlock(v.blocks, seq)
@@ -214,7 +216,19 @@ func eventAt(s *Store, seq int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.readSealed(b, h, seq)
+	p := findPage(h, seq)
+	events, err := s.blocks.page(b, h, p)
+	if err != nil {
+		return nil, err
+	}
+	viaSum, err := s.blocks.eventAt(b, seq)
+	if err != nil {
+		return nil, err
+	}
+	if data := events[seq-h.pages[p].first]; string(viaSum) != string(data) {
+		return nil, fmt.Errorf("seq %d: the block's summary places other bytes than its header", seq)
+	}
+	return viaSum, nil
 }
 
 func TestPairHash(t *testing.T) {

@@ -109,7 +109,7 @@ func (s *Store) sealedID(o *orgLog, id string) (seq int64, chash uint64, found b
 func (s *Store) sealedEvent(o *orgLog, id string) (seq int64, chash uint64, data []byte, found bool, err error) {
 	h := idHash(id)
 	for _, b := range o.ids.candidates(h) {
-		bh, err := s.blocks.header(b)
+		bh, err := s.blocks.idsHeader(b)
 		if err != nil {
 			return 0, 0, nil, false, err
 		}
@@ -119,7 +119,7 @@ func (s *Store) sealedEvent(o *orgLog, id string) (seq int64, chash uint64, data
 		}
 		for _, hit := range hits {
 			seq := b.first + int64(hit.row)
-			data, err := s.readSealed(b, bh, seq)
+			data, err := s.blocks.eventAt(b, seq)
 			if err != nil {
 				return 0, 0, nil, false, err
 			}
@@ -129,16 +129,6 @@ func (s *Store) sealedEvent(o *orgLog, id string) (seq int64, chash uint64, data
 		}
 	}
 	return 0, 0, nil, false, nil
-}
-
-// readSealed returns the bytes of one sealed event.
-func (s *Store) readSealed(b *blockRef, h *blockHeader, seq int64) ([]byte, error) {
-	p := findPage(h, seq)
-	events, err := s.blocks.page(b, h, p)
-	if err != nil {
-		return nil, err
-	}
-	return events[seq-h.pages[p].first], nil
 }
 
 // blockIDs reads a block's id hashes (for merging tiers).

@@ -35,6 +35,9 @@ type term struct {
 	pprobes  []uint64 // … in a version 2 pair filter
 	values   []string // other terms: the values OR'ed (audit.Term.Values)
 	alts     []uint64 // their keys: a matching event has one of them in its filter
+	// known caches valueMatches of the summaries' interned values
+	// (strTable index): 0 not tested yet, 1 matches, 2 does not.
+	known []byte
 }
 
 // fieldKey is the filter key kind of each field whose values are keys.
@@ -222,21 +225,28 @@ func set(s, dict *summary, kind int) []string {
 	return out
 }
 
+// setKind is the summary set a term's field is tested against (0
+// types, 1 categories, 2 countries), or -1.
+func (t *term) setKind() int {
+	switch t.Field {
+	case audit.FieldType, audit.FieldTypePrefix:
+		return 0
+	case audit.FieldCategory:
+		return 1
+	case audit.FieldCountry:
+		return 2
+	}
+	return -1
+}
+
 func (t *term) summaryMay(s, dict *summary, words int) bool {
-	kind := -1
 	switch t.Field {
 	case audit.FieldOccurred:
 		return t.rangeMay(s.minOcc, s.maxOcc)
 	case audit.FieldReceived:
 		return t.rangeMay(s.minRec, s.maxRec)
-	case audit.FieldType, audit.FieldTypePrefix:
-		kind = 0
-	case audit.FieldCategory:
-		kind = 1
-	case audit.FieldCountry:
-		kind = 2
 	}
-	if kind >= 0 {
+	if kind := t.setKind(); kind >= 0 {
 		all, any := true, false
 		for _, v := range set(s, dict, kind) {
 			p := t.valueMatches(v)
@@ -244,19 +254,69 @@ func (t *term) summaryMay(s, dict *summary, words int) bool {
 		}
 		return t.decide(all, any)
 	}
+	return t.filterMay(s.filter, words)
+}
+
+// mayMatchBlock tests a block's summary (summary.go) as mayMatch tests
+// its header's: no event of a block it is false for matches.
+func (m *matcher) mayMatchBlock(s *blockSum, tab *strTable) bool {
+	for i := range m.terms {
+		t := &m.terms[i]
+		var ok bool
+		switch t.Field {
+		case audit.FieldOccurred:
+			ok = t.rangeMay(s.minOcc, s.maxOcc)
+		case audit.FieldReceived:
+			ok = t.rangeMay(s.minRec, s.maxRec)
+		default:
+			if kind := t.setKind(); kind >= 0 {
+				all, any := true, false
+				for _, id := range s.sets[kind] {
+					p := t.idMatches(id, tab)
+					all, any = all && p, any || p
+				}
+				ok = t.decide(all, any)
+			} else {
+				ok = t.filterMay(s.filter, s.wordKeys())
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// idMatches is valueMatches of an interned value, tested once per term.
+func (t *term) idMatches(id uint32, tab *strTable) bool {
+	if int(id) >= len(t.known) {
+		t.known = append(t.known, make([]byte, int(id)+1-len(t.known))...)
+	}
+	if t.known[id] == 0 {
+		t.known[id] = 2
+		if t.valueMatches(tab.str(id)) {
+			t.known[id] = 1
+		}
+	}
+	return t.known[id] == 1
+}
+
+// filterMay tests a summary's Bloom filter (words: which word keys it
+// holds) against a term that is not a time or set term.
+func (t *term) filterMay(f bloom, words int) bool {
 	if t.Negate || t.Field == audit.FieldText && words == 0 {
 		return true
 	}
 	if t.alts != nil {
 		// A value list: skip only if none of the values is in the filter.
-		return slices.ContainsFunc(t.alts, s.filter.has)
+		return slices.ContainsFunc(t.alts, f.has)
 	}
 	probes := t.probes
 	if words == keysV2 {
 		probes = t.wprobes
 	}
 	for _, h := range probes {
-		if !s.filter.has(h) {
+		if !f.has(h) {
 			return false
 		}
 	}

@@ -40,9 +40,12 @@ func (s *Store) recover() error {
 		}
 	}
 	var lastFile, end int64
-	var repaired []*orgLog
+	var repaired, resummed []*orgLog
+	var rebuiltSums [][]*blockRef
 	defer func() { s.rebuilt = len(repaired) }()
+	s.rebuiltSums = 0
 	for _, co := range orgs {
+		sums := s.restoreSummaries(co)
 		o, repair, err := s.loadOrg(co)
 		if err != nil {
 			return err
@@ -50,6 +53,10 @@ func (s *Store) recover() error {
 		s.orgs[o.name] = o
 		if repair {
 			repaired = append(repaired, o)
+		}
+		if len(sums) > 0 {
+			resummed, rebuiltSums = append(resummed, o), append(rebuiltSums, sums)
+			s.rebuiltSums += len(sums)
 		}
 		for _, b := range co.blocks {
 			if b.file > lastFile || b.file == lastFile && b.off+b.size > end {
@@ -66,6 +73,12 @@ func (s *Store) recover() error {
 		}
 		if len(repaired) > 0 {
 			slog.Info("logstore: rebuilt id filters or tree edges from the blocks and stored them in the catalog", "orgs", len(repaired))
+		}
+		if err := s.cat.writeSummaries(ctx, resummed, rebuiltSums); err != nil {
+			return err
+		}
+		if s.rebuiltSums > 0 {
+			slog.Info("logstore: rebuilt block summaries from the blocks' headers and stored them in the catalog", "blocks", s.rebuiltSums)
 		}
 	}
 	if err := s.replay(); err != nil {
@@ -128,6 +141,32 @@ func (s *Store) loadOrg(co *catalogOrg) (o *orgLog, repair bool, err error) {
 	}
 	o.sealedEdge, o.tree.edge = edge, edge
 	return o, repair, nil
+}
+
+// restoreSummaries sets the summary of each of co's blocks from its
+// stored row, or, where the row is missing (a catalog written before
+// summaries were kept), of another version, damaged or not the block's,
+// from the block's header; it returns the blocks whose summaries were
+// rebuilt, to be stored again. A block whose header cannot be read keeps
+// no summary: a search reading it fails, naming it.
+func (s *Store) restoreSummaries(co *catalogOrg) []*blockRef {
+	var rebuilt []*blockRef
+	for i, b := range co.blocks {
+		sum, err := decodeBlockSum(co.num, b, co.sums[i], s.cat.strs)
+		if err == nil {
+			b.sum = sum
+			continue
+		}
+		h, err := s.blocks.header(b)
+		if err != nil {
+			slog.Warn("logstore: a block's summary cannot be rebuilt", "org", co.name, "err", err)
+			continue
+		}
+		b.sum = sumOf(h, s.cat.strs)
+		rebuilt = append(rebuilt, b)
+	}
+	co.sums = nil
+	return rebuilt
 }
 
 // computeEdge computes the edge of o's tree at its sealed size from the

@@ -220,7 +220,8 @@ func (s *Store) sealOrg(ctx context.Context, o *orgLog, upto int64) error {
 	if err != nil {
 		return err
 	}
-	b := &blockRef{first: from, n: int64(len(events)), file: file, off: off, size: int64(len(data))}
+	b := &blockRef{first: from, n: int64(len(events)), file: file, off: off, size: int64(len(data)),
+		sum: sumOf(hdr, s.cat.strs)} // stored with the block's row (writeSeal)
 	s.blocks.keep(b, hdr)
 	groups, err := s.sealIDs(o, b, hashes)
 	if err != nil {

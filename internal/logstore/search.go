@@ -66,6 +66,11 @@ type walker struct {
 	low   []byte // an event lower-cased (matcher.textMay), reused
 }
 
+// skipSummaries, set by benchmarks, tests each block's summary only
+// after reading its header (the cost of a walk before summaries were
+// kept in memory).
+var skipSummaries bool
+
 type stop struct{}
 
 func (stop) Error() string { return "done" }
@@ -174,12 +179,20 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 	if err := w.ctx.Err(); err != nil {
 		return err
 	}
+	// The block's summary first: a block that cannot match is skipped
+	// without a read.
+	if b.sum != nil && !skipSummaries && !w.m.mayMatchBlock(b.sum, w.s.cat.strs) {
+		return nil
+	}
 	h, err := w.s.blocks.header(b)
 	if err != nil {
 		return err
 	}
 	inFilter := h.version == 1
-	if !w.m.mayMatch(&h.sum, nil, h.wordKeys(true)) {
+	if b.sum != nil && skipSummaries && !w.m.mayMatchBlock(b.sum, w.s.cat.strs) {
+		return nil
+	}
+	if b.sum == nil && !w.m.mayMatch(&h.sum, nil, h.wordKeys(true)) {
 		return nil
 	}
 	var pages []byte

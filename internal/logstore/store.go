@@ -95,6 +95,9 @@ type Store struct {
 	// rebuilt is how many orgs' id filters or tree edges Open had to
 	// rebuild from their blocks (missing or damaged in the catalog).
 	rebuilt int
+	// rebuiltSums is how many blocks' summaries Open had to rebuild from
+	// their headers (missing or damaged in the catalog).
+	rebuiltSums int
 
 	sealMu  sync.Mutex // one seal at a time
 	kick    chan struct{}

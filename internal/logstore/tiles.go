@@ -136,15 +136,14 @@ func (c *leafCache) leaf(seq int64) (ledger.Hash, error) {
 		return c.prunedLeaf(seq)
 	}
 	b := findBlock(c.v.blocks, seq)
-	h, err := c.s.blocks.header(b)
+	p, pi, err := c.s.blocks.locate(b, seq) // no header read: the summary places the page
 	if err != nil {
 		return ledger.Hash{}, err
 	}
-	p := findPage(h, seq)
 	key := pageKey{b, p}
 	hashes, ok := c.pages[key]
 	if !ok {
-		events, err := c.s.blocks.page(b, h, p)
+		events, _, err := c.s.blocks.readPage(b, p, &pi, nil, nil)
 		if err != nil {
 			return ledger.Hash{}, err
 		}
@@ -157,7 +156,7 @@ func (c *leafCache) leaf(seq int64) (ledger.Hash, error) {
 		}
 		c.pages[key] = hashes
 	}
-	return hashes[seq-h.pages[p].first], nil
+	return hashes[seq-pi.first], nil
 }
 
 // tileRows returns the tile rows a seal from sealed0 to sealed1 completes
