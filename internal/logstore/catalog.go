@@ -290,11 +290,12 @@ func writeEdge(ctx context.Context, tx *sql.Tx, org int64, e *ledger.Edge) error
 	return err
 }
 
-// repair stores the id filters and edges Open had to rebuild (a catalog
-// written before they were kept, or rows found damaged), so that the
-// next Open reads them.
-func (c *catalog) repair(ctx context.Context, orgs []*orgLog) error {
-	if len(orgs) == 0 {
+// repair stores the id filters, edges and block summaries Open had to
+// rebuild (a catalog written before they were kept, or rows found
+// damaged), so that the next Open reads them: orgs' id filters and
+// edges, and the summaries of sums' blocks.
+func (c *catalog) repair(ctx context.Context, orgs []*orgLog, sums []orgBlocks) error {
+	if len(orgs) == 0 && len(sums) == 0 {
 		return nil
 	}
 	tx, err := c.w.BeginTx(ctx, nil)
@@ -313,35 +314,24 @@ func (c *catalog) repair(ctx context.Context, orgs []*orgLog) error {
 			return sqlite.StoreErr("storing a rebuilt tree edge", err)
 		}
 	}
+	for _, ob := range sums {
+		for _, b := range ob.blocks {
+			if _, err := tx.ExecContext(ctx, `UPDATE blocks SET summary = ? WHERE org = ? AND first = ?`,
+				encodeSummary(ob.num, b, c.strs), ob.num, b.first); err != nil {
+				return sqlite.StoreErr("storing rebuilt block summaries", err)
+			}
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return sqlite.StoreErr("storing rebuilt id filters", err)
 	}
 	return nil
 }
 
-// writeSummaries stores the summaries Open had to rebuild (a catalog
-// written before they were kept, or rows found damaged).
-func (c *catalog) writeSummaries(ctx context.Context, orgs []*orgLog, blocks [][]*blockRef) error {
-	if len(orgs) == 0 {
-		return nil
-	}
-	tx, err := c.w.BeginTx(ctx, nil)
-	if err != nil {
-		return sqlite.StoreErr("storing rebuilt block summaries", err)
-	}
-	defer tx.Rollback()
-	for i, o := range orgs {
-		for _, b := range blocks[i] {
-			if _, err := tx.ExecContext(ctx, `UPDATE blocks SET summary = ? WHERE org = ? AND first = ?`,
-				encodeSummary(o.num, b, c.strs), o.num, b.first); err != nil {
-				return sqlite.StoreErr("storing rebuilt block summaries", err)
-			}
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return sqlite.StoreErr("storing rebuilt block summaries", err)
-	}
-	return nil
+// orgBlocks is blocks of one org.
+type orgBlocks struct {
+	num    int64
+	blocks []*blockRef
 }
 
 // catalogOrg is one org as the catalog holds it.

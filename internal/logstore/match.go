@@ -228,13 +228,8 @@ func set(s, dict *summary, kind int) []string {
 // setKind is the summary set a term's field is tested against (0
 // types, 1 categories, 2 countries), or -1.
 func (t *term) setKind() int {
-	switch t.Field {
-	case audit.FieldType, audit.FieldTypePrefix:
-		return 0
-	case audit.FieldCategory:
-		return 1
-	case audit.FieldCountry:
-		return 2
+	if k := columnOf(t.Field); k < 3 {
+		return k // the columns' order
 	}
 	return -1
 }

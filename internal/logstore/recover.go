@@ -40,8 +40,8 @@ func (s *Store) recover() error {
 		}
 	}
 	var lastFile, end int64
-	var repaired, resummed []*orgLog
-	var rebuiltSums [][]*blockRef
+	var repaired []*orgLog
+	var rebuiltSums []orgBlocks
 	defer func() { s.rebuilt = len(repaired) }()
 	s.rebuiltSums = 0
 	for _, co := range orgs {
@@ -55,7 +55,7 @@ func (s *Store) recover() error {
 			repaired = append(repaired, o)
 		}
 		if len(sums) > 0 {
-			resummed, rebuiltSums = append(resummed, o), append(rebuiltSums, sums)
+			rebuiltSums = append(rebuiltSums, orgBlocks{co.num, sums})
 			s.rebuiltSums += len(sums)
 		}
 		for _, b := range co.blocks {
@@ -68,14 +68,11 @@ func (s *Store) recover() error {
 		if err := s.blocks.open(lastFile, end); err != nil {
 			return err
 		}
-		if err := s.cat.repair(ctx, repaired); err != nil {
+		if err := s.cat.repair(ctx, repaired, rebuiltSums); err != nil {
 			return err
 		}
 		if len(repaired) > 0 {
 			slog.Info("logstore: rebuilt id filters or tree edges from the blocks and stored them in the catalog", "orgs", len(repaired))
-		}
-		if err := s.cat.writeSummaries(ctx, resummed, rebuiltSums); err != nil {
-			return err
 		}
 		if s.rebuiltSums > 0 {
 			slog.Info("logstore: rebuilt block summaries from the blocks' headers and stored them in the catalog", "blocks", s.rebuiltSums)
