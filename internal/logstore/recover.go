@@ -170,7 +170,7 @@ func (s *Store) restoreSummaries(co *catalogOrg) []*blockRef {
 // tiles and the blocks (at most 255 leaves per edge hash).
 func (s *Store) computeEdge(o *orgLog) (*ledger.Edge, error) {
 	v := view{o: o, size: o.sealed, sealed: o.sealed, pruned: o.pruned, blocks: o.blocks, tree: o.tree}
-	c := &leafCache{s: s, v: &v, pages: map[pageKey][]ledger.Hash{}}
+	c := &leafCache{s: s, v: &v, pages: map[pageKey]*leafPage{}}
 	idx := ledger.EdgeIndexes(o.sealed)
 	hashes := make([]ledger.Hash, len(idx))
 	for i, x := range idx {

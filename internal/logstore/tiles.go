@@ -73,7 +73,7 @@ func (s *Store) ReadHashes(ctx context.Context, org string, indexes []int64) ([]
 		return nil, internalErr("org %q has no tree hashes", org)
 	}
 	v := o.view()
-	leaves := &leafCache{s: s, v: &v, pages: map[pageKey][]ledger.Hash{}}
+	leaves := &leafCache{s: s, v: &v, pages: map[pageKey]*leafPage{}}
 	out := make([]ledger.Hash, len(indexes))
 	for i, x := range indexes {
 		level, n := ledger.SplitIndex(x)
@@ -99,7 +99,7 @@ type pageKey struct {
 type leafCache struct {
 	s     *Store
 	v     *view
-	pages map[pageKey][]ledger.Hash
+	pages map[pageKey]*leafPage
 	// the pruned leaves' row last read (prune.go)
 	prunedFirst int64
 	prunedRow   []byte
@@ -141,22 +141,34 @@ func (c *leafCache) leaf(seq int64) (ledger.Hash, error) {
 		return ledger.Hash{}, err
 	}
 	key := pageKey{b, p}
-	hashes, ok := c.pages[key]
+	lp, ok := c.pages[key]
 	if !ok {
 		events, _, err := c.s.blocks.readPage(b, p, &pi, nil, nil)
 		if err != nil {
 			return ledger.Hash{}, err
 		}
-		hashes = make([]ledger.Hash, len(events))
-		for i, e := range events {
-			hashes[i], _ = ledger.EventLeaf(e) // a redacted event stands by its original leaf
-		}
+		lp = &leafPage{events: events, hashes: make([]ledger.Hash, len(events)), done: make([]bool, len(events))}
 		if len(c.pages) > 64 {
 			clear(c.pages)
 		}
-		c.pages[key] = hashes
+		c.pages[key] = lp
 	}
-	return hashes[seq-pi.first], nil
+	// Hashed when asked: a proof needs the 16 leaves of its group, not the
+	// whole page.
+	i := seq - pi.first
+	if !lp.done[i] {
+		lp.hashes[i], _ = ledger.EventLeaf(lp.events[i]) // a redacted event stands by its original leaf
+		lp.done[i] = true
+	}
+	return lp.hashes[i], nil
+}
+
+// leafPage is a decoded page and the leaf hashes of its events computed
+// so far.
+type leafPage struct {
+	events [][]byte
+	hashes []ledger.Hash
+	done   []bool
 }
 
 // tileRows returns the tile rows a seal from sealed0 to sealed1 completes
