@@ -205,24 +205,24 @@ func (m *matcher) mayMatch(s, dict *summary, words int) bool {
 	return true
 }
 
-// set returns the values of one of the summary's sets: kind 0 types,
-// 1 categories, 2 countries.
-func set(s, dict *summary, kind int) []string {
-	src := s
-	if dict != nil {
-		src = dict
-	}
-	all := [3][]string{src.types, src.categories, src.countries}[kind]
-	if dict == nil {
-		return all
-	}
-	var out []string
-	for j, v := range all {
-		if s.bits[kind][j/8]&(1<<(j%8)) != 0 {
-			out = append(out, v)
+// columnsPay reports whether a block's columns (columns.go) may skip
+// more than its page summaries do: for one type, category or country
+// term alone (with times or negations) the page sets are exact, so that
+// decoding the columns would skip no page and only spare testing the
+// events of pages that are decoded anyway. They pay for two such terms
+// (no single event may have both values), an actor, or words (an event
+// failing on its fields costs no tokenizing).
+func (m *matcher) columnsPay() bool {
+	n := 0
+	for i := range m.terms {
+		switch col := columnOf(m.terms[i].Field); {
+		case col == 3:
+			return true
+		case col >= 0:
+			n++
 		}
 	}
-	return out
+	return n >= 2 || n == 1 && m.words
 }
 
 // setKind is the summary set a term's field is tested against (0
@@ -242,8 +242,16 @@ func (t *term) summaryMay(s, dict *summary, words int) bool {
 		return t.rangeMay(s.minRec, s.maxRec)
 	}
 	if kind := t.setKind(); kind >= 0 {
+		// A page's set is bits over its block's (dict's) values.
+		src := s
+		if dict != nil {
+			src = dict
+		}
 		all, any := true, false
-		for _, v := range set(s, dict, kind) {
+		for j, v := range [3][]string{src.types, src.categories, src.countries}[kind] {
+			if dict != nil && s.bits[kind][j/8]&(1<<(j%8)) == 0 {
+				continue
+			}
 			p := t.valueMatches(v)
 			all, any = all && p, any || p
 		}

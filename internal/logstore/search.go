@@ -217,7 +217,7 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 		cand = append(cand, p)
 	}
 	var cols *colFilter
-	if len(cand) > 0 && w.m.useColumns() && !inFilter {
+	if len(cand) > 0 && w.m.useColumns() && w.m.columnsPay() && !inFilter {
 		// The events' type, category, country and actor.
 		c, err := w.s.blocks.columnsOf(b, h)
 		if err != nil {
