@@ -22,6 +22,9 @@ type matcher struct {
 	words bool // a term tests the search text's words
 	text  bool // a positive term tests them (word sections can skip pages)
 	pairs bool // a positive term has pairs of whole words (pair filters can skip blocks)
+	// plain: a positive type, category or country term's values are all
+	// plain (plainValue), so an event's bytes hold one of them (fieldsMay).
+	plain bool
 }
 
 type term struct {
@@ -34,6 +37,7 @@ type term struct {
 	wprobes  []uint64 // … in a version 2 block filter
 	pprobes  []uint64 // … in a version 2 pair filter
 	values   []string // other terms: the values OR'ed (audit.Term.Values)
+	plain    bool     // a positive set term whose values are all plain (fieldsMay)
 	alts     []uint64 // their keys: a matching event has one of them in its filter
 	// known caches valueMatches of the summaries' interned values
 	// (strTable index): 0 not tested yet, 1 matches, 2 does not.
@@ -80,6 +84,8 @@ func compile(f audit.Filter) *matcher {
 			}
 		case audit.FieldType, audit.FieldTypePrefix, audit.FieldCategory, audit.FieldCountry, audit.FieldActor, audit.FieldTarget:
 			c.values = t.Values()
+			c.plain = c.setKind() >= 0 && !t.Negate && len(c.values) > 0 && !slices.ContainsFunc(c.values, func(v string) bool { return !plainValue(v) })
+			m.plain = m.plain || c.plain
 			if kind, ok := fieldKey[t.Field]; ok {
 				for _, v := range c.values {
 					c.alts = append(c.alts, keyHash(kind, v))
@@ -379,6 +385,36 @@ func (m *matcher) textPages(d *wordDict) (pageSet, error) {
 		}
 	}
 	return out, nil
+}
+
+// plainValue reports whether v is non-empty ASCII letters, digits, '.',
+// '_' and '-': bytes no JSON encoder escapes.
+func plainValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return v != ""
+}
+
+// fieldsMay reports whether an event's bytes may match every positive
+// type, category and country term whose values are plain: one of its
+// values (for a type prefix, the prefix) occurs in them. A field's value
+// is its JSON string decoded, which holds a plain value only as those
+// bytes unless it has a \u escape: bytes with one may match.
+func (m *matcher) fieldsMay(data []byte) bool {
+	if bytes.Contains(data, []byte(`\u`)) {
+		return true
+	}
+	for i := range m.terms {
+		t := &m.terms[i]
+		if t.plain && !slices.ContainsFunc(t.values, func(v string) bool { return bytes.Contains(data, []byte(v)) }) {
+			return false
+		}
+	}
+	return true
 }
 
 // textMay reports whether an event's canonical bytes may match every

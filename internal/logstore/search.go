@@ -105,6 +105,9 @@ func (w *walker) matches(data []byte, d *doc) (bool, error) {
 	if d != nil {
 		return w.m.match(d), nil
 	}
+	if w.m.plain && !w.m.fieldsMay(data) {
+		return false, nil
+	}
 	if w.m.text && !w.m.textMay(data, &w.low) {
 		return false, nil
 	}

@@ -324,3 +324,62 @@ func TestSummariesAfterPruneAndErasure(t *testing.T) {
 		t.Fatal("the erased event lost its word")
 	}
 }
+
+// TestFieldsMay: the substring pre-test of type, category and country
+// terms never rejects an event that matches (an escaped value may match),
+// and is off for negations and values that are not plain.
+func TestFieldsMay(t *testing.T) {
+	ev := testEvent("acme", 1)
+	ev.Type, ev.Category = "billing.charge", "billing"
+	ev.Location = &audit.Location{CountryCode: "FR", Country: "France"}
+	data := ev.AppendCanonical(nil)
+	escaped := []byte(strings.Replace(string(data), `"type":"billing.charge"`, `"type":"\u0062illing.charge"`, 1))
+	if string(escaped) == string(data) {
+		t.Fatal("the test event has no type to escape")
+	}
+	for _, c := range []struct {
+		q         string
+		plain     bool
+		data, esc bool // fieldsMay of the bytes and of the escaped bytes
+	}{
+		{"type:billing.charge", true, true, true},
+		{"type:billing.*", true, true, true},
+		{"type:repo.create", true, false, true},
+		{"type:repo.create,billing.charge", true, true, true},
+		{"category:billing country:FR", true, true, true},
+		{"country:US", true, false, true},
+		{"-type:billing.charge", false, true, true},
+		{"actor:alice", false, true, true},
+	} {
+		f, err := query.Parse(c.q, query.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := compile(f)
+		if m.plain != c.plain {
+			t.Errorf("%q: plain %v, want %v", c.q, m.plain, c.plain)
+			continue
+		}
+		if !m.plain {
+			continue
+		}
+		if got := m.fieldsMay(data); got != c.data {
+			t.Errorf("%q: fieldsMay = %v, want %v", c.q, got, c.data)
+		}
+		if got := m.fieldsMay(escaped); got != c.esc {
+			t.Errorf("%q on escaped bytes: fieldsMay = %v, want %v", c.q, got, c.esc)
+		}
+		d, err := scanDoc(escaped)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.match(d) && !m.fieldsMay(escaped) {
+			t.Errorf("%q: an event that matches is rejected", c.q)
+		}
+	}
+	for _, v := range []string{"bill ing", "zürich", `a"b`, ""} {
+		if m := compile(audit.Filter{Terms: []audit.Term{{Field: audit.FieldCategory, Value: "billing", Or: []string{v}}}}); m.plain {
+			t.Errorf("category billing or %q: the values are taken as plain", v)
+		}
+	}
+}
