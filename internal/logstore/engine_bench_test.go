@@ -172,8 +172,8 @@ func BenchmarkOpen(b *testing.B) {
 // BenchmarkProof is an inclusion proof of a random event of the big org
 // (what GET …/events/{id}/proof does in the store: find the event by id,
 // then the proof's hashes): cold drops every cached block header before
-// each proof (the header cache holds 1,024 blocks, 4M events: at 10M most
-// proofs miss it), warm keeps them.
+// each proof (what most proofs at 10M met before block summaries placed
+// pages without the header), warm keeps them.
 func BenchmarkProof(b *testing.B) {
 	dir, big := benchStore(b)
 	ctx := context.Background()
