@@ -187,13 +187,11 @@ func decodeBlockSum(org int64, b *blockRef, data []byte, tab *strTable) (*blockS
 	return s, nil
 }
 
-// wordKeys tells which word keys the block filter holds (as
-// blockHeader.wordKeys(true)).
+// wordKeys tells which word keys the block filter holds: the header's
+// answer for the block's format.
 func (s *blockSum) wordKeys() int {
-	if s.version == 1 {
-		return keysV1
-	}
-	return keysV2
+	h := blockHeader{version: s.version}
+	return h.wordKeys(true)
 }
 
 // pageFirst is the first seq of page p, from the block's first.
