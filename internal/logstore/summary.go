@@ -27,7 +27,8 @@ import (
 //	min/max occurred_at, min/max received_at (4 varints, Unix µs)
 //	types, categories, countries: each a count (uvarint) then the values (uvarint length + bytes)
 //	block filter (uvarint length + bytes)
-//	pages: a count (uvarint), then per page its length (uvarint), events (uvarint) and CRC-32C (u32)
+//	pages: a count (uvarint), the first's offset in the block (uvarint), then per page
+//	its length (uvarint), events (uvarint) and CRC-32C (u32); pages are contiguous
 //	CRC-32C (u32)
 //
 // The CRC-32C covers the org number and the block's first seq, event
@@ -46,10 +47,11 @@ type blockSum struct {
 	sets                           [3][]uint32 // types, categories, countries: strTable indexes
 	filter                         bloom
 	pages                          []pageLoc
+	pagesEnd                       int64 // where the last page ends, within the block
 }
 
-// pageLoc is where a page is: pages are contiguous from the first's
-// offset to the block's end.
+// pageLoc is where a page is: pages are contiguous, from the first's
+// offset to pagesEnd.
 type pageLoc struct {
 	off uint32 // within the block
 	crc uint32
@@ -104,6 +106,7 @@ func sumOf(h *blockHeader, tab *strTable) *blockSum {
 	s.pages = make([]pageLoc, len(h.pages))
 	for i, p := range h.pages {
 		s.pages[i] = pageLoc{off: uint32(p.off), crc: p.crc, end: uint32(p.first + int64(p.n) - h.first)}
+		s.pagesEnd = p.off + p.size
 	}
 	return s
 }
@@ -132,6 +135,7 @@ func encodeSummary(org int64, b *blockRef, tab *strTable) []byte {
 	}
 	out = appendBytes(out, s.filter)
 	out = binary.AppendUvarint(out, uint64(len(s.pages)))
+	out = binary.AppendUvarint(out, uint64(s.pages[0].off))
 	for i, p := range s.pages {
 		out = binary.AppendUvarint(out, uint64(b.pageSize(i)))
 		out = binary.AppendUvarint(out, uint64(p.end-b.pageFirst(i)))
@@ -166,19 +170,15 @@ func decodeBlockSum(org int64, b *blockRef, data []byte, tab *strTable) (*blockS
 	s.filter = bloom(slices.Clone(r.bytes()))
 	np := r.count(6)
 	s.pages = make([]pageLoc, 0, np)
-	off, end := b.size, int64(0)
-	var sizes []int64
+	first := r.int()
+	off, end := first, int64(0)
 	for i := 0; i < np && r.err == nil; i++ {
 		size, events, crc := r.int(), r.int(), r.u32()
-		end += events
-		sizes = append(sizes, size)
-		s.pages = append(s.pages, pageLoc{crc: crc, end: uint32(end)})
+		s.pages = append(s.pages, pageLoc{off: uint32(off), crc: crc, end: uint32(end + events)})
+		off, end = off+size, end+events
 	}
-	for i := len(sizes) - 1; i >= 0; i-- {
-		off -= sizes[i]
-		s.pages[i].off = uint32(off)
-	}
-	if r.err == nil && (len(r.b) != 0 || end != b.n || np == 0 || off < int64(blockPrefix+s.hl) || s.version < 1 || s.version > blockVersion) {
+	s.pagesEnd = off
+	if r.err == nil && (len(r.b) != 0 || end != b.n || np == 0 || first < int64(blockPrefix+s.hl) || off > b.size || s.version < 1 || s.version > blockVersion) {
 		r.err = fmt.Errorf("the summary does not describe %d events in %d bytes", b.n, b.size)
 	}
 	if r.err != nil {
@@ -207,7 +207,7 @@ func (b *blockRef) pageSize(p int) int64 {
 	if p+1 < len(b.sum.pages) {
 		return int64(b.sum.pages[p+1].off) - int64(b.sum.pages[p].off)
 	}
-	return b.size - int64(b.sum.pages[p].off)
+	return b.sum.pagesEnd - int64(b.sum.pages[p].off)
 }
 
 // idsHeader is a header holding what a lookup of the block's id
