@@ -201,7 +201,7 @@ func (tb *tab) expect(state, sel string) {
 
 func TestBrowserAccessibility(t *testing.T) {
 	tb := newAxeTab(t)
-	e := newEnvWith(t, envOptions{logEngine: true, deliver: true}) // retention needs the log engine; a failing stream below
+	e := newEnvWith(t, envOptions{deliver: true}) // a failing stream below
 	id, name := loadDemo(t, e)
 	e.ingest("acme", changeRole("carol-1", "carol", "dave"), changeRole("carol-2", "carol", "erin"))
 	pageURL := e.URL + pageOf
