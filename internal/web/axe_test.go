@@ -104,7 +104,7 @@ func (tb *tab) setMode(m viewMode) {
 			{Name: "prefers-reduced-motion", Value: "reduce"},
 		}),
 	)
-	tb.await(`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`, nil)
+	tb.painted()
 }
 
 // resetMode ends the emulation of setMode.
