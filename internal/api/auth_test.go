@@ -121,7 +121,7 @@ func TestRevocationTakesEffectAtOnce(t *testing.T) {
 }
 
 func TestScopes(t *testing.T) {
-	e := newEnvWith(t, envOptions{logEngine: true}) // erasures need it
+	e := newEnv(t)
 	ingest := e.key(audit.ScopeIngest, "acme")
 	read := e.key(audit.ScopeRead, "acme")
 	admin := e.key(audit.ScopeAdmin, "acme")

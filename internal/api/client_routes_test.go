@@ -180,7 +180,7 @@ func withStream(ctx context.Context, c *client.Client, fn func(id string) error)
 // TestClientCoversEveryRoute walks the route table: each route has a
 // client method, and calling it succeeds and reaches that route.
 func TestClientCoversEveryRoute(t *testing.T) {
-	e := newEnvWith(t, envOptions{logEngine: true}) // erasures need it
+	e := newEnv(t)
 	e.ingest("acme", changeRole("e1", "bob"), repoCreate("e2", "llama"))
 	c := e.client(e.Admin)
 	for _, rt := range api.RouteTable() {

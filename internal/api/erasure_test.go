@@ -22,7 +22,7 @@ import (
 // (blocks, write-ahead log, SQLite catalog and its WAL) holds the
 // person's id or names any more.
 func TestErasureOverHTTP(t *testing.T) {
-	e := newEnvWith(t, envOptions{logEngine: true})
+	e := newEnv(t)
 	c := e.client(e.Admin)
 	ctx := t.Context()
 	zelda := changeRole("e1", "zelda")
@@ -124,7 +124,7 @@ func TestErasureOverHTTP(t *testing.T) {
 
 // TestErasureRefusedOnSQLite: the SQLite engine cannot rewrite events.
 func TestErasureRefusedOnSQLite(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvWith(t, envOptions{sqlite: true})
 	r := e.do("POST", "/api/v1/orgs/acme/erasures", e.Admin, "application/json", []byte(`{"user_id":"u_zelda","reason":"x"}`))
 	if r.Status != 400 || !strings.Contains(r.apiError().Message, "trail migrate-store --from sqlite:DIR --to log:DIR") {
 		t.Errorf("erasure on the SQLite engine: %d %s", r.Status, r.Body)

@@ -30,8 +30,8 @@ import (
 	"github.com/trailaudit/trail/internal/stream"
 )
 
-// env is a running Trail: the real SQLite store in a temporary data
-// directory, the real Service with a tiny geolocation database, and the
+// env is a running Trail: the log engine (Trail's embedded store) in a
+// temporary data directory, the real Service with a tiny geolocation database, and the
 // API on a real HTTP server on 127.0.0.1.
 type env struct {
 	t     *testing.T
@@ -54,9 +54,9 @@ type envOptions struct {
 	limits *ratelimit.Guard
 	// reg, if set, is the API's metrics registry.
 	reg *prometheus.Registry
-	// logEngine stores in the log engine instead of SQLite (erasure and
-	// pruning need it).
-	logEngine bool
+	// sqlite stores in the SQLite engine instead of the log engine (for
+	// what that engine refuses).
+	sqlite bool
 }
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, envOptions{}) }
@@ -67,10 +67,10 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 	e := &env{t: t, Data: filepath.Join(dir, "data"), Logs: &syncBuffer{}}
 	var store audit.Store
 	var err error
-	if opts.logEngine {
-		store, err = logstore.Open(e.Data, logstore.Options{})
-	} else {
+	if opts.sqlite {
 		store, err = sqlite.Open(e.Data, sqlite.Options{})
+	} else {
+		store, err = logstore.Open(e.Data, logstore.Options{})
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,19 @@ import (
 	"github.com/trailaudit/trail/internal/audit"
 )
 
+// The SQLite engine cannot prune: a finite retention is refused with the
+// fix, and nothing is stored.
+func TestPolicyRefusedOnSQLite(t *testing.T) {
+	e := newEnvWith(t, envOptions{sqlite: true})
+	r := e.do("PUT", "/api/v1/orgs/acme/policy", e.Admin, "application/json", []byte(`{"retention":"400d"}`))
+	if r.Status != 400 || !strings.Contains(r.apiError().Message, "trail migrate-store --from sqlite:DIR --to log:DIR") {
+		t.Errorf("400d on the SQLite engine: %d %s", r.Status, r.Body)
+	}
+	if p, err := e.client(e.Admin).Policy(t.Context(), "acme"); err != nil || !p.Default || p.Retention != "forever" {
+		t.Errorf("policy after the refusal = %+v, %v", p, err)
+	}
+}
+
 func TestPolicyRoutes(t *testing.T) {
 	e := newEnv(t)
 	e.ingest("acme", changeRole("e1", "bob"))
@@ -20,11 +33,6 @@ func TestPolicyRoutes(t *testing.T) {
 	p, err := c.Policy(ctx, "acme")
 	if err != nil || p.Retention != "forever" || !p.Default || p.LegalHold {
 		t.Fatalf("default policy = %+v, %v", p, err)
-	}
-	// The SQLite engine cannot prune: a finite retention is refused with the fix.
-	r := e.do("PUT", "/api/v1/orgs/acme/policy", e.Admin, "application/json", []byte(`{"retention":"400d"}`))
-	if r.Status != 400 || !strings.Contains(r.apiError().Message, "trail migrate-store --from sqlite:DIR --to log:DIR") {
-		t.Errorf("400d on the SQLite engine: %d %s", r.Status, r.Body)
 	}
 	set, err := c.SetPolicy(ctx, "acme", client.Policy{Retention: "forever", LegalHold: true, LegalHoldReason: "case 42"})
 	if err != nil || set.Retention != "forever" || !set.LegalHold || set.LegalHoldReason != "case 42" || set.Default || set.UpdatedAt == "" {

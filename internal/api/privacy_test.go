@@ -6,17 +6,24 @@ import (
 	"bytes"
 	"context"
 	"net/netip"
-	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/trailaudit/trail/client"
+	"github.com/trailaudit/trail/internal/logstore"
+	"github.com/trailaudit/trail/internal/trailtest"
 )
 
 // TestFullIPNeverStored ingests events with distinctive client addresses,
 // reads them back every way, then searches every file of the data
-// directory (the database, its -wal and -shm) and everything Trail logged
-// for the full addresses, as text and as raw bytes.
+// directory and everything Trail logged for the full addresses, as text
+// and as raw bytes, inside the log engine's compressed pages too: once
+// while the events are in the write-ahead log (wal/) and the catalog, and
+// again once they are sealed into blocks (blocks/). Each time the
+// anonymized address must be found where the events are, or the search
+// would prove nothing.
 func TestFullIPNeverStored(t *testing.T) {
 	e := newEnv(t)
 	full := []string{"81.2.69.160", "2a02:26f0:1:2:3:4:5:6", "::ffff:81.2.69.161"}
@@ -51,28 +58,27 @@ func TestFullIPNeverStored(t *testing.T) {
 			needles[s+" (raw unmapped)"] = addr.Unmap().AsSlice()
 		}
 	}
-	haystacks := map[string][]byte{"logs": e.Logs.Bytes()}
-	err = filepath.WalkDir(e.Data, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+	search := func(when, where string) {
+		t.Helper()
+		if files := trailtest.FilesHolding(t, e.Data, "81.2.69.0"); !slices.ContainsFunc(files, func(f string) bool {
+			return strings.HasPrefix(f, filepath.Join(e.Data, where)+string(filepath.Separator))
+		}) {
+			t.Fatalf("%s, no file under %s/ holds the anonymized address (found in %v): the search proves nothing", when, where, files)
 		}
-		b, err := os.ReadFile(path)
-		haystacks[path] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(haystacks) < 2 {
-		t.Fatalf("no files under %s", e.Data)
-	}
-	for where, hay := range haystacks {
 		for what, needle := range needles {
-			if bytes.Contains(hay, needle) {
-				t.Errorf("%s holds the full address %s", where, what)
+			for _, f := range trailtest.FilesHoldingBytes(t, e.Data, needle) {
+				t.Errorf("%s, %s holds the full address %s", when, f, what)
+			}
+			if bytes.Contains(e.Logs.Bytes(), needle) {
+				t.Errorf("%s, the logs hold the full address %s", when, what)
 			}
 		}
 	}
+	search("before sealing", "wal")
+	if err := e.Store.(*logstore.Store).Seal(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	search("after sealing", "blocks")
 	if len(e.Logs.Bytes()) == 0 {
 		t.Error("nothing was logged; the log search proves nothing")
 	}

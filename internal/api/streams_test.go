@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -92,11 +93,28 @@ func TestStreamOverHTTP(t *testing.T) {
 	if p, err := c.PauseStream(t.Context(), "acme", st.ID); err != nil || p.State != "paused" {
 		t.Errorf("PauseStream = %+v, %v", p, err)
 	}
+	// Replayed while paused, so that the reply shows the moved cursor: an
+	// active stream may deliver again before the reply is read.
+	if p, err := c.ReplayStream(t.Context(), "acme", st.ID, client.ReplayFrom{FromTime: time.Now().Add(-time.Hour)}); err != nil || p.DeliveredSeq != -1 || p.State != "paused" {
+		t.Errorf("ReplayStream(from_time an hour ago) = %+v, %v; want delivered_seq -1, paused", p, err)
+	}
+	mu.Lock()
+	seqs = nil
+	mu.Unlock()
 	if p, err := c.ResumeStream(t.Context(), "acme", st.ID); err != nil || p.State != "active" {
 		t.Errorf("ResumeStream = %+v, %v", p, err)
 	}
-	if p, err := c.ReplayStream(t.Context(), "acme", st.ID, client.ReplayFrom{FromTime: time.Now().Add(-time.Hour)}); err != nil || p.DeliveredSeq != -1 {
-		t.Errorf("ReplayStream(from_time an hour ago) = %+v, %v; want delivered_seq -1", p, err)
+	// Resumed, it delivers the org's log again from its first event.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		again := slices.Clone(seqs)
+		mu.Unlock()
+		if len(again) > 0 && again[0] == 0 && again[len(again)-1] >= n-1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the replay and 30s the receiver got seqs %v, want 0…%d again", again, n-1)
+		}
 	}
 	if res, err := c.TestStream(t.Context(), "acme", st.ID); err != nil || !res.OK {
 		t.Errorf("TestStream = %+v, %v", res, err)
@@ -118,7 +136,7 @@ func TestStreamOverHTTP(t *testing.T) {
 			}
 		}
 	}
-	if got := strings.Join(types, " "); got != "create pause resume replay test delete" {
+	if got := strings.Join(types, " "); got != "create pause replay resume test delete" {
 		t.Errorf("stream events in the log: %s", got)
 	}
 	metrics := string(e.get("/metrics", "").Body)

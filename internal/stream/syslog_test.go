@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,12 @@ var syslogEnv = stream.Env{Dial: (&net.Dialer{Timeout: 5 * time.Second}).DialCon
 // openSyslog creates and opens a syslog destination as the engine does.
 func openSyslog(t testing.TB, settings map[string]any) stream.Sink {
 	t.Helper()
+	return openSyslogEnv(t, settings, syslogEnv)
+}
+
+// openSyslogEnv is openSyslog with the given Env.
+func openSyslogEnv(t testing.TB, settings map[string]any, env stream.Env) stream.Sink {
+	t.Helper()
 	kind, ok := stream.LookupKind("syslog")
 	if !ok {
 		t.Fatal("no syslog kind")
@@ -33,7 +40,7 @@ func openSyslog(t testing.TB, settings map[string]any) stream.Sink {
 	if err != nil {
 		t.Fatalf("Create(%s): %v", raw, err)
 	}
-	sink, err := kind.Open(created.Settings, syslogEnv)
+	sink, err := kind.Open(created.Settings, env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,13 +309,20 @@ func TestSyslogReconnects(t *testing.T) {
 				port, settings = r.tlsPort, map[string]any{"hostname": "trail.test", "tls": true, "ca_pem": r.caPEM}
 			}
 			settings["address"] = fmt.Sprintf("127.0.0.1:%d", port)
-			sink := openSyslog(t, settings)
+			var dialed connList
+			sink := openSyslogEnv(t, settings, stream.Env{Dial: dialed.dial})
 			before := len(r.read(mode))
 			if err := sink.Deliver(context.Background(), renderedBatch(t, "cef", evs[:10])); err != nil {
 				t.Fatalf("Deliver: %v\nrsyslogd: %s", err, r.log.String())
 			}
 			r.wait(mode, before+10)
 			r.stop()
+			// The receiver is down for the sink once its close has reached
+			// the sink's socket: until then nothing on this side can tell,
+			// and a write succeeds. rsyslogd's exit sends the FIN, but on a
+			// loaded machine the kernel may hand it to the socket after the
+			// process is reaped, so wait for that, not for a while.
+			dialed.waitPeerClosed(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			err := sink.Deliver(ctx, renderedBatch(t, "cef", evs[10:20]))
 			cancel()
@@ -336,6 +350,42 @@ func TestSyslogReconnects(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// connList is a Dial that keeps every connection it made.
+type connList struct {
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (l *connList) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := syslogEnv.Dial(ctx, network, addr)
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+// waitPeerClosed waits until every connection made has the peer's close
+// (peerCloseArrived), failing the test after 10 s.
+func (l *connList) waitPeerClosed(t *testing.T) {
+	t.Helper()
+	l.mu.Lock()
+	conns := slices.Clone(l.conns)
+	l.mu.Unlock()
+	if len(conns) == 0 {
+		t.Fatal("the sink made no connection")
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if !slices.ContainsFunc(conns, func(c net.Conn) bool { return !peerCloseArrived(c) }) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the receiver's close never reached the sink's connection within 10 s")
+		}
 	}
 }
 

@@ -17,6 +17,12 @@ import (
 // are or inside any zstd frame they hold (the log engine's pages).
 func FilesHolding(t testing.TB, dir, v string) []string {
 	t.Helper()
+	return FilesHoldingBytes(t, dir, []byte(v))
+}
+
+// FilesHoldingBytes is FilesHolding for any bytes.
+func FilesHoldingBytes(t testing.TB, dir string, v []byte) []string {
+	t.Helper()
 	var out []string
 	dec, _ := zstd.NewReader(nil)
 	defer dec.Close()
@@ -29,7 +35,7 @@ func FilesHolding(t testing.TB, dir, v string) []string {
 		if err != nil {
 			return err
 		}
-		found := bytes.Contains(b, []byte(v))
+		found := bytes.Contains(b, v)
 		for i := 0; !found; i++ {
 			k := bytes.Index(b[i:], magic)
 			if k < 0 {
@@ -38,7 +44,7 @@ func FilesHolding(t testing.TB, dir, v string) []string {
 			i += k
 			if err := dec.Reset(bytes.NewReader(b[i:])); err == nil {
 				plain, _ := io.ReadAll(io.LimitReader(dec, 16<<20))
-				found = bytes.Contains(plain, []byte(v))
+				found = bytes.Contains(plain, v)
 			}
 		}
 		if found {

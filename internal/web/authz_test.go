@@ -170,7 +170,7 @@ func (e *env) stream(fresh bool) string {
 // table; every answer's body is checked so that nothing of org B ever
 // appears, and nothing of org A appears to a credential of org B.
 func TestAuthorizationMatrix(t *testing.T) {
-	e := newEnvWith(t, envOptions{sign: true, logEngine: true})
+	e := newEnvWith(t, envOptions{sign: true})
 	e.ingest(orgA, strings.Replace(changeRole(knownEventID, "alice", "bob"), `"u_bob"`, `"u_`+markerA+`"`, 1))
 	e.ingest(orgA, changeRole("", "alice", markerA))
 	e.ingest(orgB, changeRole("globex-known", "mallory", markerB))

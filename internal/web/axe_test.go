@@ -104,7 +104,7 @@ func (tb *tab) setMode(m viewMode) {
 			{Name: "prefers-reduced-motion", Value: "reduce"},
 		}),
 	)
-	tb.await(`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`, nil)
+	tb.painted()
 }
 
 // resetMode ends the emulation of setMode.
@@ -201,7 +201,7 @@ func (tb *tab) expect(state, sel string) {
 
 func TestBrowserAccessibility(t *testing.T) {
 	tb := newAxeTab(t)
-	e := newEnvWith(t, envOptions{logEngine: true, deliver: true}) // retention needs the log engine; a failing stream below
+	e := newEnvWith(t, envOptions{deliver: true}) // a failing stream below
 	id, name := loadDemo(t, e)
 	e.ingest("acme", changeRole("carol-1", "carol", "dave"), changeRole("carol-2", "carol", "erin"))
 	pageURL := e.URL + pageOf

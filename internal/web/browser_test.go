@@ -61,14 +61,21 @@ type tab struct {
 	docHdrs  map[string]http.Header // response headers of each document, by URL
 }
 
-// newTab starts a fresh headless Chromium with its own profile, for at
-// most 90 seconds of work.
+// stepTimeout bounds each run of browser actions (tab.run): a browser
+// that stops answering fails the test, while a slow machine, where a long
+// test's hundreds of steps add up, does not.
+const stepTimeout = time.Minute
+
+// newTab starts a fresh headless Chromium with its own profile. Each run
+// of actions may take stepTimeout; the test as a whole is bounded by go
+// test's -timeout.
 func newTab(t *testing.T) *tab {
 	t.Helper()
-	return newTabFor(t, 90*time.Second)
+	return newTabFor(t, 0)
 }
 
-// newTabFor is newTab for a test that needs the browser for longer.
+// newTabFor is newTab with, unless timeout is 0, a bound on all the
+// test's work in the browser.
 func newTabFor(t *testing.T, timeout time.Duration) *tab {
 	t.Helper()
 	profile, err := os.MkdirTemp("", "trail-chromium-")
@@ -91,7 +98,10 @@ func newTabFor(t *testing.T, timeout time.Duration) *tab {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	cancelTimeout := context.CancelFunc(func() {})
+	if timeout > 0 {
+		ctx, cancelTimeout = context.WithTimeout(ctx, timeout)
+	}
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()
@@ -106,6 +116,8 @@ func newTabFor(t *testing.T, timeout time.Duration) *tab {
 	})
 	tb := &tab{t: t, ctx: ctx, docHdrs: map[string]http.Header{}}
 	chromedp.ListenTarget(ctx, tb.listen)
+	// The first run starts the browser, which lives as long as the
+	// context this run is given: the tab's, without a step deadline.
 	if err := chromedp.Run(ctx, cdplog.Enable(), runtime.Enable(), network.Enable()); err != nil {
 		t.Fatalf("starting chromium: %v", err)
 	}
@@ -145,12 +157,22 @@ func (tb *tab) listen(ev any) {
 	}
 }
 
-// run runs actions, failing the test on error.
+// run runs actions, failing the test on error or after stepTimeout.
 func (tb *tab) run(actions ...chromedp.Action) {
 	tb.t.Helper()
-	if err := chromedp.Run(tb.ctx, actions...); err != nil {
+	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Run(ctx, actions...); err != nil {
 		tb.t.Fatalf("browser: %v", err)
 	}
+}
+
+// painted waits until the page has rendered a frame with what has changed
+// so far (the second animation frame from now: the first one's frame is
+// then drawn).
+func (tb *tab) painted() {
+	tb.t.Helper()
+	tb.await(`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`, nil)
 }
 
 // eval evaluates a JavaScript expression into out.
@@ -175,7 +197,9 @@ func (tb *tab) waitURL(s string) {
 		var href, state string
 		// An evaluation that meets the navigation itself fails ("Inspected
 		// target navigated or closed"): that is "not there yet", so ask again.
-		last = chromedp.Run(tb.ctx, chromedp.Evaluate(`location.href`, &href), chromedp.Evaluate(`document.readyState`, &state))
+		ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
+		last = chromedp.Run(ctx, chromedp.Evaluate(`location.href`, &href), chromedp.Evaluate(`document.readyState`, &state))
+		cancel()
 		if last == nil && strings.Contains(href, s) && state == "complete" {
 			return
 		}

@@ -32,8 +32,8 @@ import (
 	"github.com/trailaudit/trail/internal/web"
 )
 
-// env is a running Trail as `trail serve` wires it: the SQLite store in
-// a temporary directory, the service with a tiny DB-IP-named geolocation
+// env is a running Trail as `trail serve` wires it: the log engine in a
+// temporary directory, the service with a tiny DB-IP-named geolocation
 // database, the JSON API and the web pages on one server on 127.0.0.1.
 type env struct {
 	t           *testing.T
@@ -57,7 +57,7 @@ type envOptions struct {
 	sign      bool          // sign checkpoints (an Ed25519 key made for the test)
 	limits    *ratelimit.Guard
 	catalog   *catalog.Catalog // default catalog.Builtin()
-	logEngine bool             // the log engine instead of SQLite (erasure needs it)
+	sqlite    bool             // the SQLite engine instead of the log engine (for what it refuses)
 	deliver   bool             // run stream delivery (the Manager's Run), as trail serve does
 	noStreams bool             // the pages without the stream Manager (a server that does not stream)
 }
@@ -88,10 +88,10 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 	dir := t.TempDir()
 	var store audit.Store
 	var err error
-	if opts.logEngine {
-		store, err = logstore.Open(filepath.Join(dir, "data"), logstore.Options{})
-	} else {
+	if opts.sqlite {
 		store, err = sqlite.Open(filepath.Join(dir, "data"), sqlite.Options{})
+	} else {
+		store, err = logstore.Open(filepath.Join(dir, "data"), logstore.Options{})
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -238,7 +238,8 @@ func checkRingsShow(t *testing.T, tb *tab, scheme string) {
 			return {X: b.x + scrollX - 6, Y: b.y + scrollY - 6, W: b.width + 12, H: b.height + 12}; })()`, sel), &r)
 		clip := &page.Viewport{X: r.X, Y: r.Y, Width: r.W, Height: r.H, Scale: 1}
 		var before, after []byte
-		tb.run(chromedp.Sleep(50*time.Millisecond), chromedp.ActionFunc(func(ctx context.Context) error {
+		tb.painted() // the blur and the scroll, not an older frame
+		tb.run(chromedp.ActionFunc(func(ctx context.Context) error {
 			var err error
 			before, err = page.CaptureScreenshot().WithClip(clip).WithCaptureBeyondViewport(true).Do(ctx)
 			return err
@@ -248,7 +249,8 @@ func checkRingsShow(t *testing.T, tb *tab, scheme string) {
 		if !visible {
 			t.Errorf("%s: focused after keyboard use, it does not match :focus-visible", sel)
 		}
-		tb.run(chromedp.Sleep(50*time.Millisecond), chromedp.ActionFunc(func(ctx context.Context) error {
+		tb.painted() // the ring
+		tb.run(chromedp.ActionFunc(func(ctx context.Context) error {
 			var err error
 			after, err = page.CaptureScreenshot().WithClip(clip).WithCaptureBeyondViewport(true).Do(ctx)
 			return err

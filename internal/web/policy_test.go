@@ -51,7 +51,7 @@ func (e *env) savePolicy(c *http.Client, form url.Values) reply {
 }
 
 func TestPolicyPageChangesRetentionAndHold(t *testing.T) {
-	e := newEnvWith(t, envOptions{logEngine: true})
+	e := newEnv(t)
 	c := e.login("acme", "u_admin", "alice")
 	if p, _ := e.page(c, "acme", ""); !strings.Contains(p.Body, `href="`+policyOf+`" id="retention-link"`) {
 		t.Error("the audit-log page has no link to the Retention page")
@@ -105,7 +105,7 @@ func TestPolicyPageChangesRetentionAndHold(t *testing.T) {
 }
 
 func TestPolicyPageBadInput(t *testing.T) {
-	e := newEnvWith(t, envOptions{logEngine: true})
+	e := newEnv(t)
 	c := e.login("acme", "u_admin", "alice")
 	_, csrf := e.policyPage(c, policyOf)
 	long := strings.Repeat("x", audit.MaxLegalHoldReason+1)
@@ -158,7 +158,7 @@ func regexpInvalid(body, id string) bool {
 
 // On SQLite, which cannot prune, a number of days is refused at the field.
 func TestPolicyPageCannotPrune(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvWith(t, envOptions{sqlite: true})
 	c := e.login("acme", "u_admin", "alice")
 	r, csrf := e.policyPage(c, policyOf)
 	if !strings.Contains(r.Body, "only Forever can be saved") {
@@ -174,7 +174,7 @@ func TestPolicyPageCannotPrune(t *testing.T) {
 }
 
 func TestPolicyPageRefusals(t *testing.T) {
-	e := newEnvWith(t, envOptions{logEngine: true})
+	e := newEnv(t)
 	admin := e.login("acme", "u_admin", "alice")
 	_, csrf := e.policyPage(admin, policyOf)
 	form := url.Values{"mode": {"days"}, "days": {"30"}}
@@ -217,7 +217,7 @@ func TestPolicyPageRefusals(t *testing.T) {
 // is stored. Screenshots in light and dark.
 func TestBrowserRetentionPage(t *testing.T) {
 	tb := newTab(t)
-	e := newEnvWith(t, envOptions{logEngine: true})
+	e := newEnv(t)
 	e.ingest("acme", changeRole("ev-1", "alice", "bob"))
 	tb.openLink(e.mint("acme", "u_admin", "alice"))
 	tb.run(chromedp.Click("#retention-link", chromedp.ByQuery))

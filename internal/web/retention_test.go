@@ -16,7 +16,7 @@ import (
 // kept, the legal hold, and the pruned range; its count leaves the pruned
 // events out. An org kept forever shows nothing of it.
 func TestPageShowsRetention(t *testing.T) {
-	e := newEnvWith(t, envOptions{logEngine: true})
+	e := newEnv(t)
 	ctx := t.Context()
 	for i := range 5 {
 		e.ingest("acme", changeRole(fmt.Sprint("ev-", i), "alice", "bob"))
