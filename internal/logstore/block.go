@@ -7,16 +7,17 @@ import (
 	"fmt"
 	"hash/crc32"
 	"slices"
-	"sort"
 )
 
 // A sealed block holds consecutive events of one org:
 //
 //	"TRLB" | version (1 byte) | header length H (u32) | CRC-32C of header (u32)
 //	header (H bytes, blockHeader.encode)
-//	id section: n sorted xxh64(id) (u64) | n rows (u16) | n content-hash prefixes (u64) | CRC-32C (u32)
+//	id section, version 1 and 2: n sorted xxh64(id) (u64) | n rows (u16) | n content-hash prefixes (u64) | CRC-32C (u32)
+//	id section, version 3: n xxh64(id) cut to 32 bits (u32) | n content-hash prefixes (u64), both in row order | CRC-32C (u32)
 //	version 2: pair filter (Bloom) | word dictionary (zstd frame) | columns (zstd frame)
-//	pages: each the zstd frame of up to PageEvents events (uvarint length + canonical bytes each)
+//	pages: each the zstd frame of up to PageEvents events (uvarint length + canonical bytes each);
+//	       version 3 with the dictionary pagedict1.zdict (page.go)
 //
 // Integers are little-endian; the header is uvarint/varint encoded. Each
 // page's offset, length and CRC-32C are in the header, with its summary;
@@ -25,7 +26,7 @@ import (
 // which have no word sections) are still read.
 const (
 	blockMagic   = "TRLB"
-	blockVersion = 2
+	blockVersion = 3
 	blockPrefix  = 13
 	// maxBlockEvents keeps rows in a u16.
 	maxBlockEvents = 1 << 16
@@ -90,8 +91,17 @@ const (
 	keysV2 = 2
 )
 
-// idsSize is the length of the id section of a block of n events.
-func idsSize(n int) int64 { return int64(n)*18 + 4 }
+// idsSize is the length of the id section of a block of n events in
+// format version v.
+func idsSize(v byte, n int) int64 {
+	if v >= 3 {
+		return int64(n)*12 + 4
+	}
+	return int64(n)*18 + 4
+}
+
+// idsSize is the length of h's id section.
+func (h *blockHeader) idsSize() int64 { return idsSize(h.version, h.n) }
 
 // idsOff is where the id section starts within the block.
 func (h *blockHeader) idsOff(headerLen int) int64 { return int64(blockPrefix + headerLen) }
@@ -143,7 +153,7 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 			types[e.doc.typ], cats[e.doc.category], countries[e.doc.country] = true, true, true
 			pageSets[0][e.doc.typ], pageSets[1][e.doc.category], pageSets[2][e.doc.country] = true, true, true
 		}
-		comp := zenc.EncodeAll(raw, nil)
+		comp := zpage.EncodeAll(raw, nil)
 		ps.filter = pk.bloom()
 		blockKeys = append(blockKeys, pk...) // sorted and distinct by bloom
 		sets = append(sets, pageSets)
@@ -228,27 +238,15 @@ func sortedSet(m map[string]bool) []string {
 	return out
 }
 
-// encodeIDs builds the id section: lookups binary-search the sorted id
+// encodeIDs builds the id section (version 3): lookups scan the 32-bit id
 // hashes, then confirm the id against the event's bytes.
 func encodeIDs(events []sealEvent) []byte {
-	type idRow struct {
-		h   uint64
-		row uint16
+	out := make([]byte, 0, idsSize(3, len(events)))
+	for _, e := range events {
+		out = binary.LittleEndian.AppendUint32(out, idHash32(e.id))
 	}
-	rows := make([]idRow, len(events))
-	for i, e := range events {
-		rows[i] = idRow{idHash(e.id), uint16(i)}
-	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].h < rows[j].h })
-	out := make([]byte, 0, idsSize(len(events)))
-	for _, r := range rows {
-		out = binary.LittleEndian.AppendUint64(out, r.h)
-	}
-	for _, r := range rows {
-		out = binary.LittleEndian.AppendUint16(out, r.row)
-	}
-	for _, r := range rows {
-		out = binary.LittleEndian.AppendUint64(out, events[r.row].chash)
+	for _, e := range events {
+		out = binary.LittleEndian.AppendUint64(out, e.chash)
 	}
 	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, castagnoli))
 }
@@ -341,7 +339,7 @@ func decodeHeader(b []byte, size int64) (*blockHeader, int, error) {
 		p.sum = decodeSummary(&r, false)
 		infos = append(infos, p)
 	}
-	next := int64(blockPrefix+hl) + idsSize(h.n)
+	next := int64(blockPrefix+hl) + h.idsSize()
 	if h.version >= 2 {
 		for _, sec := range []*section{&h.pairs, &h.dict, &h.columns} {
 			sec.off, sec.size, sec.crc = next, r.int(), r.u32()
@@ -393,18 +391,27 @@ func decodePage(comp []byte, p *pageInfo, buf []byte) ([][]byte, []byte, error) 
 	return events, raw, r.err
 }
 
-// decodeIDs parses a block's id section.
-func decodeIDs(b []byte, n int) (hashes []uint64, rows []uint16, chash []uint64, err error) {
-	if int64(len(b)) != idsSize(n) {
+// decodeIDs parses the id section of a block of n events in format
+// version v: the 32-bit id hashes (version 1 and 2 blocks keep 64, of
+// which the filters use the low 32) and content-hash prefixes, with the
+// row of each (rows in order in version 3).
+func decodeIDs(b []byte, v byte, n int) (hashes []uint32, rows []uint16, chash []uint64, err error) {
+	if int64(len(b)) != idsSize(v, n) {
 		return nil, nil, nil, fmt.Errorf("id section of %d bytes for %d events", len(b), n)
 	}
 	body := b[:len(b)-4]
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
 		return nil, nil, nil, fmt.Errorf("id section CRC mismatch")
 	}
-	hashes, rows, chash = make([]uint64, n), make([]uint16, n), make([]uint64, n)
+	hashes, rows, chash = make([]uint32, n), make([]uint16, n), make([]uint64, n)
 	for i := range n {
-		hashes[i] = binary.LittleEndian.Uint64(body[8*i:])
+		if v >= 3 {
+			hashes[i] = binary.LittleEndian.Uint32(body[4*i:])
+			rows[i] = uint16(i)
+			chash[i] = binary.LittleEndian.Uint64(body[4*n+8*i:])
+			continue
+		}
+		hashes[i] = uint32(binary.LittleEndian.Uint64(body[8*i:]))
 		rows[i] = binary.LittleEndian.Uint16(body[8*n+2*i:])
 		chash[i] = binary.LittleEndian.Uint64(body[10*n+8*i:])
 	}

@@ -56,7 +56,9 @@ func TestDiskBreakdown(t *testing.T) {
 	if err := db.QueryRow(`SELECT COALESCE(SUM(n), 0), COUNT(*) FROM blocks`).Scan(&events, &nblocks); err != nil {
 		t.Fatal(err)
 	}
-	per := func(n int64) string { return fmt.Sprintf("%8.2f B/event  %12d B", float64(n)/float64(max(events, 1)), n) }
+	per := func(n int64) string {
+		return fmt.Sprintf("%8.2f B/event  %12d B", float64(n)/float64(max(events, 1)), n)
+	}
 	t.Logf("%d sealed events in %d blocks; every file: %s", events, nblocks, per(total))
 	for _, k := range sortedKeys(files) {
 		t.Logf("  file %-24s %s", k, per(files[k]))
@@ -140,7 +142,7 @@ func blockBreakdown(t *testing.T, dir string, db *sql.DB, per func(int64) string
 		parts["header: page filters"] += pageFilters
 		parts["header: page summaries (no filter)"] += pageSums
 		parts["header: rest"] += int64(hl) - int64(len(h.sum.encode(nil, true))) - pageFilters - pageSums
-		ids := idsSize(h.n)
+		ids := h.idsSize()
 		parts["ids"] += ids
 		parts["pairs"] += h.pairs.size
 		parts["dict"] += h.dict.size
@@ -166,24 +168,4 @@ func blockBreakdown(t *testing.T, dir string, db *sql.DB, per func(int64) string
 		t.Logf("  %-36s %s", k, per(parts[k]))
 	}
 	t.Logf("canonical bytes of the events: %s (pages compress them %.2f×)", per(raw), float64(raw)/float64(max(parts["pages"], 1)))
-}
-
-func TestDiskPeek(t *testing.T) {
-	dir := os.Getenv("TRAIL_DISK_DIR")
-	if dir == "" {
-		t.Skip()
-	}
-	db, _ := sqlite.OpenDB(filepath.Join(dir, "catalog.db"), 16, true)
-	defer db.Close()
-	var file, off, size int64
-	db.QueryRow(`SELECT file, off, len FROM blocks WHERE n = 4096 LIMIT 1 OFFSET 20`).Scan(&file, &off, &size)
-	f, _ := os.Open(filepath.Join(dir, "blocks", blockFileName(file)))
-	b := make([]byte, size)
-	f.ReadAt(b, off)
-	h, _, _ := decodeHeader(b, size)
-	p := &h.pages[3]
-	evs, _, _ := decodePage(b[p.off:p.off+p.size], p, nil)
-	for _, e := range evs[:6] {
-		t.Logf("%s", e)
-	}
 }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/demo"
-	"github.com/trailaudit/trail/internal/query"
 )
 
 // testdata/v2store is a log directory written by the block format 2
@@ -110,27 +109,14 @@ func TestBlockFormat2Fixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer old.Close()
-	for _, v := range blockVersions(t, old, "bench") {
-		if v != 2 {
-			t.Fatalf("the fixture holds a block of format %d; it was written with format 2", v)
-		}
+	checkVersions(t, old, 2, "the fixture")
+	events := fixtureEvents(t, old)
+	if len(events) != len(lines) || len(events) < 700 {
+		t.Fatalf("read %d events of %d", len(events), len(lines))
 	}
-	var events [][]byte
 	seqOf := map[string]int64{}
-	err = old.Scan(context.Background(), "bench", 0, 1<<62, audit.Filter{}, func(seq int64, data []byte) error {
-		if seq != int64(len(events)) {
-			t.Fatalf("seq %d after %d events", seq, len(events))
-		}
-		events = append(events, slices.Clone(data))
-		var ev audit.Event
-		if err := json.Unmarshal(data, &ev); err != nil || ev.Org != "bench" || ev.Seq != seq {
-			t.Fatalf("seq %d: not the fixture's event (%v): %s", seq, err, data)
-		}
-		seqOf[ev.ID] = seq
-		return nil
-	})
-	if err != nil || len(events) != len(lines) || len(events) < 700 {
-		t.Fatalf("read %d events of %d: %v", len(events), len(lines), err)
+	for seq, data := range events {
+		seqOf[eventID(data)] = int64(seq)
 	}
 	// The same events sealed by this writer: ingested again through the
 	// service (the content hashes are the producer's), in other block and
@@ -147,14 +133,7 @@ func TestBlockFormat2Fixture(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := cur.Seal(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range blockVersions(t, cur, "bench") {
-		if v != blockVersion {
-			t.Fatalf("a new block has format %d, want %d", v, blockVersion)
-		}
-	}
+	sealCurrent(t, cur)
 	for seq, want := range events {
 		ev, err := eventAt(cur, int64(seq))
 		var a, b audit.Event
@@ -165,16 +144,7 @@ func TestBlockFormat2Fixture(t *testing.T) {
 			t.Fatalf("seq %d: the current format gives another event (%v): %s, want %s", seq, err, ev, want)
 		}
 	}
-	for _, q := range fixtureQueries(events) {
-		f, err := query.Parse(q, query.Options{})
-		if err != nil {
-			t.Fatalf("%q: %v", q, err)
-		}
-		want := exact(t, events, f)
-		if got := seqsOf(t, old, f); !slices.Equal(got, want) {
-			t.Errorf("%q on format 2 blocks: %v, want %v", q, got, want)
-		}
-	}
+	checkQueries(t, events, map[string]*Store{"format 2 blocks": old, "current blocks": cur})
 	// Retries, on the fixture (format 2 id sections) and on the current
 	// format: every 7th line again, then changed.
 	oldSvc := fixtureService(old)
