@@ -3,10 +3,13 @@
 package logstore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"slices"
+	"strconv"
+	"sync"
 )
 
 // A sealed block holds consecutive events of one org:
@@ -17,7 +20,8 @@ import (
 //	id section, version 3: n xxh64(id) cut to 32 bits (u32) | n content-hash prefixes (u64), both in row order | CRC-32C (u32)
 //	version 2: pair filter (Bloom) | word dictionary (zstd frame) | columns (zstd frame)
 //	pages: each the zstd frame of up to PageEvents events (uvarint length + canonical bytes each);
-//	       version 3 with the dictionary pagedict1.zdict (page.go)
+//	       version 3: with the dictionary pagedict1.zdict (page.go), and each event's bytes
+//	       without the digits of its seq (appendPageEvent)
 //
 // Integers are little-endian; the header is uvarint/varint encoded. Each
 // page's offset, length and CRC-32C are in the header, with its summary;
@@ -139,8 +143,11 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 		pk = pk[:0]
 		pageSets := [3]map[string]bool{{}, {}, {}}
 		ps := newSummary()
-		for _, e := range part {
-			raw = appendBytes(raw, e.data)
+		for j, e := range part {
+			var err error
+			if raw, err = appendPageEvent(raw, e.data, first+int64(start+j)); err != nil {
+				return nil, nil, err
+			}
 			e.doc.fieldKeys(pk.add)
 			for _, w := range e.doc.words {
 				blockWords[w] = struct{}{}
@@ -370,13 +377,24 @@ func decodeHeader(b []byte, size int64) (*blockHeader, int, error) {
 	return h, hl, r.err
 }
 
-// decodePage checks and decompresses a page and splits it into events,
-// which alias the returned buffer.
-func decodePage(comp []byte, p *pageInfo, buf []byte) ([][]byte, []byte, error) {
+// decodePage checks and decompresses page i of h and splits it into
+// events, which alias the returned buffer.
+func decodePage(comp []byte, h *blockHeader, i int, buf []byte) ([][]byte, []byte, error) {
+	p := &h.pages[i]
 	if crc32.Checksum(comp, castagnoli) != p.crc {
 		return nil, buf, fmt.Errorf("page CRC mismatch")
 	}
-	raw, err := zdec.DecodeAll(comp, buf[:0])
+	var raw []byte
+	var err error
+	if h.version >= 3 {
+		scratch := pageScratch.Get().(*[]byte)
+		defer pageScratch.Put(scratch)
+		if *scratch, err = zdec.DecodeAll(comp, (*scratch)[:0]); err == nil {
+			raw, err = putSeqs(*scratch, p, buf)
+		}
+	} else {
+		raw, err = zdec.DecodeAll(comp, buf[:0])
+	}
 	if err != nil {
 		return nil, buf, fmt.Errorf("page does not decompress: %w", err)
 	}
@@ -390,6 +408,53 @@ func decodePage(comp []byte, p *pageInfo, buf []byte) ([][]byte, []byte, error) 
 	}
 	return events, raw, r.err
 }
+
+// Version 3 pages hold each event without the digits of its seq (the
+// page's first seq plus its index: appendPageEvent), which putSeqs puts
+// back. The digits follow the first `,"seq":` of the canonical bytes:
+// the id before it is a JSON string, which cannot hold `,"`.
+var seqKey = []byte(`,"seq":`)
+
+var pageScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// appendPageEvent appends the event of seq with canonical bytes data to
+// a version 3 page's content: uvarint length, then the bytes without the
+// seq's digits.
+func appendPageEvent(dst, data []byte, seq int64) ([]byte, error) {
+	var num [20]byte
+	digits := strconv.AppendInt(num[:0], seq, 10)
+	at := bytes.Index(data, seqKey) + len(seqKey)
+	end := at + len(digits)
+	if at < len(seqKey) || end >= len(data) || !bytes.Equal(data[at:end], digits) || isDigit(data[end]) {
+		return dst, fmt.Errorf("logstore: the event of seq %d does not hold its seq", seq)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(data)-len(digits)))
+	dst = append(dst, data[:at]...)
+	return append(dst, data[end:]...), nil
+}
+
+// putSeqs rewrites a version 3 page's content (each event length-prefixed
+// without its seq's digits) into buf with the digits put back.
+func putSeqs(content []byte, p *pageInfo, buf []byte) ([]byte, error) {
+	out := slices.Grow(buf[:0], len(content)+p.n*binary.MaxVarintLen64)
+	r := reader{b: content}
+	var num [20]byte
+	for seq := p.first; len(r.b) > 0 && r.err == nil; seq++ {
+		e := r.bytes()
+		at := bytes.Index(e, seqKey) + len(seqKey)
+		if at < len(seqKey) || at >= len(e) || isDigit(e[at]) {
+			return out, fmt.Errorf("an event of the page has no place for its seq")
+		}
+		digits := strconv.AppendInt(num[:0], seq, 10)
+		out = binary.AppendUvarint(out, uint64(len(e)+len(digits)))
+		out = append(out, e[:at]...)
+		out = append(out, digits...)
+		out = append(out, e[at:]...)
+	}
+	return out, r.err
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // decodeIDs parses the id section of a block of n events in format
 // version v: the 32-bit id hashes (version 1 and 2 blocks keep 64, of

@@ -150,7 +150,7 @@ func blockBreakdown(t *testing.T, dir string, db *sql.DB, per func(int64) string
 		parts["pages"] += size - h.pages[0].off
 		for i := range h.pages {
 			p := &h.pages[i]
-			evs, _, err := decodePage(b[p.off:p.off+p.size], p, nil)
+			evs, _, err := decodePage(b[p.off:p.off+p.size], h, i, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

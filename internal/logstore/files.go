@@ -192,7 +192,7 @@ func (f *blockFiles) pageInto(b *blockRef, h *blockHeader, p int, pages, buf []b
 			return nil, buf, err
 		}
 	}
-	events, buf, err := decodePage(comp, pi, buf)
+	events, buf, err := decodePage(comp, h, p, buf)
 	if err != nil {
 		return nil, buf, damaged(b, fmt.Errorf("page %d (seqs %d…%d): %w", p, pi.first, pi.first+int64(pi.n)-1, err))
 	}

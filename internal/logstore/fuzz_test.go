@@ -95,7 +95,7 @@ func FuzzBlock(f *testing.F) {
 		}
 		for i := range h.pages {
 			p := &h.pages[i]
-			events, _, err := decodePage(data[p.off:p.off+p.size], p, nil)
+			events, _, err := decodePage(data[p.off:p.off+p.size], h, i, nil)
 			if err == nil && len(events) != p.n {
 				t.Fatalf("page %d: %d events, header says %d", i, len(events), p.n)
 			}
@@ -107,6 +107,7 @@ func seedEvents(n int) []sealEvent {
 	var out []sealEvent
 	for i := range n {
 		ev := testEvent("acme", i)
+		ev.Seq = 7 + int64(i) // blockSeeds' first seq
 		data := ev.AppendCanonical(nil)
 		d, _ := parseDoc(data)
 		out = append(out, sealEvent{data: data, doc: d, id: ev.ID, chash: uint64(i)})
