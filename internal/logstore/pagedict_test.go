@@ -112,3 +112,36 @@ func skeleton(t *testing.T, data []byte, nets []demo.Network) []byte {
 	ev.MetadataJSON = metaStringRE.ReplaceAll(ev.MetadataJSON, []byte(`:""`))
 	return ev.AppendCanonical(nil)
 }
+
+// TestPageSeqs: format 3 pages keep events without their seqs' digits and
+// give back the exact bytes, across digit counts; an event that does not
+// hold the seq it is sealed at is refused.
+func TestPageSeqs(t *testing.T) {
+	var in []sealEvent
+	for i := range 40 {
+		ev := testEvent("acme", i)
+		ev.Seq = 990 + int64(i) // 990…1029
+		data := ev.AppendCanonical(nil)
+		d, _ := parseDoc(data)
+		in = append(in, sealEvent{data: data, doc: d, id: ev.ID})
+	}
+	b, h, err := buildBlock(990, in, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range h.pages {
+		p := &h.pages[i]
+		events, _, err := decodePage(b[p.off:p.off+p.size], h, i, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, e := range events {
+			if want := in[int(p.first-990)+j].data; string(e) != string(want) {
+				t.Fatalf("seq %d: %s, want %s", p.first+int64(j), e, want)
+			}
+		}
+	}
+	if _, _, err := buildBlock(991, in, 16); err == nil {
+		t.Fatal("events sealed at seqs they do not hold: no error")
+	}
+}
