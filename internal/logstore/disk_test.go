@@ -3,6 +3,7 @@
 package logstore
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"io/fs"
@@ -10,8 +11,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/query"
 	"github.com/trailaudit/trail/internal/sqlite"
 )
 
@@ -168,4 +173,58 @@ func blockBreakdown(t *testing.T, dir string, db *sql.DB, per func(int64) string
 		t.Logf("  %-36s %s", k, per(parts[k]))
 	}
 	t.Logf("canonical bytes of the events: %s (pages compress them %.2f×)", per(raw), float64(raw)/float64(max(parts["pages"], 1)))
+}
+
+// procCPU is the CPU time of the process so far.
+func procCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(0, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestQueryCPU prints the CPU time of first-page queries (50 events,
+// newest first, org bench) on each of several closed data directories,
+// the least of six runs after two, the directories taken in turn: an
+// A/B of formats or page sizes on the same events. It asserts nothing:
+//
+//	TRAIL_QUERY_DIRS=/tmp/a,/tmp/b go test -run TestQueryCPU -v ./internal/logstore/
+func TestQueryCPU(t *testing.T) {
+	dirs := strings.Split(os.Getenv("TRAIL_QUERY_DIRS"), ",")
+	if dirs[0] == "" {
+		t.Skip()
+	}
+	var stores []*Store
+	for _, d := range dirs {
+		s, err := Open(d, Options{ManualSeal: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores = append(stores, s)
+	}
+	qs := []string{"type:org.remove_user", "type:billing.*", "category:organization", "actor:chen.wei", "target:acme/llama-finetune",
+		"country:BR", "created:2026-09-24", "-type:org.sso_login", "internal", "run1", `"Support assistant"`, "type:repo.create actor:jonas acme"}
+	for _, q := range qs {
+		f, err := query.Parse(q, query.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		best := make([]time.Duration, len(stores))
+		for rep := 0; rep < 8; rep++ {
+			for i, s := range stores {
+				start := procCPU()
+				if _, err := s.Query(context.Background(), "bench", audit.Query{Filter: f, Before: -1, After: -1, Limit: 50}); err != nil {
+					t.Fatal(err)
+				}
+				if el := procCPU() - start; rep == 1 || (rep > 1 && el < best[i]) {
+					best[i] = el
+				}
+			}
+		}
+		line := ""
+		for i := range stores {
+			line += "  " + best[i].Round(10*time.Microsecond).String()
+		}
+		t.Logf("%-40q %s", q, line)
+	}
 }
