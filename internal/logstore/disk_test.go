@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -175,13 +174,6 @@ func blockBreakdown(t *testing.T, dir string, db *sql.DB, per func(int64) string
 	t.Logf("canonical bytes of the events: %s (pages compress them %.2f×)", per(raw), float64(raw)/float64(max(parts["pages"], 1)))
 }
 
-// procCPU is the CPU time of the process so far.
-func procCPU() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(0, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // TestQueryCPU prints the CPU time of first-page queries (50 events,
 // newest first, org bench) on each of several closed data directories,
 // the least of six runs after two, the directories taken in turn: an
@@ -212,11 +204,11 @@ func TestQueryCPU(t *testing.T) {
 		best := make([]time.Duration, len(stores))
 		for rep := 0; rep < 8; rep++ {
 			for i, s := range stores {
-				start := procCPU()
+				start := cpuTime()
 				if _, err := s.Query(context.Background(), "bench", audit.Query{Filter: f, Before: -1, After: -1, Limit: 50}); err != nil {
 					t.Fatal(err)
 				}
-				if el := procCPU() - start; rep == 1 || (rep > 1 && el < best[i]) {
+				if el := cpuTime() - start; rep == 1 || (rep > 1 && el < best[i]) {
 					best[i] = el
 				}
 			}
