@@ -3,20 +3,25 @@
 package logstore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"slices"
-	"sort"
+	"strconv"
+	"sync"
 )
 
 // A sealed block holds consecutive events of one org:
 //
 //	"TRLB" | version (1 byte) | header length H (u32) | CRC-32C of header (u32)
 //	header (H bytes, blockHeader.encode)
-//	id section: n sorted xxh64(id) (u64) | n rows (u16) | n content-hash prefixes (u64) | CRC-32C (u32)
+//	id section, version 1 and 2: n sorted xxh64(id) (u64) | n rows (u16) | n content-hash prefixes (u64) | CRC-32C (u32)
+//	id section, version 3: n xxh64(id) cut to 32 bits (u32) | n content-hash prefixes (u64), both in row order | CRC-32C (u32)
 //	version 2: pair filter (Bloom) | word dictionary (zstd frame) | columns (zstd frame)
-//	pages: each the zstd frame of up to PageEvents events (uvarint length + canonical bytes each)
+//	pages: each the zstd frame of up to PageEvents events (uvarint length + canonical bytes each);
+//	       version 3: with the dictionary pagedict1.zdict (page.go), and each event's bytes
+//	       without the digits of its seq (appendPageEvent)
 //
 // Integers are little-endian; the header is uvarint/varint encoded. Each
 // page's offset, length and CRC-32C are in the header, with its summary;
@@ -25,7 +30,7 @@ import (
 // which have no word sections) are still read.
 const (
 	blockMagic   = "TRLB"
-	blockVersion = 2
+	blockVersion = 3
 	blockPrefix  = 13
 	// maxBlockEvents keeps rows in a u16.
 	maxBlockEvents = 1 << 16
@@ -93,8 +98,17 @@ const (
 	keysV2 = 2
 )
 
-// idsSize is the length of the id section of a block of n events.
-func idsSize(n int) int64 { return int64(n)*18 + 4 }
+// idsSize is the length of the id section of a block of n events in
+// format version v.
+func idsSize(v byte, n int) int64 {
+	if v >= 3 {
+		return int64(n)*12 + 4
+	}
+	return int64(n)*18 + 4
+}
+
+// idsSize is the length of h's id section.
+func (h *blockHeader) idsSize() int64 { return idsSize(h.version, h.n) }
 
 // idsOff is where the id section starts within the block.
 func (h *blockHeader) idsOff(headerLen int) int64 { return int64(blockPrefix + headerLen) }
@@ -132,8 +146,11 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 		pk = pk[:0]
 		pageSets := [3]map[string]bool{{}, {}, {}}
 		ps := newSummary()
-		for _, e := range part {
-			raw = appendBytes(raw, e.data)
+		for j, e := range part {
+			var err error
+			if raw, err = appendPageEvent(raw, e.data, first+int64(start+j)); err != nil {
+				return nil, nil, err
+			}
 			e.doc.fieldKeys(pk.add)
 			for _, w := range e.doc.words {
 				blockWords[w] = struct{}{}
@@ -146,7 +163,7 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 			types[e.doc.typ], cats[e.doc.category], countries[e.doc.country] = true, true, true
 			pageSets[0][e.doc.typ], pageSets[1][e.doc.category], pageSets[2][e.doc.country] = true, true, true
 		}
-		comp := zenc.EncodeAll(raw, nil)
+		comp := zpage.EncodeAll(raw, nil)
 		ps.filter = pk.bloom()
 		blockKeys = append(blockKeys, pk...) // sorted and distinct by bloom
 		sets = append(sets, pageSets)
@@ -231,27 +248,15 @@ func sortedSet(m map[string]bool) []string {
 	return out
 }
 
-// encodeIDs builds the id section: lookups binary-search the sorted id
+// encodeIDs builds the id section (version 3): lookups scan the 32-bit id
 // hashes, then confirm the id against the event's bytes.
 func encodeIDs(events []sealEvent) []byte {
-	type idRow struct {
-		h   uint64
-		row uint16
+	out := make([]byte, 0, idsSize(3, len(events)))
+	for _, e := range events {
+		out = binary.LittleEndian.AppendUint32(out, idHash32(e.id))
 	}
-	rows := make([]idRow, len(events))
-	for i, e := range events {
-		rows[i] = idRow{idHash(e.id), uint16(i)}
-	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].h < rows[j].h })
-	out := make([]byte, 0, idsSize(len(events)))
-	for _, r := range rows {
-		out = binary.LittleEndian.AppendUint64(out, r.h)
-	}
-	for _, r := range rows {
-		out = binary.LittleEndian.AppendUint16(out, r.row)
-	}
-	for _, r := range rows {
-		out = binary.LittleEndian.AppendUint64(out, events[r.row].chash)
+	for _, e := range events {
+		out = binary.LittleEndian.AppendUint64(out, e.chash)
 	}
 	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, castagnoli))
 }
@@ -344,7 +349,7 @@ func decodeHeader(b []byte, size int64) (*blockHeader, int, error) {
 		p.sum = decodeSummary(&r, false)
 		infos = append(infos, p)
 	}
-	next := int64(blockPrefix+hl) + idsSize(h.n)
+	next := int64(blockPrefix+hl) + h.idsSize()
 	if h.version >= 2 {
 		for _, sec := range []*section{&h.pairs, &h.dict, &h.columns} {
 			sec.off, sec.size, sec.crc = next, r.int(), r.u32()
@@ -375,13 +380,23 @@ func decodeHeader(b []byte, size int64) (*blockHeader, int, error) {
 	return h, hl, r.err
 }
 
-// decodePage checks and decompresses a page and splits it into events,
-// which alias the returned buffer.
-func decodePage(comp []byte, p *pageInfo, buf []byte) ([][]byte, []byte, error) {
+// decodePage checks and decompresses page i of h and splits it into
+// events, which alias the returned buffer.
+func decodePage(comp []byte, version byte, p *pageInfo, buf []byte) ([][]byte, []byte, error) {
 	if crc32.Checksum(comp, castagnoli) != p.crc {
 		return nil, buf, fmt.Errorf("page CRC mismatch")
 	}
-	raw, err := zdec.DecodeAll(comp, buf[:0])
+	var raw []byte
+	var err error
+	if version >= 3 {
+		scratch := pageScratch.Get().(*[]byte)
+		defer pageScratch.Put(scratch)
+		if *scratch, err = zdec.DecodeAll(comp, (*scratch)[:0]); err == nil {
+			raw, err = putSeqs(*scratch, p, buf)
+		}
+	} else {
+		raw, err = zdec.DecodeAll(comp, buf[:0])
+	}
 	if err != nil {
 		return nil, buf, fmt.Errorf("page does not decompress: %w", err)
 	}
@@ -396,18 +411,74 @@ func decodePage(comp []byte, p *pageInfo, buf []byte) ([][]byte, []byte, error) 
 	return events, raw, r.err
 }
 
-// decodeIDs parses a block's id section.
-func decodeIDs(b []byte, n int) (hashes []uint64, rows []uint16, chash []uint64, err error) {
-	if int64(len(b)) != idsSize(n) {
+// Version 3 pages hold each event without the digits of its seq (the
+// page's first seq plus its index: appendPageEvent), which putSeqs puts
+// back. The digits follow the first `,"seq":` of the canonical bytes:
+// the id before it is a JSON string, which cannot hold `,"`.
+var seqKey = []byte(`,"seq":`)
+
+var pageScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// appendPageEvent appends the event of seq with canonical bytes data to
+// a version 3 page's content: uvarint length, then the bytes without the
+// seq's digits.
+func appendPageEvent(dst, data []byte, seq int64) ([]byte, error) {
+	var num [20]byte
+	digits := strconv.AppendInt(num[:0], seq, 10)
+	at := bytes.Index(data, seqKey) + len(seqKey)
+	end := at + len(digits)
+	if at < len(seqKey) || end >= len(data) || !bytes.Equal(data[at:end], digits) || isDigit(data[end]) {
+		return dst, fmt.Errorf("logstore: the event of seq %d does not hold its seq", seq)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(data)-len(digits)))
+	dst = append(dst, data[:at]...)
+	return append(dst, data[end:]...), nil
+}
+
+// putSeqs rewrites a version 3 page's content (each event length-prefixed
+// without its seq's digits) into buf with the digits put back.
+func putSeqs(content []byte, p *pageInfo, buf []byte) ([]byte, error) {
+	out := slices.Grow(buf[:0], len(content)+p.n*binary.MaxVarintLen64)
+	r := reader{b: content}
+	var num [20]byte
+	for seq := p.first; len(r.b) > 0 && r.err == nil; seq++ {
+		e := r.bytes()
+		at := bytes.Index(e, seqKey) + len(seqKey)
+		if at < len(seqKey) || at >= len(e) || isDigit(e[at]) {
+			return out, fmt.Errorf("an event of the page has no place for its seq")
+		}
+		digits := strconv.AppendInt(num[:0], seq, 10)
+		out = binary.AppendUvarint(out, uint64(len(e)+len(digits)))
+		out = append(out, e[:at]...)
+		out = append(out, digits...)
+		out = append(out, e[at:]...)
+	}
+	return out, r.err
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// decodeIDs parses the id section of a block of n events in format
+// version v: the 32-bit id hashes (version 1 and 2 blocks keep 64, of
+// which the filters use the low 32) and content-hash prefixes, with the
+// row of each (rows in order in version 3).
+func decodeIDs(b []byte, v byte, n int) (hashes []uint32, rows []uint16, chash []uint64, err error) {
+	if int64(len(b)) != idsSize(v, n) {
 		return nil, nil, nil, fmt.Errorf("id section of %d bytes for %d events", len(b), n)
 	}
 	body := b[:len(b)-4]
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
 		return nil, nil, nil, fmt.Errorf("id section CRC mismatch")
 	}
-	hashes, rows, chash = make([]uint64, n), make([]uint16, n), make([]uint64, n)
+	hashes, rows, chash = make([]uint32, n), make([]uint16, n), make([]uint64, n)
 	for i := range n {
-		hashes[i] = binary.LittleEndian.Uint64(body[8*i:])
+		if v >= 3 {
+			hashes[i] = binary.LittleEndian.Uint32(body[4*i:])
+			rows[i] = uint16(i)
+			chash[i] = binary.LittleEndian.Uint64(body[4*n+8*i:])
+			continue
+		}
+		hashes[i] = uint32(binary.LittleEndian.Uint64(body[8*i:]))
 		rows[i] = binary.LittleEndian.Uint16(body[8*n+2*i:])
 		chash[i] = binary.LittleEndian.Uint64(body[10*n+8*i:])
 	}

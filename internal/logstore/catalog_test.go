@@ -118,7 +118,8 @@ func TestIDFiltersAndEdgesRebuilt(t *testing.T) {
 		"damaged edge":          `UPDATE edges SET data = substr(data, 1, 10) || x'ff' || substr(data, 12)`,
 		"stale edge":            `UPDATE edges SET size = size - 1`,
 		"filter moved":          `UPDATE idfilters SET first = first + 1 WHERE first > 0`,
-		"other version":         `UPDATE idfilters SET data = x'02' || substr(data, 2)`,
+		"other version":         `UPDATE idfilters SET data = x'03' || substr(data, 2)`,
+		"version 1 filter":      `UPDATE idfilters SET data = x'01' || substr(data, 2)`, // 64-bit id hashes
 		// Not rebuilt, only not used: the hashes are computed from the blocks.
 		"missing nodes": `DELETE FROM nodes`,
 		"damaged nodes": `UPDATE nodes SET data = substr(data, 1, 10) || x'ff' || substr(data, 12)`,

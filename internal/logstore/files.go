@@ -200,19 +200,19 @@ func (f *blockFiles) pageInto(b *blockRef, h *blockHeader, p int, pages, buf []b
 		start := pi.off - h.pages[0].off
 		comp = pages[start : start+pi.size]
 	}
-	return f.readPage(b, p, pi, comp, buf)
+	return f.readPage(b, h.version, p, pi, comp, buf)
 }
 
 // readPage decodes page p of b, placed as pi says, from comp (nil: read
 // from the file) into buf.
-func (f *blockFiles) readPage(b *blockRef, p int, pi *pageInfo, comp, buf []byte) ([][]byte, []byte, error) {
+func (f *blockFiles) readPage(b *blockRef, version byte, p int, pi *pageInfo, comp, buf []byte) ([][]byte, []byte, error) {
 	if comp == nil {
 		var err error
 		if comp, err = f.read(b, pi.off, pi.size); err != nil {
 			return nil, buf, err
 		}
 	}
-	events, buf, err := decodePage(comp, pi, buf)
+	events, buf, err := decodePage(comp, version, pi, buf)
 	if err != nil {
 		return nil, buf, damaged(b, fmt.Errorf("page %d (seqs %d…%d): %w", p, pi.first, pi.first+int64(pi.n)-1, err))
 	}
@@ -225,12 +225,12 @@ func (f *blockFiles) pagesOf(b *blockRef, h *blockHeader) ([]byte, error) {
 }
 
 // ids reads the block's id section.
-func (f *blockFiles) ids(b *blockRef, h *blockHeader) ([]uint64, []uint16, []uint64, error) {
-	raw, err := f.read(b, int64(blockPrefix+h.hl), idsSize(h.n))
+func (f *blockFiles) ids(b *blockRef, h *blockHeader) ([]uint32, []uint16, []uint64, error) {
+	raw, err := f.read(b, int64(blockPrefix+h.hl), h.idsSize())
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	hs, rows, ch, err := decodeIDs(raw, h.n)
+	hs, rows, ch, err := decodeIDs(raw, h.version, h.n)
 	if err != nil {
 		return nil, nil, nil, damaged(b, err)
 	}
@@ -243,18 +243,44 @@ type idHit struct {
 	chash uint64
 }
 
-// findID binary-searches the block's sorted id hashes in place (reading
-// only the hash array) and returns the rows with hash h. The id section's
-// CRC is checked when tiers are built (ids), not on every lookup.
+// findID returns the rows whose id hashes to want (xxh64): in a version 3
+// block, those whose 32-bit hash is want's low 32 bits (a scan of that
+// array alone); before, a binary search of the sorted 64-bit hashes in
+// place. The id section's CRC is checked when tiers are built (ids), not
+// on every lookup.
 func (f *blockFiles) findID(b *blockRef, h *blockHeader, want uint64) ([]idHit, error) {
 	base := int64(blockPrefix + h.hl)
-	hashes, err := f.read(b, base, 8*int64(h.n))
-	if err != nil {
-		return nil, err
+	var rows []int // the rows, or (versions 1 and 2) the indexes in the sorted arrays
+	if h.version >= 3 {
+		hashes, err := f.read(b, base, 4*int64(h.n))
+		if err != nil {
+			return nil, err
+		}
+		for i := range h.n {
+			if binary.LittleEndian.Uint32(hashes[4*i:]) == uint32(want) {
+				rows = append(rows, i)
+			}
+		}
+	} else {
+		hashes, err := f.read(b, base, 8*int64(h.n))
+		if err != nil {
+			return nil, err
+		}
+		at := func(i int) uint64 { return binary.LittleEndian.Uint64(hashes[8*i:]) }
+		for i := sort.Search(h.n, func(i int) bool { return at(i) >= want }); i < h.n && at(i) == want; i++ {
+			rows = append(rows, i)
+		}
 	}
-	at := func(i int) uint64 { return binary.LittleEndian.Uint64(hashes[8*i:]) }
 	var hits []idHit
-	for i := sort.Search(h.n, func(i int) bool { return at(i) >= want }); i < h.n && at(i) == want; i++ {
+	for _, i := range rows {
+		if h.version >= 3 {
+			ch, err := f.read(b, base+4*int64(h.n)+8*int64(i), 8)
+			if err != nil {
+				return nil, err
+			}
+			hits = append(hits, idHit{uint16(i), binary.LittleEndian.Uint64(ch)})
+			continue
+		}
 		rest, err := f.read(b, base+8*int64(h.n)+2*int64(i), 2)
 		if err != nil {
 			return nil, err

@@ -147,27 +147,14 @@ func TestBlockFormat1Fixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer old.Close()
-	for _, v := range blockVersions(t, old, "bench") {
-		if v != 1 {
-			t.Fatalf("the fixture holds a block of format %d; it was written with format 1", v)
-		}
+	checkVersions(t, old, 1, "the fixture")
+	events := fixtureEvents(t, old)
+	if len(events) != 968 {
+		t.Fatalf("read %d events of 968", len(events))
 	}
-	var events [][]byte
 	var imported []Imported
-	err = old.Scan(context.Background(), "bench", 0, 1<<62, audit.Filter{}, func(seq int64, data []byte) error {
-		if seq != int64(len(events)) {
-			t.Fatalf("seq %d after %d events", seq, len(events))
-		}
-		events = append(events, slices.Clone(data))
-		var ev audit.Event
-		if err := json.Unmarshal(data, &ev); err != nil || ev.Org != "bench" || ev.Seq != seq {
-			t.Fatalf("seq %d: not the fixture's event (%v): %s", seq, err, data)
-		}
-		imported = append(imported, Imported{Seq: seq, Data: slices.Clone(data), Hash: sha256.Sum256(data)})
-		return nil
-	})
-	if err != nil || len(events) != 968 {
-		t.Fatalf("read %d events of 968: %v", len(events), err)
+	for seq, data := range events {
+		imported = append(imported, Imported{Seq: int64(seq), Data: data, Hash: sha256.Sum256(data)})
 	}
 	// The same events sealed by this writer, in other block and page sizes.
 	cur, err := Open(t.TempDir(), Options{BlockEvents: 128, PageEvents: 8, ManualSeal: true})
@@ -178,31 +165,70 @@ func TestBlockFormat1Fixture(t *testing.T) {
 	if err := cur.Import(context.Background(), "bench", imported); err != nil {
 		t.Fatal(err)
 	}
-	if err := cur.Seal(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range blockVersions(t, cur, "bench") {
-		if v != blockVersion {
-			t.Fatalf("a new block has format %d, want %d", v, blockVersion)
-		}
-	}
+	sealCurrent(t, cur)
 	for seq, want := range events {
 		ev, err := eventAt(cur, int64(seq))
 		if err != nil || string(ev) != string(want) {
 			t.Fatalf("seq %d: the current format gives other bytes (%v)", seq, err)
 		}
 	}
+	checkQueries(t, events, map[string]*Store{"format 1 blocks": old, "current blocks": cur})
+}
+
+// sealCurrent seals s, whose blocks must all be of the current format.
+func sealCurrent(t *testing.T, s *Store) {
+	t.Helper()
+	if err := s.Seal(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkVersions(t, s, blockVersion, "a new block")
+}
+
+// checkVersions fails unless every block of org bench in s has format v.
+func checkVersions(t *testing.T, s *Store, v byte, what string) {
+	t.Helper()
+	for _, got := range blockVersions(t, s, "bench") {
+		if got != v {
+			t.Fatalf("%s has format %d, want %d", what, got, v)
+		}
+	}
+}
+
+// fixtureEvents reads every event of org bench, checking its seq and org.
+func fixtureEvents(t *testing.T, s *Store) [][]byte {
+	t.Helper()
+	var events [][]byte
+	err := s.Scan(context.Background(), "bench", 0, 1<<62, audit.Filter{}, func(seq int64, data []byte) error {
+		if seq != int64(len(events)) {
+			t.Fatalf("seq %d after %d events", seq, len(events))
+		}
+		events = append(events, slices.Clone(data))
+		var ev audit.Event
+		if err := json.Unmarshal(data, &ev); err != nil || ev.Org != "bench" || ev.Seq != seq {
+			t.Fatalf("seq %d: not the fixture's event (%v): %s", seq, err, data)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events
+}
+
+// checkQueries runs every fixture query on each store and compares the
+// answers with an exact test of every event.
+func checkQueries(t *testing.T, events [][]byte, stores map[string]*Store) {
+	t.Helper()
 	for _, q := range fixtureQueries(events) {
 		f, err := query.Parse(q, query.Options{})
 		if err != nil {
 			t.Fatalf("%q: %v", q, err)
 		}
 		want := exact(t, events, f)
-		if got := seqsOf(t, old, f); !slices.Equal(got, want) {
-			t.Errorf("%q on format 1 blocks: %v, want %v", q, got, want)
-		}
-		if got := seqsOf(t, cur, f); !slices.Equal(got, want) {
-			t.Errorf("%q on format %d blocks: %v, want %v", q, blockVersion, got, want)
+		for name, s := range stores {
+			if got := seqsOf(t, s, f); !slices.Equal(got, want) {
+				t.Errorf("%q on %s: %v, want %v", q, name, got, want)
+			}
 		}
 	}
 }

@@ -18,8 +18,9 @@ import (
 // The fuzz targets read outside bytes the way Open and queries do: a log
 // record and a block. Seed corpora are in testdata/fuzz; regenerate them
 // with TRAIL_WRITE_FUZZ_SEEDS=1 go test -run TestWriteFuzzSeeds.
-// testdata/fuzz/FuzzBlock/v1-seed-* are blocks of format 1, written by
-// the writer of that format; they stay in the corpus (format 1 is read).
+// testdata/fuzz/FuzzBlock/v1-seed-* and v2-seed-* are blocks of formats
+// 1 and 2, written by the writers of those formats; they stay in the
+// corpus (formats 1 and 2 are read). seed-* are of the current format.
 
 func FuzzWALRecord(f *testing.F) {
 	for _, s := range walSeeds(f) {
@@ -55,7 +56,7 @@ func FuzzBlock(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, _, _, err := decodeIDs(data[blockPrefix+h.hl:blockPrefix+h.hl+int(idsSize(h.n))], h.n); err != nil {
+		if _, _, _, err := decodeIDs(data[blockPrefix+h.hl:blockPrefix+h.hl+int(h.idsSize())], h.version, h.n); err != nil {
 			return
 		}
 		if h.version >= 2 {
@@ -94,7 +95,7 @@ func FuzzBlock(f *testing.F) {
 		}
 		for i := range h.pages {
 			p := &h.pages[i]
-			events, _, err := decodePage(data[p.off:p.off+p.size], p, nil)
+			events, _, err := decodePage(data[p.off:p.off+p.size], h.version, &h.pages[i], nil)
 			if err == nil && len(events) != p.n {
 				t.Fatalf("page %d: %d events, header says %d", i, len(events), p.n)
 			}
@@ -106,6 +107,7 @@ func seedEvents(n int) []sealEvent {
 	var out []sealEvent
 	for i := range n {
 		ev := testEvent("acme", i)
+		ev.Seq = 7 + int64(i) // blockSeeds' first seq
 		data := ev.AppendCanonical(nil)
 		d, _ := parseDoc(data)
 		out = append(out, sealEvent{data: data, doc: d, id: ev.ID, chash: uint64(i)})

@@ -12,9 +12,9 @@ import (
 
 // Idempotent retries need, for any id ever stored in an org, its seq and
 // content hash, without a per-event index row. Each sealed block carries
-// its ids' 64-bit hashes, sorted, with the rows and the first 8 bytes of
-// each event's content hash (block.go). In memory, an org keeps Bloom
-// filters over those id hashes in tiers: one filter per block at first;
+// its ids' hashes (32 bits of xxh64 in format 3, 64 sorted before) with the
+// first 8 bytes of each event's content hash (block.go). In memory, an org
+// keeps Bloom filters over the 32-bit id hashes (idKey) in tiers: one filter per block at first;
 // whenever idFanout filters of one tier accumulate they are replaced by one
 // filter over all their blocks, rebuilt from the blocks' id sections. A
 // lookup probes O(idFanout · log_idFanout(blocks)) filters (about 40 at
@@ -38,7 +38,21 @@ type idGroup struct {
 
 func idHash(id string) uint64 { return xxhash.Sum64String(id) }
 
-func idFilter(hashes ...[]uint64) bloom {
+// idHash32 is the part of idHash blocks of format 3 keep, and filters use.
+func idHash32(id string) uint32 { return uint32(idHash(id)) }
+
+// idKey spreads a 32-bit id hash over the 64 bits a Bloom filter probes
+// with (murmur3's finalizer of the hash and its complement).
+func idKey(h uint32) uint64 {
+	x := uint64(h)<<32 | uint64(^h)
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	return x ^ x>>33
+}
+
+func idFilter(hashes ...[]uint32) bloom {
 	n := 0
 	for _, h := range hashes {
 		n += len(h)
@@ -46,7 +60,7 @@ func idFilter(hashes ...[]uint64) bloom {
 	f := newBloomBits(n, idBitsPerKey)
 	for _, hs := range hashes {
 		for _, h := range hs {
-			f.add(h)
+			f.add(idKey(h))
 		}
 	}
 	return f
@@ -54,7 +68,7 @@ func idFilter(hashes ...[]uint64) bloom {
 
 // mergeTiers returns groups with the newest full tier merged, repeatedly;
 // ids reads a block's id hashes.
-func mergeTiers(groups []idGroup, ids func(*blockRef) ([]uint64, error)) ([]idGroup, error) {
+func mergeTiers(groups []idGroup, ids func(*blockRef) ([]uint32, error)) ([]idGroup, error) {
 	for {
 		n := len(groups)
 		if n < idFanout {
@@ -68,7 +82,7 @@ func mergeTiers(groups []idGroup, ids func(*blockRef) ([]uint64, error)) ([]idGr
 			}
 		}
 		merged := idGroup{tier: tier + 1}
-		var all [][]uint64
+		var all [][]uint32
 		for _, g := range last {
 			for _, b := range g.blocks {
 				hs, err := ids(b)
@@ -84,12 +98,14 @@ func mergeTiers(groups []idGroup, ids func(*blockRef) ([]uint64, error)) ([]idGr
 	}
 }
 
-// candidates returns the blocks whose filters may hold the id, newest first.
-func (x *idIndex) candidates(h uint64) []*blockRef {
+// candidates returns the blocks whose filters may hold the id (whose
+// idHash32 is h), newest first.
+func (x *idIndex) candidates(h uint32) []*blockRef {
 	var out []*blockRef
+	key := idKey(h)
 	for i := len(x.groups) - 1; i >= 0; i-- {
 		g := &x.groups[i]
-		if g.filter.has(h) {
+		if g.filter.has(key) {
 			for j := len(g.blocks) - 1; j >= 0; j-- {
 				out = append(out, g.blocks[j])
 			}
@@ -108,7 +124,7 @@ func (s *Store) sealedID(o *orgLog, id string) (seq int64, chash uint64, found b
 // sealedEvent is sealedID with the event's bytes (read to confirm the id).
 func (s *Store) sealedEvent(o *orgLog, id string) (seq int64, chash uint64, data []byte, found bool, err error) {
 	h := idHash(id)
-	for _, b := range o.ids.candidates(h) {
+	for _, b := range o.ids.candidates(uint32(h)) {
 		bh, err := s.blocks.idsHeader(b)
 		if err != nil {
 			return 0, 0, nil, false, err
@@ -132,7 +148,7 @@ func (s *Store) sealedEvent(o *orgLog, id string) (seq int64, chash uint64, data
 }
 
 // blockIDs reads a block's id hashes (for merging tiers).
-func (s *Store) blockIDs(b *blockRef) ([]uint64, error) {
+func (s *Store) blockIDs(b *blockRef) ([]uint32, error) {
 	h, err := s.blocks.header(b)
 	if err != nil {
 		return nil, err
@@ -165,7 +181,10 @@ func (g *idGroup) end() int64 {
 // (u64, u64, u64, u32, u32, little-endian), then the version and the
 // filter: a row that does not describe exactly the blocks it claims, or
 // whose bytes changed, is rebuilt from the blocks' id sections.
-const idFilterVersion = 1
+//
+// Version 2 filters hold idKey of the 32-bit id hashes; version 1 rows
+// (full 64-bit hashes) are rebuilt from the blocks on Open.
+const idFilterVersion = 2
 
 func idFilterCRC(org int64, first, end int64, nblocks, tier int, body []byte) uint32 {
 	var key [32]byte
@@ -241,6 +260,6 @@ func (s *Store) restoreIDs(o *orgLog, rows []idRow) (groups []idGroup, rebuilt b
 // sealIDs returns o's id groups with block b (whose ids hash to hashes)
 // added: the groups before are unchanged, the last is new.
 // Only the sealer changes o.ids (under sealMu), so it reads it unlocked.
-func (s *Store) sealIDs(o *orgLog, b *blockRef, hashes []uint64) ([]idGroup, error) {
+func (s *Store) sealIDs(o *orgLog, b *blockRef, hashes []uint32) ([]idGroup, error) {
 	return mergeTiers(append(slices.Clone(o.ids.groups), idGroup{blocks: []*blockRef{b}, filter: idFilter(hashes)}), s.blockIDs)
 }

@@ -191,7 +191,7 @@ func (s *Store) sealOrg(ctx context.Context, o *orgLog, upto int64) error {
 	tree := o.tree.snapshot()
 	o.mu.RUnlock()
 	in := make([]sealEvent, len(events))
-	hashes := make([]uint64, len(events))
+	hashes := make([]uint32, len(events))
 	daily := map[dayCat]int64{}
 	var bytes int64
 	for i, e := range events {
@@ -200,7 +200,7 @@ func (s *Store) sealOrg(ctx context.Context, o *orgLog, upto int64) error {
 			return internalErr("sealing %s seq %d: %v", o.name, from+int64(i), err)
 		}
 		in[i] = sealEvent{data: e.data, doc: d, id: e.id, chash: chashOf(e.hash)}
-		hashes[i] = idHash(e.id)
+		hashes[i] = idHash32(e.id)
 		daily[dayCat{dayOf(d.occurred), d.category}]++
 		bytes += int64(len(e.data))
 	}

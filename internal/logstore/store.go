@@ -42,7 +42,7 @@ import (
 // Options configures Open; the zero value of each field is its default.
 type Options struct {
 	BlockEvents  int   // events per sealed block; default 4096
-	PageEvents   int   // events per compressed page; default 64
+	PageEvents   int   // events per compressed page; default 128
 	SegmentBytes int64 // log segment size before a new one starts; default 64 MiB
 	// MaxTailBytes bounds the unsealed events kept in memory over all
 	// orgs; past it the largest tails are sealed. Default 64 MiB.
@@ -60,7 +60,7 @@ func (o *Options) defaults() {
 	}
 	o.BlockEvents = min(o.BlockEvents, maxBlockEvents)
 	if o.PageEvents <= 0 {
-		o.PageEvents = 64
+		o.PageEvents = 128
 	}
 	if o.SegmentBytes <= 0 {
 		o.SegmentBytes = 64 << 20

@@ -221,28 +221,29 @@ func (f *blockFiles) idsHeader(b *blockRef) (*blockHeader, error) {
 	return &blockHeader{version: b.sum.version, hl: b.sum.hl, first: b.first, n: int(b.n)}, nil
 }
 
-// locate returns the page of b holding seq and where it is, from the
-// block's summary (from its header if it has none).
-func (f *blockFiles) locate(b *blockRef, seq int64) (int, pageInfo, error) {
+// locate returns the page of b holding seq, where it is and the block's
+// format version, from the block's summary (from its header if it has
+// none).
+func (f *blockFiles) locate(b *blockRef, seq int64) (int, pageInfo, byte, error) {
 	if b.sum == nil {
 		h, err := f.header(b)
 		if err != nil {
-			return 0, pageInfo{}, err
+			return 0, pageInfo{}, 0, err
 		}
 		p := findPage(h, seq)
-		return p, h.pages[p], nil
+		return p, h.pages[p], h.version, nil
 	}
 	p := b.locatePage(seq)
-	return p, b.pageInfo(p), nil
+	return p, b.pageInfo(p), b.sum.version, nil
 }
 
 // eventAt returns the bytes of sealed event seq of b.
 func (f *blockFiles) eventAt(b *blockRef, seq int64) ([]byte, error) {
-	p, pi, err := f.locate(b, seq)
+	p, pi, version, err := f.locate(b, seq)
 	if err != nil {
 		return nil, err
 	}
-	events, _, err := f.readPage(b, p, &pi, nil, nil)
+	events, _, err := f.readPage(b, version, p, &pi, nil, nil)
 	if err != nil {
 		return nil, err
 	}

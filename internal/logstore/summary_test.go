@@ -20,8 +20,8 @@ import (
 // sumOpts makes 16 blocks of the fixture's 968 events, pages of 8.
 var sumOpts = Options{BlockEvents: 64, PageEvents: 8, ManualSeal: true}
 
-// fixtureEvents reads the v1store fixture's events.
-func fixtureEvents(t *testing.T) [][]byte {
+// v1FixtureEvents reads the v1store fixture's events.
+func v1FixtureEvents(t *testing.T) [][]byte {
 	t.Helper()
 	s, err := Open(copyFixture(t, filepath.Join("testdata", "v1store")), Options{})
 	if err != nil {
@@ -155,7 +155,7 @@ func wantQueries(t *testing.T, s *Store, events [][]byte, from int64, qs []strin
 // nothing, and searches answer as an exact test does, with a header
 // cache of 2.
 func TestSummariesKept(t *testing.T) {
-	events := fixtureEvents(t)
+	events := v1FixtureEvents(t)
 	dir := sealedFixture(t, events)
 	defer func(n int) { maxHeaders = n }(maxHeaders)
 	maxHeaders = 2
@@ -198,7 +198,7 @@ func TestSummariesKept(t *testing.T) {
 // describing another block are rebuilt from the headers at Open, never
 // used, stored again, and the next Open reads them.
 func TestSummariesRebuilt(t *testing.T) {
-	events := fixtureEvents(t)
+	events := v1FixtureEvents(t)
 	for name, c := range map[string]struct {
 		sql     string
 		rebuilt int
@@ -243,7 +243,7 @@ func TestSummariesRebuilt(t *testing.T) {
 // first Open, from their format 1 headers; the next Open reads them.
 func TestSummariesOfTheFormat1Fixture(t *testing.T) {
 	dir := copyFixture(t, filepath.Join("testdata", "v1store"))
-	events := fixtureEvents(t)
+	events := v1FixtureEvents(t)
 	for _, want := range []int{5, 0} {
 		s, err := Open(dir, Options{})
 		if err != nil {
@@ -263,7 +263,7 @@ func TestSummariesOfTheFormat1Fixture(t *testing.T) {
 // summary (a word or type only the new bytes hold is found); a reopen
 // rebuilds nothing and answers the same.
 func TestSummariesAfterPruneAndErasure(t *testing.T) {
-	events := fixtureEvents(t)
+	events := v1FixtureEvents(t)
 	dir := t.TempDir()
 	// (Redact right after an Open that replayed nothing cannot rotate
 	// the log: sealOut gives up. Not this test's subject.)

@@ -136,14 +136,14 @@ func (c *leafCache) leaf(seq int64) (ledger.Hash, error) {
 		return c.prunedLeaf(seq)
 	}
 	b := findBlock(c.v.blocks, seq)
-	p, pi, err := c.s.blocks.locate(b, seq) // no header read: the summary places the page
+	p, pi, version, err := c.s.blocks.locate(b, seq) // no header read: the summary places the page
 	if err != nil {
 		return ledger.Hash{}, err
 	}
 	key := pageKey{b, p}
 	lp, ok := c.pages[key]
 	if !ok {
-		events, _, err := c.s.blocks.readPage(b, p, &pi, nil, nil)
+		events, _, err := c.s.blocks.readPage(b, version, p, &pi, nil, nil)
 		if err != nil {
 			return ledger.Hash{}, err
 		}
