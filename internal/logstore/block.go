@@ -45,7 +45,9 @@ type summary struct {
 	bits [3][]byte
 	// filter: version 1, every doc key of the events; version 2, their
 	// actor and target keys, and for the block also their word keys
-	// (doc.wordKeys).
+	// (doc.wordKeys). A version 3 block's header holds no block filter
+	// (its catalog summary does, summary.go): nil there, which may match
+	// every key.
 	filter bloom
 }
 
@@ -183,10 +185,7 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 			h.pages[i].sum.bits[k] = bits
 		}
 	}
-	for w := range blockWords {
-		wordKeys(w, blockKeys.add)
-	}
-	h.sum.filter = blockKeys.bloom()
+	h.sum.filter = blockFilter(blockKeys, blockWords)
 	ids := encodeIDs(events)
 	pairBytes := []byte(wk.bloom())
 	dictBytes := zenc.EncodeAll(dict.encode(), nil)
@@ -230,6 +229,15 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 	return append(out, pages...), h, nil
 }
 
+// blockFilter is the block filter of events whose actor and target keys
+// are keys (reused) and whose words are words.
+func blockFilter(keys keySet, words map[string]struct{}) bloom {
+	for w := range words {
+		wordKeys(w, keys.add)
+	}
+	return keys.bloom()
+}
+
 func newSummary() summary {
 	return summary{minOcc: 1<<63 - 1, maxOcc: -1 << 63, minRec: 1<<63 - 1, maxRec: -1 << 63}
 }
@@ -265,14 +273,14 @@ func (h *blockHeader) encode() []byte {
 	var b []byte
 	b = binary.AppendUvarint(b, uint64(h.first))
 	b = binary.AppendUvarint(b, uint64(h.n))
-	b = h.sum.encode(b, true)
+	b = h.sum.encode(b, true, h.version < 3)
 	b = binary.AppendUvarint(b, uint64(len(h.pages)))
 	for _, p := range h.pages {
 		b = binary.AppendUvarint(b, uint64(p.off))
 		b = binary.AppendUvarint(b, uint64(p.size))
 		b = binary.LittleEndian.AppendUint32(b, p.crc)
 		b = binary.AppendUvarint(b, uint64(p.n))
-		b = p.sum.encode(b, false)
+		b = p.sum.encode(b, false, true)
 	}
 	if h.version >= 2 {
 		for _, sec := range []section{h.pairs, h.dict, h.columns} {
@@ -283,7 +291,9 @@ func (h *blockHeader) encode() []byte {
 	return b
 }
 
-func (s *summary) encode(b []byte, sets bool) []byte {
+// encode appends s; filter false leaves its filter out (a version 3
+// block's own summary).
+func (s *summary) encode(b []byte, sets, filter bool) []byte {
 	for _, v := range []int64{s.minOcc, s.maxOcc, s.minRec, s.maxRec} {
 		b = binary.AppendVarint(b, v)
 	}
@@ -299,10 +309,13 @@ func (s *summary) encode(b []byte, sets bool) []byte {
 			b = appendBytes(b, bits)
 		}
 	}
+	if !filter {
+		return b
+	}
 	return appendBytes(b, s.filter)
 }
 
-func decodeSummary(r *reader, sets bool) summary {
+func decodeSummary(r *reader, sets, filter bool) summary {
 	var s summary
 	s.minOcc, s.maxOcc, s.minRec, s.maxRec = r.varint(), r.varint(), r.varint(), r.varint()
 	if sets {
@@ -317,7 +330,9 @@ func decodeSummary(r *reader, sets bool) summary {
 			s.bits[k] = r.bytes()
 		}
 	}
-	s.filter = bloom(r.bytes())
+	if filter {
+		s.filter = bloom(r.bytes())
+	}
 	return s
 }
 
@@ -341,12 +356,12 @@ func decodeHeader(b []byte, size int64) (*blockHeader, int, error) {
 	}
 	r := reader{b: hdr}
 	h := &blockHeader{version: b[4], first: r.int(), n: int(r.int())}
-	h.sum = decodeSummary(&r, true)
+	h.sum = decodeSummary(&r, true, h.version < 3)
 	np := r.count(8)
 	var infos []pageInfo
 	for i := 0; i < np && r.err == nil; i++ {
 		p := pageInfo{off: r.int(), size: r.int(), crc: r.u32(), n: int(r.int())}
-		p.sum = decodeSummary(&r, false)
+		p.sum = decodeSummary(&r, false, true)
 		infos = append(infos, p)
 	}
 	next := int64(blockPrefix+hl) + h.idsSize()

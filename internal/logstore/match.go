@@ -311,9 +311,11 @@ func (t *term) idMatches(id uint32, tab *strTable) bool {
 }
 
 // filterMay tests a summary's Bloom filter (words: which word keys it
-// holds) against a term that is not a time or set term.
+// holds) against a term that is not a time or set term. A nil filter
+// (a format 3 block's header: its filter is in its summary) may match
+// anything.
 func (t *term) filterMay(f bloom, words int) bool {
-	if t.Negate || t.Field == audit.FieldText && words == 0 {
+	if f == nil || t.Negate || t.Field == audit.FieldText && words == 0 {
 		return true
 	}
 	if t.alts != nil {

@@ -143,9 +143,11 @@ func (s *Store) loadOrg(co *catalogOrg) (o *orgLog, repair bool, err error) {
 // restoreSummaries sets the summary of each of co's blocks from its
 // stored row, or, where the row is missing (a catalog written before
 // summaries were kept), of another version, damaged or not the block's,
-// from the block's header; it returns the blocks whose summaries were
-// rebuilt, to be stored again. A block whose header cannot be read keeps
-// no summary: a search reading it fails, naming it.
+// from the block's header (and, for a format 3 block, whose header
+// holds no block filter, its filter from its events); it returns the
+// blocks whose summaries were rebuilt, to be stored again. A block whose
+// header or pages cannot be read keeps no summary: a search reading it
+// fails, naming it.
 func (s *Store) restoreSummaries(co *catalogOrg) []*blockRef {
 	var rebuilt []*blockRef
 	for i, b := range co.blocks {
@@ -154,16 +156,53 @@ func (s *Store) restoreSummaries(co *catalogOrg) []*blockRef {
 			b.sum = sum
 			continue
 		}
-		h, err := s.blocks.header(b)
-		if err != nil {
+		if b.sum, err = s.rebuildSummary(b); err != nil {
 			slog.Warn("logstore: a block's summary cannot be rebuilt", "org", co.name, "err", err)
 			continue
 		}
-		b.sum = sumOf(h, s.cat.strs)
 		rebuilt = append(rebuilt, b)
 	}
 	co.sums = nil
 	return rebuilt
+}
+
+// rebuildSummary makes b's summary from its header and, if the header
+// holds no block filter (format 3), the filter from b's events, as
+// buildBlock made it.
+func (s *Store) rebuildSummary(b *blockRef) (*blockSum, error) {
+	h, err := s.blocks.header(b)
+	if err != nil {
+		return nil, err
+	}
+	sum := sumOf(h, s.cat.strs)
+	if h.version < 3 {
+		return sum, nil
+	}
+	pages, err := s.blocks.pagesOf(b, h)
+	if err != nil {
+		return nil, err
+	}
+	var keys keySet
+	words := map[string]struct{}{}
+	var buf []byte
+	for p := range h.pages {
+		var events [][]byte
+		if events, buf, err = s.blocks.pageInto(b, h, p, pages, buf); err != nil {
+			return nil, err
+		}
+		for _, data := range events {
+			d, err := parseDoc(data)
+			if err != nil {
+				return nil, damaged(b, err)
+			}
+			d.fieldKeys(keys.add)
+			for _, w := range d.words {
+				words[w] = struct{}{}
+			}
+		}
+	}
+	sum.filter = blockFilter(keys, words)
+	return sum, nil
 }
 
 // computeEdge computes the edge of o's tree at its sealed size from the
