@@ -75,7 +75,7 @@ func (s *Store) recover() error {
 			slog.Info("logstore: rebuilt id filters or tree edges from the blocks and stored them in the catalog", "orgs", len(repaired))
 		}
 		if s.rebuiltSums > 0 {
-			slog.Info("logstore: rebuilt block summaries from the blocks' headers and stored them in the catalog", "blocks", s.rebuiltSums)
+			slog.Info("logstore: rebuilt block summaries from the blocks (format 3: their headers and events) and stored them in the catalog", "blocks", s.rebuiltSums)
 		}
 	}
 	if err := s.replay(); err != nil {
@@ -191,7 +191,7 @@ func (s *Store) rebuildSummary(b *blockRef) (*blockSum, error) {
 			return nil, err
 		}
 		for _, data := range events {
-			d, err := parseDoc(data)
+			d, err := scanDoc(data)
 			if err != nil {
 				return nil, damaged(b, err)
 			}
