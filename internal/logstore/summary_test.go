@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -394,5 +395,65 @@ func TestFieldsMay(t *testing.T) {
 		if m := compile(audit.Filter{Terms: []audit.Term{{Field: audit.FieldCategory, Value: "billing", Or: []string{v}}}}); m.plain {
 			t.Errorf("category billing or %q: the values are taken as plain", v)
 		}
+	}
+}
+
+// TestSummaryOfADamagedBlock: a format 3 block whose summary row is lost
+// and whose last page is damaged gets no summary at Open (its block
+// filter cannot be made again from its events), and a search that may
+// match its events reads it and fails naming it: its header, which holds
+// no block filter, never skips it.
+func TestSummaryOfADamagedBlock(t *testing.T) {
+	events := v1FixtureEvents(t)
+	dir := sealedFixture(t, events)
+	cat, err := openCatalog(filepath.Join(dir, CatalogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file, off, size int64
+	if err := cat.w.QueryRow(`SELECT file, off, len FROM blocks WHERE first = 320`).Scan(&file, &off, &size); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cat.w.Exec(`UPDATE blocks SET summary = NULL WHERE first = 320`); err != nil {
+		t.Fatal(err)
+	}
+	cat.close()
+	f, err := os.OpenFile(filepath.Join(dir, "blocks", blockFileName(file)), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, off+size-1); err != nil {
+		t.Fatal(err)
+	}
+	last[0] ^= 0xff
+	if _, err := f.WriteAt(last, off+size-1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	s, err := Open(dir, sumOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.rebuiltSums != 0 {
+		t.Errorf("Open rebuilt %d summaries, want 0", s.rebuiltSums)
+	}
+	for _, b := range s.org("bench").view().blocks {
+		if b.first == 320 && b.sum != nil {
+			t.Fatalf("the damaged block has a summary: %+v", b.sum)
+		}
+	}
+	var ev struct{ Actor struct{ ID string } }
+	if err := json.Unmarshal(events[383], &ev); err != nil {
+		t.Fatal(err)
+	}
+	f2, err := query.Parse("actor:"+quote(ev.Actor.ID), query.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Query(context.Background(), "bench", audit.Query{Filter: f2, Before: -1, After: -1, Limit: 100000})
+	if err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("a search for %s over the damaged block: %v, want an error naming it", ev.Actor.ID, err)
 	}
 }
