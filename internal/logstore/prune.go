@@ -85,13 +85,16 @@ func (s *Store) Prune(ctx context.Context, org string, cutoff time.Time) (audit.
 	}
 	last := gone[len(gone)-1]
 	to := last.first + last.n
-	if err := s.cat.writePrune(ctx, num, gone, leaves, daily, to); err != nil {
+	o.mu.RLock()
+	groups := dropPrunedIDs(o.ids.groups, to) // only seals change them, and sealMu is held
+	o.mu.RUnlock()
+	if err := s.cat.writePrune(ctx, num, gone, leaves, daily, to, groups); err != nil {
 		return audit.PruneResult{}, err
 	}
 	o.mu.Lock()
 	o.blocks = slices.Clone(o.blocks[len(gone):])
 	o.pruned = to
-	o.ids.groups = dropPrunedIDs(o.ids.groups, to)
+	o.ids.groups = groups
 	for k, n := range daily {
 		if o.daily[k] -= n; o.daily[k] <= 0 {
 			delete(o.daily, k)
@@ -138,8 +141,10 @@ func (s *Store) pruneData(gone []*blockRef) ([][]byte, map[dayCat]int64, error) 
 }
 
 // writePrune is one catalog transaction: the pruned leaves in, the block
-// rows out, the daily counts down.
-func (c *catalog) writePrune(ctx context.Context, org int64, gone []*blockRef, leaves [][]byte, daily map[dayCat]int64, to int64) error {
+// rows out, the daily counts down, the id filter rows those of the groups
+// left (so that Open does not find them stale and rebuild them from every
+// block).
+func (c *catalog) writePrune(ctx context.Context, org int64, gone []*blockRef, leaves [][]byte, daily map[dayCat]int64, to int64, groups []idGroup) error {
 	tx, err := c.w.BeginTx(ctx, nil)
 	if err != nil {
 		return sqlite.StoreErr("pruning", err)
@@ -160,6 +165,12 @@ func (c *catalog) writePrune(ctx context.Context, org int64, gone []*blockRef, l
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM daily WHERE org = ? AND n <= 0`, org); err != nil {
 		return sqlite.StoreErr("pruning: counting", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM idfilters WHERE org = ?`, org); err != nil {
+		return sqlite.StoreErr("pruning: the id filters", err)
+	}
+	if err := writeIDs(ctx, tx, org, groups, 0); err != nil {
+		return sqlite.StoreErr("pruning: the id filters", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return sqlite.StoreErr("pruning", err)
