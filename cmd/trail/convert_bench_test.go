@@ -6,14 +6,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
-	"github.com/trailaudit/trail/internal/sqlite"
 )
 
 // TestMakeV1Directory writes a schema-v1 SQLite data directory of
@@ -32,16 +30,8 @@ func TestMakeV1Directory(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("TRAIL_V1_EVENTS")); err == nil && v > 0 {
 		n = v
 	}
-	store, err := sqlite.Open(dir, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, svc := openSignedSQLite(t, dir)
 	defer store.Close()
-	integ, err := (&signingFlags{origin: "trail.test"}).integrity(dir, true, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := audit.NewService(audit.Config{Store: store, Integrity: integ, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	defer svc.Close()
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
