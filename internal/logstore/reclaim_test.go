@@ -7,10 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -355,6 +357,58 @@ func TestReaderProcessKeepsPrunedBlocks(t *testing.T) {
 	}
 	for _, org := range []string{"acme", "beta"} {
 		if err := errors.Join(l.checkWalk(ctx, org, audit.Asc), l.checkRoot(ctx, org)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestOpenGivesBackRetiredSpace closes (as a crash would) a store whose
+// retired blocks another process still held: their bytes stay on disk,
+// and the next Open gives them back once that process is gone.
+func TestOpenGivesBackRetiredSpace(t *testing.T) {
+	defer func(n int64) { blockFileBytes = n }(blockFileBytes)
+	blockFileBytes = 64 << 10
+	const n, blockEvents = 2000, 64
+	opts := Options{BlockEvents: blockEvents, PageEvents: 16, ManualSeal: true}
+	l := newRaceLog(t, opts, n)
+	ctx := context.Background()
+	other, err := os.Open(filepath.Join(l.dir, ReadersFile)) // another process reading
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := syscall.Flock(int(other.Fd()), syscall.LOCK_SH); err != nil {
+		t.Fatal(err)
+	}
+	blocks := filepath.Join(l.dir, "blocks")
+	before := diskUsage(t, blocks)
+	if err := l.churn(ctx, 20, blockEvents); err != nil {
+		t.Fatal(err)
+	}
+	l.s.crash()
+	if held := diskUsage(t, blocks); held < before {
+		t.Fatalf("blocks gave %d bytes back while another process read them", before-held)
+	}
+	other.Close() // that process exits
+	s, err := Open(l.dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		after := diskUsage(t, blocks)
+		if after < before*70/100 {
+			t.Logf("blocks: %d bytes on disk before pruning, %d after the reopen", before, after)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("blocks hold %d of %d bytes 10 s after the reopen", after, before)
+		}
+	}
+	rl := *l
+	rl.s = s
+	for _, org := range []string{"acme", "beta"} {
+		if err := errors.Join(rl.checkWalk(ctx, org, audit.Asc), rl.checkRoot(ctx, org)); err != nil {
 			t.Fatal(err)
 		}
 	}
