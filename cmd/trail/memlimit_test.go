@@ -125,3 +125,24 @@ func TestServeMemoryLimitFlag(t *testing.T) {
 		t.Fatalf("serve --help does not list --memory-limit:\n%s", stderr.String())
 	}
 }
+
+// TestServeAppliesMemoryLimit starts the real trail serve with
+// TRAIL_MEMORY_LIMIT and with GOMEMLIMIT: it logs the limit it runs with.
+func TestServeAppliesMemoryLimit(t *testing.T) {
+	bin := trailBinary(t)
+	for _, c := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"TRAIL_MEMORY_LIMIT=300MiB"}, `"bytes":314572800,"mib":300,"source":"--memory-limit"`},
+		{[]string{"GOMEMLIMIT=200MiB"}, `"bytes":209715200,"mib":200,"source":"GOMEMLIMIT"`},
+	} {
+		p := launch(t, bin, c.env, "serve", "--addr", "127.0.0.1:0", "--data", t.TempDir())
+		waitFor(t, p, `"msg":"listening"`)
+		if !strings.Contains(p.stderr.String(), c.want) {
+			t.Errorf("%v: the log does not say %s:\n%s", c.env, c.want, p.stderr)
+		}
+		p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
