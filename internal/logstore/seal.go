@@ -99,11 +99,16 @@ func (s *Store) Seal(ctx context.Context) error {
 	}
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
-	if s.reader || s.wal.failed != nil || s.wal.size == 0 {
+	if s.reader || s.wal.failed != nil {
 		return nil
 	}
-	if err := s.wal.startSegment(s.wal.segs[len(s.wal.segs)-1].num + 1); err != nil {
-		return err
+	// An empty newest segment is kept, but older ones whose events are
+	// now sealed are still given back (after an Open that replayed
+	// nothing, the segment before the new one is such).
+	if s.wal.size > 0 {
+		if err := s.wal.startSegment(s.wal.segs[len(s.wal.segs)-1].num + 1); err != nil {
+			return err
+		}
 	}
 	return s.wal.release(s.sealedOf)
 }
