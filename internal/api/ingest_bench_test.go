@@ -24,7 +24,6 @@ import (
 	"github.com/trailaudit/trail/internal/geo"
 	"github.com/trailaudit/trail/internal/geo/geotest"
 	"github.com/trailaudit/trail/internal/logstore"
-	"github.com/trailaudit/trail/internal/sqlite"
 )
 
 // sinkStore is a store whose Append encodes the events and keeps nothing,
@@ -68,15 +67,9 @@ func BenchmarkIngestHTTP(b *testing.B) {
 //	go test -run '^$' -bench IngestHTTPLog -benchtime 400x ./internal/api/
 func BenchmarkIngestHTTPLog(b *testing.B) { benchIngestHTTP(b, "", true) }
 
-func benchIngestHTTP(b *testing.B, encoding string, logEngine bool) {
+func benchIngestHTTP(b *testing.B, encoding string, durable bool) {
 	dir := b.TempDir()
-	var store audit.Store
-	var err error
-	if logEngine {
-		store, err = logstore.Open(filepath.Join(dir, "log"), logstore.Options{})
-	} else {
-		store, err = sqlite.Open(dir, sqlite.Options{})
-	}
+	store, err := logstore.Open(filepath.Join(dir, "log"), logstore.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -88,7 +81,7 @@ func benchIngestHTTP(b *testing.B, encoding string, logEngine bool) {
 	defer locator.Close()
 	quiet := slog.New(slog.DiscardHandler)
 	var target audit.Store = &sinkStore{Store: store, next: map[string]int64{}}
-	if logEngine {
+	if durable {
 		target = store
 	}
 	svc := audit.NewService(audit.Config{Store: target, Locator: locator, Logger: quiet})
@@ -103,7 +96,7 @@ func benchIngestHTTP(b *testing.B, encoding string, logEngine bool) {
 	}
 	var batch []byte
 	for events := range demo.Batches(demo.Options{Events: 500, Seed: 7}) {
-		if logEngine {
+		if durable {
 			for i, raw := range events {
 				var m map[string]json.RawMessage
 				json.Unmarshal(raw, &m)
