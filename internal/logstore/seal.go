@@ -3,6 +3,7 @@
 package logstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -82,9 +83,28 @@ func (s *Store) sealDue(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for s.totalTail() > s.opts.MaxTailBytes/2 && s.totalTail() > 0 {
-		if err := s.sealOrg(ctx, s.largestTail(), -1); err != nil {
+	// Then the largest tails (a block of each), as many as bring the
+	// tails under half of MaxTailBytes, built at once.
+	for over := s.totalTail() - s.opts.MaxTailBytes/2; over > 0; over = s.totalTail() - s.opts.MaxTailBytes/2 {
+		largest := s.largestTails()
+		made := 0
+		err := s.runSeals(ctx, func() *sealJob {
+			for over > 0 && len(largest) > 0 {
+				j := s.newJob(largest[0], 0, -1)
+				largest = largest[1:]
+				if j != nil {
+					over -= j.bytes
+					made++
+					return j
+				}
+			}
+			return nil
+		})
+		if err != nil {
 			return err
+		}
+		if made == 0 {
+			break
 		}
 	}
 	for {
@@ -98,17 +118,22 @@ func (s *Store) sealDue(ctx context.Context) error {
 			return nil
 		}
 		// One block of each org that keeps the oldest segment, built at once.
+		made := 0
 		err := s.runSeals(ctx, func() *sealJob {
 			for len(pin) > 0 {
 				o := s.org(pin[0])
 				pin = pin[1:]
+				if o == nil {
+					continue
+				}
 				if j := s.newJob(o, 0, -1); j != nil {
+					made++
 					return j
 				}
 			}
 			return nil
 		})
-		if err != nil {
+		if err != nil || made == 0 {
 			return err
 		}
 	}
@@ -194,17 +219,27 @@ func (s *Store) totalTail() int64 {
 	return s.tailBytes
 }
 
-func (s *Store) largestTail() *orgLog {
-	var best *orgLog
-	var most int64 = -1
+// largestTails returns the orgs with unsealed events, the most bytes
+// first.
+func (s *Store) largestTails() []*orgLog {
+	type tail struct {
+		o     *orgLog
+		bytes int64
+	}
+	var tails []tail
 	for _, o := range s.orgList() {
 		o.mu.RLock()
-		if o.bytes > most {
-			best, most = o, o.bytes
+		if o.bytes > 0 {
+			tails = append(tails, tail{o, o.bytes})
 		}
 		o.mu.RUnlock()
 	}
-	return best
+	slices.SortFunc(tails, func(a, b tail) int { return cmp.Compare(b.bytes, a.bytes) })
+	out := make([]*orgLog, len(tails))
+	for i, t := range tails {
+		out[i] = t.o
+	}
+	return out
 }
 
 func (s *Store) sealedOf(org string) int64 {
@@ -215,17 +250,6 @@ func (s *Store) sealedOf(org string) int64 {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.sealed
-}
-
-// sealOrg seals o's tail up to seq upto (exclusive; -1: the whole tail, at
-// most BlockEvents).
-func (s *Store) sealOrg(ctx context.Context, o *orgLog, upto int64) error {
-	one := s.newJob(o, 0, upto)
-	return s.runSeals(ctx, func() *sealJob {
-		j := one
-		one = nil
-		return j
-	})
 }
 
 // sealWorkers is how many blocks are built at once (zenc has as many
@@ -239,13 +263,13 @@ type sealJob struct {
 	from, upto int64
 	events     []*tailEvent
 	tree       treeState // the org's tree when the job was made (upto or more leaves)
+	bytes      int64     // the events' bytes
 
 	// Set by build, before done is closed.
 	data   []byte
 	hdr    *blockHeader
 	hashes []uint64 // the events' id hashes
 	daily  map[dayCat]int64
-	bytes  int64
 	err    error
 	done   chan struct{}
 }
@@ -264,8 +288,12 @@ func (s *Store) newJob(o *orgLog, from, upto int64) *sealJob {
 	if upto <= from {
 		return nil
 	}
-	return &sealJob{o: o, from: from, upto: upto, events: o.tail[from-o.sealed : upto-o.sealed],
+	j := &sealJob{o: o, from: from, upto: upto, events: o.tail[from-o.sealed : upto-o.sealed],
 		tree: o.tree.snapshot(), done: make(chan struct{})}
+	for _, e := range j.events {
+		j.bytes += int64(len(e.data))
+	}
+	return j
 }
 
 // runSeals builds the blocks of the jobs next makes on up to sealWorkers
@@ -314,7 +342,6 @@ func (s *Store) build(j *sealJob) {
 		in[i] = sealEvent{data: e.data, doc: d, id: e.id, chash: chashOf(e.hash)}
 		j.hashes[i] = idHash(e.id)
 		j.daily[dayCat{dayOf(d.occurred), d.category}]++
-		j.bytes += int64(len(e.data))
 	}
 	j.data, j.hdr, j.err = buildBlock(j.from, in, s.opts.PageEvents)
 }
