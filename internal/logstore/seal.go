@@ -61,7 +61,7 @@ func (s *Store) sealDue(ctx context.Context) error {
 	sched := map[*orgLog]int64{}
 	limit := map[*orgLog]int64{}
 	i := 0
-	err := s.runSeals(ctx, func() *sealJob {
+	err := s.runSeals(ctx, false, func() *sealJob {
 		for ; i < len(orgs); i++ {
 			o := orgs[i]
 			o.mu.RLock()
@@ -88,7 +88,7 @@ func (s *Store) sealDue(ctx context.Context) error {
 	for over := s.totalTail() - s.opts.MaxTailBytes/2; over > 0; over = s.totalTail() - s.opts.MaxTailBytes/2 {
 		largest := s.largestTails()
 		made := 0
-		err := s.runSeals(ctx, func() *sealJob {
+		err := s.runSeals(ctx, false, func() *sealJob {
 			for over > 0 && len(largest) > 0 {
 				j := s.newJob(largest[0], 0, -1)
 				largest = largest[1:]
@@ -119,7 +119,7 @@ func (s *Store) sealDue(ctx context.Context) error {
 		}
 		// One block of each org that keeps the oldest segment, built at once.
 		made := 0
-		err := s.runSeals(ctx, func() *sealJob {
+		err := s.runSeals(ctx, false, func() *sealJob {
 			for len(pin) > 0 {
 				o := s.org(pin[0])
 				pin = pin[1:]
@@ -180,7 +180,7 @@ func (s *Store) sealAll(ctx context.Context) error {
 		if len(left) == 0 {
 			return nil
 		}
-		err := s.runSeals(ctx, func() *sealJob {
+		err := s.runSeals(ctx, true, func() *sealJob {
 			for len(left) > 0 {
 				o := left[0]
 				from, ok := sched[o]
@@ -301,13 +301,23 @@ func (s *Store) newJob(o *orgLog, from, upto int64) *sealJob {
 // them (so an org's blocks are committed in seq order). next is called
 // from this goroutine only; nil means no more jobs. After an error no job
 // is started or committed; the ones started are waited for.
-func (s *Store) runSeals(ctx context.Context, next func() *sealJob) error {
+//
+// Background sealing (all false) builds one block at a time while the
+// tails hold under a quarter of MaxTailBytes: the sealer keeps up, and
+// the other cores are left to appends (their latency); past it, it uses
+// every worker so that appends are not held back (waitForSealer). A Seal
+// (all true) always uses every worker.
+func (s *Store) runSeals(ctx context.Context, all bool, next func() *sealJob) error {
 	var queue []*sealJob
 	var err error
 	for {
+		workers := sealWorkers
+		if !all && s.totalTail() <= s.opts.MaxTailBytes/4 {
+			workers = 1
+		}
 		// One more than the workers: they build while the head commits
 		// (a write, an fdatasync and a transaction, mostly waiting).
-		for err == nil && len(queue) <= sealWorkers {
+		for err == nil && len(queue) <= workers {
 			j := next()
 			if j == nil {
 				break
