@@ -107,13 +107,13 @@ func TestExportStreamSameBytes(t *testing.T) {
 	redacted := 0
 	for _, req := range []audit.ExportRequest{
 		{Format: audit.FormatJSON},
-		{Format: audit.FormatJSON, Query: "type:"+e.typ},
-		{Format: audit.FormatJSON, Query: "-type:"+e.typ},
+		{Format: audit.FormatJSON, Query: "type:" + e.typ},
+		{Format: audit.FormatJSON, Query: "-type:" + e.typ},
 		{Format: audit.FormatNDJSON},
 		{Format: audit.FormatNDJSON, Integrity: true},
-		{Format: audit.FormatNDJSON, Integrity: true, Query: "type:"+e.typ},
+		{Format: audit.FormatNDJSON, Integrity: true, Query: "type:" + e.typ},
 		{Format: audit.FormatCSV},
-		{Format: audit.FormatCSV, Query: "type:"+e.typ},
+		{Format: audit.FormatCSV, Query: "type:" + e.typ},
 	} {
 		name := fmt.Sprintf("%s integrity=%v q=%q", req.Format, req.Integrity, req.Query)
 		f, err := query.Parse(req.Query, query.Options{})
