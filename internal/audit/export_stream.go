@@ -6,7 +6,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"io"
+	"runtime/debug"
 	"sync"
 
 	"github.com/trailaudit/trail/internal/ledger"
@@ -79,9 +81,11 @@ func (x *Export) writeEvents(ctx context.Context, w io.Writer, bw *bufio.Writer,
 	}
 	var wg sync.WaitGroup
 	var scanErr error
+	var panicked pipePanic
 	scanned := make(chan *streamBatch, streamBatches)
 	wg.Go(func() {
 		defer close(scanned)
+		defer panicked.catch(cancel)
 		scanErr = x.scanBatches(ctx, free, scanned)
 	})
 	batches := scanned
@@ -89,6 +93,7 @@ func (x *Export) writeEvents(ctx context.Context, w io.Writer, bw *bufio.Writer,
 		hashed := make(chan *streamBatch, streamBatches)
 		wg.Go(func() {
 			defer close(hashed)
+			defer panicked.catch(cancel)
 			for b := range scanned {
 				for i := 0; i < len(b.ends); i += 2 {
 					leaf, _ := ledger.EventLeaf(b.out[b.ends[i]:b.ends[i+1]]) // a redacted event stands by its original leaf
@@ -135,10 +140,42 @@ func (x *Export) writeEvents(ctx context.Context, w io.Writer, bw *bufio.Writer,
 	}
 	cancel() // a write failed: stop the scan; else a no-op, the scan is done
 	wg.Wait()
+	panicked.rethrow()
 	if err != nil {
 		return count, err
 	}
 	return count, scanErr
+}
+
+// pipePanic carries a panic of a pipeline goroutine to the export's own
+// goroutine, where it goes on as it did when the export was one goroutine
+// (the API answers a 500 or cuts the transfer; a command crashes), instead
+// of ending the process from a goroutine nobody recovers.
+type pipePanic struct {
+	mu sync.Mutex
+	p  any
+}
+
+// catch, deferred by a pipeline goroutine, keeps its panic and stops the
+// pipeline.
+func (pp *pipePanic) catch(stop func()) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	pp.mu.Lock()
+	if pp.p == nil {
+		pp.p = fmt.Sprintf("%v\n\nin an export's pipeline goroutine:\n%s", p, debug.Stack())
+	}
+	pp.mu.Unlock()
+	stop()
+}
+
+// rethrow panics with the kept panic, if any.
+func (pp *pipePanic) rethrow() {
+	if pp.p != nil {
+		panic(pp.p)
+	}
 }
 
 // scanBatches runs the store's scan, formats the events into batches and

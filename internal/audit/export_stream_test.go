@@ -249,3 +249,42 @@ func (w *cancelWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// panicStore's Scan panics after after events.
+type panicStore struct {
+	*logstore.Store
+	after int
+}
+
+func (s panicStore) Scan(ctx context.Context, org string, from, to int64, f audit.Filter, fn func(int64, []byte) error) error {
+	n := 0
+	return s.Store.Scan(ctx, org, from, to, f, func(seq int64, data []byte) error {
+		if n++; n > s.after {
+			panic("page decoder bug")
+		}
+		return fn(seq, data)
+	})
+}
+
+// TestExportStreamPanic: a panic while scanning reaches the export's
+// caller, as it did when the scan ran in the caller's goroutine (the API
+// turns it into a 500 or a cut transfer), rather than ending the process
+// from a pipeline goroutine.
+func TestExportStreamPanic(t *testing.T) {
+	e := newStreamEnv(t)
+	svc := audit.NewService(audit.Config{Store: panicStore{e.store, 1500}, Logger: slog.New(slog.DiscardHandler)})
+	defer svc.Close()
+	x, err := svc.StartExport(e.ctx, "acme", audit.ExportRequest{Format: audit.FormatNDJSON})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w bytes.Buffer
+	p := func() (p any) {
+		defer func() { p = recover() }()
+		x.WriteTo(e.ctx, &w, nil)
+		return nil
+	}()
+	if s, _ := p.(string); !strings.Contains(s, "page decoder bug") {
+		t.Fatalf("recovered %v, want the scan's panic", p)
+	}
+}
