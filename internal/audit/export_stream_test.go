@@ -16,7 +16,6 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/demo"
-	"github.com/trailaudit/trail/internal/ledger"
 	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/query"
 	"github.com/trailaudit/trail/verify"
@@ -41,14 +40,7 @@ func newStreamEnv(t *testing.T) *streamEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	skey, vkey, err := ledger.GenerateKey("trail.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ledger.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, vkey := testSigner(t) // export_leaves_test.go
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	svc := audit.NewService(audit.Config{Store: store, Now: clock, Logger: slog.New(slog.DiscardHandler), Integrity: audit.IntegrityConfig{Signer: signer}})
