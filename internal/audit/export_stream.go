@@ -111,6 +111,9 @@ func (x *Export) writeEvents(ctx context.Context, w io.Writer, bw *bufio.Writer,
 	var count int64
 	var err error
 	for b := range batches {
+		if err = ctx.Err(); err != nil {
+			break // cancelled: what was scanned ahead is not written
+		}
 		// bw's bytes (the header, small batches) go first, filled up
 		// from the batch, as they did when every byte went through bw;
 		// then the rest of the batch with one Write, not copied.
