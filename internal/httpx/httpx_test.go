@@ -7,7 +7,6 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -92,76 +91,4 @@ func TestGzipWriterPooled(t *testing.T) {
 		})
 	}
 	wg.Wait()
-}
-
-// TestGzipWriterPieces: large writes are compressed in pieces side by
-// side; mixed with small writes, flushes and repeats that reach back
-// across the pieces' edges, the stream still decompresses (with its CRC
-// and size checked) to exactly the bytes written; an empty write makes an
-// empty gzip stream.
-func TestGzipWriterPieces(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	word := func() []byte {
-		b := make([]byte, 1+rng.IntN(12))
-		for i := range b {
-			b[i] = byte('a' + rng.IntN(26))
-		}
-		return b
-	}
-	var words [][]byte
-	for range 2000 {
-		words = append(words, word())
-	}
-	text := func(n int) []byte {
-		var b []byte
-		for len(b) < n {
-			if rng.IntN(50) == 0 && len(b) > 1000 { // a copy of earlier bytes
-				i := rng.IntN(len(b) - 500)
-				b = append(b, b[i:i+1+rng.IntN(400)]...)
-				continue
-			}
-			b = append(append(b, words[rng.IntN(len(words))]...), ' ')
-		}
-		return b[:n]
-	}
-	for _, sizes := range [][]int{
-		{0},
-		{parallelMin},
-		{10, parallelMin, 3, 0, 700 << 10, 64 << 10, parallelMin + 1, 1 << 20, 5},
-		{histBytes / 2, parallelMin, -1, 2 * parallelMin, 100, -1, parallelMin},
-	} {
-		rec := httptest.NewRecorder()
-		g := NewGzipWriter(rec, nil)
-		var all []byte
-		for _, n := range sizes {
-			if n < 0 {
-				g.Flush()
-				continue
-			}
-			b := text(n)
-			if len(all) > 40000 && n > 0 {
-				copy(b, all[len(all)-40000:]) // reaches back past one window
-			}
-			all = append(all, b...)
-			if k, err := g.Write(b); err != nil || k != len(b) {
-				t.Fatalf("write of %d: %d, %v", n, k, err)
-			}
-			clear(b) // the caller reuses its buffer
-		}
-		if err := g.Close(); err != nil {
-			t.Fatal(err)
-		}
-		zr, err := gzip.NewReader(rec.Body)
-		if err != nil {
-			t.Fatalf("writes %v: %v", sizes, err)
-		}
-		zr.Multistream(false)
-		got, err := io.ReadAll(zr)
-		if err != nil || !bytes.Equal(got, all) {
-			t.Errorf("writes %v: %d bytes back (%v), want %d", sizes, len(got), err, len(all))
-		}
-		if rest, _ := io.ReadAll(rec.Body); len(rest) != 0 {
-			t.Errorf("writes %v: %d bytes after the gzip stream", sizes, len(rest))
-		}
-	}
 }
