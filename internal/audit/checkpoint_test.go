@@ -17,14 +17,7 @@ import (
 
 func signingService(t *testing.T, store audit.Store, every time.Duration) *audit.Service {
 	t.Helper()
-	skey, _, err := ledger.GenerateKey("trail.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ledger.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, _ := testSigner(t) // export_leaves_test.go
 	svc := audit.NewService(audit.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Integrity: audit.IntegrityConfig{Signer: signer, Every: every}})
 	t.Cleanup(svc.Close)
