@@ -33,5 +33,10 @@ var (
 //go:embed pagedict1.zdict
 var pageDict []byte
 
+// PageDicts returns the zstd dictionaries the pages of sealed blocks may
+// be compressed with (format 3 on), for tools and tests that look inside
+// block files: pass them to zstd.WithDecoderDicts.
+func PageDicts() [][]byte { return [][]byte{pageDict} }
+
 // pageDictID is the zstd dictionary ID of pagedict1.zdict.
 const pageDictID = 0x54524c01
