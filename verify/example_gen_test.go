@@ -13,7 +13,7 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/ledger"
-	"github.com/trailaudit/trail/internal/sqlite"
+	"github.com/trailaudit/trail/internal/logstore"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/example.json")
@@ -27,7 +27,7 @@ const (
 // TestExampleFile regenerates testdata/example.json with -update, and
 // otherwise checks that the generator still makes the same bytes.
 func TestExampleFile(t *testing.T) {
-	store, err := sqlite.Open(t.TempDir(), sqlite.Options{})
+	store, err := logstore.Open(t.TempDir(), logstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,8 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/query"
-	"github.com/trailaudit/trail/internal/sqlite"
 )
 
 // testLog is a real store and service that sign checkpoints, to make real
@@ -31,7 +31,7 @@ var t0 = time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)
 
 func newTestLog(t testing.TB, dir string) *testLog {
 	t.Helper()
-	store, err := sqlite.Open(dir, sqlite.Options{})
+	store, err := logstore.Open(dir, logstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

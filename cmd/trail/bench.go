@@ -47,6 +47,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.Queries, "queries", 200, "first-page queries per kind, each kind stopping after --duration too (0: skip the query phase)")
 	fs.IntVar(&o.BaselineRows, "baseline-rows", 0, "`rows` put in the naive table (not durably, untimed) before its timed ingest, e.g. the --preload size for a like-for-like scan")
 	fs.IntVar(&o.DemoEvents, "demo-events", 24000, "`events` of the demo org measured for disk")
+	fs.StringVar(&o.Only, "only", "", "run one `phase` and what it needs instead of every phase: export (the naive table filled with --baseline-rows rows, --preload when 0, and its SELECT, without its timed ingest; the preload if the big org is short; a server; the four exports)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the bench process (preload, queries, clients) to `file`, and of the server's start and full-load ingest to file.serve")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err

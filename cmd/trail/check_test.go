@@ -25,16 +25,8 @@ import (
 // directory as earlier versions wrote it (schema version 1).
 func fillCheckedLog(t *testing.T, dir string, n, cp int, rng *rand.Rand) {
 	t.Helper()
-	store, err := sqlite.Open(dir, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, svc := openSignedSQLite(t, dir)
 	defer store.Close()
-	integ, err := (&signingFlags{origin: "trail.test"}).integrity(dir, true, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := audit.NewService(audit.Config{Store: store, Integrity: integ, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	defer svc.Close()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for done := 0; done < n; {
@@ -54,6 +46,22 @@ func fillCheckedLog(t *testing.T, dir string, n, cp int, rng *rand.Rand) {
 	if _, err := svc.CheckpointAt(context.Background(), "acme", int64(cp)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// openSignedSQLite opens (creating) the SQLite store in dir with a
+// service that signs checkpoints with dir's key.
+func openSignedSQLite(t *testing.T, dir string) (*sqlite.Store, *audit.Service) {
+	t.Helper()
+	store, err := sqlite.Open(dir, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	integ, err := (&signingFlags{origin: "trail.test"}).integrity(dir, true, nil)
+	if err != nil {
+		store.Close()
+		t.Fatal(err)
+	}
+	return store, audit.NewService(audit.Config{Store: store, Integrity: integ, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
 // TestCheckFindsStoredTampering applies random tamperings to the stored

@@ -257,18 +257,20 @@ func (m *storeCopy) copyOrg(ctx context.Context, org string) error {
 		return err
 	}
 	start, reported := time.Now(), time.Now()
+	chunks, stop := m.readChecked(ctx, org, num, have, size)
+	defer stop()
 	for next := have; next < size; {
-		evs, err := m.readChunk(ctx, num, next, min(size, next+copyChunk))
-		if err == nil {
-			err = m.checkLeaves(ctx, org, evs)
+		c, ok := <-chunks
+		if !ok {
+			return fmt.Errorf("the source's events end at seq %d of %d", next, size)
 		}
-		if err != nil {
+		if c.err != nil {
+			return c.err
+		}
+		if err := m.dst.importEvents(ctx, org, c.evs); err != nil {
 			return err
 		}
-		if err := m.dst.importEvents(ctx, org, evs); err != nil {
-			return err
-		}
-		next += int64(len(evs))
+		next += int64(len(c.evs))
 		switch {
 		case isTerminal(m.log):
 			fmt.Fprintf(m.log, "\r%s: %d of %d events", org, next, size)
@@ -291,6 +293,46 @@ func (m *storeCopy) copyOrg(ctx context.Context, org string) error {
 	}
 	fmt.Fprintf(m.log, "%s: %d events (%d copied in %s), tree root matches%s\n", org, size, size-have, time.Since(start).Round(time.Millisecond), checked)
 	return nil
+}
+
+// checkedChunk is a chunk of events read from the source and checked
+// against its tree, or the error that stopped the reading.
+type checkedChunk struct {
+	evs []copiedEvent
+	err error
+}
+
+// readChecked reads org's events [from, to) from the source in chunks and
+// checks each event against its leaf hash, one chunk ahead of the
+// caller's import of the previous one (reading and checking then run
+// beside writing and sealing). The last chunk sent after an error holds
+// it. stop ends the reading early and waits for it.
+func (m *storeCopy) readChecked(ctx context.Context, org string, num, from, to int64) (<-chan checkedChunk, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	out := make(chan checkedChunk, 1)
+	go func() {
+		defer close(out)
+		for next := from; next < to; {
+			evs, err := m.readChunk(ctx, num, next, min(to, next+copyChunk))
+			if err == nil {
+				err = m.checkLeaves(ctx, org, evs)
+			}
+			select {
+			case out <- checkedChunk{evs, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			next += int64(len(evs))
+		}
+	}()
+	return out, func() {
+		cancel()
+		for range out {
+		}
+	}
 }
 
 // copyCheckpoint checks that the destination's tree has the root of the

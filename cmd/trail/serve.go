@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -62,7 +63,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.retention.registerInterval(fs)
 	fs.BoolVar(&c.streamPrivate, "stream-allow-private", env("TRAIL_STREAM_ALLOW_PRIVATE", "") == "true",
 		"let stream destinations be loopback, private or link-local addresses (tests, on-premises SIEMs); by default only public addresses are reached (env TRAIL_STREAM_ALLOW_PRIVATE=true)")
+	memLimit := memoryLimitFlag(fs) // memlimit.go
 	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	mem, err := resolveMemoryLimit(*memLimit, os.Getenv("GOMEMLIMIT"), systemMemory)
+	if err != nil {
 		return err
 	}
 	c.data, c.store = *data, *storeURL
@@ -81,6 +87,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// use the default logger: make it the server's, so that every line of
 	// the server's log has one format.
 	slog.SetDefault(log)
+	applyMemoryLimit(mem, log)
 	return serve(ctx, c, stdout, log)
 }
 

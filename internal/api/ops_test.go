@@ -18,7 +18,7 @@ import (
 	"github.com/trailaudit/trail/client"
 	"github.com/trailaudit/trail/internal/api"
 	"github.com/trailaudit/trail/internal/audit"
-	"github.com/trailaudit/trail/internal/sqlite"
+	"github.com/trailaudit/trail/internal/logstore"
 )
 
 func TestHealthAndReadiness(t *testing.T) {
@@ -231,7 +231,7 @@ func openAPIOperations(t *testing.T, doc []byte) map[string]bool {
 // TestSetService covers the wiring where the API is built first so that
 // the service can take its Metrics.
 func TestSetService(t *testing.T) {
-	store, err := sqlite.Open(t.TempDir(), sqlite.Options{})
+	store, err := logstore.Open(t.TempDir(), logstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,18 +12,12 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/sqlite"
 )
 
 func signingService(t *testing.T, store audit.Store, every time.Duration) *audit.Service {
 	t.Helper()
-	skey, _, err := ledger.GenerateKey("trail.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ledger.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, _ := testSigner(t) // export_leaves_test.go
 	svc := audit.NewService(audit.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Integrity: audit.IntegrityConfig{Signer: signer, Every: every}})
 	t.Cleanup(svc.Close)
@@ -103,14 +97,25 @@ func TestStartCheckQuarantines(t *testing.T) {
 // TestBackgroundSignerSeesOtherWriters: an org that another process (a
 // CLI command beside the server, another replica) grew on the same store
 // gets signed too, without anyone asking for a checkpoint.
+//
+// Two writers share a store only on the SQLite engine (and PostgreSQL):
+// the log engine has one owner per directory.
 func TestBackgroundSignerSeesOtherWriters(t *testing.T) {
 	dir := t.TempDir()
-	store := openStore(t, dir)
+	open := func() *sqlite.Store {
+		s, err := sqlite.Open(dir, sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	store := open()
 	server := signingService(t, store, 10*time.Millisecond)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go server.SignCheckpoints(ctx)
-	beside := signingService(t, openStore(t, dir), time.Hour) // never runs its signer
+	beside := signingService(t, open(), time.Hour) // never runs its signer
 	if _, err := beside.Ingest(t.Context(), "beside", raws(event(nil), event(nil), event(nil))); err != nil {
 		t.Fatal(err)
 	}

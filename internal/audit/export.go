@@ -5,14 +5,11 @@ package audit
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"io"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/trailaudit/trail/internal/ledger"
 )
 
 // Export formats.
@@ -117,9 +114,7 @@ func FormatContentType(format string) string {
 // WriteTo streams the export to w in constant memory. progress, if not
 // nil, is called now and then with the number of events written.
 func (x *Export) WriteTo(ctx context.Context, w io.Writer, progress func(n int64)) (int64, error) {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	var count int64
-	emit := x.emitter(bw)
+	bw := bufio.NewWriterSize(w, firstBatchBytes)
 	if err := x.header(bw); err != nil {
 		return 0, err
 	}
@@ -127,43 +122,36 @@ func (x *Export) WriteTo(ctx context.Context, w io.Writer, progress func(n int64
 		x.leaves = &leafSpool{}
 		defer func() { x.leaves.close(); x.leaves = nil }()
 	}
-	err := x.s.store.Scan(ctx, x.org, x.Pruned, x.Size, x.req.Filter, func(seq int64, data []byte) error {
-		if err := emit(count, data); err != nil {
-			return err
-		}
-		if x.leaves != nil {
-			leaf, _ := ledger.EventLeaf(data) // a redacted event stands by its original leaf
-			x.leaves.add(leaf)
-		}
-		count++
-		if progress != nil && count%10000 == 0 {
-			progress(count)
-		}
-		return nil
-	})
+	count, err := x.writeEvents(ctx, w, bw, progress) // export_stream.go
 	if err != nil {
 		return count, err
 	}
+	return count, x.writeEnd(ctx, bw, count, progress)
+}
+
+// writeEnd writes what follows the events: the JSON document's end with
+// its count and integrity block, or the NDJSON integrity line.
+func (x *Export) writeEnd(ctx context.Context, bw *bufio.Writer, count int64, progress func(n int64)) error {
 	if err := x.checkNotPruned(ctx); err != nil {
-		return count, err
+		return err
 	}
 	if x.req.Format == FormatJSON {
 		bw.WriteString(`],"count":`)
 		bw.WriteString(strconv.FormatInt(count, 10))
 		if err := x.writeIntegrity(ctx, bw); err != nil {
-			return count, err
+			return err
 		}
 		bw.WriteString("}\n")
 	}
 	if x.req.Format == FormatNDJSON {
 		if err := x.writeIntegrityLine(ctx, bw, count); err != nil {
-			return count, err
+			return err
 		}
 	}
 	if progress != nil {
 		progress(count)
 	}
-	return count, bw.Flush()
+	return bw.Flush()
 }
 
 func (x *Export) header(bw *bufio.Writer) error {
@@ -190,34 +178,6 @@ func (x *Export) header(bw *bufio.Writer) error {
 		return err
 	}
 	return nil
-}
-
-func (x *Export) emitter(bw *bufio.Writer) func(i int64, data []byte) error {
-	switch x.req.Format {
-	case FormatNDJSON:
-		return func(_ int64, data []byte) error {
-			bw.Write(data)
-			return bw.WriteByte('\n')
-		}
-	case FormatCSV:
-		cw := csv.NewWriter(bw)
-		return func(_ int64, data []byte) error {
-			row, err := csvRow(data)
-			if err != nil {
-				return err
-			}
-			cw.Write(row)
-			cw.Flush()
-			return cw.Error()
-		}
-	}
-	return func(i int64, data []byte) error {
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		_, err := bw.Write(data)
-		return err
-	}
 }
 
 var csvHeader = []string{

@@ -101,14 +101,15 @@ func (s *leafSpool) each(fn func([]ledger.Hash)) error {
 	if s.f == nil {
 		return nil
 	}
-	r := bufio.NewReaderSize(s.f, 64<<10)
+	raw := make([]byte, hashChunk*len(ledger.Hash{}))
 	buf := make([]ledger.Hash, hashChunk)
 	for left := s.n - int64(len(s.mem)); left > 0; {
 		k := int(min(left, hashChunk))
+		if _, err := io.ReadFull(s.f, raw[:k*len(ledger.Hash{})]); err != nil {
+			return errors.Join(errors.New("audit: reading back an export's leaf hashes"), err)
+		}
 		for i := range buf[:k] {
-			if _, err := io.ReadFull(r, buf[i][:]); err != nil {
-				return errors.Join(errors.New("audit: reading back an export's leaf hashes"), err)
-			}
+			copy(buf[i][:], raw[i*len(ledger.Hash{}):])
 		}
 		fn(buf[:k])
 		left -= int64(k)

@@ -30,14 +30,7 @@ func TestExportHashesStreamedEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	skey, vkey, err := ledger.GenerateKey("trail.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ledger.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, vkey := testSigner(t)
 	svc := audit.NewService(audit.Config{Store: store, Logger: slog.New(slog.DiscardHandler), Integrity: audit.IntegrityConfig{Signer: signer}})
 	defer svc.Close()
 	n := 0
@@ -103,4 +96,18 @@ func TestExportHashesStreamedEvents(t *testing.T) {
 			t.Errorf("%s: verified %+v", req.Format, res)
 		}
 	}
+}
+
+// testSigner returns a new checkpoint signer and its verifier key.
+func testSigner(t *testing.T) (*ledger.Signer, string) {
+	t.Helper()
+	skey, vkey, err := ledger.GenerateKey("trail.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ledger.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer, vkey
 }

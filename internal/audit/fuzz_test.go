@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/trailaudit/trail/internal/audit"
-	"github.com/trailaudit/trail/internal/sqlite"
+	"github.com/trailaudit/trail/internal/logstore"
 )
 
 // Seed corpora: testdata/fuzz/FuzzSplitBatch and testdata/fuzz/FuzzIngest.
@@ -98,9 +98,9 @@ func compact(t *testing.T, b []byte) []byte {
 
 // FuzzIngest sends each input, as a {"events": [...]} envelope when it
 // starts like one and as NDJSON otherwise, through a real Service on a
-// real SQLite store (one per fuzz worker, shared by its inputs).
+// real log-engine store (one per fuzz worker, shared by its inputs).
 func FuzzIngest(f *testing.F) {
-	store, err := sqlite.Open(f.TempDir(), sqlite.Options{})
+	store, err := logstore.Open(f.TempDir(), logstore.Options{})
 	if err != nil {
 		f.Fatal(err)
 	}

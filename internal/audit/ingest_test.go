@@ -18,18 +18,18 @@ import (
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/geo"
 	"github.com/trailaudit/trail/internal/geo/geotest"
-	"github.com/trailaudit/trail/internal/sqlite"
+	"github.com/trailaudit/trail/internal/logstore"
 )
 
 // testNow is the clock of the services under test.
 var testNow = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
-// openStore opens a real SQLite store in a temporary directory.
-func openStore(t testing.TB, dir string) *sqlite.Store {
+// openStore opens the log engine (Trail's embedded store) in dir.
+func openStore(t testing.TB, dir string) *logstore.Store {
 	t.Helper()
-	store, err := sqlite.Open(dir, sqlite.Options{})
+	store, err := logstore.Open(dir, logstore.Options{})
 	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
+		t.Fatalf("logstore.Open: %v", err)
 	}
 	t.Cleanup(func() { store.Close() })
 	return store

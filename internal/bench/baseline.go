@@ -55,16 +55,18 @@ func (r *run) baselinePhase(ctx context.Context) error {
 	if err := r.fillNaive(ctx, db, rows); err != nil {
 		return err
 	}
-	r.progress("naive baseline: ingest for %s", r.o.Duration)
-	var n int
-	start := time.Now()
-	for round := 0; time.Since(start) < r.o.Duration; round++ {
-		if err := naiveTx(ctx, db, rows, round); err != nil {
-			return fmt.Errorf("naive baseline: %w", err)
+	if r.o.Only != OnlyExport {
+		r.progress("naive baseline: ingest for %s", r.o.Duration)
+		var n int
+		start := time.Now()
+		for round := 0; time.Since(start) < r.o.Duration; round++ {
+			if err := naiveTx(ctx, db, rows, round); err != nil {
+				return fmt.Errorf("naive baseline: %w", err)
+			}
+			n += baselineRowsPerTx
 		}
-		n += baselineRowsPerTx
+		r.baselineIngest = float64(n) / time.Since(start).Seconds()
 	}
-	r.baselineIngest = float64(n) / time.Since(start).Seconds()
 	if err := r.scanNaive(ctx, db); err != nil {
 		return err
 	}

@@ -72,6 +72,12 @@ type Options struct {
 	Queries      int           // first-page queries per kind; default 200
 	BaselineRows int           // rows the naive table holds before its timed ingest; default 0
 	DemoEvents   int           // events of the demo org measured for disk; default demo.DefaultEvents
+	// Only, if set, runs one phase and what it needs instead of all:
+	// "export" fills the naive table with BaselineRows rows (Preload when
+	// 0) and times its SELECT (no timed ingest), preloads the big org if
+	// it is short, starts a server and downloads the exports (no queries,
+	// ingest, restart, latency, proofs or disk).
+	Only string
 
 	// Progress receives a line per phase as it starts and ends; nil: none.
 	Progress io.Writer
@@ -96,8 +102,17 @@ func (o *Options) defaults() error {
 	if o.Preload < 0 || o.SmallOrgs < 0 || o.SmallEvents < 0 || o.BaselineRows < 0 || o.Queries < 0 {
 		return errors.New("bench: counts must not be negative")
 	}
+	if o.Only != "" && o.Only != OnlyExport {
+		return fmt.Errorf("bench: --only %q: the phases that run alone are: %s", o.Only, OnlyExport)
+	}
+	if o.Only == OnlyExport && o.BaselineRows == 0 {
+		o.BaselineRows = o.Preload // no timed ingest fills the table: the SELECT needs rows
+	}
 	return nil
 }
+
+// OnlyExport is the Options.Only value that runs the export phase alone.
+const OnlyExport = "export"
 
 func setDefault[T comparable](v *T, def T) {
 	var zero T
@@ -159,6 +174,9 @@ func (r *run) phases(ctx context.Context) error {
 		r.inProcess,     // preload.go: preload, seal, queries, keys
 		r.serverPhases,  // server.go: ingest, SIGKILL, latency, export
 		r.diskPhase,     // disk.go
+	}
+	if r.o.Only == OnlyExport {
+		steps = steps[:3] // and each of them does only what the export needs
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {

@@ -66,7 +66,7 @@ func (r *run) queryKinds(cats []string) []queryKind {
 // queries measures the first page (50 events, newest first) of each kind,
 // in-process, at the preloaded size.
 func (r *run) queries(ctx context.Context, svc *audit.Service) error {
-	if r.o.Queries == 0 {
+	if r.o.Queries == 0 || r.o.Only == OnlyExport {
 		return nil
 	}
 	cat := svc.Catalog()

@@ -39,6 +39,12 @@ func (r *run) serverPhases(ctx context.Context) error {
 	defer func() { c.kill() }() // a no-op once it has stopped
 	r.report.add(row{name: "server start on the preloaded store (to /readyz 200)", trail: dur(time.Since(start))})
 	h := &httpClient{base: c.base, keys: r.keys, c: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512}}}
+	if r.o.Only == OnlyExport {
+		if err := r.exportPhase(ctx, h, c); err != nil {
+			return err
+		}
+		return c.stop()
+	}
 
 	before, err := r.sizes(ctx, h)
 	if err != nil {

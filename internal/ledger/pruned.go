@@ -57,8 +57,20 @@ func Redacted(data []byte) (leaf Hash, at, erasure string, ok bool) {
 	if !bytes.HasSuffix(data, []byte(`"}}`)) {
 		return leaf, "", "", false
 	}
-	i := bytes.LastIndex(data, redactedKey)
-	if i < 0 {
+	// The object after the key holds exactly 8 quotes before the final
+	// `"}}` (the hash has none, at and erasure may hold none), so the key
+	// ends at the 9th quote from there: finding it costs a look at the
+	// event's last bytes, not a search of all of it (every event of an
+	// export is asked). A key anywhere else cannot parse below.
+	end := len(data) - len(`"}}`)
+	q := end
+	for range 9 {
+		if q = bytes.LastIndexByte(data[:q], '"'); q < 0 {
+			return leaf, "", "", false
+		}
+	}
+	i := q + 1 - len(redactedKey)
+	if i < 0 || !bytes.Equal(data[i:q+1], redactedKey) {
 		return leaf, "", "", false
 	}
 	rest := data[i+len(redactedKey) : len(data)-len(`"}}`)]
@@ -66,9 +78,11 @@ func Redacted(data []byte) (leaf Hash, at, erasure string, ok bool) {
 	if len(rest) < hashLen || !bytes.HasPrefix(rest[hashLen:], []byte(`","at":"`)) {
 		return leaf, "", "", false
 	}
-	if n, err := base64.StdEncoding.Decode(leaf[:], rest[:hashLen]); err != nil || n != len(leaf) {
+	var dec [33]byte // 44 characters without padding decode to 33 bytes
+	if n, err := base64.StdEncoding.Decode(dec[:], rest[:hashLen]); err != nil || n != len(leaf) {
 		return Hash{}, "", "", false
 	}
+	copy(leaf[:], dec[:])
 	rest = rest[hashLen+len(`","at":"`):]
 	j := bytes.Index(rest, []byte(`","erasure":"`))
 	if j < 0 || bytes.ContainsAny(rest[:j], `"\`) || bytes.ContainsAny(rest[j+len(`","erasure":"`):], `"\`) {

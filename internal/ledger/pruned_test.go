@@ -4,6 +4,7 @@ package ledger
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"testing"
 
@@ -104,5 +105,89 @@ func TestRedacted(t *testing.T) {
 		if _, _, _, ok := Redacted([]byte(bad)); ok {
 			t.Errorf("Redacted(%s): ok", bad)
 		}
+	}
+}
+
+// redactedBySearch is Redacted as it was before it looked for the key
+// from the 9th quote from the end: bytes.LastIndex of the key over the
+// whole event. TestRedactedSameAsSearch holds the two to the same answers.
+func redactedBySearch(data []byte) (leaf Hash, at, erasure string, ok bool) {
+	if !bytes.HasSuffix(data, []byte(`"}}`)) {
+		return leaf, "", "", false
+	}
+	i := bytes.LastIndex(data, redactedKey)
+	if i < 0 {
+		return leaf, "", "", false
+	}
+	rest := data[i+len(redactedKey) : len(data)-len(`"}}`)]
+	const hashLen = 44
+	if len(rest) < hashLen || !bytes.HasPrefix(rest[hashLen:], []byte(`","at":"`)) {
+		return leaf, "", "", false
+	}
+	var dec [33]byte // 44 characters without padding decode to 33 bytes
+	if n, err := base64.StdEncoding.Decode(dec[:], rest[:hashLen]); err != nil || n != len(leaf) {
+		return Hash{}, "", "", false
+	}
+	copy(leaf[:], dec[:])
+	rest = rest[hashLen+len(`","at":"`):]
+	j := bytes.Index(rest, []byte(`","erasure":"`))
+	if j < 0 || bytes.ContainsAny(rest[:j], `"\`) || bytes.ContainsAny(rest[j+len(`","erasure":"`):], `"\`) {
+		return Hash{}, "", "", false
+	}
+	return leaf, string(rest[:j]), string(rest[j+len(`","erasure":"`):]), true
+}
+
+// TestRedactedSameAsSearch: Redacted answers as the search of the whole
+// event did, on redacted events, events with the key elsewhere (twice, in
+// a string, cut short), quotes and backslashes in at and erasure, and
+// every cut and one-byte change of those.
+func TestRedactedSameAsSearch(t *testing.T) {
+	leaf := LeafHash([]byte("x"))
+	h := EncodeHash(leaf)
+	suffix := func(at, erasure string) string {
+		return `,"redacted":{"leaf_hash":"` + h + `","at":"` + at + `","erasure":"` + erasure + `"}}`
+	}
+	seeds := []string{
+		`{"id":"a","metadata":{"k":"v"}` + suffix("2026-12-06T18:00:00Z", "er_1"),
+		`{"id":"a"` + suffix("t", "e") + suffix("t", "e"),
+		`{"id":"a","metadata":{"s":"` + suffix("t", "e") + `"}}`,
+		`{"id":"a","metadata":{"k":"v"}` + suffix(`t"`, "e"),
+		`{"id":"a","metadata":{"k":"v"}` + suffix("t", `e\`),
+		`{"id":"a","metadata":{"k":"v"}` + suffix("", ""),
+		`{"id":"a","metadata":{"k":"v"}` + suffix(`","erasure":"`, "e"),
+		`{"id":"a","metadata":{"k":"v"}` + suffix("t", `","at":"`),
+		`,"redacted":{"leaf_hash":"` + h + `","at":"t","erasure":"e"}}`,
+		`"redacted":{"leaf_hash":"` + h + `","at":"t","erasure":"e"}}`,
+		`{"id":"a","metadata":{"k":"v"}}`,
+		`"}}`,
+	}
+	check := func(b []byte) {
+		t.Helper()
+		l1, a1, e1, ok1 := Redacted(b)
+		l2, a2, e2, ok2 := redactedBySearch(b)
+		if l1 != l2 || a1 != a2 || e1 != e2 || ok1 != ok2 {
+			t.Fatalf("Redacted(%s) = %x %q %q %v; the search says %x %q %q %v", b, l1, a1, e1, ok1, l2, a2, e2, ok2)
+		}
+	}
+	oks := 0
+	for _, s := range seeds {
+		b := []byte(s)
+		for cut := range len(b) + 1 {
+			check(b[cut:])
+			check(b[:cut])
+		}
+		for i := range b {
+			for _, c := range []byte{'"', '\\', ',', 'x', '}'} {
+				m := bytes.Clone(b)
+				m[i] = c
+				check(m)
+			}
+		}
+		if _, _, _, ok := Redacted(b); ok {
+			oks++
+		}
+	}
+	if oks != 4 {
+		t.Errorf("%d seeds redacted, want 4", oks)
 	}
 }

@@ -23,6 +23,9 @@ import (
 // copy is opened; events the snapshot lists as sealed are skipped in the
 // copied log. dest opens with Open like any data directory.
 func (s *Store) Backup(ctx context.Context, dest string) error {
+	// Blocks pruned or rewritten from now on keep their bytes until the
+	// copy is done (reclaim.go): the catalog's snapshot may list them.
+	defer s.unpinEpoch(s.pinEpoch())
 	for _, d := range []string{dest, filepath.Join(dest, "wal"), filepath.Join(dest, "blocks")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return fmt.Errorf("logstore: backup: %w", err)

@@ -130,66 +130,50 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 		return nil, nil, fmt.Errorf("logstore: a block holds 1 to %d events, not %d", maxBlockEvents, len(events))
 	}
 	h := &blockHeader{version: blockVersion, first: first, n: len(events)}
-	var pages []byte
-	var blockKeys, pk, wk keySet
-	var sets [][3]map[string]bool
-	types, cats, countries := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	dict := dictBuilder{}
-	blockWords := map[string]struct{}{}
-	cols := newColumnBuilder(len(events))
+	bb := builders.Get().(*blockBuilder)
+	defer bb.release()
+	pages := bb.pages[:0]
 	h.sum = newSummary()
 	for start := 0; start < len(events); start += pageEvents {
 		part := events[start:min(start+pageEvents, len(events))]
-		size := 0
-		for _, e := range part {
-			size += len(e.data) + binary.MaxVarintLen32
-		}
-		raw := make([]byte, 0, size)
-		pk = pk[:0]
-		pageSets := [3]map[string]bool{{}, {}, {}}
+		page := int32(len(h.pages))
+		raw := bb.raw[:0]
+		bb.pk = bb.pk[:0]
 		ps := newSummary()
 		for j, e := range part {
 			var err error
 			if raw, err = appendPageEvent(raw, e.data, first+int64(start+j)); err != nil {
 				return nil, nil, err
 			}
-			e.doc.fieldKeys(pk.add)
-			for _, w := range e.doc.words {
-				blockWords[w] = struct{}{}
-			}
-			e.doc.pairKeys(wk.addHash)
-			dict.add(len(h.pages), e.doc.words)
-			cols.add(e.doc)
+			e.doc.fieldKeys(bb.pk.add)
+			bb.dict.add(page, e.doc.words)
+			bb.cols.add(page, e.doc)
 			ps.widen(e.doc)
-			h.sum.widen(e.doc)
-			types[e.doc.typ], cats[e.doc.category], countries[e.doc.country] = true, true, true
-			pageSets[0][e.doc.typ], pageSets[1][e.doc.category], pageSets[2][e.doc.country] = true, true, true
 		}
-		comp := zpage.EncodeAll(raw, nil)
-		ps.filter = pk.bloom()
-		blockKeys = append(blockKeys, pk...) // sorted and distinct by bloom
-		sets = append(sets, pageSets)
-		h.pages = append(h.pages, pageInfo{off: int64(len(pages)), size: int64(len(comp)),
+		bb.raw = raw
+		off := len(pages)
+		pages = zpage.EncodeAll(raw, pages)
+		comp := pages[off:]
+		ps.filter = bb.pk.bloom()
+		bb.blockKeys = append(bb.blockKeys, bb.pk...) // sorted and distinct by bloom
+		h.sum.minOcc, h.sum.maxOcc = min(h.sum.minOcc, ps.minOcc), max(h.sum.maxOcc, ps.maxOcc)
+		h.sum.minRec, h.sum.maxRec = min(h.sum.minRec, ps.minRec), max(h.sum.maxRec, ps.maxRec)
+		h.pages = append(h.pages, pageInfo{off: int64(off), size: int64(len(comp)),
 			crc: crc32.Checksum(comp, castagnoli), first: first + int64(start), n: len(part), sum: ps})
-		pages = append(pages, comp...)
 	}
-	h.sum.types, h.sum.categories, h.sum.countries = sortedSet(types), sortedSet(cats), sortedSet(countries)
-	for i, ps := range sets {
-		for k, dict := range [3][]string{h.sum.types, h.sum.categories, h.sum.countries} {
-			bits := make([]byte, (len(dict)+7)/8)
-			for j, v := range dict {
-				if ps[k][v] {
-					bits[j/8] |= 1 << (j % 8)
-				}
-			}
-			h.pages[i].sum.bits[k] = bits
-		}
+	bb.pages = pages
+	sets := bb.cols.sets()
+	h.sum.types, h.sum.categories, h.sum.countries = sets[0], sets[1], sets[2]
+	for i := range h.pages {
+		h.pages[i].sum.bits = bb.cols.pageBits(i)
 	}
-	h.sum.filter = blockFilter(blockKeys, blockWords)
+	bb.dict.sortWords()
+	bb.dict.wordKeys(bb.blockKeys.add)
+	h.sum.filter = bb.blockKeys.bloom()
 	ids := encodeIDs(events)
-	pairBytes := []byte(wk.bloom())
-	dictBytes := zenc.EncodeAll(dict.encode(), nil)
-	colBytes := zenc.EncodeAll(cols.encode(h.sum.types, h.sum.categories, h.sum.countries), nil)
+	pairBytes := []byte(bb.dict.pairFilter())
+	dictBytes := zenc.EncodeAll(bb.dict.encode(), nil)
+	colBytes := zenc.EncodeAll(bb.cols.encode(), nil)
 	rel := make([]int64, len(h.pages))
 	for i := range h.pages {
 		rel[i] = h.pages[i].off
@@ -230,12 +214,44 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 }
 
 // blockFilter is the block filter of events whose actor and target keys
-// are keys (reused) and whose words are words.
+// are keys (reused) and whose words are words: the keys buildBlock puts
+// in it (the dictionary's wordKeys gives the same word keys), for a
+// summary rebuilt from a block's events.
 func blockFilter(keys keySet, words map[string]struct{}) bloom {
 	for w := range words {
 		wordKeys(w, keys.add)
 	}
 	return keys.bloom()
+}
+
+// blockBuilder is buildBlock's working state, reused from block to block
+// (builders): maps and buffers sized by the blocks before.
+type blockBuilder struct {
+	dict          dictBuilder
+	cols          columnBuilder
+	raw, pages    []byte
+	pk, blockKeys keySet
+}
+
+var builders = sync.Pool{New: func() any {
+	b := &blockBuilder{}
+	b.dict.reset()
+	b.cols.reset()
+	return b
+}}
+
+// maxKeptPages bounds the page buffer a pooled builder keeps.
+const maxKeptPages = 16 << 20
+
+// release empties b and returns it to builders.
+func (b *blockBuilder) release() {
+	b.dict.reset()
+	b.cols.reset()
+	b.pk, b.blockKeys = b.pk[:0], b.blockKeys[:0]
+	if cap(b.pages) > maxKeptPages || cap(b.raw) > maxKeptPages {
+		b.pages, b.raw = nil, nil
+	}
+	builders.Put(b)
 }
 
 func newSummary() summary {

@@ -33,7 +33,7 @@ func BenchmarkPageCompression(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, level := range []zstd.EncoderLevel{zstd.SpeedDefault, zstd.SpeedBetterCompression} {
+	for _, level := range []zstd.EncoderLevel{zstd.SpeedFastest, zstd.SpeedDefault, zstd.SpeedBetterCompression} {
 		for _, pe := range []int{64, 128} {
 			b.Run(fmt.Sprintf("%v/page-%d", level, pe), func(b *testing.B) {
 				enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(1))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"slices"
+	"strings"
 
 	"github.com/trailaudit/trail/internal/audit"
 )
@@ -22,40 +23,114 @@ import (
 //
 // It is read only by searches that combine such a field with another term.
 
+// columnBuilder collects a block's columns and, per page, which types,
+// categories and countries it holds; reused from block to block
+// (blockBuilder).
 type columnBuilder struct {
-	docs   []*doc
-	actors map[[2]string]int
+	vals   [3]map[string]int32 // type, category, country → index in names
+	names  [3][]string         // in order of first use
+	seen   [3][]int32          // per name, the last page it was noted on + 1
+	onPage [3][]int32          // per page, the names it holds (from pageAt)
+	pageAt [][3]int32          // per page, where its names start in onPage
+	actors map[[2]string]int32
 	order  [][2]string
+	rows   []int32    // per event: its type, category, country, actor
+	sorted [3][]int32 // per name, its index in the sorted set (sets)
 }
 
-func newColumnBuilder(n int) *columnBuilder {
-	return &columnBuilder{docs: make([]*doc, 0, n), actors: map[[2]string]int{}}
+func (c *columnBuilder) reset() {
+	for k := range c.vals {
+		if c.vals[k] == nil {
+			c.vals[k] = map[string]int32{}
+		}
+		clear(c.vals[k])
+		clear(c.names[k])
+		c.names[k], c.seen[k], c.onPage[k] = c.names[k][:0], c.seen[k][:0], c.onPage[k][:0]
+	}
+	if c.actors == nil {
+		c.actors = map[[2]string]int32{}
+	}
+	clear(c.actors)
+	clear(c.order)
+	c.order, c.rows, c.pageAt = c.order[:0], c.rows[:0], c.pageAt[:0]
 }
 
-func (c *columnBuilder) add(d *doc) {
-	c.docs = append(c.docs, d)
+// add notes the next event's values; page is its page (pages in order).
+func (c *columnBuilder) add(page int32, d *doc) {
+	if int(page) == len(c.pageAt) {
+		c.pageAt = append(c.pageAt, [3]int32{int32(len(c.onPage[0])), int32(len(c.onPage[1])), int32(len(c.onPage[2]))})
+	}
+	for k, v := range [3]string{d.typ, d.category, d.country} {
+		i, ok := c.vals[k][v]
+		if !ok {
+			i = int32(len(c.names[k]))
+			c.vals[k][v] = i
+			c.names[k] = append(c.names[k], v)
+			c.seen[k] = append(c.seen[k], 0)
+		}
+		if c.seen[k][i] != page+1 {
+			c.seen[k][i] = page + 1
+			c.onPage[k] = append(c.onPage[k], i)
+		}
+		c.rows = append(c.rows, i)
+	}
 	a := [2]string{d.actor[0], d.actor[1]}
-	if _, ok := c.actors[a]; !ok {
-		c.actors[a] = len(c.order)
+	i, ok := c.actors[a]
+	if !ok {
+		i = int32(len(c.order))
+		c.actors[a] = i
 		c.order = append(c.order, a)
 	}
+	c.rows = append(c.rows, i)
 }
 
-func (c *columnBuilder) encode(types, categories, countries []string) []byte {
-	b := binary.AppendUvarint(nil, uint64(len(c.order)))
+// sets returns the block's sorted types, categories and countries.
+func (c *columnBuilder) sets() (out [3][]string) {
+	for k, names := range c.names {
+		idx := make([]int32, len(names))
+		for i := range idx {
+			idx[i] = int32(i)
+		}
+		slices.SortFunc(idx, func(a, b int32) int { return strings.Compare(names[a], names[b]) })
+		out[k] = make([]string, len(names))
+		c.sorted[k] = slices.Grow(c.sorted[k][:0], len(names))[:len(names)]
+		for j, i := range idx {
+			out[k][j] = names[i]
+			c.sorted[k][i] = int32(j)
+		}
+	}
+	return out
+}
+
+// pageBits returns page p's bitsets over the sorted sets (sets first).
+func (c *columnBuilder) pageBits(p int) (out [3][]byte) {
+	for k := range out {
+		end := int32(len(c.onPage[k]))
+		if p+1 < len(c.pageAt) {
+			end = c.pageAt[p+1][k]
+		}
+		bits := make([]byte, (len(c.names[k])+7)/8)
+		for _, i := range c.onPage[k][c.pageAt[p][k]:end] {
+			j := c.sorted[k][i]
+			bits[j/8] |= 1 << (j % 8)
+		}
+		out[k] = bits
+	}
+	return out
+}
+
+// encode returns the columns section before compression (sets first).
+func (c *columnBuilder) encode() []byte {
+	b := binary.AppendUvarint(make([]byte, 0, 64*len(c.order)+len(c.rows)+16), uint64(len(c.order)))
 	for _, a := range c.order {
 		b = appendBytes(b, []byte(a[0]))
 		b = appendBytes(b, []byte(a[1]))
 	}
-	for _, d := range c.docs {
-		for _, v := range []struct {
-			set []string
-			v   string
-		}{{types, d.typ}, {categories, d.category}, {countries, d.country}} {
-			i, _ := slices.BinarySearch(v.set, v.v)
-			b = binary.AppendUvarint(b, uint64(i))
+	for e := 0; e < len(c.rows); e += 4 {
+		for k := range 3 {
+			b = binary.AppendUvarint(b, uint64(c.sorted[k][c.rows[e+k]]))
 		}
-		b = binary.AppendUvarint(b, uint64(c.actors[[2]string{d.actor[0], d.actor[1]}]))
+		b = binary.AppendUvarint(b, uint64(c.rows[e+3]))
 	}
 	return b
 }

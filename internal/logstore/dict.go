@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math/bits"
 	"slices"
 	"strings"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // A block of format 2 has two word sections, read only by searches for
@@ -38,45 +41,201 @@ const dictWordBytes = 8
 // cutWord is a word's form in a dictionary.
 func cutWord(w string) string { return w[:min(len(w), dictWordBytes)] }
 
-// dictBuilder collects a block's words and their pages.
-type dictBuilder map[string][]int
+// dictBuilder collects a block's distinct words, the pages holding each
+// and the block's distinct pairs of consecutive words, in one map lookup
+// per word; it is reused from block to block (blockBuilder).
+type dictBuilder struct {
+	ids   map[string]int32 // word → index in words
+	words []dictWord
+	links []pageLink // the words' page lists, linked
+	pairs pairSet    // word index pairs
+	order []int32    // word indexes in word order (sortWords)
+	buf   []byte     // scratch
+	list  []int32    // scratch
+}
 
-// add notes that page holds the words (pages are added in order).
-func (d dictBuilder) add(page int, words []string) {
+type dictWord struct {
+	w          string
+	last       int32 // the last page noted, -1 at first
+	head, tail int32 // the first and last of its page list in links
+}
+
+type pageLink struct{ page, next int32 }
+
+func (d *dictBuilder) reset() {
+	if d.ids == nil {
+		d.ids = map[string]int32{}
+	}
+	clear(d.ids)
+	clear(d.words) // keeps no event's strings alive
+	d.words, d.links, d.order = d.words[:0], d.links[:0], d.order[:0]
+	d.pairs.reset()
+}
+
+// add notes that page holds the words, in this order (pages are added in
+// order).
+func (d *dictBuilder) add(page int32, words []string) {
+	prev := int32(-1)
 	for _, w := range words {
-		k := cutWord(w)
-		if ps := d[k]; len(ps) == 0 || ps[len(ps)-1] != page {
-			d[k] = append(ps, page)
+		id, ok := d.ids[w]
+		if !ok {
+			id = int32(len(d.words))
+			d.ids[w] = id
+			d.words = append(d.words, dictWord{w: w, last: -1, head: -1})
 		}
+		e := &d.words[id]
+		if e.last != page {
+			e.last = page
+			l := int32(len(d.links))
+			d.links = append(d.links, pageLink{page: page, next: -1})
+			if e.head < 0 {
+				e.head = l
+			} else {
+				d.links[e.tail].next = l
+			}
+			e.tail = l
+		}
+		if prev >= 0 {
+			d.pairs.add(uint64(prev)<<32 | uint64(id))
+		}
+		prev = id
 	}
 }
 
-func (d dictBuilder) encode() []byte {
-	keys := make([]string, 0, len(d))
-	for k := range d {
-		keys = append(keys, k)
+// sortWords puts the word indexes in the words' order.
+func (d *dictBuilder) sortWords() {
+	d.order = d.order[:0]
+	for i := range d.words {
+		d.order = append(d.order, int32(i))
 	}
-	slices.Sort(keys)
-	b := binary.AppendUvarint(nil, uint64(len(keys)))
+	slices.SortFunc(d.order, func(a, b int32) int { return strings.Compare(d.words[a].w, d.words[b].w) })
+}
+
+// wordKeys calls add with the block filter's word keys (wordKeys of each
+// word), each once: the words are sorted, so the words sharing a prefix
+// follow each other. sortWords first.
+func (d *dictBuilder) wordKeys(add func(kind byte, v string)) {
+	prev := ""
+	for _, id := range d.order {
+		w := d.words[id].w
+		shared := 0
+		for shared < min(len(w), len(prev), 8) && w[shared] == prev[shared] {
+			shared++
+		}
+		add(keyWord, w)
+		for n := max(3, shared+1); n <= min(len(w), 8); n++ {
+			add(byte('0'+n), w[:n])
+		}
+		prev = w
+	}
+}
+
+// encode returns the dictionary (before compression): the words cut to
+// dictWordBytes, each cut form with the pages of all the words that have
+// it. sortWords first.
+func (d *dictBuilder) encode() []byte {
+	var body []byte
+	entries := 0
 	prev := ""
 	var list []byte
-	for _, k := range keys {
+	for i := 0; i < len(d.order); {
+		k := cutWord(d.words[d.order[i]].w)
+		// The words with this cut form follow each other.
+		j := i + 1
+		for j < len(d.order) && cutWord(d.words[d.order[j]].w) == k {
+			j++
+		}
+		pages := d.list[:0]
+		for _, id := range d.order[i:j] {
+			for l := d.words[id].head; l >= 0; l = d.links[l].next {
+				pages = append(pages, d.links[l].page)
+			}
+		}
+		if j-i > 1 {
+			slices.Sort(pages)
+			pages = slices.Compact(pages)
+		}
+		d.list = pages
 		shared := 0
 		for shared < min(len(k), len(prev)) && k[shared] == prev[shared] {
 			shared++
 		}
-		b = binary.AppendUvarint(b, uint64(shared))
-		b = appendBytes(b, []byte(k[shared:]))
+		body = binary.AppendUvarint(body, uint64(shared))
+		body = appendBytes(body, []byte(k[shared:]))
 		list = list[:0]
-		last := -1
-		for _, p := range d[k] {
+		last := int32(-1)
+		for _, p := range pages {
 			list = binary.AppendUvarint(list, uint64(p-last-1))
 			last = p
 		}
-		b = appendBytes(b, list)
+		body = appendBytes(body, list)
 		prev = k
+		entries++
+		i = j
+	}
+	return append(binary.AppendUvarint(make([]byte, 0, len(body)+binary.MaxVarintLen64), uint64(entries)), body...)
+}
+
+// pairFilter is the block's pair filter: a Bloom filter of the pairHash
+// of each distinct pair of consecutive words.
+func (d *dictBuilder) pairFilter() bloom {
+	b := newBloom(d.pairs.n)
+	for _, k := range d.pairs.slots {
+		if k == 0 {
+			continue
+		}
+		k--
+		x, y := d.words[k>>32].w, d.words[uint32(k)].w
+		// pairHash, hashing one buffer at once.
+		d.buf = append(append(append(d.buf[:0], x...), ' '), y...)
+		b.add(mixKey(keyBigram, xxhash.Sum64(d.buf)))
 	}
 	return b
+}
+
+// pairSet is a set of uint64 keys (open addressing, linear probing),
+// reused from block to block.
+type pairSet struct {
+	slots []uint64 // key+1; 0: empty
+	shift uint     // 64 - log2(len(slots))
+	n     int
+}
+
+func (s *pairSet) reset() {
+	clear(s.slots)
+	s.n = 0
+}
+
+func (s *pairSet) add(k uint64) {
+	if 2*(s.n+1) > len(s.slots) {
+		s.grow()
+	}
+	s.put(k + 1)
+}
+
+func (s *pairSet) put(k uint64) {
+	mask := uint64(len(s.slots) - 1)
+	for i := (k * 0x9e3779b97f4a7c15) >> s.shift; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case k:
+			return
+		case 0:
+			s.slots[i] = k
+			s.n++
+			return
+		}
+	}
+}
+
+func (s *pairSet) grow() {
+	old := s.slots
+	size := max(1024, 2*len(old))
+	s.slots, s.shift, s.n = make([]uint64, size), uint(64-bits.TrailingZeros(uint(size))), 0
+	for _, k := range old {
+		if k != 0 {
+			s.put(k)
+		}
+	}
 }
 
 // wordDict is a decompressed dictionary, read entry by entry when a word

@@ -4,7 +4,10 @@ package logstore
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/sqlite"
@@ -16,7 +19,8 @@ import (
 // each affected block is then written anew through buildBlock (same
 // seqs, ids and content hashes, the new bytes, their summaries and
 // filters), the catalog row is switched to it in one transaction, and the
-// old block's bytes are punched out of its file (releaseBlocks). The tree
+// old block's bytes are punched out of its file once no read that began
+// before the switch can still read them (retire, reclaim.go). The tree
 // is unchanged: a redacted event carries its original leaf hash.
 
 // Redact implements audit.Eraser.
@@ -73,7 +77,7 @@ func (s *Store) Redact(ctx context.Context, org string, rs []audit.Redaction) er
 		o.mu.Unlock()
 		old = append(old, b)
 	}
-	s.releaseBlocks(old)
+	s.retire(old)
 	return nil
 }
 
@@ -143,4 +147,49 @@ func (s *Store) sealOut(ctx context.Context) error {
 		}
 	}
 	return &audit.Error{Code: audit.CodeUnavailable, Message: "erasure: the write-ahead log kept turning over under load; retry"}
+}
+
+// maxReleaseWait bounds how long an erasure waits, before it is recorded
+// done, for the reads that hold its old blocks (reclaim.go).
+var maxReleaseWait = time.Minute
+
+// SaveErasure implements audit.Eraser. An erasure is recorded done once
+// the old blocks of its rewrites gave their bytes back: the reads that
+// began before (the erasure's own scan among them) have ended. A process
+// reading the directory beside this one for longer than maxReleaseWait
+// (a trail backup) keeps them until it closes: that is logged.
+func (s *Store) SaveErasure(ctx context.Context, e audit.ErasureRecord) error {
+	if e.State == audit.ErasureDone && !s.reader {
+		if err := s.awaitReleased(ctx, maxReleaseWait); err != nil {
+			slog.Warn("erasure: the old blocks of the rewritten events are out of the log; their bytes leave the disk when the reads that hold them end", "org", e.Org, "erasure", e.ID, "err", err)
+		}
+	}
+	return s.Meta.SaveErasure(ctx, e)
+}
+
+// awaitReleased waits until every block retired so far has given its
+// bytes back.
+func (s *Store) awaitReleased(ctx context.Context, limit time.Duration) error {
+	r := &s.reclaim
+	r.mu.Lock()
+	upto := r.epoch
+	r.mu.Unlock()
+	deadline := time.Now().Add(limit)
+	for {
+		r.mu.Lock()
+		held := len(r.pending) > 0 && r.pending[0].epoch <= upto
+		r.mu.Unlock()
+		if !held {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("retired blocks still read after %v", limit)
+		}
+		s.kickReclaim()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

@@ -18,7 +18,7 @@ import (
 // Sealed blocks are appended to files blocks/NNNNNNNN.blk, each up to
 // blockFileBytes, and never changed after: a block is durable (fdatasync)
 // before the catalog row that makes it part of the log commits.
-const blockFileBytes = 256 << 20
+var blockFileBytes int64 = 256 << 20
 
 // blockRef is a sealed block: where it is, its summary (summary.go) and
 // its header once read.

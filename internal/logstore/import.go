@@ -20,10 +20,23 @@ type Imported struct {
 // log, like Append (one log record, one fdatasync, then visible). evs must
 // continue the log exactly: evs[0].Seq is the org's size and seqs are
 // consecutive. The bytes are kept as given, so the tree built from them
-// has the source's hashes.
+// has the source's hashes. It waits while the events not sealed yet are
+// over MaxTailBytes.
 func (s *Store) Import(ctx context.Context, org string, evs []Imported) error {
 	if len(evs) == 0 {
 		return nil
+	}
+	// Like an append, an import waits while the sealer is behind (memory
+	// stays bounded however large the source), but for as long as it
+	// takes: a conversion has no client to retry it.
+	for {
+		err := s.waitForSealer(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || s.Ping(ctx) != nil {
+			return err
+		}
 	}
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
@@ -40,7 +53,7 @@ func (s *Store) Import(ctx context.Context, org string, evs []Imported) error {
 		if err != nil {
 			return internalErr("import into %s seq %d: %v", org, im.Seq, err)
 		}
-		e := &tailEvent{id: eventID(im.Data), data: im.Data, hash: im.Hash}
+		e := &tailEvent{id: replayedID(im.Data), data: im.Data, hash: im.Hash}
 		e.doc.Store(d)
 		po.events = append(po.events, e)
 		po.daily[dayCat{dayOf(d.occurred), d.category}]++

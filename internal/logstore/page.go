@@ -22,8 +22,8 @@ import (
 // block's other frames (word dictionary, columns) and pages of format 1
 // and 2 use none.
 var (
-	zenc, _  = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(1))
-	zpage, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(1),
+	zenc, _  = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(sealWorkers))
+	zpage, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(sealWorkers),
 		zstd.WithEncoderDict(pageDict))
 	zdec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64<<20), zstd.WithDecoderDicts(pageDict))
 )
@@ -32,6 +32,11 @@ var (
 //
 //go:embed pagedict1.zdict
 var pageDict []byte
+
+// PageDicts returns the zstd dictionaries the pages of sealed blocks may
+// be compressed with (format 3 on), for tools and tests that look inside
+// block files: pass them to zstd.WithDecoderDicts.
+func PageDicts() [][]byte { return [][]byte{pageDict} }
 
 // pageDictID is the zstd dictionary ID of pagedict1.zdict.
 const pageDictID = 0x54524c01

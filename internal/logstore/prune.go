@@ -5,13 +5,8 @@ package logstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
@@ -25,10 +20,11 @@ import (
 // catalog (pruned_leaves, 32 bytes per event), so every tree hash stays
 // computable: roots, the compact range of [0, P) that exports carry, and
 // proofs from checkpoints older than the pruning point. Its catalog row,
-// daily counts and id filters go, and its bytes leave the disk: a block
-// file that keeps no live block is removed, else the block's range is
-// punched out of it (fallocate PUNCH_HOLE, which frees the space and
-// reads back as zeros).
+// daily counts and id filters go, and its bytes leave the disk once no
+// read that began before can still read them (reclaim.go): a block file
+// that keeps no live block is removed, else the block's range is punched
+// out of it (fallocate PUNCH_HOLE, which frees the space and reads back
+// as zeros).
 var pruneSchema = []string{
 	// The leaf hashes of pruned blocks: events [first, first+len(data)/32)
 	// of org. They cover [0, P) without gaps.
@@ -89,20 +85,23 @@ func (s *Store) Prune(ctx context.Context, org string, cutoff time.Time) (audit.
 	}
 	last := gone[len(gone)-1]
 	to := last.first + last.n
-	if err := s.cat.writePrune(ctx, num, gone, leaves, daily, to); err != nil {
+	o.mu.RLock()
+	groups := dropPrunedIDs(o.ids.groups, to) // only seals change them, and sealMu is held
+	o.mu.RUnlock()
+	if err := s.cat.writePrune(ctx, num, gone, leaves, daily, to, groups); err != nil {
 		return audit.PruneResult{}, err
 	}
 	o.mu.Lock()
 	o.blocks = slices.Clone(o.blocks[len(gone):])
 	o.pruned = to
-	o.ids.groups = dropPrunedIDs(o.ids.groups, to)
+	o.ids.groups = groups
 	for k, n := range daily {
 		if o.daily[k] -= n; o.daily[k] <= 0 {
 			delete(o.daily, k)
 		}
 	}
 	o.mu.Unlock()
-	s.releaseBlocks(gone)
+	s.retire(gone)
 	return audit.PruneResult{From: from, To: to}, nil
 }
 
@@ -142,8 +141,10 @@ func (s *Store) pruneData(gone []*blockRef) ([][]byte, map[dayCat]int64, error) 
 }
 
 // writePrune is one catalog transaction: the pruned leaves in, the block
-// rows out, the daily counts down.
-func (c *catalog) writePrune(ctx context.Context, org int64, gone []*blockRef, leaves [][]byte, daily map[dayCat]int64, to int64) error {
+// rows out, the daily counts down, the id filter rows those of the groups
+// left (so that Open does not find them stale and rebuild them from every
+// block).
+func (c *catalog) writePrune(ctx context.Context, org int64, gone []*blockRef, leaves [][]byte, daily map[dayCat]int64, to int64, groups []idGroup) error {
 	tx, err := c.w.BeginTx(ctx, nil)
 	if err != nil {
 		return sqlite.StoreErr("pruning", err)
@@ -164,6 +165,12 @@ func (c *catalog) writePrune(ctx context.Context, org int64, gone []*blockRef, l
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM daily WHERE org = ? AND n <= 0`, org); err != nil {
 		return sqlite.StoreErr("pruning: counting", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM idfilters WHERE org = ?`, org); err != nil {
+		return sqlite.StoreErr("pruning: the id filters", err)
+	}
+	if err := writeIDs(ctx, tx, org, groups, 0); err != nil {
+		return sqlite.StoreErr("pruning: the id filters", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return sqlite.StoreErr("pruning", err)
@@ -224,103 +231,4 @@ func dropPrunedIDs(groups []idGroup, p int64) []idGroup {
 		}
 	}
 	return out
-}
-
-// releaseBlocks gives the disk space of pruned blocks back: a block file
-// that holds no live block any more (and is not the one being appended
-// to) is removed; in the others every range outside the live blocks is
-// punched out (so that neighbouring dead blocks of different orgs free
-// the file-system pages they share). The caller holds sealMu: nothing is
-// appended meanwhile. Failures are logged: the blocks are out of the log
-// already.
-func (s *Store) releaseBlocks(gone []*blockRef) {
-	live := map[int64][][2]int64{} // file → live [off, end) ranges
-	s.mu.RLock()
-	for _, o := range s.orgs {
-		o.mu.RLock()
-		for _, b := range o.blocks {
-			live[b.file] = append(live[b.file], [2]int64{b.off, b.off + b.size})
-		}
-		o.mu.RUnlock()
-	}
-	s.mu.RUnlock()
-	f := s.blocks
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	done := map[int64]bool{}
-	removed := false
-	for _, b := range gone {
-		if done[b.file] {
-			continue
-		}
-		done[b.file] = true
-		path := filepath.Join(f.dir, blockFileName(b.file))
-		current := f.cur != nil && b.file == f.curN
-		if len(live[b.file]) == 0 && !current {
-			if r := f.files[b.file]; r != nil {
-				r.Close()
-				delete(f.files, b.file)
-			}
-			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-				slog.Warn("pruning: could not remove a block file", "file", path, "err", err)
-			}
-			removed = true
-			continue
-		}
-		end := int64(-1)
-		if current {
-			end = f.curSz
-		}
-		if err := punchDead(path, live[b.file], end); err != nil {
-			slog.Warn("pruning: could not free pruned blocks' space", "file", path, "err", err)
-		}
-	}
-	if removed {
-		if err := syncDir(f.dir); err != nil {
-			slog.Warn("pruning: syncing the blocks directory", "err", err)
-		}
-	}
-	if _, err := s.cat.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		slog.Warn("pruning: checkpointing the catalog", "err", err)
-	}
-}
-
-// punchDead punches out every range of the file outside the live ranges,
-// up to end (-1: the file's size).
-func punchDead(path string, live [][2]int64, end int64) error {
-	if end < 0 {
-		info, err := os.Stat(path)
-		if err != nil {
-			return err
-		}
-		end = info.Size()
-	}
-	slices.SortFunc(live, func(a, b [2]int64) int { return int(a[0] - b[0]) })
-	at := int64(0)
-	for _, r := range append(live, [2]int64{end, end}) {
-		if r[0] > at {
-			if err := punchHole(path, at, min(r[0], end)-at); err != nil {
-				return err
-			}
-		}
-		at = max(at, r[1])
-	}
-	return nil
-}
-
-// punchHole frees [off, off+n) of a file, which then reads as zeros; where
-// the file system cannot, the range is overwritten with zeros.
-func punchHole(path string, off, n int64) error {
-	w, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-	const punchHole, keepSize = 0x02, 0x01 // FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
-	if err := syscall.Fallocate(int(w.Fd()), punchHole|keepSize, off, n); err != nil {
-		if _, err := w.WriteAt(make([]byte, n), off); err != nil {
-			return err
-		}
-	}
-	return fdatasync(w)
 }

@@ -29,7 +29,8 @@ func (s *Store) each(ctx context.Context, org string, q audit.Query, fn func(seq
 	if o == nil {
 		return 0, nil
 	}
-	v := o.view()
+	v := s.view(o)
+	defer s.unpin(&v)
 	lo, hi := int64(0), v.size-1
 	if q.After >= 0 {
 		lo = max(lo, q.After+1)

@@ -99,7 +99,8 @@ type Store struct {
 	// their headers (missing or damaged in the catalog).
 	rebuiltSums int
 
-	sealMu  sync.Mutex // one seal at a time
+	sealMu  sync.Mutex // one seal at a time; releasing retired blocks too
+	reclaim reclaimer  // retired blocks not released yet (reclaim.go)
 	kick    chan struct{}
 	stop    chan struct{}
 	done    sync.WaitGroup
@@ -132,6 +133,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		wal:    &wal{dir: filepath.Join(dir, "wal"), segBytes: opts.SegmentBytes},
 		reader: busy,
 	}
+	if err := s.reclaim.openReaders(dir, busy); err != nil {
+		s.closeFiles()
+		return nil, err
+	}
 	if busy {
 		s.wal.failed = &audit.Error{Code: audit.CodeUnavailable,
 			Message: "the data directory " + dir + " is in use by another trail process (a running trail serve?), which alone appends events: use its HTTP API, or stop it"}
@@ -150,6 +155,14 @@ func Open(dir string, opts Options) (*Store, error) {
 	if !opts.ManualSeal && !busy {
 		s.done.Add(1)
 		go s.sealer()
+	}
+	if !busy {
+		// Blocks retired before a crash (or while a reader process
+		// held them at Close) give their space back.
+		s.reclaim.sweep = true
+		s.done.Add(1)
+		go s.reclaimLoop()
+		s.kickReclaim()
 	}
 	return s, nil
 }
@@ -205,7 +218,7 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeFiles() error {
-	err := errors.Join(s.blocks.close(), s.cat.close())
+	err := errors.Join(s.blocks.close(), s.cat.close(), s.reclaim.close())
 	if s.wal.f != nil {
 		err = errors.Join(err, s.wal.f.Close())
 	}

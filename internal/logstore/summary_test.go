@@ -3,6 +3,7 @@
 package logstore
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -279,8 +280,6 @@ func TestSummariesOfTheFormat1Fixture(t *testing.T) {
 func TestSummariesAfterPruneAndErasure(t *testing.T) {
 	events := v1FixtureEvents(t)
 	dir := t.TempDir()
-	// (Redact right after an Open that replayed nothing cannot rotate
-	// the log: sealOut gives up. Not this test's subject.)
 	s := openFixture(t, dir, events)
 	ctx := context.Background()
 	// Prune the blocks received before the 5th block's last event.
@@ -455,5 +454,34 @@ func TestSummaryOfADamagedBlock(t *testing.T) {
 	_, err = s.Query(context.Background(), "bench", audit.Query{Filter: f2, Before: -1, After: -1, Limit: 100000})
 	if err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Fatalf("a search for %s over the damaged block: %v, want an error naming it", ev.Actor.ID, err)
+	}
+}
+
+// TestRedactAfterQuietOpen: an erasure right after an Open that replayed
+// nothing (every event sealed before the close) rotates the log: Seal
+// gives back the segment before the new, empty one, so sealOut does not
+// give up with "the write-ahead log kept turning over".
+func TestRedactAfterQuietOpen(t *testing.T) {
+	events := v1FixtureEvents(t)
+	dir := t.TempDir()
+	openFixture(t, dir, events).Close()
+	s, err := Open(dir, sumOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const seq = 300
+	var ev audit.Event
+	if err := json.Unmarshal(events[seq], &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev.Actor.ID, ev.Actor.Name = audit.Erased, audit.Erased
+	data := ev.AppendCanonical(nil)
+	if err := s.Redact(context.Background(), "bench", []audit.Redaction{{Seq: seq, Data: data, Event: &ev}}); err != nil {
+		t.Fatalf("Redact after a quiet Open: %v", err)
+	}
+	_, got, err := s.Event(context.Background(), "bench", ev.ID)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("event %d after the erasure: %v\n%s\nwant\n%s", seq, err, got, data)
 	}
 }

@@ -80,8 +80,11 @@ type view struct {
 	blocks []*blockRef
 	tail   []*tailEvent
 	tree   treeState
+	pin    uint64 // the epoch pinned by Store.view (reclaim.go)
 }
 
+// view is the org's view, not pinned: a read of blocks that another
+// goroutine may prune or rewrite meanwhile takes it with Store.view.
 func (o *orgLog) view() view {
 	o.mu.RLock()
 	defer o.mu.RUnlock()

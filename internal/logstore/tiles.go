@@ -72,7 +72,8 @@ func (s *Store) ReadHashes(ctx context.Context, org string, indexes []int64) ([]
 	if o == nil {
 		return nil, internalErr("org %q has no tree hashes", org)
 	}
-	v := o.view()
+	v := s.view(o)
+	defer s.unpin(&v)
 	leaves := &leafCache{s: s, v: &v, pages: map[pageKey]*leafPage{}}
 	out := make([]ledger.Hash, len(indexes))
 	for i, x := range indexes {

@@ -19,7 +19,7 @@ import (
 	"github.com/trailaudit/trail/internal/demo"
 	"github.com/trailaudit/trail/internal/geo"
 	"github.com/trailaudit/trail/internal/geo/geotest"
-	"github.com/trailaudit/trail/internal/sqlite"
+	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/stream"
 )
 
@@ -64,7 +64,7 @@ var hardEvents = []string{
 
 // realEvents returns every event of a demo history (every catalog type at
 // least once, with locations from a test geolocation database) plus
-// hardEvents, as stored by the real write path in a SQLite store. It is
+// hardEvents, as stored by the real write path in the log engine. It is
 // made once per test binary.
 func realEvents(t testing.TB) []storedEv {
 	t.Helper()
@@ -85,7 +85,7 @@ var realEventsOnce = sync.OnceValues(func() ([]storedEv, error) {
 })
 
 func makeEvents(dir string) ([]storedEv, error) {
-	store, err := sqlite.Open(filepath.Join(dir, "store"), sqlite.Options{})
+	store, err := logstore.Open(filepath.Join(dir, "store"), logstore.Options{})
 	if err != nil {
 		return nil, err
 	}

@@ -11,10 +11,13 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/trailaudit/trail/internal/logstore"
 )
 
 // FilesHolding lists the files under dir whose bytes contain v, as they
-// are or inside any zstd frame they hold (the log engine's pages).
+// are or inside any zstd frame they hold (the log engine's pages, with
+// its page dictionaries).
 func FilesHolding(t testing.TB, dir, v string) []string {
 	t.Helper()
 	return FilesHoldingBytes(t, dir, []byte(v))
@@ -24,7 +27,7 @@ func FilesHolding(t testing.TB, dir, v string) []string {
 func FilesHoldingBytes(t testing.TB, dir string, v []byte) []string {
 	t.Helper()
 	var out []string
-	dec, _ := zstd.NewReader(nil)
+	dec, _ := zstd.NewReader(nil, zstd.WithDecoderDicts(logstore.PageDicts()...))
 	defer dec.Close()
 	magic := []byte{0x28, 0xb5, 0x2f, 0xfd}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {

@@ -18,7 +18,7 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/demo"
-	"github.com/trailaudit/trail/internal/sqlite"
+	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/web"
 )
 
@@ -43,7 +43,7 @@ func BenchmarkPage(b *testing.B) {
 	if dir == "" {
 		dir = b.TempDir()
 	}
-	store, err := sqlite.Open(dir, sqlite.Options{})
+	store, err := logstore.Open(dir, logstore.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // loadPageBench fills org acme with n demo events over a year, unless the
 // store has them already.
-func loadPageBench(b *testing.B, svc *audit.Service, store *sqlite.Store, n int) {
+func loadPageBench(b *testing.B, svc *audit.Service, store audit.Store, n int) {
 	ctx := context.Background()
 	if have, _ := store.Size(ctx, "acme"); have >= int64(n) {
 		return
@@ -115,8 +115,5 @@ func loadPageBench(b *testing.B, svc *audit.Service, store *sqlite.Store, n int)
 	}
 	close(batches)
 	wg.Wait()
-	if err := store.Analyze(ctx); err != nil {
-		b.Fatal(err)
-	}
 	b.Logf("loaded %d events in %s", n, time.Since(start).Round(time.Second))
 }

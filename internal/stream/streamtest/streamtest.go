@@ -16,7 +16,7 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/ledger"
-	"github.com/trailaudit/trail/internal/sqlite"
+	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/stream"
 )
 
@@ -24,7 +24,7 @@ import (
 // the kinds' tests deliver hold real stored events and real checkpoints.
 type Log struct {
 	t     testing.TB
-	Store *sqlite.Store
+	Store *logstore.Store
 	Svc   *audit.Service
 	// VerifierKey is the note verifier key of the checkpoints' signer.
 	VerifierKey string
@@ -36,7 +36,7 @@ var T0 = time.Date(2026, 3, 10, 23, 50, 0, 0, time.UTC)
 // New opens a log in a temporary directory.
 func New(t testing.TB) *Log {
 	t.Helper()
-	store, err := sqlite.Open(t.TempDir(), sqlite.Options{})
+	store, err := logstore.Open(t.TempDir(), logstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
