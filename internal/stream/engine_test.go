@@ -193,12 +193,14 @@ func TestReplayPauseResumeDelete(t *testing.T) {
 	eventually(t, "delivered after resume", func() bool { return r.covered(n) })
 	inOrder(t, r.seqs())
 
+	// Counted before Replay: the replayed deliveries may arrive before
+	// it returns.
+	before := len(r.seqs())
 	from := int64(5)
 	got, err = e.m.Replay(t.Context(), "acme", v.ID, admin, stream.ReplayFrom{FromSeq: &from})
 	if err != nil || got.DeliveredSeq != 4 {
 		t.Fatalf("Replay = %+v, %v; want delivered_seq 4", got, err)
 	}
-	before := len(r.seqs())
 	eventually(t, "replayed", func() bool {
 		s := r.seqs()
 		return len(s) > before && s[len(s)-1] >= n
