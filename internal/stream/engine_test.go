@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -230,6 +231,55 @@ func TestReplayPauseResumeDelete(t *testing.T) {
 		if !has(types, "org.audit_log.stream."+typ) {
 			t.Errorf("no org.audit_log.stream.%s event in the log", typ)
 		}
+	}
+}
+
+// TestPauseWaitsForDeliveryInFlight: Pause returns only once the delivery
+// the worker has in flight is over, and nothing is sent after it.
+func TestPauseWaitsForDeliveryInFlight(t *testing.T) {
+	e := newEnv(t, stream.Config{AllowPrivate: true})
+	r := newReceiver(t)
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(open) // before the receiver closes: never leave it blocked
+	r.check = func([]byte, http.Header) error {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-release
+		return nil
+	}
+	v, _ := e.create("acme", `{"name":"siem","kind":"webhook","url":"`+r.srv.URL+`"}`)
+	e.ingest("acme", 5)
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no delivery started")
+	}
+	paused := make(chan error, 1)
+	go func() {
+		_, err := e.m.Pause(t.Context(), "acme", v.ID, admin)
+		paused <- err
+	}()
+	select {
+	case err := <-paused:
+		t.Fatalf("Pause returned (%v) while a delivery was in flight", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	open()
+	if err := <-paused; err != nil {
+		t.Fatal(err)
+	}
+	n := len(r.deliveries())
+	if n == 0 {
+		t.Fatal("the delivery in flight was not accepted")
+	}
+	e.ingest("acme", 5)
+	time.Sleep(200 * time.Millisecond) // a paused stream sends nothing: no event to wait for
+	if got := len(r.deliveries()); got != n {
+		t.Errorf("a paused stream sent %d more deliveries", got-n)
 	}
 }
 
