@@ -56,7 +56,8 @@ func (m *Manager) reconcile(ctx context.Context) {
 		if st.Paused || m.workers[key] != nil {
 			continue
 		}
-		w := &worker{m: m, org: st.Org, id: st.ID, wake: make(chan struct{}, 1), ctl: make(chan struct{}, 1), done: make(chan struct{})}
+		w := &worker{m: m, org: st.Org, id: st.ID, wake: make(chan struct{}, 1), ctl: make(chan struct{}, 1),
+			busy: make(chan struct{}, 1), done: make(chan struct{})}
 		m.workers[key] = w
 		go w.run(ctx)
 	}
@@ -95,6 +96,33 @@ func (m *Manager) poke(org, id string) {
 	}
 }
 
+// settle tells a stream's worker in this process that the stream changed
+// (paused, replayed, deleted) and waits until the step it may be in is
+// over: that step read the stream before the change and may still build
+// and send a delivery from it. Every later step reads the change. A step
+// lasts at most one delivery (bounded by the timeout); a worker lingering
+// for a batch to fill stops lingering when poked.
+func (m *Manager) settle(ctx context.Context, org, id string) error {
+	m.mu.Lock()
+	w := m.workers[streamKey{org, id}]
+	if w != nil {
+		signal(w.ctl)
+	}
+	m.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	select {
+	case w.busy <- struct{}{}:
+		<-w.busy
+		return nil
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 func (m *Manager) wakeSupervisor() { signal(m.kick) }
 
 func signal(c chan struct{}) {
@@ -109,6 +137,7 @@ type worker struct {
 	m         *Manager
 	org, id   string
 	wake, ctl chan struct{}
+	busy      chan struct{} // holds a token while the worker is in a step (see settle)
 	done      chan struct{}
 
 	sink       Sink
@@ -154,7 +183,9 @@ func (w *worker) run(ctx context.Context) {
 		}
 	}()
 	for ctx.Err() == nil {
+		w.busy <- struct{}{}
 		wait, err := w.step(ctx)
+		<-w.busy
 		if errors.Is(err, errStop) {
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,12 +194,14 @@ func TestReplayPauseResumeDelete(t *testing.T) {
 	eventually(t, "delivered after resume", func() bool { return r.covered(n) })
 	inOrder(t, r.seqs())
 
+	// Counted before Replay: the replayed deliveries may arrive before
+	// it returns.
+	before := len(r.seqs())
 	from := int64(5)
 	got, err = e.m.Replay(t.Context(), "acme", v.ID, admin, stream.ReplayFrom{FromSeq: &from})
 	if err != nil || got.DeliveredSeq != 4 {
 		t.Fatalf("Replay = %+v, %v; want delivered_seq 4", got, err)
 	}
-	before := len(r.seqs())
 	eventually(t, "replayed", func() bool {
 		s := r.seqs()
 		return len(s) > before && s[len(s)-1] >= n
@@ -228,6 +231,55 @@ func TestReplayPauseResumeDelete(t *testing.T) {
 		if !has(types, "org.audit_log.stream."+typ) {
 			t.Errorf("no org.audit_log.stream.%s event in the log", typ)
 		}
+	}
+}
+
+// TestPauseWaitsForDeliveryInFlight: Pause returns only once the delivery
+// the worker has in flight is over, and nothing is sent after it.
+func TestPauseWaitsForDeliveryInFlight(t *testing.T) {
+	e := newEnv(t, stream.Config{AllowPrivate: true})
+	r := newReceiver(t)
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(open) // before the receiver closes: never leave it blocked
+	r.check = func([]byte, http.Header) error {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-release
+		return nil
+	}
+	v, _ := e.create("acme", `{"name":"siem","kind":"webhook","url":"`+r.srv.URL+`"}`)
+	e.ingest("acme", 5)
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no delivery started")
+	}
+	paused := make(chan error, 1)
+	go func() {
+		_, err := e.m.Pause(t.Context(), "acme", v.ID, admin)
+		paused <- err
+	}()
+	select {
+	case err := <-paused:
+		t.Fatalf("Pause returned (%v) while a delivery was in flight", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	open()
+	if err := <-paused; err != nil {
+		t.Fatal(err)
+	}
+	n := len(r.deliveries())
+	if n == 0 {
+		t.Fatal("the delivery in flight was not accepted")
+	}
+	e.ingest("acme", 5)
+	time.Sleep(200 * time.Millisecond) // a paused stream sends nothing: no event to wait for
+	if got := len(r.deliveries()); got != n {
+		t.Errorf("a paused stream sent %d more deliveries", got-n)
 	}
 }
 

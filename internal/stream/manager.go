@@ -381,8 +381,10 @@ func (m *Manager) parseFilter(s string) (audit.Filter, error) {
 	return f, err
 }
 
-// Pause stops delivery to a stream; its cursor holds. Pausing a paused
-// stream changes nothing and records nothing.
+// Pause stops delivery to a stream; its cursor holds. A delivery this
+// process has in flight finishes before Pause returns; after that nothing
+// more is sent until Resume. Pausing a paused stream changes nothing and
+// records nothing.
 func (m *Manager) Pause(ctx context.Context, org, id string, actor audit.Actor) (View, error) {
 	return m.setPaused(ctx, org, id, actor, true)
 }
@@ -400,6 +402,14 @@ func (m *Manager) setPaused(ctx context.Context, org, id string, actor audit.Act
 	if st.Paused != paused {
 		if err := m.store.SetStreamPaused(ctx, org, id, paused); err != nil {
 			return View{}, err
+		}
+		if paused {
+			// A delivery this process started before the pause may
+			// finish; wait for it, so that once Pause returns nothing
+			// more (the pause event included) is sent until Resume.
+			if err := m.settle(ctx, org, id); err != nil {
+				return View{}, err
+			}
 		}
 		typ := map[bool]string{true: "org.audit_log.stream.pause", false: "org.audit_log.stream.resume"}[paused]
 		if _, err := m.svc.Record(ctx, org, typ, actor, streamMeta(st)); err != nil {
@@ -424,7 +434,9 @@ type ReplayFrom struct {
 
 // Replay sends the org's log again from a seq: the cursor moves back (the
 // one way it does), and the next delivery starts there and carries the
-// newest checkpoint again. A seq past the log's end is CodeUnprocessable.
+// newest checkpoint again. A delivery this process has in flight from the
+// old cursor finishes before Replay returns; every later one starts from
+// the new cursor. A seq past the log's end is CodeUnprocessable.
 func (m *Manager) Replay(ctx context.Context, org, id string, actor audit.Actor, from ReplayFrom) (View, error) {
 	st, err := m.get(ctx, org, id)
 	if err != nil {
@@ -450,7 +462,15 @@ func (m *Manager) Replay(ctx context.Context, org, id string, actor audit.Actor,
 	default:
 		return View{}, audit.Errorf(audit.CodeInvalid, `the body must be {"from_seq": N} or {"from_time": "RFC 3339"}`)
 	}
-	if _, err := m.store.ReplayStream(ctx, org, id, seq-1); err != nil {
+	cur, err := m.store.ReplayStream(ctx, org, id, seq-1)
+	if err != nil {
+		return View{}, err
+	}
+	// A delivery this process built from the old cursor may still be in
+	// flight; wait for it before recording the replay, so that the replay
+	// event and everything after it are delivered from the new cursor,
+	// and once Replay returns every delivery starts from seq.
+	if err := m.settle(ctx, org, id); err != nil {
 		return View{}, err
 	}
 	meta := streamMeta(st)
@@ -459,7 +479,20 @@ func (m *Manager) Replay(ctx context.Context, org, id string, actor audit.Actor,
 		return View{}, err
 	}
 	m.poke(org, id)
-	return m.Get(ctx, org, id)
+	// The reply shows the cursor as replayed (from seq-1), not as far as
+	// the worker may have delivered since.
+	now, err := m.get(ctx, org, id)
+	if err != nil {
+		return View{}, err
+	}
+	if now.Cursor.Epoch == cur.Epoch {
+		now.Cursor = cur
+	}
+	size, err = m.store.Size(ctx, org)
+	if err != nil {
+		return View{}, err
+	}
+	return m.view(now, size), nil
 }
 
 // firstReceived returns the seq of org's first event received at or after
@@ -476,7 +509,8 @@ func (m *Manager) firstReceived(ctx context.Context, org string, t time.Time, si
 	return page.Seqs[0], nil
 }
 
-// Delete deletes a stream and its cursor; delivery stops at once.
+// Delete deletes a stream and its cursor; delivery stops at once (a
+// delivery this process has in flight finishes before Delete returns).
 func (m *Manager) Delete(ctx context.Context, org, id string, actor audit.Actor) error {
 	st, err := m.get(ctx, org, id)
 	if err != nil {
@@ -485,7 +519,11 @@ func (m *Manager) Delete(ctx context.Context, org, id string, actor audit.Actor)
 	if err := m.store.DeleteStream(ctx, org, id); err != nil {
 		return m.notFound(org, id, err)
 	}
-	m.poke(org, id)
+	// Once Delete returns, this process sends nothing more to the
+	// destination.
+	if err := m.settle(ctx, org, id); err != nil {
+		return err
+	}
 	_, err = m.svc.Record(ctx, org, "org.audit_log.stream.delete", actor, streamMeta(st))
 	return err
 }
