@@ -61,7 +61,9 @@ func goldenEvents(t testing.TB) [][]byte {
 		func(m map[string]json.RawMessage) { m["occurred_at"] = json.RawMessage(`"2026-13-01T00:00:00Z"`) },
 		func(m map[string]json.RawMessage) { m["occurred_at"] = json.RawMessage(`"2099-01-01T00:00:00Z"`) },
 		func(m map[string]json.RawMessage) { m["occurred_at"] = json.RawMessage(`"2026-01-02 10:00:00Z"`) },
-		func(m map[string]json.RawMessage) { m["description"] = json.RawMessage(`"` + strings.Repeat("x", 5000) + `"`) },
+		func(m map[string]json.RawMessage) {
+			m["description"] = json.RawMessage(`"` + strings.Repeat("x", 5000) + `"`)
+		},
 		func(m map[string]json.RawMessage) { m["description"] = json.RawMessage(`"a\u0000b"`) },
 		func(m map[string]json.RawMessage) { m["client"] = json.RawMessage(`{"ip":"300.1.1.1"}`) },
 		func(m map[string]json.RawMessage) { m["client"] = json.RawMessage(`{"ip":"fe80::1%eth0"}`) },
