@@ -3,7 +3,9 @@
 package audit
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
@@ -62,6 +64,70 @@ func TestAnonymize(t *testing.T) {
 		got, bits := Anonymize(netip.MustParseAddr(tt.in), 24, 48)
 		if got.String() != tt.want || bits != tt.wantBits {
 			t.Errorf("Anonymize(%s) = %s/%d, want %s/%d", tt.in, got, bits, tt.want, tt.wantBits)
+		}
+	}
+}
+
+// TestAppendTime: the canonical time is AppendFormat's, for times across
+// the years it writes itself and beyond them, in any zone.
+func TestAppendTime(t *testing.T) {
+	zone := time.FixedZone("x", -(5*3600 + 30*60))
+	times := []time.Time{
+		{}, time.Unix(0, 0), time.Unix(0, 999), time.Unix(1, 999999999),
+		time.Date(2026, 11, 22, 10, 4, 5, 123456789, time.UTC),
+		time.Date(2026, 12, 31, 23, 59, 59, 999999999, zone),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(0, 1, 1, 0, 0, 0, 1000, time.UTC),
+		time.Date(812, 2, 29, 1, 2, 3, 4000, time.UTC),
+	}
+	for i := int64(0); i < 20000; i++ {
+		times = append(times, time.Unix(0, 0).Add(time.Duration(i*7919*int64(time.Hour)+i*104729*int64(time.Microsecond)+i%1000)).In(zone))
+	}
+	for _, at := range times {
+		want := `"` + at.UTC().Format(TimeFormat) + `"`
+		if got := string(appendTime([]byte("x"), at)); got != "x"+want {
+			t.Fatalf("appendTime(%v) = %s, want x%s", at, got, want)
+		}
+	}
+}
+
+// TestPlain8: the 8-at-a-time test says what the byte-by-byte one says,
+// for every byte value at every position among plain bytes and among
+// random ones.
+func TestPlain8(t *testing.T) {
+	plain := func(c byte) bool { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' }
+	check := func(w [8]byte) {
+		want := true
+		for _, c := range w {
+			want = want && plain(c)
+		}
+		x := binary.LittleEndian.Uint64(w[:])
+		if got := plain8(x); got != want {
+			t.Fatalf("plain8(%q) = %v, want %v", w, got, want)
+		}
+		if got := plain8(load64(string(w[:]), 0)); got != want {
+			t.Fatalf("plain8(load64(%q)) = %v, want %v", w, got, want)
+		}
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for pos := range 8 {
+		for c := range 256 {
+			w := [8]byte{'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'}
+			w[pos] = byte(c)
+			check(w)
+			for range 20 {
+				for j := range w {
+					if j != pos {
+						w[j] = byte(rnd.IntN(256))
+						if rnd.IntN(2) == 0 {
+							w[j] = byte(0x20 + rnd.IntN(0x60))
+						}
+					}
+				}
+				check(w)
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@
 package audit
 
 import (
+	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -27,6 +28,27 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
+// plain8 reports whether the 8 bytes of x are all printable ASCII other
+// than '"' and '\\' (0x20 to 0x7f): bytes a JSON string holds as they are,
+// which its scanner and its encoder skip 8 at a time. Each test is the
+// classic "has a zero byte" one, exact as a whole.
+func plain8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	control := (x - 0x20*ones) &^ x & highs
+	q := x ^ '"'*ones
+	quote := (q - ones) &^ q & highs
+	bs := x ^ '\\'*ones
+	backslash := (bs - ones) &^ bs & highs
+	return (control|quote|backslash|x&highs) == 0
+}
+
+// load64 is binary.LittleEndian.Uint64 of s[i:i+8].
+func load64(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
 // scanString reads the string starting at b[i] == '"'. It returns the
 // index after the closing quote and whether the string has escapes; ok is
 // false for a string the fast path leaves alone: unterminated, a raw
@@ -37,6 +59,12 @@ func scanString(b []byte, i int) (end int, escaped, ok bool) {
 	}
 	i++
 	for i < len(b) {
+		for i+8 <= len(b) && plain8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		switch {
 		case c == '"':
