@@ -244,10 +244,7 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		for i+8 <= len(s) && plain8(load64(s, i)) {
-			i += 8
-		}
-		if i >= len(s) {
+		if i = skipPlainString(s, i); i >= len(s) {
 			break
 		}
 		b := s[i]

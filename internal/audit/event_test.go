@@ -93,22 +93,32 @@ func TestAppendTime(t *testing.T) {
 	}
 }
 
-// TestPlain8: the 8-at-a-time test says what the byte-by-byte one says,
+// TestSkipPlain: the 8-at-a-time test says what the byte-by-byte one says,
 // for every byte value at every position among plain bytes and among
 // random ones.
-func TestPlain8(t *testing.T) {
+func TestSkipPlain(t *testing.T) {
 	plain := func(c byte) bool { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' }
 	check := func(w [8]byte) {
 		want := true
 		for _, c := range w {
 			want = want && plain(c)
 		}
-		x := binary.LittleEndian.Uint64(w[:])
-		if got := plain8(x); got != want {
-			t.Fatalf("plain8(%q) = %v, want %v", w, got, want)
+		first := 0
+		for first < 8 && plain(w[first]) {
+			first++
 		}
-		if got := plain8(load64(string(w[:]), 0)); got != want {
-			t.Fatalf("plain8(load64(%q)) = %v, want %v", w, got, want)
+		if got := skipPlain(w[:], 0); got != first {
+			t.Fatalf("skipPlain(%q) = %d, want %d", w, got, first)
+		}
+		if got := skipPlainString(string(w[:]), 0); got != first {
+			t.Fatalf("skipPlainString(%q) = %d, want %d", w, got, first)
+		}
+		if got := notPlain(binary.LittleEndian.Uint64(w[:])) == 0; got != want {
+			t.Fatalf("notPlain(%q) == 0 is %v, want %v", w, got, want)
+		}
+		// The tail, byte by byte.
+		if got := skipPlain(w[:7], 0); got != min(first, 7) {
+			t.Fatalf("skipPlain(%q) = %d, want %d", w[:7], got, min(first, 7))
 		}
 	}
 	rnd := rand.New(rand.NewPCG(1, 2))

@@ -4,6 +4,7 @@ package audit
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -28,18 +29,47 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-// plain8 reports whether the 8 bytes of x are all printable ASCII other
-// than '"' and '\\' (0x20 to 0x7f): bytes a JSON string holds as they are,
-// which its scanner and its encoder skip 8 at a time. Each test is the
-// classic "has a zero byte" one, exact as a whole.
-func plain8(x uint64) bool {
+// notPlain marks, in the high bit of each byte of x (8 bytes of a JSON
+// string, little endian), the bytes that are not printable ASCII other
+// than '"' and '\\' (0x20 to 0x7f): the bytes a JSON string holds as they
+// are, which its scanner and its encoder skip 8 at a time. Each test is
+// the classic "has a zero byte" one: a byte above a marked one may be
+// marked wrongly, so the lowest mark is exact, and so is zero (none).
+func notPlain(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	control := (x - 0x20*ones) &^ x & highs
 	q := x ^ '"'*ones
 	quote := (q - ones) &^ q & highs
 	bs := x ^ '\\'*ones
 	backslash := (bs - ones) &^ bs & highs
-	return (control|quote|backslash|x&highs) == 0
+	return control | quote | backslash | x&highs
+}
+
+// skipPlain returns the index of the first byte at or after i of b that
+// is not plain (see notPlain), or len(b).
+func skipPlain(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		if m := notPlain(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(b) && b[i] >= 0x20 && b[i] < 0x80 && b[i] != '"' && b[i] != '\\' {
+		i++
+	}
+	return i
+}
+
+// skipPlainString is skipPlain for a string.
+func skipPlainString(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		if m := notPlain(load64(s, i)); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(s) && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\' {
+		i++
+	}
+	return i
 }
 
 // load64 is binary.LittleEndian.Uint64 of s[i:i+8].
@@ -59,10 +89,7 @@ func scanString(b []byte, i int) (end int, escaped, ok bool) {
 	}
 	i++
 	for i < len(b) {
-		for i+8 <= len(b) && plain8(binary.LittleEndian.Uint64(b[i:])) {
-			i += 8
-		}
-		if i >= len(b) {
+		if i = skipPlain(b, i); i >= len(b) {
 			break
 		}
 		c := b[i]
