@@ -74,7 +74,9 @@ func (s *Service) DecodeBody(org string, body []byte, reference bool) (int, erro
 		if err != nil {
 			return 0, err
 		}
-		b, err := s.decode(org, raws)
+		dec := s.pooledDecoder(org)
+		defer dec.release()
+		b, err := s.decode(dec, raws)
 		if err != nil {
 			return 0, err
 		}

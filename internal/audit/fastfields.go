@@ -167,7 +167,7 @@ func (d *batchDecoder) targetList(v []byte) ([]Target, bool) {
 	}
 	start := len(d.targets)
 	if cap(d.targets)-start < maxTargets {
-		d.targets, start = make([]Target, 0, 512), 0
+		d.targets, start = make([]Target, 0, targetSlab), 0
 	}
 	i := skipWS(v, 1)
 	for i < len(v) && v[i] != ']' {
