@@ -3,6 +3,7 @@
 package audit
 
 import (
+	"flag"
 	"sync"
 	"testing"
 	"unsafe"
@@ -35,8 +36,16 @@ var chunkPool = sync.Pool{New: func() any {
 	return &c
 }}
 
-// poisonFreed makes free overwrite the chunks it pools (test binaries).
-var poisonFreed = testing.Testing()
+// poisonFreed reports whether free overwrites the chunks it pools: in
+// test binaries, except when they run benchmarks (whose numbers are the
+// production code's).
+var poisonFreed = sync.OnceValue(func() bool {
+	if !testing.Testing() {
+		return false
+	}
+	bench := flag.Lookup("test.bench")
+	return bench == nil || bench.Value.String() == ""
+})
 
 func newArena(chunk int) *arena { return &arena{chunk: chunk} }
 
@@ -61,10 +70,11 @@ func (a *arena) reserve(n int) {
 // Nothing it handed out may be used afterwards.
 func (a *arena) free() {
 	for i, c := range a.chunks {
-		if poisonFreed {
+		if poisonFreed() {
 			b := (*c)[:cap(*c)]
-			for j := range b {
-				b[j] = 0xa5
+			b[0] = 0xa5
+			for j := 1; j < len(b); j *= 2 {
+				copy(b[j:], b[:j])
 			}
 		}
 		chunkPool.Put(c)

@@ -141,3 +141,18 @@ func TestSkipPlain(t *testing.T) {
 		}
 	}
 }
+
+// TestArenaFreePoisons: in tests, a pooled arena's chunks are overwritten
+// at free, so that what a store kept without copying reads garbage.
+func TestArenaFreePoisons(t *testing.T) {
+	if !poisonFreed() {
+		t.Skip("benchmarks run: chunks are not poisoned")
+	}
+	a := newPooledArena()
+	s := a.string([]byte("kept without a copy"))
+	b := a.bytes([]byte("bytes too"))
+	a.free()
+	if s == "kept without a copy" || string(b) == "bytes too" || strings.Trim(s, "\xa5") != "" {
+		t.Fatalf("after free: %q, %q", s, b)
+	}
+}
