@@ -287,3 +287,71 @@ func skipContainer(b []byte, i, depth int) (int, bool) {
 		}
 	}
 }
+
+// The known scanners read JSON that skipValue accepted already (an
+// event's fields, once split has read the event): they find where a value
+// ends without checking it again. On anything else their result is
+// undefined (but they stay within b).
+
+// quoteOrBackslash marks the '"' and '\\' bytes of x as notPlain does.
+func quoteOrBackslash(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q := x ^ '"'*ones
+	bs := x ^ '\\'*ones
+	return ((q-ones)&^q | (bs-ones)&^bs) & highs
+}
+
+// knownString is scanString for a string skipValue accepted.
+func knownString(b []byte, i int) (end int, escaped bool) {
+	j := i + 1
+	for {
+		for ; j+8 <= len(b); j += 8 {
+			if m := quoteOrBackslash(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+		}
+		for j < len(b) && b[j] != '"' && b[j] != '\\' {
+			j++
+		}
+		if j >= len(b) {
+			return len(b), escaped
+		}
+		if b[j] == '"' {
+			return j + 1, escaped
+		}
+		escaped = true
+		j += 2 // past the escaped byte; \uXXXX's digits are neither
+	}
+}
+
+// knownValue is skipValue for a value skipValue accepted.
+func knownValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		end, _ := knownString(b, i)
+		return end
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); {
+			switch b[j] {
+			case '"':
+				j, _ = knownString(b, j)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+			j++
+		}
+		return len(b)
+	}
+	j := i // a number or a literal
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && !isWS(b[j]) {
+		j++
+	}
+	return j
+}
