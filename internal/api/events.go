@@ -32,15 +32,10 @@ func (a *API) ingest(w http.ResponseWriter, r *http.Request, c caller) error {
 		a.metrics.rejected(audit.ErrorCode(err), 0)
 		return err
 	}
-	defer release() // the events point into body until Ingest returns
-	raws, err := audit.SplitBatch(body, ndjson, lim)
+	defer release() // the events point into body until IngestBody returns
+	acks, events, err := a.svc.IngestBody(r.Context(), c.Org, body, ndjson)
 	if err != nil {
-		a.metrics.rejected(audit.ErrorCode(err), 0)
-		return err
-	}
-	acks, err := a.svc.Ingest(r.Context(), c.Org, raws)
-	if err != nil {
-		a.metrics.rejected(audit.ErrorCode(err), len(raws))
+		a.metrics.rejected(audit.ErrorCode(err), events)
 		return err
 	}
 	a.metrics.batchSize.Observe(float64(len(acks)))

@@ -35,6 +35,10 @@ type batchDecoder struct {
 	scratch []byte
 	buf     []byte // a canonical encoding being built
 
+	// scanned: skipValue accepted each raw event already (splitFast), so
+	// split reads their fields with the known scanners.
+	scanned bool
+
 	// Kept by a pooled decoder for its next batch.
 	pending []Pending
 	events  []*Pending
@@ -106,7 +110,7 @@ func (d *batchDecoder) release() {
 	} else {
 		d.clients = nil
 	}
-	d.s, d.org = nil, ""
+	d.s, d.org, d.scanned = nil, "", false
 	decoderPool.Put(d)
 }
 
@@ -186,6 +190,8 @@ func (d *batchDecoder) prepare(raw []byte, p *Pending) bool {
 
 // split finds the fields of the event object raw. False for anything but
 // an object of known and ignored fields, each once, keys written plainly.
+// The values are read with skipValue, or, when the splitter read the
+// event already (d.scanned), found with knownValue.
 func (d *batchDecoder) split(raw []byte) bool {
 	d.fields = [numFields][]byte{}
 	i := skipWS(raw, 0)
@@ -197,7 +203,15 @@ func (d *batchDecoder) split(raw []byte) bool {
 		return skipWS(raw, i+1) == len(raw)
 	}
 	for {
-		end, escaped, ok := scanString(raw, i)
+		end, escaped, ok := 0, false, true
+		if d.scanned {
+			if i >= len(raw) || raw[i] != '"' {
+				return false
+			}
+			end, escaped = knownString(raw, i)
+		} else {
+			end, escaped, ok = scanString(raw, i)
+		}
 		if !ok || escaped {
 			return false
 		}
@@ -206,7 +220,9 @@ func (d *batchDecoder) split(raw []byte) bool {
 			return false
 		}
 		i = skipWS(raw, i+1)
-		if end, ok = skipValue(raw, i, 1); !ok {
+		if d.scanned {
+			end = knownValue(raw, i)
+		} else if end, ok = skipValue(raw, i, 1); !ok {
 			return false
 		}
 		f := fieldIndex(key)

@@ -98,9 +98,26 @@ func TestCanonicalGolden(t *testing.T) {
 	reset := fixedIDs(t)
 	received := refNow.Add(1500 * time.Millisecond)
 	var lines []string
+	scannedEvents := 0
 	for i, raw := range goldenEvents(t) {
 		reset()
 		p, fast := s.PrepareFast("acme", raw)
+		// The fields of an event the splitter read are found without
+		// scanning it again: the same decision, the same event.
+		reset()
+		if ps, scanned, ok := s.PrepareFastScanned("acme", raw); scanned {
+			if ok != fast {
+				t.Fatalf("event %d: fast path %v, after the splitter %v: %s", i, fast, ok, raw)
+			}
+			if ok {
+				ps.Event.ReceivedAt, p.Event.ReceivedAt = received, received
+				if a, b := ps.Encode(int64(i)), p.Encode(int64(i)); !bytes.Equal(a, b) || ps.Hash != p.Hash ||
+					ps.Event.SearchText() != p.Event.SearchText() {
+					t.Fatalf("event %d: after the splitter %s, fast path %s", i, a, b)
+				}
+			}
+			scannedEvents++
+		}
 		if !fast {
 			reset()
 			var details []audit.Detail
@@ -117,6 +134,9 @@ func TestCanonicalGolden(t *testing.T) {
 		}
 		all := append(append(bytes.Clone(b), p.Hash[:]...), p.Event.SearchText()...)
 		lines = append(lines, fmt.Sprintf("%d stored %s", i, digest(all)))
+	}
+	if scannedEvents < 4000 {
+		t.Fatalf("only %d golden events went through the scanned path", scannedEvents)
 	}
 	const path = "testdata/canonical.golden"
 	if *updateGolden {

@@ -139,6 +139,23 @@ func (s *Service) Close() {
 // or CodeUnprocessable naming every bad event, CodeConflict for an id
 // reused with other content, CodeUnavailable when the store failed.
 func (s *Service) Ingest(ctx context.Context, org string, raws []json.RawMessage) ([]Ack, error) {
+	return s.ingest(ctx, org, raws, false)
+}
+
+// IngestBody is SplitBatch (with the service's limits) and Ingest in one:
+// events is how many the body holds, 0 when it does not split. The events
+// the fast splitter read are not scanned again for their fields.
+func (s *Service) IngestBody(ctx context.Context, org string, body []byte, ndjson bool) (acks []Ack, events int, err error) {
+	raws, scanned, err := splitBatch(body, ndjson, s.limits)
+	if err != nil {
+		return nil, 0, err
+	}
+	acks, err = s.ingest(ctx, org, raws, scanned)
+	return acks, len(raws), err
+}
+
+// ingest is Ingest; scanned says that skipValue accepted every raw.
+func (s *Service) ingest(ctx context.Context, org string, raws []json.RawMessage, scanned bool) ([]Ack, error) {
 	if !ValidOrg(org) {
 		return nil, Errorf(CodeInvalid, "org %q is not a valid org identifier: 1 to 96 of A-Z a-z 0-9 _ - .", org)
 	}
@@ -150,6 +167,7 @@ func (s *Service) Ingest(ctx context.Context, org string, raws []json.RawMessage
 	// keep (Pending.Encode), the acks' ids are copied out.
 	dec := s.pooledDecoder(org)
 	defer dec.release()
+	dec.scanned = scanned
 	b, err := s.decode(dec, raws)
 	if err != nil {
 		return nil, err
