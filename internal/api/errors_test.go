@@ -50,3 +50,25 @@ func TestErrorStatusTable(t *testing.T) {
 		t.Errorf("statusOf(store_failed) = %d, %v; want 503 and no retry", status, retry)
 	}
 }
+
+// TestWriteAcks: the ingest reply is writeJSON's bytes for the same acks,
+// odd ids included.
+func TestWriteAcks(t *testing.T) {
+	for _, acks := range [][]audit.Ack{
+		nil, {},
+		{{ID: "01938a7e-0000-7000-8000-000000000000", Seq: 0}},
+		{{ID: "ev_1-A", Seq: 1}, {ID: "x<y>&z", Seq: 9007199254740993}, {ID: "é\u2028\"\\", Seq: -1}, {ID: "", Seq: 2}},
+	} {
+		want := httptest.NewRecorder()
+		writeJSON(want, http.StatusOK, struct {
+			Events []audit.Ack `json:"events"`
+		}{acks})
+		got := httptest.NewRecorder()
+		writeAcks(got, acks)
+		if got.Body.String() != want.Body.String() || got.Code != want.Code ||
+			got.Header().Get("Content-Type") != want.Header().Get("Content-Type") {
+			t.Errorf("writeAcks(%v) = %d %q %q, want %d %q %q", acks, got.Code, got.Header().Get("Content-Type"), got.Body,
+				want.Code, want.Header().Get("Content-Type"), want.Body)
+		}
+	}
+}

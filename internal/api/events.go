@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
@@ -31,23 +32,68 @@ func (a *API) ingest(w http.ResponseWriter, r *http.Request, c caller) error {
 		a.metrics.rejected(audit.ErrorCode(err), 0)
 		return err
 	}
-	defer release() // the events point into body until Ingest returns
-	raws, err := audit.SplitBatch(body, ndjson, lim)
+	defer release() // the events point into body until IngestBody returns
+	acks, events, err := a.svc.IngestBody(r.Context(), c.Org, body, ndjson)
 	if err != nil {
-		a.metrics.rejected(audit.ErrorCode(err), 0)
-		return err
-	}
-	acks, err := a.svc.Ingest(r.Context(), c.Org, raws)
-	if err != nil {
-		a.metrics.rejected(audit.ErrorCode(err), len(raws))
+		a.metrics.rejected(audit.ErrorCode(err), events)
 		return err
 	}
 	a.metrics.batchSize.Observe(float64(len(acks)))
 	a.metrics.ingested.Add(float64(len(acks)))
-	writeJSON(w, http.StatusOK, struct {
-		Events []audit.Ack `json:"events"`
-	}{acks})
+	writeAcks(w, acks)
 	return nil
+}
+
+// plainJSON reports whether s is written in JSON as it is, quoted:
+// letters, digits, '_' and '-' only, as every event id.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ackBuffers are writeAcks' buffers: a 500-event reply is ~30 KB.
+var ackBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// writeAcks writes {"events": [{"id", "seq"}, ...]} as writeJSON would
+// (json.Marshal's bytes and a newline), without reflection. Ids are
+// event ids ([A-Za-z0-9_-]); any other goes through json.Marshal.
+func writeAcks(w http.ResponseWriter, acks []audit.Ack) {
+	bp := ackBuffers.Get().(*[]byte)
+	b := append((*bp)[:0], `{"events":`...)
+	if acks == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, a := range acks {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"id":`...)
+			if plainJSON(a.ID) {
+				b = append(append(append(b, '"'), a.ID...), '"')
+			} else {
+				id, _ := json.Marshal(a.ID)
+				b = append(b, id...)
+			}
+			b = append(b, `,"seq":`...)
+			b = strconv.AppendInt(b, a.Seq, 10)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, "}\n"...)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+	if cap(b) <= 1<<20 {
+		*bp = b
+		ackBuffers.Put(bp)
+	}
 }
 
 // batchFormat tells NDJSON from a JSON envelope by Content-Type.

@@ -151,11 +151,40 @@ func (e *Event) appendCanonical(dst []byte, m *canonMarks) []byte {
 	return append(dst, '}')
 }
 
-// appendTime appends t as a canonical JSON time string.
+// appendTime appends t as a canonical JSON time string: the quoted
+// TimeFormat of t in UTC. Years 0 to 9999 are written here, digit by
+// digit, as AppendFormat would (fractions truncated to microseconds);
+// others by AppendFormat.
 func appendTime(dst []byte, t time.Time) []byte {
-	dst = append(dst, '"')
-	dst = t.UTC().AppendFormat(dst, TimeFormat)
-	return append(dst, '"')
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		dst = append(dst, '"')
+		dst = t.AppendFormat(dst, TimeFormat)
+		return append(dst, '"')
+	}
+	hour, minute, sec := t.Clock()
+	us := t.Nanosecond() / 1000
+	var b [len(`"2006-01-02T15:04:05.000000Z"`)]byte
+	b[0] = '"'
+	b[1], b[2], b[3], b[4] = byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10)
+	b[5] = '-'
+	b[6], b[7] = byte('0'+int(month)/10), byte('0'+int(month)%10)
+	b[8] = '-'
+	b[9], b[10] = byte('0'+day/10), byte('0'+day%10)
+	b[11] = 'T'
+	b[12], b[13] = byte('0'+hour/10), byte('0'+hour%10)
+	b[14] = ':'
+	b[15], b[16] = byte('0'+minute/10), byte('0'+minute%10)
+	b[17] = ':'
+	b[18], b[19] = byte('0'+sec/10), byte('0'+sec%10)
+	b[20] = '.'
+	for i := 26; i > 20; i-- {
+		b[i] = byte('0' + us%10)
+		us /= 10
+	}
+	b[27], b[28] = 'Z', '"'
+	return append(dst, b[:]...)
 }
 
 func metadataValue(m map[string]any) any {
@@ -215,6 +244,9 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i = skipPlainString(s, i); i >= len(s) {
+			break
+		}
 		b := s[i]
 		if b < utf8.RuneSelf {
 			if b >= 0x20 && b != '"' && b != '\\' {

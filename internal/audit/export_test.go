@@ -25,6 +25,18 @@ func (s *Service) PrepareFast(org string, raw []byte) (*Pending, bool) {
 	return &p, ok
 }
 
+// PrepareFastScanned is PrepareFast for an event the fast splitter read
+// (skipValue accepted it): false, false when it did not.
+func (s *Service) PrepareFastScanned(org string, raw []byte) (p *Pending, scanned, ok bool) {
+	if end, valid := skipValue(raw, skipWS(raw, 0), 1); !valid || skipWS(raw, end) != len(raw) {
+		return nil, false, false
+	}
+	p = new(Pending)
+	d := newBatchDecoder(s, org, []json.RawMessage{raw})
+	d.scanned = true
+	return p, true, d.prepare(raw, p)
+}
+
 // PrepareReference decodes raw with the reference path alone.
 func (s *Service) PrepareReference(org string, raw []byte) (*Pending, []Detail) {
 	return s.prepare(org, 0, raw)
@@ -70,11 +82,14 @@ func (s *Service) DecodeBody(org string, body []byte, reference bool) (int, erro
 			pending = append(pending, p)
 		}
 	} else {
-		raws, err := SplitBatch(body, false, s.limits)
+		raws, scanned, err := splitBatch(body, false, s.limits)
 		if err != nil {
 			return 0, err
 		}
-		b, err := s.decode(org, raws)
+		dec := s.pooledDecoder(org)
+		defer dec.release()
+		dec.scanned = scanned
+		b, err := s.decode(dec, raws)
 		if err != nil {
 			return 0, err
 		}

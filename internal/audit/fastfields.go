@@ -107,8 +107,8 @@ func (d *batchDecoder) ref(v []byte) (typ, id, name string, ok bool) {
 	var parts [3][]byte
 	i := skipWS(v, 1)
 	for i < len(v) && v[i] != '}' {
-		end, escaped, ok := scanString(v, i)
-		if !ok || escaped {
+		end, escaped := knownString(v, i)
+		if escaped {
 			return "", "", "", false
 		}
 		k := -1
@@ -121,7 +121,7 @@ func (d *batchDecoder) ref(v []byte) (typ, id, name string, ok bool) {
 			k = 2
 		}
 		i = skipWS(v, skipWS(v, end)+1) // past ':'
-		vend, _ := skipValue(v, i, 2)
+		vend := knownValue(v, i)
 		if k < 0 || parts[k] != nil {
 			return "", "", "", false
 		}
@@ -167,11 +167,11 @@ func (d *batchDecoder) targetList(v []byte) ([]Target, bool) {
 	}
 	start := len(d.targets)
 	if cap(d.targets)-start < maxTargets {
-		d.targets, start = make([]Target, 0, 512), 0
+		d.targets, start = make([]Target, 0, targetSlab), 0
 	}
 	i := skipWS(v, 1)
 	for i < len(v) && v[i] != ']' {
-		end, _ := skipValue(v, i, 1)
+		end := knownValue(v, i)
 		if len(d.targets)-start == maxTargets {
 			return nil, false
 		}
@@ -209,13 +209,13 @@ func (d *batchDecoder) client(v []byte) (addr netip.Addr, ua string, ok bool) {
 	var ip, agent []byte
 	i := skipWS(v, 1)
 	for i < len(v) && v[i] != '}' {
-		end, escaped, ok := scanString(v, i)
-		if !ok || escaped {
+		end, escaped := knownString(v, i)
+		if escaped {
 			return addr, "", false
 		}
 		key := string(v[i+1 : end-1])
 		i = skipWS(v, skipWS(v, end)+1)
-		vend, _ := skipValue(v, i, 2)
+		vend := knownValue(v, i)
 		switch {
 		case key == "ip" && ip == nil:
 			ip = v[i:vend]

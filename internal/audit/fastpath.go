@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/trailaudit/trail/internal/catalog"
@@ -17,7 +18,9 @@ import (
 // batchDecoder is the fast path from raw events to Pending events: one per
 // batch, in the request's goroutine. What the batch's events keep (their
 // strings, targets, clients, canonical bytes) comes from its arenas and
-// slabs; the rest is scratch, reused from event to event.
+// slabs; the rest is scratch, reused from event to event. Ingest takes
+// its decoders from decoderPool (pooledDecoder) and returns them, arenas
+// and slabs with them, once the batch is done (release).
 type batchDecoder struct {
 	s       *Service
 	org     string
@@ -31,6 +34,15 @@ type batchDecoder struct {
 	refs    []catalog.Ref
 	scratch []byte
 	buf     []byte // a canonical encoding being built
+
+	// scanned: skipValue accepted each raw event already (splitFast), so
+	// split reads their fields with the known scanners.
+	scanned bool
+
+	// Kept by a pooled decoder for its next batch.
+	pending []Pending
+	events  []*Pending
+	seen    map[string]int
 }
 
 // Event fields the fast path reads, in the order the reference checks them.
@@ -46,6 +58,14 @@ const (
 	numFields
 )
 
+// Slab sizes: targets and clients are taken from slabs of these many.
+const (
+	targetSlab = 1024
+	clientSlab = 512
+)
+
+// newBatchDecoder returns a decoder whose events live as long as they
+// are referenced (tests keep them).
 func newBatchDecoder(s *Service, org string, raws []json.RawMessage) *batchDecoder {
 	size := 0
 	for _, r := range raws {
@@ -55,6 +75,55 @@ func newBatchDecoder(s *Service, org string, raws []json.RawMessage) *batchDecod
 	// allocations a batch, and little room left unused in the last chunk.
 	chunk := min(max(size/4, 4<<10), 64<<10)
 	return &batchDecoder{s: s, org: org, strs: newArena(chunk), out: newArena(chunk)}
+}
+
+var decoderPool = sync.Pool{New: func() any {
+	return &batchDecoder{strs: newPooledArena(), out: newPooledArena(), seen: map[string]int{}}
+}}
+
+// pooledDecoder returns a decoder from decoderPool for a batch of org:
+// its events are valid until release.
+func (s *Service) pooledDecoder(org string) *batchDecoder {
+	d := decoderPool.Get().(*batchDecoder)
+	d.s, d.org = s, org
+	return d
+}
+
+// release returns a pooled decoder, with the memory of every event it
+// decoded, to decoderPool. Nothing of those events may be used after.
+func (d *batchDecoder) release() {
+	d.strs.free()
+	d.out.free()
+	clear(d.pending)
+	clear(d.events)
+	clear(d.seen)
+	d.events = d.events[:0]
+	if cap(d.targets) == targetSlab {
+		clear(d.targets)
+		d.targets = d.targets[:0]
+	} else {
+		d.targets = nil
+	}
+	if cap(d.clients) == clientSlab {
+		clear(d.clients)
+		d.clients = d.clients[:0]
+	} else {
+		d.clients = nil
+	}
+	d.s, d.org, d.scanned = nil, "", false
+	decoderPool.Put(d)
+}
+
+// pendings returns n zero Pendings for the batch's events.
+func (d *batchDecoder) pendings(n int) []Pending {
+	if d.strs.pooled && cap(d.pending) >= n {
+		return d.pending[:n]
+	}
+	p := make([]Pending, n)
+	if d.strs.pooled && n <= 2*DefaultMaxBatch {
+		d.pending = p
+	}
+	return p
 }
 
 // prepare decodes raw into p as the reference (Service.prepare) would, or
@@ -121,6 +190,8 @@ func (d *batchDecoder) prepare(raw []byte, p *Pending) bool {
 
 // split finds the fields of the event object raw. False for anything but
 // an object of known and ignored fields, each once, keys written plainly.
+// The values are read with skipValue, or, when the splitter read the
+// event already (d.scanned), found with knownValue.
 func (d *batchDecoder) split(raw []byte) bool {
 	d.fields = [numFields][]byte{}
 	i := skipWS(raw, 0)
@@ -132,7 +203,15 @@ func (d *batchDecoder) split(raw []byte) bool {
 		return skipWS(raw, i+1) == len(raw)
 	}
 	for {
-		end, escaped, ok := scanString(raw, i)
+		end, escaped, ok := 0, false, true
+		if d.scanned {
+			if i >= len(raw) || raw[i] != '"' {
+				return false
+			}
+			end, escaped = knownString(raw, i)
+		} else {
+			end, escaped, ok = scanString(raw, i)
+		}
 		if !ok || escaped {
 			return false
 		}
@@ -141,7 +220,9 @@ func (d *batchDecoder) split(raw []byte) bool {
 			return false
 		}
 		i = skipWS(raw, i+1)
-		if end, ok = skipValue(raw, i, 1); !ok {
+		if d.scanned {
+			end = knownValue(raw, i)
+		} else if end, ok = skipValue(raw, i, 1); !ok {
 			return false
 		}
 		f := fieldIndex(key)
@@ -195,7 +276,7 @@ func fieldIndex(key []byte) int {
 // enrich is Service.enrich through the service's cache.
 func (d *batchDecoder) enrich(addr netip.Addr, ua string) (*Client, *Location) {
 	if len(d.clients) == cap(d.clients) {
-		d.clients = make([]Client, 0, 256)
+		d.clients = make([]Client, 0, clientSlab)
 	}
 	d.clients = append(d.clients, Client{UserAgent: ua})
 	c := &d.clients[len(d.clients)-1]

@@ -3,6 +3,8 @@
 package audit
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -27,6 +29,56 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
+// notPlain marks, in the high bit of each byte of x (8 bytes of a JSON
+// string, little endian), the bytes that are not printable ASCII other
+// than '"' and '\\' (0x20 to 0x7f): the bytes a JSON string holds as they
+// are, which its scanner and its encoder skip 8 at a time. Each test is
+// the classic "has a zero byte" one: a byte above a marked one may be
+// marked wrongly, so the lowest mark is exact, and so is zero (none).
+func notPlain(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	control := (x - 0x20*ones) &^ x & highs
+	q := x ^ '"'*ones
+	quote := (q - ones) &^ q & highs
+	bs := x ^ '\\'*ones
+	backslash := (bs - ones) &^ bs & highs
+	return control | quote | backslash | x&highs
+}
+
+// skipPlain returns the index of the first byte at or after i of b that
+// is not plain (see notPlain), or len(b).
+func skipPlain(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		if m := notPlain(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(b) && b[i] >= 0x20 && b[i] < 0x80 && b[i] != '"' && b[i] != '\\' {
+		i++
+	}
+	return i
+}
+
+// skipPlainString is skipPlain for a string.
+func skipPlainString(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		if m := notPlain(load64(s, i)); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(s) && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\' {
+		i++
+	}
+	return i
+}
+
+// load64 is binary.LittleEndian.Uint64 of s[i:i+8].
+func load64(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
 // scanString reads the string starting at b[i] == '"'. It returns the
 // index after the closing quote and whether the string has escapes; ok is
 // false for a string the fast path leaves alone: unterminated, a raw
@@ -37,6 +89,9 @@ func scanString(b []byte, i int) (end int, escaped, ok bool) {
 	}
 	i++
 	for i < len(b) {
+		if i = skipPlain(b, i); i >= len(b) {
+			break
+		}
 		c := b[i]
 		switch {
 		case c == '"':
@@ -231,4 +286,72 @@ func skipContainer(b []byte, i, depth int) (int, bool) {
 			return 0, false
 		}
 	}
+}
+
+// The known scanners read JSON that skipValue accepted already (an
+// event's fields, once split has read the event): they find where a value
+// ends without checking it again. On anything else their result is
+// undefined (but they stay within b).
+
+// quoteOrBackslash marks the '"' and '\\' bytes of x as notPlain does.
+func quoteOrBackslash(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q := x ^ '"'*ones
+	bs := x ^ '\\'*ones
+	return ((q-ones)&^q | (bs-ones)&^bs) & highs
+}
+
+// knownString is scanString for a string skipValue accepted.
+func knownString(b []byte, i int) (end int, escaped bool) {
+	j := i + 1
+	for {
+		for ; j+8 <= len(b); j += 8 {
+			if m := quoteOrBackslash(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+		}
+		for j < len(b) && b[j] != '"' && b[j] != '\\' {
+			j++
+		}
+		if j >= len(b) {
+			return len(b), escaped
+		}
+		if b[j] == '"' {
+			return j + 1, escaped
+		}
+		escaped = true
+		j += 2 // past the escaped byte; \uXXXX's digits are neither
+	}
+}
+
+// knownValue is skipValue for a value skipValue accepted.
+func knownValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		end, _ := knownString(b, i)
+		return end
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); {
+			switch b[j] {
+			case '"':
+				j, _ = knownString(b, j)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+			j++
+		}
+		return len(b)
+	}
+	j := i // a number or a literal
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && !isWS(b[j]) {
+		j++
+	}
+	return j
 }

@@ -26,7 +26,8 @@ type member struct {
 	start, end int
 }
 
-// parse reads the object raw (as scanned: valid for the fast scanner).
+// parse reads the object raw, which skipValue accepted (its strings are
+// read with knownString).
 // ok is false for anything the fast path leaves to the reference.
 func (p *metaParser) parse(raw []byte) (catalog.Meta, bool) {
 	p.nodes, p.scratch, p.members, p.lone = p.nodes[:0], p.scratch[:0], p.members[:0], false
@@ -66,12 +67,10 @@ func (p *metaParser) value(b []byte, i, depth int, key string) (int, bool) {
 	var ok bool
 	switch c := b[i]; {
 	case c == '"':
-		var escaped bool
-		if end, escaped, ok = scanString(b, i); ok {
-			n := p.add(catalog.MetaString, key, p.str(b[i:end], escaped))
-			p.nodes[n].Next = n + 1
-		}
-		return end, ok
+		end, escaped := knownString(b, i)
+		n := p.add(catalog.MetaString, key, p.str(b[i:end], escaped))
+		p.nodes[n].Next = n + 1
+		return end, true
 	case c == '{':
 		return p.object(b, i, depth, key)
 	case c == '[':
@@ -137,15 +136,13 @@ func (p *metaParser) object(b []byte, i, depth int, key string) (int, bool) {
 		if i >= len(b) || b[i] != '"' {
 			return 0, false
 		}
-		end, escaped, ok := scanString(b, i)
-		if !ok {
-			return 0, false
-		}
+		end, escaped := knownString(b, i)
 		k := p.str(b[i:end], escaped)
 		if i = skipWS(b, end); i >= len(b) || b[i] != ':' {
 			return 0, false
 		}
 		start := len(p.nodes)
+		var ok bool
 		if i, ok = p.value(b, skipWS(b, i+1), depth+1, k); !ok {
 			return 0, false
 		}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/trailaudit/trail/internal/catalog"
 )
@@ -138,32 +139,80 @@ func (s *Service) Close() {
 // or CodeUnprocessable naming every bad event, CodeConflict for an id
 // reused with other content, CodeUnavailable when the store failed.
 func (s *Service) Ingest(ctx context.Context, org string, raws []json.RawMessage) ([]Ack, error) {
+	return s.ingest(ctx, org, raws, false)
+}
+
+// IngestBody is SplitBatch (with the service's limits) and Ingest in one:
+// events is how many the body holds, 0 when it does not split. The events
+// the fast splitter read are not scanned again for their fields.
+func (s *Service) IngestBody(ctx context.Context, org string, body []byte, ndjson bool) (acks []Ack, events int, err error) {
+	raws, scanned, err := splitBatch(body, ndjson, s.limits)
+	if err != nil {
+		return nil, 0, err
+	}
+	acks, err = s.ingest(ctx, org, raws, scanned)
+	return acks, len(raws), err
+}
+
+// ingest is Ingest; scanned says that skipValue accepted every raw.
+func (s *Service) ingest(ctx context.Context, org string, raws []json.RawMessage, scanned bool) ([]Ack, error) {
 	if !ValidOrg(org) {
 		return nil, Errorf(CodeInvalid, "org %q is not a valid org identifier: 1 to 96 of A-Z a-z 0-9 _ - .", org)
 	}
 	if len(raws) > s.limits.MaxBatch {
 		return nil, Errorf(CodeTooLarge, "the batch has %d events; at most %d are allowed", len(raws), s.limits.MaxBatch)
 	}
-	b, err := s.decode(org, raws)
+	// The batch's events live in dec's pooled memory until it is released,
+	// once the batch is committed or refused: the stores copy what they
+	// keep (Pending.Encode), the acks' ids are copied out.
+	dec := s.pooledDecoder(org)
+	defer dec.release()
+	dec.scanned = scanned
+	b, err := s.decode(dec, raws)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.submit(ctx, b); err != nil {
 		return nil, err
 	}
-	return b.Results, nil
+	return ownAcks(b.Results), nil
+}
+
+// ownAcks copies the acks' ids, which point into the batch's memory, out
+// into one allocation.
+func ownAcks(acks []Ack) []Ack {
+	n := 0
+	for _, a := range acks {
+		n += len(a.ID)
+	}
+	buf := make([]byte, 0, n)
+	for i, a := range acks {
+		if a.ID == "" {
+			continue
+		}
+		start := len(buf)
+		buf = append(buf, a.ID...) // within n: never reallocated
+		acks[i].ID = unsafe.String(&buf[start], len(a.ID))
+	}
+	return acks
 }
 
 // decode validates and enriches raws into a batch, in the caller's
 // goroutine: the fast path (fastpath.go) for the events it takes, the
 // reference path (validate.go) for the others, which also names every
 // problem of an invalid event.
-func (s *Service) decode(org string, raws []json.RawMessage) (*Batch, error) {
-	b := &Batch{Org: org, Events: make([]*Pending, 0, len(raws))}
+func (s *Service) decode(dec *batchDecoder, raws []json.RawMessage) (*Batch, error) {
+	org := dec.org
+	b := &Batch{Org: org}
 	var details []Detail
-	seen := make(map[string]int, len(raws))
-	dec := newBatchDecoder(s, org, raws)
-	fast := make([]Pending, len(raws))
+	seen := dec.seen
+	if dec.strs.pooled {
+		b.Events = dec.events[:0]
+	} else {
+		b.Events = make([]*Pending, 0, len(raws))
+		seen = make(map[string]int, len(raws))
+	}
+	fast := dec.pendings(len(raws))
 	for i, raw := range raws {
 		p := &fast[i]
 		if !dec.prepare(raw, p) {
@@ -179,6 +228,9 @@ func (s *Service) decode(org string, raws []json.RawMessage) (*Batch, error) {
 		}
 		seen[p.Event.ID] = i
 		b.Events = append(b.Events, p)
+	}
+	if dec.strs.pooled {
+		dec.events = b.Events
 	}
 	if len(details) > 0 {
 		return nil, &Error{Code: CodeUnprocessable, Message: invalidMessage(details), Details: details}

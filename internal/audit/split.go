@@ -13,11 +13,19 @@ import (
 // checks the body's encoding and the batch's size, not the events. The
 // events are slices of body.
 func SplitBatch(body []byte, ndjson bool, lim Limits) ([]json.RawMessage, error) {
+	raws, _, err := splitBatch(body, ndjson, lim)
+	return raws, err
+}
+
+// splitBatch is SplitBatch; scanned reports that the fast scanner read
+// every event (skipValue accepted each).
+func splitBatch(body []byte, ndjson bool, lim Limits) (raws []json.RawMessage, scanned bool, err error) {
 	lim = lim.WithDefaults()
 	if raws, ok := splitFast(body, ndjson, lim); ok {
-		return raws, nil
+		return raws, true, nil
 	}
-	return splitReference(body, ndjson, lim)
+	raws, err = splitReference(body, ndjson, lim)
+	return raws, false, err
 }
 
 // splitFast is SplitBatch for bodies in the usual shape, in one pass with

@@ -269,10 +269,19 @@ func appendRefText(dst []byte, r Ref) ([]byte, bool) {
 
 // cleanNonEmpty reports whether clean(s) != "".
 func cleanNonEmpty(s string) bool {
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if !blankASCII(c) {
+				return true
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
 		if !blank(r) {
 			return true
 		}
+		i += size
 	}
 	return false
 }
@@ -282,13 +291,23 @@ func blank(r rune) bool {
 	return unicode.IsControl(r) || r == utf8.RuneError || unicode.IsSpace(r)
 }
 
-// appendClean appends clean(s); false when that is empty.
+// blankASCII is blank for an ASCII byte: the C0 controls, space and DEL.
+func blankASCII(c byte) bool { return c <= ' ' || c == 0x7f }
+
+// appendClean appends clean(s); false when that is empty. Runs of ASCII
+// bytes that are not blank are copied as they are.
 func appendClean(dst []byte, s string) ([]byte, bool) {
 	start := len(dst)
 	runes, pending := 0, false
-	for _, r := range s {
-		if blank(r) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		if c < utf8.RuneSelf && blankASCII(c) || c >= utf8.RuneSelf && blank(r) {
 			pending = runes > 0
+			i += size
 			continue
 		}
 		if pending {
@@ -296,8 +315,19 @@ func appendClean(dst []byte, s string) ([]byte, bool) {
 			runes++
 			pending = false
 		}
-		dst = utf8.AppendRune(dst, r)
-		runes++
+		if c >= utf8.RuneSelf {
+			dst = utf8.AppendRune(dst, r)
+			runes++
+			i += size
+			continue
+		}
+		j := i + 1
+		for j < len(s) && s[j] < utf8.RuneSelf && !blankASCII(s[j]) {
+			j++
+		}
+		dst = append(dst, s[i:j]...)
+		runes += j - i
+		i = j
 	}
 	if runes > maxRenderedValue {
 		cut := start
@@ -310,6 +340,9 @@ func appendClean(dst []byte, s string) ([]byte, bool) {
 	return dst, len(dst) > start
 }
 
+// asciiSpace marks the ASCII bytes unicode.IsSpace holds to be spaces.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
 // collapseSpaces does strings.Join(strings.Fields(s), " ") in place on
 // dst[start:].
 func collapseSpaces(dst []byte, start int) []byte {
@@ -319,16 +352,24 @@ func collapseSpaces(dst []byte, start int) []byte {
 		c, size := rune(dst[r]), 1
 		if c >= utf8.RuneSelf {
 			c, size = utf8.DecodeRune(dst[r:])
-		}
-		if unicode.IsSpace(c) {
+			if unicode.IsSpace(c) {
+				pending = w > start
+				r += size
+				continue
+			}
+		} else if asciiSpace[c] {
 			pending = w > start
-			r += size
+			r++
 			continue
 		}
 		if pending {
 			dst[w] = ' '
 			w++
 			pending = false
+		}
+		if w == r && size == 1 {
+			w, r = w+1, r+1
+			continue
 		}
 		w += copy(dst[w:], dst[r:r+size])
 		r += size

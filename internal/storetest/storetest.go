@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) audit.Store) {
 		{"Prune", pruneTests},
 		{"Erase", eraseTests},
 		{"Load", loadTests},
+		{"Ingest", ingestTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
