@@ -73,6 +73,12 @@ func Redacted(data []byte) (leaf Hash, at, erasure string, ok bool) {
 	if i < 0 || !bytes.Equal(data[i:q+1], redactedKey) {
 		return leaf, "", "", false
 	}
+	return redactedAt(data, i)
+}
+
+// redactedAt parses the redacted object of data whose key starts at i
+// (data ends with `"}}`).
+func redactedAt(data []byte, i int) (leaf Hash, at, erasure string, ok bool) {
 	rest := data[i+len(redactedKey) : len(data)-len(`"}}`)]
 	const hashLen = 44
 	if len(rest) < hashLen || !bytes.HasPrefix(rest[hashLen:], []byte(`","at":"`)) {

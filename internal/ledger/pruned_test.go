@@ -4,7 +4,6 @@ package ledger
 
 import (
 	"bytes"
-	"encoding/base64"
 	"fmt"
 	"testing"
 
@@ -110,7 +109,8 @@ func TestRedacted(t *testing.T) {
 
 // redactedBySearch is Redacted as it was before it looked for the key
 // from the 9th quote from the end: bytes.LastIndex of the key over the
-// whole event. TestRedactedSameAsSearch holds the two to the same answers.
+// whole event (the object after it is parsed the same way).
+// TestRedactedSameAsSearch holds the two to the same answers.
 func redactedBySearch(data []byte) (leaf Hash, at, erasure string, ok bool) {
 	if !bytes.HasSuffix(data, []byte(`"}}`)) {
 		return leaf, "", "", false
@@ -119,22 +119,7 @@ func redactedBySearch(data []byte) (leaf Hash, at, erasure string, ok bool) {
 	if i < 0 {
 		return leaf, "", "", false
 	}
-	rest := data[i+len(redactedKey) : len(data)-len(`"}}`)]
-	const hashLen = 44
-	if len(rest) < hashLen || !bytes.HasPrefix(rest[hashLen:], []byte(`","at":"`)) {
-		return leaf, "", "", false
-	}
-	var dec [33]byte // 44 characters without padding decode to 33 bytes
-	if n, err := base64.StdEncoding.Decode(dec[:], rest[:hashLen]); err != nil || n != len(leaf) {
-		return Hash{}, "", "", false
-	}
-	copy(leaf[:], dec[:])
-	rest = rest[hashLen+len(`","at":"`):]
-	j := bytes.Index(rest, []byte(`","erasure":"`))
-	if j < 0 || bytes.ContainsAny(rest[:j], `"\`) || bytes.ContainsAny(rest[j+len(`","erasure":"`):], `"\`) {
-		return Hash{}, "", "", false
-	}
-	return leaf, string(rest[:j]), string(rest[j+len(`","erasure":"`):]), true
+	return redactedAt(data, i)
 }
 
 // TestRedactedSameAsSearch: Redacted answers as the search of the whole
