@@ -72,8 +72,8 @@ func (a appender) Write(p []byte) (int, error) {
 // writeEvents streams the export's events through the pipeline to w,
 // after what bw holds, and returns how many it wrote. progress, if not
 // nil, is called with each multiple of 10,000 events written.
-func (x *Export) writeEvents(ctx context.Context, w io.Writer, bw *bufio.Writer, progress func(int64)) (int64, error) {
-	ctx, cancel := context.WithCancel(ctx)
+func (x *Export) writeEvents(parent context.Context, w io.Writer, bw *bufio.Writer, progress func(int64)) (int64, error) {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	free := make(chan *streamBatch, streamBatches)
 	for range streamBatches {
@@ -146,6 +146,12 @@ func (x *Export) writeEvents(ctx context.Context, w io.Writer, bw *bufio.Writer,
 	panicked.rethrow()
 	if err != nil {
 		return count, err
+	}
+	if scanErr == nil {
+		// The context may end during the last batch's Write, after the
+		// scan is done: the export is not complete (its end is not
+		// written), so it fails as it would have a batch earlier.
+		scanErr = parent.Err()
 	}
 	return count, scanErr
 }
