@@ -7,6 +7,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -91,7 +93,19 @@ type catalog struct {
 	strs *strTable // the values of the blocks' summaries' sets
 }
 
+// catalogPageSize is the SQLite page size of catalogs created by this
+// binary. The catalog's rows are large (block summaries of up to ~14 KB,
+// id filters, tree nodes of 8 KB) and mostly spill into overflow pages,
+// whose last page is on average half empty: 2,048-byte pages waste half
+// of what 4,096-byte ones do (−1.2 bytes per sealed event measured at
+// 12.2M events). A catalog created with another page size keeps it: the
+// page size is no part of the catalog's format.
+const catalogPageSize = 2048
+
 func openCatalog(path string) (*catalog, error) {
+	if err := createCatalog(path); err != nil {
+		return nil, err
+	}
 	w, err := sqlite.OpenDB(path, 16, false)
 	if err != nil {
 		return nil, err
@@ -108,6 +122,31 @@ func openCatalog(path string) (*catalog, error) {
 	}
 	r.SetMaxOpenConns(4)
 	return &catalog{w: w, r: r, strs: &strTable{}}, nil
+}
+
+// createCatalog creates a missing catalog file with catalogPageSize
+// pages: SQLite fixes the page size with the database's first page (and
+// cannot change it in WAL mode), so it is set before WAL is turned on and
+// the first table (meta) is created; migrateCatalog creates the rest, as
+// in any Open.
+func createCatalog(path string) error {
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil // exists, or Open's error says why not
+	}
+	// One connection, the statements in this order (the driver sorts the
+	// pragmas of a DSN: journal_mode would come first).
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		return fmt.Errorf("logstore: creating the catalog: %w", err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for _, stmt := range []string{fmt.Sprintf("PRAGMA page_size = %d", catalogPageSize), "PRAGMA journal_mode = WAL", catalogSchema[0]} {
+		if _, err := db.Exec(stmt); err != nil {
+			return fmt.Errorf("logstore: creating the catalog: %w", err)
+		}
+	}
+	return db.Close()
 }
 
 func migrateCatalog(db *sql.DB) error {

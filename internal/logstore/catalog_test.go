@@ -4,7 +4,9 @@ package logstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -272,5 +274,47 @@ func TestAppendsWaitForTheSealer(t *testing.T) {
 	}
 	if n, _ := s.Size(ctx, "acme"); n != int64(next+batch) {
 		t.Fatalf("size %d, want %d", n, next+batch)
+	}
+}
+
+// TestCatalogPageSize: a new catalog has catalogPageSize pages; one made
+// with 4,096-byte pages (before) keeps them and opens as before.
+func TestCatalogPageSize(t *testing.T) {
+	pageSize := func(dir string) int {
+		t.Helper()
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, CatalogFile)+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var n int
+		if err := db.QueryRow(`PRAGMA page_size`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	dir := t.TempDir()
+	acked := fillSealed(t, dir)
+	if n := pageSize(dir); n != catalogPageSize {
+		t.Errorf("new catalog's page size %d, want %d", n, catalogPageSize)
+	}
+	reopen(t, dir, acked, 0)
+
+	old := t.TempDir()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(old, CatalogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	for _, stmt := range []string{"PRAGMA page_size = 4096", "PRAGMA journal_mode = WAL", catalogSchema[0]} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	acked = fillSealed(t, old)
+	reopen(t, old, acked, 0)
+	if n := pageSize(old); n != 4096 {
+		t.Errorf("existing catalog's page size %d, want 4096 kept", n)
 	}
 }
