@@ -318,3 +318,61 @@ func TestCatalogPageSize(t *testing.T) {
 		t.Errorf("existing catalog's page size %d, want 4096 kept", n)
 	}
 }
+
+// TestIDFiltersOfAnotherSize: id filters stored with 20 bits per id (as
+// before idBitsPerKey was 16) are read as they are, not rebuilt, and
+// every retry of a sealed id still finds its event.
+func TestIDFiltersOfAnotherSize(t *testing.T) {
+	dir := t.TempDir()
+	acked := fillSealed(t, dir)
+	s, err := Open(dir, many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		org, first int64
+		data      []byte
+	}
+	var rows []row
+	for _, name := range []string{"acme", "beta"} {
+		o := s.org(name)
+		for _, g := range o.ids.groups {
+			var n int
+			for _, b := range g.blocks {
+				hs, err := s.blockIDs(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n += len(hs)
+			}
+			f := newBloomBits(n, 20)
+			for _, b := range g.blocks {
+				hs, _ := s.blockIDs(b)
+				for _, h := range hs {
+					f.add(idKey(h))
+				}
+			}
+			if len(f) <= len(g.filter) {
+				t.Fatalf("a 20-bit filter of %d ids has %d bytes, the stored one %d", n, len(f), len(g.filter))
+			}
+			g.filter = f
+			rows = append(rows, row{o.num, g.first(), encodeIDFilter(o.num, g)})
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := openCatalog(filepath.Join(dir, CatalogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if res, err := cat.w.Exec(`UPDATE idfilters SET data = ? WHERE org = ? AND first = ?`, r.data, r.org, r.first); err != nil {
+			t.Fatal(err)
+		} else if n, _ := res.RowsAffected(); n != 1 {
+			t.Fatalf("updated %d rows of org %d from %d", n, r.org, r.first)
+		}
+	}
+	cat.close()
+	reopen(t, dir, acked, 0)
+}
