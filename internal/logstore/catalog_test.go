@@ -331,7 +331,7 @@ func TestIDFiltersOfAnotherSize(t *testing.T) {
 	}
 	type row struct {
 		org, first int64
-		data      []byte
+		data       []byte
 	}
 	var rows []row
 	for _, name := range []string{"acme", "beta"} {
