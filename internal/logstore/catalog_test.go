@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -375,4 +376,32 @@ func TestIDFiltersOfAnotherSize(t *testing.T) {
 	}
 	cat.close()
 	reopen(t, dir, acked, 0)
+}
+
+// TestIDFilterFalsePositives: an id filter (idBitsPerKey) answers yes for
+// about 0.09% of ids it does not hold; each such yes costs one id section
+// scan (docs/storage.md).
+func TestIDFilterFalsePositives(t *testing.T) {
+	const n, probes = 20000, 1000000
+	hs := make([]uint32, n)
+	for i := range hs {
+		hs[i] = idHash32(fmt.Sprintf("held-%d", i))
+	}
+	f := idFilter(hs)
+	for _, h := range hs {
+		if !f.has(idKey(h)) {
+			t.Fatalf("the filter lost %08x", h)
+		}
+	}
+	yes := 0
+	for i := range probes {
+		if f.has(idKey(idHash32(fmt.Sprintf("other-%d", i)))) {
+			yes++
+		}
+	}
+	rate, want := float64(yes)/probes, fpRate(f, n)
+	t.Logf("%d bits per id: %.4f%% false positives (estimate %.4f%%)", idBitsPerKey, rate*100, want*100)
+	if want > 0.001 || rate > 2*want {
+		t.Errorf("false-positive rate %.5f (estimate %.5f), want ≤ 0.001", rate, want)
+	}
 }
