@@ -23,7 +23,8 @@ type matcher struct {
 	text  bool // a positive term tests them (word sections can skip pages)
 	pairs bool // a positive term has pairs of whole words (pair filters can skip blocks)
 	// plain: a positive type, category or country term's values are all
-	// plain (plainValue), so an event's bytes hold one of them (fieldsMay).
+	// plain (plainValue), or an actor or target term's all literal
+	// (literalValue), so an event's bytes hold one of them (fieldsMay).
 	plain bool
 }
 
@@ -38,6 +39,7 @@ type term struct {
 	pprobes  []uint64 // … in a version 2 pair filter
 	values   []string // other terms: the values OR'ed (audit.Term.Values)
 	plain    bool     // a positive set term whose values are all plain (fieldsMay)
+	literal  bool     // a positive actor or target term whose values are all literal (fieldsMay)
 	alts     []uint64 // their keys: a matching event has one of them in its filter
 	// known caches valueMatches of the summaries' interned values
 	// (strTable index): 0 not tested yet, 1 matches, 2 does not.
@@ -85,7 +87,9 @@ func compile(f audit.Filter) *matcher {
 		case audit.FieldType, audit.FieldTypePrefix, audit.FieldCategory, audit.FieldCountry, audit.FieldActor, audit.FieldTarget:
 			c.values = t.Values()
 			c.plain = c.setKind() >= 0 && !t.Negate && len(c.values) > 0 && !slices.ContainsFunc(c.values, func(v string) bool { return !plainValue(v) })
-			m.plain = m.plain || c.plain
+			c.literal = (t.Field == audit.FieldActor || t.Field == audit.FieldTarget) && !t.Negate && len(c.values) > 0 &&
+				!slices.ContainsFunc(c.values, func(v string) bool { return !literalValue(v) })
+			m.plain = m.plain || c.plain || c.literal
 			if kind, ok := fieldKey[t.Field]; ok {
 				for _, v := range c.values {
 					c.alts = append(c.alts, keyHash(kind, v))
@@ -401,18 +405,33 @@ func plainValue(v string) bool {
 	return v != ""
 }
 
+// literalValue reports whether v is non-empty printable ASCII other than
+// '"' and '\\': bytes a JSON string holds as they are unless it escapes
+// them (with a '\\': "\\/" for '/', "\\u003c" for '<').
+func literalValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return v != ""
+}
+
 // fieldsMay reports whether an event's bytes may match every positive
-// type, category and country term whose values are plain: one of its
+// type, category and country term whose values are plain, and every
+// positive actor and target term whose values are literal: one of its
 // values (for a type prefix, the prefix) occurs in them. A field's value
 // is its JSON string decoded, which holds a plain value only as those
-// bytes unless it has a \u escape: bytes with one may match.
+// bytes unless it has a \u escape, a literal one unless it has any
+// escape: bytes with one may match.
 func (m *matcher) fieldsMay(data []byte) bool {
-	if bytes.Contains(data, []byte(`\u`)) {
+	esc := bytes.IndexByte(data, '\\') >= 0
+	if esc && bytes.Contains(data, []byte(`\u`)) {
 		return true
 	}
 	for i := range m.terms {
 		t := &m.terms[i]
-		if t.plain && !slices.ContainsFunc(t.values, func(v string) bool { return bytes.Contains(data, []byte(v)) }) {
+		if (t.plain || t.literal && !esc) && !slices.ContainsFunc(t.values, func(v string) bool { return bytes.Contains(data, []byte(v)) }) {
 			return false
 		}
 	}

@@ -339,30 +339,42 @@ func TestSummariesAfterPruneAndErasure(t *testing.T) {
 }
 
 // TestFieldsMay: the substring pre-test of type, category and country
-// terms never rejects an event that matches (an escaped value may match),
-// and is off for negations and values that are not plain.
+// terms (plain values) and of actor and target terms (literal values)
+// never rejects an event that matches (an escaped value may match), and
+// is off for negations and other values.
 func TestFieldsMay(t *testing.T) {
 	ev := testEvent("acme", 1)
 	ev.Type, ev.Category = "billing.charge", "billing"
 	ev.Location = &audit.Location{CountryCode: "FR", Country: "France"}
 	data := ev.AppendCanonical(nil)
-	escaped := []byte(strings.Replace(string(data), `"type":"billing.charge"`, `"type":"\u0062illing.charge"`, 1))
-	if string(escaped) == string(data) {
-		t.Fatal("the test event has no type to escape")
+	// escaped: the type with a \u escape and the target's '/' as "\/";
+	// slashed: only the latter (which no plain value can hide behind).
+	slashed := []byte(strings.Replace(string(data), `"acme/model-1"`, `"acme\/model-1"`, 1))
+	escaped := []byte(strings.Replace(string(slashed), `"type":"billing.charge"`, `"type":"\u0062illing.charge"`, 1))
+	if string(escaped) == string(slashed) || string(slashed) == string(data) {
+		t.Fatal("the test event has no type or target to escape")
 	}
 	for _, c := range []struct {
-		q         string
-		plain     bool
-		data, esc bool // fieldsMay of the bytes and of the escaped bytes
+		q                  string
+		plain              bool
+		data, esc, slashed bool // fieldsMay of the bytes, the escaped and the slashed bytes
 	}{
-		{"type:billing.charge", true, true, true},
-		{"type:billing.*", true, true, true},
-		{"type:repo.create", true, false, true},
-		{"type:repo.create,billing.charge", true, true, true},
-		{"category:billing country:FR", true, true, true},
-		{"country:US", true, false, true},
-		{"-type:billing.charge", false, true, true},
-		{"actor:alice", false, true, true},
+		{"type:billing.charge", true, true, true, true},
+		{"type:billing.*", true, true, true, true},
+		{"type:repo.create", true, false, true, false},
+		{"type:repo.create,billing.charge", true, true, true, true},
+		{"category:billing country:FR", true, true, true, true},
+		{"country:US", true, false, true, false},
+		{"-type:billing.charge", false, true, true, true},
+		{"actor:alice", true, true, true, true},
+		{"actor:bob", true, false, true, true},
+		{"target:acme/model-1", true, true, true, true},
+		{"target:acme/model-2", true, false, true, true},
+		{"target:acme/model-2 type:billing.charge", true, false, true, true},
+		{"target:acme/model-1 type:repo.create", true, false, true, false},
+		{`target:"acme model"`, true, false, true, true},
+		{"-target:acme/model-1", false, true, true, true},
+		{"actor:zürich", false, true, true, true},
 	} {
 		f, err := query.Parse(c.q, query.Options{})
 		if err != nil {
@@ -376,23 +388,31 @@ func TestFieldsMay(t *testing.T) {
 		if !m.plain {
 			continue
 		}
-		if got := m.fieldsMay(data); got != c.data {
-			t.Errorf("%q: fieldsMay = %v, want %v", c.q, got, c.data)
-		}
-		if got := m.fieldsMay(escaped); got != c.esc {
-			t.Errorf("%q on escaped bytes: fieldsMay = %v, want %v", c.q, got, c.esc)
-		}
-		d, err := scanDoc(escaped)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m.match(d) && !m.fieldsMay(escaped) {
-			t.Errorf("%q: an event that matches is rejected", c.q)
+		for _, b := range []struct {
+			name string
+			data []byte
+			want bool
+		}{{"", data, c.data}, {" on escaped bytes", escaped, c.esc}, {" on slashed bytes", slashed, c.slashed}} {
+			if got := m.fieldsMay(b.data); got != b.want {
+				t.Errorf("%q%s: fieldsMay = %v, want %v", c.q, b.name, got, b.want)
+			}
+			d, err := scanDoc(b.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.match(d) && !m.fieldsMay(b.data) {
+				t.Errorf("%q%s: an event that matches is rejected", c.q, b.name)
+			}
 		}
 	}
 	for _, v := range []string{"bill ing", "zürich", `a"b`, ""} {
 		if m := compile(audit.Filter{Terms: []audit.Term{{Field: audit.FieldCategory, Value: "billing", Or: []string{v}}}}); m.plain {
 			t.Errorf("category billing or %q: the values are taken as plain", v)
+		}
+	}
+	for _, v := range []string{"zürich", `a"b`, `a\b`, "a\tb", ""} {
+		if m := compile(audit.Filter{Terms: []audit.Term{{Field: audit.FieldTarget, Value: "acme/x", Or: []string{v}}}}); m.plain {
+			t.Errorf("target acme/x or %q: the values are taken as literal", v)
 		}
 	}
 }
