@@ -119,7 +119,7 @@ func (x *Export) WriteTo(ctx context.Context, w io.Writer, progress func(n int64
 		return 0, err
 	}
 	if x.leavesFromEvents() {
-		x.leaves = &leafSpool{}
+		x.leaves = newLeafSpool(x.Size - x.Pruned)
 		defer func() { x.leaves.close(); x.leaves = nil }()
 	}
 	count, err := x.writeEvents(ctx, w, bw, progress) // export_stream.go

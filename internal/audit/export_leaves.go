@@ -57,6 +57,12 @@ type leafSpool struct {
 	err error
 }
 
+// newLeafSpool returns a spool for n hashes, its memory sized once (not
+// grown by doubling).
+func newLeafSpool(n int64) *leafSpool {
+	return &leafSpool{mem: make([]ledger.Hash, 0, min(max(n, 0), int64(spoolMemory)))}
+}
+
 func (s *leafSpool) add(h ledger.Hash) {
 	s.n++
 	if s.err != nil {
@@ -75,7 +81,9 @@ func (s *leafSpool) add(h ledger.Hash) {
 		os.Remove(f.Name()) // gone from the directory; the open file stays until closed
 		s.f, s.w = f, bufio.NewWriterSize(f, 64<<10)
 	}
-	if _, err := s.w.Write(h[:]); err != nil {
+	// Appended to the writer's buffer: h[:] handed to Write would move
+	// every hash to the heap (32 B of garbage per event).
+	if _, err := s.w.Write(append(s.w.AvailableBuffer(), h[:]...)); err != nil {
 		s.err = err
 	}
 }

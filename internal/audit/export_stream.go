@@ -192,7 +192,16 @@ func (pp *pipePanic) rethrow() {
 // scan fails (the events before a failure are written, as they were when
 // events were written one by one).
 func (x *Export) scanBatches(ctx context.Context, free <-chan *streamBatch, out chan<- *streamBatch) error {
+	limit := firstBatchBytes
 	b := <-free
+	// A batch's buffer is sized once for its limit and an event more,
+	// not grown by doubling (garbage on every export's first batches).
+	size := func() {
+		if cap(b.out) < limit {
+			b.out = make([]byte, 0, limit+limit/8)
+		}
+	}
+	size()
 	send := func() error {
 		select {
 		case out <- b:
@@ -202,6 +211,7 @@ func (x *Export) scanBatches(ctx context.Context, free <-chan *streamBatch, out 
 		}
 		select {
 		case b = <-free:
+			size()
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
@@ -213,7 +223,6 @@ func (x *Export) scanBatches(ctx context.Context, free <-chan *streamBatch, out 
 		cw = csv.NewWriter(appender{&b})
 	}
 	var count int64
-	limit := firstBatchBytes
 	err := x.s.store.Scan(ctx, x.org, x.Pruned, x.Size, x.req.Filter, func(seq int64, data []byte) error {
 		start := len(b.out)
 		switch x.req.Format {

@@ -414,6 +414,12 @@ func decodeHeader(b []byte, size int64) (*blockHeader, int, error) {
 // decodePage checks and decompresses page i of h and splits it into
 // events, which alias the returned buffer.
 func decodePage(comp []byte, version byte, p *pageInfo, buf []byte) ([][]byte, []byte, error) {
+	return decodePageInto(comp, version, p, buf, nil)
+}
+
+// decodePageInto is decodePage appending the events to events (reused by
+// a walk: readBufs).
+func decodePageInto(comp []byte, version byte, p *pageInfo, buf []byte, events [][]byte) ([][]byte, []byte, error) {
 	if crc32.Checksum(comp, castagnoli) != p.crc {
 		return nil, buf, fmt.Errorf("page CRC mismatch")
 	}
@@ -432,7 +438,7 @@ func decodePage(comp []byte, version byte, p *pageInfo, buf []byte) ([][]byte, [
 		return nil, buf, fmt.Errorf("page does not decompress: %w", err)
 	}
 	r := reader{b: raw}
-	events := make([][]byte, 0, p.n)
+	events = slices.Grow(events[:0], p.n)
 	for len(r.b) > 0 && r.err == nil {
 		events = append(events, r.bytes())
 	}

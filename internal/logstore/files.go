@@ -120,11 +120,21 @@ func (f *blockFiles) file(n int64) (*os.File, error) {
 }
 
 func (f *blockFiles) read(b *blockRef, off, n int64) ([]byte, error) {
+	return f.readInto(b, off, n, nil)
+}
+
+// readInto is read into buf, grown if it is short (the bytes are
+// buf[:n], or a new slice).
+func (f *blockFiles) readInto(b *blockRef, off, n int64, buf []byte) ([]byte, error) {
 	r, err := f.file(b.file)
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, n)
+	if int64(cap(buf)) >= n {
+		buf = buf[:n]
+	} else {
+		buf = make([]byte, n)
+	}
 	if _, err := r.ReadAt(buf, b.off+off); err != nil {
 		return nil, fmt.Errorf("logstore: reading block %d/%d: %w", b.file, b.off, err)
 	}
@@ -222,6 +232,62 @@ func (f *blockFiles) readPage(b *blockRef, version byte, p int, pi *pageInfo, co
 // pagesOf reads the bytes of all of the block's pages.
 func (f *blockFiles) pagesOf(b *blockRef, h *blockHeader) ([]byte, error) {
 	return f.read(b, h.pages[0].off, b.size-h.pages[0].off)
+}
+
+// readBufs are a walk's read buffers, reused from one page and block to
+// the next (and, for a Scan, from one chunk to the next), so that reading
+// a long run of events makes no garbage per block: the bytes a walk hands
+// to its fn are valid only during the call (audit.EventStore.Scan), so
+// each page may be read and decoded over the one before. A readBufs is
+// used by one walk at a time.
+type readBufs struct {
+	pages  []byte   // a whole block's pages, as read
+	comp   []byte   // one page, as read
+	page   []byte   // a decoded page
+	events [][]byte // the decoded page's events, slices of page
+	cand   []int    // the pages of a block the walk reads
+}
+
+// maxKeptRead is the largest buffer a readBufs keeps: one grown for a
+// huge block or page is dropped after use, not held by the walk.
+const maxKeptRead = 4 << 20
+
+// keepRead returns buf for reuse, or nil when it is too big to keep.
+func keepRead[T any](buf []T, size int) []T {
+	if cap(buf)*size > maxKeptRead {
+		return nil
+	}
+	return buf[:0]
+}
+
+// pagesInto is pagesOf into rb's block buffer.
+func (f *blockFiles) pagesInto(b *blockRef, h *blockHeader, rb *readBufs) ([]byte, error) {
+	pages, err := f.readInto(b, h.pages[0].off, b.size-h.pages[0].off, rb.pages)
+	rb.pages = keepRead(pages, 1)
+	return pages, err
+}
+
+// pageBufs is pageInto with rb's buffers: the events are valid until rb's
+// next use.
+func (f *blockFiles) pageBufs(b *blockRef, h *blockHeader, p int, pages []byte, rb *readBufs) ([][]byte, error) {
+	pi := &h.pages[p]
+	var comp []byte
+	if pages != nil {
+		start := pi.off - h.pages[0].off
+		comp = pages[start : start+pi.size]
+	} else {
+		var err error
+		if comp, err = f.readInto(b, pi.off, pi.size, rb.comp); err != nil {
+			return nil, err
+		}
+		rb.comp = keepRead(comp, 1)
+	}
+	events, page, err := decodePageInto(comp, h.version, pi, rb.page, rb.events[:0])
+	rb.page, rb.events = keepRead(page, 1), keepRead(events, 24)
+	if err != nil {
+		return nil, damaged(b, fmt.Errorf("page %d (seqs %d…%d): %w", p, pi.first, pi.first+int64(pi.n)-1, err))
+	}
+	return events, nil
 }
 
 // ids reads the block's id section.

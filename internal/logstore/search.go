@@ -18,13 +18,23 @@ func (s *Store) Query(ctx context.Context, org string, q audit.Query) (audit.Pag
 }
 
 // Scan implements audit.EventStore in chunks (audit.ScanChunks): each is a
-// walk from a seq, holding one page at a time.
+// walk from a seq, holding one page at a time, the chunks reading into the
+// same buffers.
 func (s *Store) Scan(ctx context.Context, org string, from, to int64, f audit.Filter, fn func(int64, []byte) error) error {
-	return audit.ScanChunks(ctx, s.each, org, from, to, f, fn)
+	rb := new(readBufs)
+	rows := func(ctx context.Context, org string, q audit.Query, fn func(int64, []byte) error) (int, error) {
+		return s.walk(ctx, org, q, rb, fn)
+	}
+	return audit.ScanChunks(ctx, rows, org, from, to, f, fn)
 }
 
 // each is the engine's audit.RowsFunc.
 func (s *Store) each(ctx context.Context, org string, q audit.Query, fn func(seq int64, data []byte) error) (int, error) {
+	return s.walk(ctx, org, q, new(readBufs), fn)
+}
+
+// walk is each reading into rb.
+func (s *Store) walk(ctx context.Context, org string, q audit.Query, rb *readBufs, fn func(seq int64, data []byte) error) (int, error) {
 	o := s.org(org)
 	if o == nil {
 		return 0, nil
@@ -38,7 +48,7 @@ func (s *Store) each(ctx context.Context, org string, q audit.Query, fn func(seq
 	if q.Before >= 0 {
 		hi = min(hi, q.Before-1)
 	}
-	w := walker{s: s, v: &v, m: compile(q.Filter), fn: fn, ctx: ctx, limit: q.Limit + 1}
+	w := walker{s: s, v: &v, m: compile(q.Filter), fn: fn, ctx: ctx, limit: q.Limit + 1, rb: rb}
 	if lo > hi || w.m.none {
 		return 0, nil
 	}
@@ -63,8 +73,8 @@ type walker struct {
 	ctx   context.Context
 	n     int // rows given to fn
 	limit int
-	buf   []byte // decoded page, reused: fn's data is valid only during the call
-	low   []byte // an event lower-cased (matcher.textMay), reused
+	rb    *readBufs // reused: fn's data is valid only during the call
+	low   []byte    // an event lower-cased (matcher.textMay), reused
 }
 
 // skipSummaries, set by benchmarks, tests each block's summary only
@@ -202,12 +212,13 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 	var pages []byte
 	if w.m.empty && lo <= b.first && b.first+b.n-1 <= hi {
 		// The whole block is read: one read, not one per page.
-		if pages, err = w.s.blocks.pagesOf(b, h); err != nil {
+		if pages, err = w.s.blocks.pagesInto(b, h, w.rb); err != nil {
 			return err
 		}
 	}
 	// The pages that may match on their summaries, in walk order.
-	cand := make([]int, 0, len(h.pages))
+	cand := w.rb.cand[:0]
+	defer func() { w.rb.cand = cand[:0] }()
 	for k := range h.pages {
 		p := k
 		if desc {
@@ -254,8 +265,7 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 	}
 	for _, p := range cand {
 		pi := &h.pages[p]
-		var events [][]byte
-		events, w.buf, err = w.s.blocks.pageInto(b, h, p, pages, w.buf)
+		events, err := w.s.blocks.pageBufs(b, h, p, pages, w.rb)
 		if err != nil {
 			return err
 		}
