@@ -3,8 +3,8 @@
 package logstore
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"io/fs"
 	"path/filepath"
 	"syscall"
