@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -77,10 +78,10 @@ func fixtureService(s audit.Store) *audit.Service {
 	return audit.NewService(audit.Config{Store: s, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
-// fixtureLines reads testdata/v2store.jsonl.
-func fixtureLines(t *testing.T) []json.RawMessage {
+// fixtureLines reads testdata/NAME.jsonl.
+func fixtureLines(t *testing.T, name string) []json.RawMessage {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "v2store.jsonl"))
+	f, err := os.Open(filepath.Join("testdata", name+".jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,13 +104,19 @@ func fixtureLines(t *testing.T) []json.RawMessage {
 // retries of its ids: the same content gets the stored seq, changed
 // content a conflict, in both stores.
 func TestBlockFormat2Fixture(t *testing.T) {
-	lines := fixtureLines(t)
-	old, err := Open(copyFixture(t, filepath.Join("testdata", "v2store")), Options{ManualSeal: true})
+	checkFixture(t, "v2store", 2)
+}
+
+// checkFixture is TestBlockFormat2Fixture on testdata/NAME (written by
+// the block format version writer, the events as sent in NAME.jsonl).
+func checkFixture(t *testing.T, name string, version byte) {
+	lines := fixtureLines(t, name)
+	old, err := Open(copyFixture(t, filepath.Join("testdata", name)), Options{ManualSeal: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer old.Close()
-	checkVersions(t, old, 2, "the fixture")
+	checkVersions(t, old, version, "the fixture")
 	events := fixtureEvents(t, old)
 	if len(events) != len(lines) || len(events) < 700 {
 		t.Fatalf("read %d events of %d", len(events), len(lines))
@@ -144,12 +151,12 @@ func TestBlockFormat2Fixture(t *testing.T) {
 			t.Fatalf("seq %d: the current format gives another event (%v): %s, want %s", seq, err, ev, want)
 		}
 	}
-	checkQueries(t, events, map[string]*Store{"format 2 blocks": old, "current blocks": cur})
-	// Retries, on the fixture (format 2 id sections) and on the current
+	checkQueries(t, events, map[string]*Store{fmt.Sprintf("format %d blocks", version): old, "current blocks": cur})
+	// Retries, on the fixture (its format's id sections) and on the current
 	// format: every 7th line again, then changed.
 	oldSvc := fixtureService(old)
 	defer oldSvc.Close()
-	for name, svc := range map[string]*audit.Service{"format 2": oldSvc, "current": svc} {
+	for name, svc := range map[string]*audit.Service{fmt.Sprintf("format %d", version): oldSvc, "current": svc} {
 		var again, changed []json.RawMessage
 		var want []int64
 		for i := 0; i < len(lines); i += 7 {
