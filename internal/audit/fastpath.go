@@ -347,27 +347,18 @@ func (d *batchDecoder) encode(p *Pending, sent string, meta catalog.Meta) {
 		p.occAt = mk.occurred
 	}
 
-	// The hash view (contentHash): seq 0, no category, the description as
-	// sent, no location, received_at zero.
-	h := d.scratch[:0]
-	h = append(h, b[:mk.seq]...)
-	h = append(h, '0')
-	h = append(h, b[mk.category:mk.actor]...)
-	h = h[:len(h)-len(ev.Category)-2]
-	h = append(h, `""`...)
-	h = append(h, b[mk.actor:mk.description]...)
-	h = append(h, `,"description":`...)
-	h = appendString(h, sent)
-	h = append(h, b[mk.client:mk.location]...)
-	h = append(h, `,"location":null,"occurred_at":`...)
-	if p.defaultOccurred {
-		h = appendQuoted(h, zeroTime)
-	} else {
-		h = append(h, b[mk.occurred:mk.received-len(`,"received_at":`)]...)
+	// The hash view (contentHash, appendHashView), of the bytes with their
+	// gaps: seq, received_at and a defaulted occurred_at are empty there.
+	p.descriptionRendered, p.hashed = sent == "", true
+	sp := hashSpans{
+		seqVal: mk.seq, seqEnd: mk.seq,
+		catVal: mk.actor - len(ev.Category) - 2, catEnd: mk.actor,
+		descVal: mk.description + len(`,"description":`), descEnd: mk.client,
+		location: mk.location,
+		occVal:   mk.occurred, occEnd: mk.received - len(`,"received_at":`),
+		metadata: mk.metadata,
 	}
-	h = append(h, `,"received_at":`...)
-	h = appendQuoted(h, zeroTime)
-	h = append(h, b[mk.metadata:]...)
+	h := appendHashView(d.scratch[:0], b, &sp, p.descriptionRendered, p.defaultOccurred)
 	p.Hash = sha256.Sum256(h)
 	d.scratch, d.buf = h, b
 

@@ -84,6 +84,10 @@ type Pending struct {
 	// defaultOccurred is set when the producer sent no occurred_at: the
 	// event then occurred when Trail received it.
 	defaultOccurred bool
+	// descriptionRendered is set when Trail rendered the description (the
+	// producer sent none); hashed when Hash is the content hash of the
+	// event's bytes under these two bits (HashBits).
+	descriptionRendered, hashed bool
 
 	// Set by the fast ingest path (fastpath.go): the canonical bytes
 	// without seq (at seqAt), received_at (at recvAt) and, when

@@ -105,7 +105,7 @@ func (s *Service) prepare(org string, index int, raw json.RawMessage) (*Pending,
 	if ev.ID == "" {
 		ev.ID = newEventID()
 	}
-	pe := &Pending{Event: ev, FreshID: fresh, defaultOccurred: !hasOccurred}
+	pe := &Pending{Event: ev, FreshID: fresh, defaultOccurred: !hasOccurred, descriptionRendered: sent == "", hashed: true}
 	pe.Hash = contentHash(ev, sent)
 	return pe, nil
 }
