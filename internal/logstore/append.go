@@ -137,7 +137,7 @@ func (g *group) batch(b *audit.Batch) error {
 		// rest of their batch (audit.Pending.Encode), which the tail would
 		// otherwise keep alive until the events are sealed (d.own copies
 		// the doc's strings).
-		e := &tailEvent{id: strings.Clone(p.Event.ID), data: bytes.Clone(p.Encode(po.next)), hash: p.Hash}
+		e := &tailEvent{id: strings.Clone(p.Event.ID), data: bytes.Clone(p.Encode(po.next)), hash: p.Hash, bits: pendingBits(p)}
 		d, err := pendingDoc(p, e.data)
 		if err != nil {
 			return internalErr("the canonical bytes of event %d do not read back: %v", i, err)
@@ -176,8 +176,7 @@ func (g *group) lookup(po *groupOrg, p *audit.Pending) (seq int64, same, found b
 	if seq, ok := o.tailID[id]; ok {
 		return seq, o.tail[seq-o.sealed].hash == p.Hash, true, nil
 	}
-	seq, ch, found, err := g.s.sealedID(o, id)
-	return seq, found && ch == chashOf(p.Hash), found, err
+	return g.s.sealedRetry(o, id, p.Hash)
 }
 
 // pendingDoc is the doc of an event being appended, whose canonical bytes

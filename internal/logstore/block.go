@@ -18,6 +18,9 @@ import (
 //	header (H bytes, blockHeader.encode)
 //	id section, version 1 and 2: n sorted xxh64(id) (u64) | n rows (u16) | n content-hash prefixes (u64) | CRC-32C (u32)
 //	id section, version 3: n xxh64(id) cut to 32 bits (u32) | n content-hash prefixes (u64), both in row order | CRC-32C (u32)
+//	id section, version 4: n xxh64(id) cut to 32 bits (u32) in row order | the rest's length (u32) |
+//	       the rest: each event's hash bits (encodeFlags) and the full content hashes of the events
+//	       whose bytes do not give theirs back (a redacted event) | CRC-32C (u32); see ids.go
 //	version 2: pair filter (Bloom) | word dictionary (zstd frame) | columns (zstd frame)
 //	pages: each the zstd frame of up to PageEvents events (uvarint length + canonical bytes each);
 //	       version 3: with the dictionary pagedict1.zdict (page.go), and each event's bytes
@@ -30,7 +33,7 @@ import (
 // which have no word sections) are still read.
 const (
 	blockMagic   = "TRLB"
-	blockVersion = 3
+	blockVersion = 4
 	blockPrefix  = 13
 	// maxBlockEvents keeps rows in a u16.
 	maxBlockEvents = 1 << 16
@@ -62,6 +65,8 @@ type pageInfo struct {
 type blockHeader struct {
 	version byte
 	hl      int // header length, set when read
+	// idLen is the id section's length (version 4; fixed by n before).
+	idLen int64
 	// filterOut is the length of the block filter taken out of sum when
 	// the header is cached (the block's summary holds it).
 	filterOut int
@@ -101,7 +106,7 @@ const (
 )
 
 // idsSize is the length of the id section of a block of n events in
-// format version v.
+// format version v, up to 3 (version 4's is in the header).
 func idsSize(v byte, n int) int64 {
 	if v >= 3 {
 		return int64(n)*12 + 4
@@ -110,26 +115,41 @@ func idsSize(v byte, n int) int64 {
 }
 
 // idsSize is the length of h's id section.
-func (h *blockHeader) idsSize() int64 { return idsSize(h.version, h.n) }
+func (h *blockHeader) idsSize() int64 {
+	if h.version >= 4 {
+		return h.idLen
+	}
+	return idsSize(h.version, h.n)
+}
 
 // idsOff is where the id section starts within the block.
 func (h *blockHeader) idsOff(headerLen int) int64 { return int64(blockPrefix + headerLen) }
 
 // sealEvent is one event going into a block.
 type sealEvent struct {
-	data  []byte
-	doc   *doc
-	id    string
-	chash uint64 // the first 8 bytes of the content hash
+	data []byte
+	doc  *doc
+	id   string
+	// hash is the event's content hash (its first 8 bytes alone when bits
+	// is hashPrefix), and bits how data gives it back (ids.go).
+	hash [32]byte
+	bits hashBits
 }
 
 // buildBlock encodes events (seqs first…) as a block of the current
 // version.
 func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *blockHeader, error) {
+	return buildBlockOf(blockVersion, first, events, pageEvents)
+}
+
+// buildBlockOf is buildBlock in format version 3 or 4 (they differ in
+// the id section alone): an erasure rewrites a block of version 3 or
+// before, which keeps content-hash prefixes only, in version 3.
+func buildBlockOf(version byte, first int64, events []sealEvent, pageEvents int) ([]byte, *blockHeader, error) {
 	if len(events) == 0 || len(events) > maxBlockEvents {
 		return nil, nil, fmt.Errorf("logstore: a block holds 1 to %d events, not %d", maxBlockEvents, len(events))
 	}
-	h := &blockHeader{version: blockVersion, first: first, n: len(events)}
+	h := &blockHeader{version: version, first: first, n: len(events)}
 	bb := builders.Get().(*blockBuilder)
 	defer bb.release()
 	pages := bb.pages[:0]
@@ -170,7 +190,16 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 	bb.dict.sortWords()
 	bb.dict.wordKeys(bb.blockKeys.add)
 	h.sum.filter = bb.blockKeys.bloom()
-	ids := encodeIDs(events)
+	var ids []byte
+	if version >= 4 {
+		var err error
+		if ids, err = encodeIDs4(events); err != nil {
+			return nil, nil, err
+		}
+		h.idLen = int64(len(ids))
+	} else {
+		ids = encodeIDs(events)
+	}
 	pairBytes := []byte(bb.dict.pairFilter())
 	dictBytes := zenc.EncodeAll(bb.dict.encode(), nil)
 	colBytes := zenc.EncodeAll(bb.cols.encode(), nil)
@@ -202,7 +231,7 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 	h.hl = len(hdr)
 	out := make([]byte, 0, blockPrefix+len(hdr)+len(ids)+len(pairBytes)+len(dictBytes)+len(colBytes)+len(pages))
 	out = append(out, blockMagic...)
-	out = append(out, blockVersion)
+	out = append(out, version)
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(hdr)))
 	out = binary.LittleEndian.AppendUint32(out, crc32.Checksum(hdr, castagnoli))
 	out = append(out, hdr...)
@@ -280,7 +309,7 @@ func encodeIDs(events []sealEvent) []byte {
 		out = binary.LittleEndian.AppendUint32(out, idHash32(e.id))
 	}
 	for _, e := range events {
-		out = binary.LittleEndian.AppendUint64(out, e.chash)
+		out = binary.LittleEndian.AppendUint64(out, chashOf(e.hash))
 	}
 	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, castagnoli))
 }
@@ -289,6 +318,9 @@ func (h *blockHeader) encode() []byte {
 	var b []byte
 	b = binary.AppendUvarint(b, uint64(h.first))
 	b = binary.AppendUvarint(b, uint64(h.n))
+	if h.version >= 4 {
+		b = binary.AppendUvarint(b, uint64(h.idLen))
+	}
 	b = h.sum.encode(b, true, h.version < 3)
 	b = binary.AppendUvarint(b, uint64(len(h.pages)))
 	for _, p := range h.pages {
@@ -372,6 +404,11 @@ func decodeHeader(b []byte, size int64) (*blockHeader, int, error) {
 	}
 	r := reader{b: hdr}
 	h := &blockHeader{version: b[4], first: r.int(), n: int(r.int())}
+	if h.version >= 4 {
+		if h.idLen = r.int(); r.err == nil && h.idLen < 4*int64(h.n)+8 {
+			r.err = fmt.Errorf("logstore: an id section of %d bytes for %d events", h.idLen, h.n)
+		}
+	}
 	h.sum = decodeSummary(&r, true, h.version < 3)
 	np := r.count(8)
 	var infos []pageInfo
@@ -495,29 +532,55 @@ func putSeqs(content []byte, p *pageInfo, buf []byte) ([]byte, error) {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
+// idSection is a block's id section decoded: the 32-bit id hashes
+// (versions 1 and 2 keep 64, of which the filters use the low 32) with
+// the row of each (rows in order from version 3), and what confirms a
+// retry: versions 1 to 3, the content-hash prefix of each (in the order
+// of hashes); version 4, each row's hash bits, and the full hashes of
+// the rows whose bytes do not give theirs back.
+type idSection struct {
+	hashes []uint32
+	rows   []uint16
+	prefix []uint64
+	flags  []hashBits
+	full   map[int][32]byte
+}
+
 // decodeIDs parses the id section of a block of n events in format
-// version v: the 32-bit id hashes (version 1 and 2 blocks keep 64, of
-// which the filters use the low 32) and content-hash prefixes, with the
-// row of each (rows in order in version 3).
-func decodeIDs(b []byte, v byte, n int) (hashes []uint32, rows []uint16, chash []uint64, err error) {
-	if int64(len(b)) != idsSize(v, n) {
-		return nil, nil, nil, fmt.Errorf("id section of %d bytes for %d events", len(b), n)
+// version v.
+func decodeIDs(b []byte, v byte, n int) (*idSection, error) {
+	if v < 4 && int64(len(b)) != idsSize(v, n) || len(b) < 4*n+8 {
+		return nil, fmt.Errorf("id section of %d bytes for %d events", len(b), n)
 	}
 	body := b[:len(b)-4]
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
-		return nil, nil, nil, fmt.Errorf("id section CRC mismatch")
+		return nil, fmt.Errorf("id section CRC mismatch")
 	}
-	hashes, rows, chash = make([]uint32, n), make([]uint16, n), make([]uint64, n)
+	x := &idSection{hashes: make([]uint32, n), rows: make([]uint16, n)}
+	if v >= 4 {
+		for i := range n {
+			x.hashes[i] = binary.LittleEndian.Uint32(body[4*i:])
+			x.rows[i] = uint16(i)
+		}
+		rest := body[4*n:]
+		if int(binary.LittleEndian.Uint32(rest)) != len(rest)-4 {
+			return nil, fmt.Errorf("id section: its rest of %d bytes says %d", len(rest)-4, binary.LittleEndian.Uint32(rest))
+		}
+		var err error
+		x.flags, x.full, err = decodeRetry(rest[4:], n)
+		return x, err
+	}
+	x.prefix = make([]uint64, n)
 	for i := range n {
 		if v >= 3 {
-			hashes[i] = binary.LittleEndian.Uint32(body[4*i:])
-			rows[i] = uint16(i)
-			chash[i] = binary.LittleEndian.Uint64(body[4*n+8*i:])
+			x.hashes[i] = binary.LittleEndian.Uint32(body[4*i:])
+			x.rows[i] = uint16(i)
+			x.prefix[i] = binary.LittleEndian.Uint64(body[4*n+8*i:])
 			continue
 		}
-		hashes[i] = uint32(binary.LittleEndian.Uint64(body[8*i:]))
-		rows[i] = binary.LittleEndian.Uint16(body[8*n+2*i:])
-		chash[i] = binary.LittleEndian.Uint64(body[10*n+8*i:])
+		x.hashes[i] = uint32(binary.LittleEndian.Uint64(body[8*i:]))
+		x.rows[i] = binary.LittleEndian.Uint16(body[8*n+2*i:])
+		x.prefix[i] = binary.LittleEndian.Uint64(body[10*n+8*i:])
 	}
-	return hashes, rows, chash, nil
+	return x, nil
 }

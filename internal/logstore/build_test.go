@@ -25,7 +25,7 @@ func sealEvents(t *testing.T, org string, n int) []sealEvent {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[i] = sealEvent{data: data, doc: d, id: p.Event.ID, chash: chashOf(p.Hash)}
+		out[i] = sealEvent{data: data, doc: d, id: p.Event.ID, hash: p.Hash, bits: pendingBits(p)}
 	}
 	return out
 }

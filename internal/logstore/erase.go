@@ -4,6 +4,7 @@ package logstore
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -88,13 +89,26 @@ func (s *Store) rewriteBlock(b *blockRef, repl map[int64][]byte) (*blockRef, err
 	if err != nil {
 		return nil, err
 	}
-	_, rows, chashes, err := s.blocks.ids(b, h)
+	x, err := s.blocks.ids(b, h)
 	if err != nil {
 		return nil, err
 	}
-	chash := make([]uint64, h.n)
-	for i, r := range rows {
-		chash[r] = chashes[i]
+	// What the new block keeps of each content hash: from a block of
+	// format 4, each event's bits, or its whole hash, which a redacted
+	// event's marker no longer gives back (hashed from its bytes before);
+	// from an older block, the 8-byte prefixes, in a block of format 3.
+	version := byte(blockVersion)
+	kept := make([]sealEvent, h.n)
+	for i, r := range x.rows {
+		if x.prefix != nil {
+			version = 3
+			binary.LittleEndian.PutUint64(kept[r].hash[:8], x.prefix[i])
+			kept[r].bits = hashPrefix
+		} else if fh, ok := x.full[int(r)]; ok {
+			kept[r].hash, kept[r].bits = fh, hashFull
+		} else {
+			kept[r].bits = x.flags[r] | bitsKnown
+		}
 	}
 	in := make([]sealEvent, 0, h.n)
 	for p := range h.pages {
@@ -105,17 +119,26 @@ func (s *Store) rewriteBlock(b *blockRef, repl map[int64][]byte) (*blockRef, err
 		for _, e := range events {
 			seq := b.first + int64(len(in))
 			data := e
+			k := kept[len(in)]
+			if k.bits&bitsKnown != 0 {
+				if k.hash, err = storedHash(e, k.bits); err != nil {
+					return nil, internalErr("erasure: seq %d: %v", seq, err)
+				}
+			}
 			if r, ok := repl[seq]; ok {
 				data = r
+				if k.bits&bitsKnown != 0 {
+					k.bits = hashFull
+				}
 			}
 			d, err := scanDoc(data)
 			if err != nil {
 				return nil, internalErr("erasure: seq %d: %v", seq, err)
 			}
-			in = append(in, sealEvent{data: slices.Clone(data), doc: d, id: eventID(data), chash: chash[len(in)]})
+			in = append(in, sealEvent{data: slices.Clone(data), doc: d, id: eventID(data), hash: k.hash, bits: k.bits})
 		}
 	}
-	data, hdr, err := buildBlock(b.first, in, s.opts.PageEvents)
+	data, hdr, err := buildBlockOf(version, b.first, in, s.opts.PageEvents)
 	if err != nil {
 		return nil, err
 	}

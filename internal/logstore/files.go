@@ -291,34 +291,34 @@ func (f *blockFiles) pageBufs(b *blockRef, h *blockHeader, p int, pages []byte, 
 }
 
 // ids reads the block's id section.
-func (f *blockFiles) ids(b *blockRef, h *blockHeader) ([]uint32, []uint16, []uint64, error) {
+func (f *blockFiles) ids(b *blockRef, h *blockHeader) (*idSection, error) {
 	raw, err := f.read(b, int64(blockPrefix+h.hl), h.idsSize())
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	hs, rows, ch, err := decodeIDs(raw, h.version, h.n)
+	x, err := decodeIDs(raw, h.version, h.n)
 	if err != nil {
-		return nil, nil, nil, damaged(b, err)
+		return nil, damaged(b, err)
 	}
-	return hs, rows, ch, nil
+	return x, nil
 }
 
-// idHit is an event of a block whose id has the hash looked up.
-type idHit struct {
-	row   uint16
-	chash uint64
-}
-
-// findID returns the rows whose id hashes to want (xxh64): in a version 3
-// block, those whose 32-bit hash is want's low 32 bits (a scan of that
-// array alone); before, a binary search of the sorted 64-bit hashes in
-// place. The id section's CRC is checked when tiers are built (ids), not
-// on every lookup.
+// findID returns the rows whose id hashes to want (xxh64): from version
+// 3, those whose 32-bit hash is want's low 32 bits (a scan of that array
+// alone); before, a binary search of the sorted 64-bit hashes in place.
+// The id section's CRC is checked when tiers are built (ids), not on
+// every lookup; a version 4 block's hash bits are read only when a row
+// has the hash.
 func (f *blockFiles) findID(b *blockRef, h *blockHeader, want uint64) ([]idHit, error) {
 	base := int64(blockPrefix + h.hl)
 	var rows []int // the rows, or (versions 1 and 2) the indexes in the sorted arrays
+	var restLen uint32
 	if h.version >= 3 {
-		hashes, err := f.read(b, base, 4*int64(h.n))
+		size := 4 * int64(h.n)
+		if h.version >= 4 {
+			size += 4 // and the length of the rest
+		}
+		hashes, err := f.read(b, base, size)
 		if err != nil {
 			return nil, err
 		}
@@ -326,6 +326,9 @@ func (f *blockFiles) findID(b *blockRef, h *blockHeader, want uint64) ([]idHit, 
 			if binary.LittleEndian.Uint32(hashes[4*i:]) == uint32(want) {
 				rows = append(rows, i)
 			}
+		}
+		if h.version >= 4 {
+			restLen = binary.LittleEndian.Uint32(hashes[4*h.n:])
 		}
 	} else {
 		hashes, err := f.read(b, base, 8*int64(h.n))
@@ -337,14 +340,38 @@ func (f *blockFiles) findID(b *blockRef, h *blockHeader, want uint64) ([]idHit, 
 			rows = append(rows, i)
 		}
 	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
 	var hits []idHit
+	if h.version >= 4 {
+		if int64(restLen) > b.size {
+			return nil, damaged(b, fmt.Errorf("id section of %d more bytes", restLen))
+		}
+		rest, err := f.read(b, base+4*int64(h.n)+4, int64(restLen))
+		if err != nil {
+			return nil, err
+		}
+		flags, full, err := decodeRetry(rest, h.n)
+		if err != nil {
+			return nil, damaged(b, err)
+		}
+		for _, i := range rows {
+			hit := idHit{row: uint16(i), v4: true, bits: flags[i]}
+			if fh, ok := full[i]; ok {
+				hit.full = &fh
+			}
+			hits = append(hits, hit)
+		}
+		return hits, nil
+	}
 	for _, i := range rows {
 		if h.version >= 3 {
 			ch, err := f.read(b, base+4*int64(h.n)+8*int64(i), 8)
 			if err != nil {
 				return nil, err
 			}
-			hits = append(hits, idHit{uint16(i), binary.LittleEndian.Uint64(ch)})
+			hits = append(hits, idHit{row: uint16(i), chash: binary.LittleEndian.Uint64(ch)})
 			continue
 		}
 		rest, err := f.read(b, base+8*int64(h.n)+2*int64(i), 2)
@@ -359,7 +386,7 @@ func (f *blockFiles) findID(b *blockRef, h *blockHeader, want uint64) ([]idHit, 
 		if int(row) >= h.n {
 			return nil, damaged(b, fmt.Errorf("id section names row %d of %d", row, h.n))
 		}
-		hits = append(hits, idHit{row, binary.LittleEndian.Uint64(ch)})
+		hits = append(hits, idHit{row: row, chash: binary.LittleEndian.Uint64(ch)})
 	}
 	return hits, nil
 }

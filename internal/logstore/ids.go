@@ -4,16 +4,21 @@ package logstore
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"slices"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/trailaudit/trail/internal/audit"
 )
 
 // Idempotent retries need, for any id ever stored in an org, its seq and
 // content hash, without a per-event index row. Each sealed block carries
-// its ids' hashes (32 bits of xxh64 in format 3, 64 sorted before) with the
-// first 8 bytes of each event's content hash (block.go). In memory, an org
+// its ids' hashes (32 bits of xxh64 from format 3, 64 sorted before) with,
+// in format 4, what gives each event's content hash back from its bytes
+// (hashBits, below), and before, the first 8 bytes of each event's
+// content hash (block.go). In memory, an org
 // keeps Bloom filters over the 32-bit id hashes (idKey) in tiers: one filter per block at first;
 // whenever idFanout filters of one tier accumulate they are replaced by one
 // filter over all their blocks, rebuilt from the blocks' id sections. A
@@ -119,37 +124,69 @@ func (x *idIndex) candidates(h uint32) []*blockRef {
 	return out
 }
 
-// sealedID finds a sealed event by id: its seq and content-hash prefix.
-// The caller holds o.mu (read).
-func (s *Store) sealedID(o *orgLog, id string) (seq int64, chash uint64, found bool, err error) {
-	seq, chash, _, found, err = s.sealedEvent(o, id)
-	return seq, chash, found, err
+// sealedRetry finds a sealed event by id: its seq, and whether its
+// content hash is hash. The caller holds o.mu (read).
+func (s *Store) sealedRetry(o *orgLog, id string, hash [32]byte) (seq int64, same, found bool, err error) {
+	seq, hit, data, found, err := s.sealedEvent(o, id)
+	if !found || err != nil {
+		return seq, false, found, err
+	}
+	if same, err = hit.same(data, hash); err != nil {
+		return seq, false, found, internalErr("the stored event of seq %d does not hash: %v", seq, err)
+	}
+	return seq, same, true, nil
 }
 
-// sealedEvent is sealedID with the event's bytes (read to confirm the id).
-func (s *Store) sealedEvent(o *orgLog, id string) (seq int64, chash uint64, data []byte, found bool, err error) {
+// sealedEvent finds a sealed event by id: its seq, what its block keeps
+// of its content hash, and its bytes (read to confirm the id).
+func (s *Store) sealedEvent(o *orgLog, id string) (seq int64, hit idHit, data []byte, found bool, err error) {
 	h := idHash(id)
 	for _, b := range o.ids.candidates(uint32(h)) {
 		bh, err := s.blocks.idsHeader(b)
 		if err != nil {
-			return 0, 0, nil, false, err
+			return 0, idHit{}, nil, false, err
 		}
 		hits, err := s.blocks.findID(b, bh, h)
 		if err != nil {
-			return 0, 0, nil, false, err
+			return 0, idHit{}, nil, false, err
 		}
 		for _, hit := range hits {
 			seq := b.first + int64(hit.row)
 			data, err := s.blocks.eventAt(b, seq)
 			if err != nil {
-				return 0, 0, nil, false, err
+				return 0, idHit{}, nil, false, err
 			}
 			if replayedID(data) == id {
-				return seq, hit.chash, data, true, nil
+				return seq, hit, data, true, nil
 			}
 		}
 	}
-	return 0, 0, nil, false, nil
+	return 0, idHit{}, nil, false, nil
+}
+
+// idHit is an event of a block whose id has the hash looked up, with
+// what the block keeps of its content hash.
+type idHit struct {
+	row   uint16
+	chash uint64 // versions 1 to 3: the first 8 bytes
+	// version 4: the bits under which its bytes give the hash back, or the
+	// whole hash (full, when they do not)
+	v4   bool
+	bits hashBits
+	full *[32]byte
+}
+
+// same tells whether the event of the hit, whose stored bytes are data,
+// has the content hash h.
+func (x idHit) same(data []byte, h [32]byte) (bool, error) {
+	switch {
+	case !x.v4:
+		return x.chash == chashOf(h), nil
+	case x.full != nil:
+		return *x.full == h, nil
+	}
+	got, err := storedHash(data, x.bits)
+	return got == h, err
 }
 
 // blockIDs reads a block's id hashes (for merging tiers).
@@ -158,8 +195,11 @@ func (s *Store) blockIDs(b *blockRef) ([]uint32, error) {
 	if err != nil {
 		return nil, err
 	}
-	hs, _, _, err := s.blocks.ids(b, h)
-	return hs, err
+	x, err := s.blocks.ids(b, h)
+	if err != nil {
+		return nil, err
+	}
+	return x.hashes, nil
 }
 
 // chashOf is the part of a content hash blocks keep.
@@ -267,4 +307,202 @@ func (s *Store) restoreIDs(o *orgLog, rows []idRow) (groups []idGroup, rebuilt b
 // Only the sealer changes o.ids (under sealMu), so it reads it unlocked.
 func (s *Store) sealIDs(o *orgLog, b *blockRef, hashes []uint32) ([]idGroup, error) {
 	return mergeTiers(append(slices.Clone(o.ids.groups), idGroup{blocks: []*blockRef{b}, filter: idFilter(hashes)}), s.blockIDs)
+}
+
+// Format 4 keeps no content hash for most events: the hash of a stored
+// event follows from its bytes and two bits (audit.ContentHashOf), which
+// the id section keeps instead (hashBits). A retry of an id found in a
+// block reads the event (to confirm the id), hashes it under its bits and
+// compares the whole hash with the incoming one: exact, where format 3's
+// 8-byte prefix was one in 2⁶⁴. An event whose bytes do not give its hash
+// back (a redacted one, whose bytes are a marker; one whose hash a
+// store's caller set otherwise, as Service.Record's zero hash) keeps its
+// whole hash in the section.
+type hashBits uint8
+
+const (
+	bitRendered  hashBits = 1 // Trail rendered the description (the producer sent none)
+	bitDefaulted hashBits = 2 // Trail defaulted occurred_at (the producer sent none)
+	storedBits            = bitRendered | bitDefaulted
+	// In memory only (sealEvent.bits, tailEvent.bits):
+	bitsKnown  hashBits = 4  // the two bits are the ingest's (audit.Pending.HashBits)
+	hashFull   hashBits = 8  // keep the whole hash: the bytes do not give it back
+	hashPrefix hashBits = 16 // only the hash's first 8 bytes are known (a block of format 3 or before)
+)
+
+// pendingBits is what a block keeps of p's content hash.
+func pendingBits(p *audit.Pending) hashBits {
+	rendered, defaulted, ok := p.HashBits()
+	if !ok {
+		return 0
+	}
+	b := bitsKnown
+	if rendered {
+		b |= bitRendered
+	}
+	if defaulted {
+		b |= bitDefaulted
+	}
+	return b
+}
+
+// storedHash is the content hash of the stored event data under bits.
+func storedHash(data []byte, bits hashBits) ([32]byte, error) {
+	return audit.ContentHashOf(data, bits&bitRendered != 0, bits&bitDefaulted != 0)
+}
+
+// retryBits returns the bits under which e's bytes give back its content
+// hash, checked by hashing them (the ingest's bits first, if known; else
+// every pair, as for events replayed from the log or imported), or false
+// when none does: the block keeps e's whole hash.
+func (e *sealEvent) retryBits() (hashBits, bool) {
+	if e.bits&(hashFull|hashPrefix) != 0 {
+		return 0, false
+	}
+	tries := [4]hashBits{bitRendered, bitRendered | bitDefaulted, 0, bitDefaulted}
+	if e.bits&bitsKnown != 0 {
+		known := e.bits & storedBits
+		if h, err := storedHash(e.data, known); err == nil && h == e.hash {
+			return known, true
+		}
+	}
+	for _, b := range tries {
+		if h, err := storedHash(e.data, b); err == nil && h == e.hash {
+			return b, true
+		}
+	}
+	return 0, false
+}
+
+// encodeIDs4 builds the id section of version 4:
+//
+//	n xxh64(id) cut to 32 bits (u32), in row order
+//	u32 length of the rest, then the rest:
+//	  each event's bits (encodeFlags)
+//	  uvarint k, then k rows (uvarint: the first, then each one's gap − 1
+//	    from the one before) with their whole content hash (32 bytes each):
+//	    the events whose bytes do not give their hash back
+//	u32 CRC-32C of everything before it in the section
+func encodeIDs4(events []sealEvent) ([]byte, error) {
+	n := len(events)
+	flags := make([]hashBits, n)
+	var full []int
+	for i := range events {
+		b, ok := events[i].retryBits()
+		if !ok {
+			full = append(full, i)
+			if i > 0 {
+				b = flags[i-1] // not read: the run goes on
+			}
+		}
+		flags[i] = b
+	}
+	out := make([]byte, 0, 4*n+16+33*len(full))
+	for _, e := range events {
+		out = binary.LittleEndian.AppendUint32(out, idHash32(e.id))
+	}
+	out = append(out, 0, 0, 0, 0)
+	rest := len(out)
+	out = encodeFlags(out, flags)
+	out = binary.AppendUvarint(out, uint64(len(full)))
+	prev := -1
+	for _, i := range full {
+		out = binary.AppendUvarint(out, uint64(i-prev-1))
+		out = append(out, events[i].hash[:]...)
+		prev = i
+	}
+	binary.LittleEndian.PutUint32(out[rest-4:], uint32(len(out)-rest))
+	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, castagnoli)), nil
+}
+
+// encodeFlags appends the events' bits in the smaller of two forms:
+//
+//	0, then runs: uvarint run count, then per run its bits (1 byte) and
+//	   uvarint length (the lengths add up to n)
+//	1, then packed: (n+3)/4 bytes, event i's bits at bit 2·(i mod 4) of
+//	   byte i/4
+//
+// Most blocks hold one kind of event (sent or rendered descriptions,
+// occurred_at sent or not), a few bytes as runs.
+func encodeFlags(out []byte, flags []hashBits) []byte {
+	var runs []byte
+	nruns := 0
+	for i := 0; i < len(flags); {
+		j := i + 1
+		for j < len(flags) && flags[j] == flags[i] {
+			j++
+		}
+		runs = append(runs, byte(flags[i]))
+		runs = binary.AppendUvarint(runs, uint64(j-i))
+		nruns++
+		i = j
+	}
+	packed := (len(flags) + 3) / 4
+	if len(runs)+binary.MaxVarintLen32 < packed {
+		out = append(out, 0)
+		out = binary.AppendUvarint(out, uint64(nruns))
+		return append(out, runs...)
+	}
+	out = append(out, 1)
+	at := len(out)
+	out = append(out, make([]byte, packed)...)
+	for i, f := range flags {
+		out[at+i/4] |= byte(f) << (2 * (i % 4))
+	}
+	return out
+}
+
+// decodeRetry parses the rest of a version 4 id section (after its
+// length, before the CRC) of a block of n events: each row's bits and
+// the rows with whole hashes.
+func decodeRetry(b []byte, n int) ([]hashBits, map[int][32]byte, error) {
+	bad := func(what string) ([]hashBits, map[int][32]byte, error) {
+		return nil, nil, fmt.Errorf("id section: %s", what)
+	}
+	if len(b) < 1 {
+		return bad("no hash bits")
+	}
+	r := reader{b: b[1:]}
+	flags := make([]hashBits, 0, n)
+	switch b[0] {
+	case 0:
+		runs := r.count(2)
+		for i := 0; i < runs && r.err == nil; i++ {
+			v := r.byte()
+			k := r.int()
+			if r.err != nil || v > byte(storedBits) || k <= 0 || k > int64(n-len(flags)) {
+				return bad("damaged runs of hash bits")
+			}
+			for range k {
+				flags = append(flags, hashBits(v))
+			}
+		}
+	case 1:
+		packed := r.fixed((n + 3) / 4)
+		if r.err == nil {
+			for i := range n {
+				flags = append(flags, hashBits(packed[i/4]>>(2*(i%4)))&storedBits)
+			}
+		}
+	default:
+		return bad(fmt.Sprintf("hash bits in form %d", b[0]))
+	}
+	if r.err != nil || len(flags) != n {
+		return bad(fmt.Sprintf("hash bits of %d events, the block holds %d", len(flags), n))
+	}
+	k := r.count(33)
+	full := make(map[int][32]byte, k)
+	row := -1
+	for i := 0; i < k && r.err == nil; i++ {
+		row += int(r.int()) + 1
+		h := r.fixed(32)
+		if r.err != nil || row < 0 || row >= n {
+			return bad("a whole content hash of no row")
+		}
+		full[row] = [32]byte(h)
+	}
+	if r.err != nil || len(r.b) != 0 {
+		return bad("damaged whole content hashes")
+	}
+	return flags, full, nil
 }

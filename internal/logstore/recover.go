@@ -229,7 +229,7 @@ func (s *Store) checkBlock(b *blockRef) error {
 	if err != nil {
 		return err
 	}
-	if _, _, _, err := s.blocks.ids(b, h); err != nil {
+	if _, err := s.blocks.ids(b, h); err != nil {
 		return err
 	}
 	pages, err := s.blocks.pagesOf(b, h)

@@ -354,7 +354,7 @@ func (s *Store) build(j *sealJob) {
 			j.err = internalErr("sealing %s seq %d: %v", j.o.name, j.from+int64(i), err)
 			return
 		}
-		in[i] = sealEvent{data: e.data, doc: d, id: e.id, chash: chashOf(e.hash)}
+		in[i] = sealEvent{data: e.data, doc: d, id: e.id, hash: e.hash, bits: e.bits}
 		j.hashes[i] = idHash32(e.id)
 		j.daily[dayCat{dayOf(d.occurred), d.category}]++
 	}

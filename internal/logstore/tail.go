@@ -49,6 +49,7 @@ type tailEvent struct {
 	id   string
 	data []byte
 	hash [32]byte // producer content hash, for retries
+	bits hashBits // how data gives hash back, when the ingest said (ids.go)
 	leaf ledger.Hash
 	doc  atomic.Pointer[doc] // parsed on first need
 }
