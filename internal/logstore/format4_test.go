@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package logstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/ledger"
+)
+
+// retryCase is an event sent once, then its retries: the same content
+// (acknowledged with its seq) and changes (conflicts), among them the
+// ones a store that kept only the stored bytes could not tell: a
+// description sent equal to its rendering against one left to Trail, and
+// an occurred_at sent equal to received_at against one left to Trail.
+type retryCase struct {
+	sent    map[string]any
+	changes []func(m map[string]any, stored storedFields)
+}
+
+// storedFields are what a change may copy from the stored event.
+type storedFields struct {
+	Description string `json:"description"`
+	OccurredAt  string `json:"occurred_at"`
+}
+
+func format4Cases() []retryCase {
+	base := func(i int) map[string]any {
+		return map[string]any{
+			"id": fmt.Sprintf("f4-%03d", i), "type": "org.change_role",
+			"actor":    map[string]any{"type": "user", "id": "u1", "name": "alice"},
+			"targets":  []any{map[string]any{"type": "user", "id": fmt.Sprintf("u%d", i), "name": "bob"}},
+			"metadata": map[string]any{"old_role": "read", "new_role": "admin"},
+			"client":   map[string]any{"ip": "81.2.69.160", "user_agent": "curl/8 é"},
+		}
+	}
+	desc := func(d any) func(m map[string]any, _ storedFields) {
+		return func(m map[string]any, _ storedFields) { m["description"] = d }
+	}
+	occurred := func(o any) func(m map[string]any, _ storedFields) {
+		return func(m map[string]any, _ storedFields) { m["occurred_at"] = o }
+	}
+	drop := func(k string) func(m map[string]any, _ storedFields) {
+		return func(m map[string]any, _ storedFields) { delete(m, k) }
+	}
+	renderedText := func(m map[string]any, stored storedFields) { m["description"] = stored.Description }
+	storedOccurred := func(m map[string]any, stored storedFields) {
+		m["occurred_at"] = stored.OccurredAt
+	}
+	var cases []retryCase
+	for i := range 40 {
+		m := base(i)
+		c := retryCase{sent: m}
+		switch i % 4 {
+		case 0: // description rendered, occurred_at sent
+			m["occurred_at"] = "2026-01-02T03:04:05.123456Z"
+			c.changes = append(c.changes, renderedText, desc("changed"), occurred("2026-01-02T03:04:05.123457Z"), drop("occurred_at"))
+		case 1: // description sent equal to its rendering, occurred_at defaulted
+			m["description"] = "alice changed bob's role in the organization from read to admin"
+			c.changes = append(c.changes, drop("description"), desc(""), desc("changed"), storedOccurred)
+		case 2: // description sent, occurred_at sent
+			m["description"] = "a \"quoted\"\n\ttext \u00e9\u2028 <b>"
+			m["occurred_at"] = "2025-12-31T23:59:59Z"
+			c.changes = append(c.changes, drop("description"), desc("a \"quoted\"\n\ttext é"), occurred("2025-12-31T23:59:58Z"), drop("occurred_at"))
+		case 3: // description rendered, occurred_at defaulted
+			c.changes = append(c.changes, renderedText, desc("changed"), storedOccurred)
+		}
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+// TestRetriesOnFormat4: retries of events sealed in format 4 blocks,
+// whose id sections keep hash bits instead of content-hash prefixes: the
+// same content is acknowledged with the stored seq, every change is a
+// conflict, on the blocks sealed from the tail, after a reopen (the
+// lookup placed by the catalog's summaries), on blocks sealed from
+// events replayed from the log (whose bits are found by hashing), and
+// for a redacted event (its whole hash kept).
+func TestRetriesOnFormat4(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cases := format4Cases()
+	lines := make([]json.RawMessage, len(cases))
+	for i, c := range cases {
+		lines[i], _ = json.Marshal(c.sent)
+	}
+	s, err := Open(dir, Options{BlockEvents: 16, PageEvents: 4, ManualSeal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := fixtureService(s)
+	if _, err := svc.Ingest(ctx, "bench", lines[:20]); err != nil {
+		t.Fatal(err)
+	}
+	sealCurrent(t, s)
+	if n := wholeHashes(t, s); n != 0 {
+		t.Fatalf("%d events sealed from the tail keep their whole hash, want 0", n)
+	}
+	// The rest is replayed from the log after a crash: no bits known.
+	if _, err := svc.Ingest(ctx, "bench", lines[20:]); err != nil {
+		t.Fatal(err)
+	}
+	svc.Close()
+	s.crash()
+	if s, err = Open(dir, Options{BlockEvents: 16, PageEvents: 4, ManualSeal: true}); err != nil {
+		t.Fatal(err)
+	}
+	sealCurrent(t, s)
+	if n := wholeHashes(t, s); n != 0 {
+		t.Fatalf("%d events sealed from the log keep their whole hash, want 0", n)
+	}
+	checkRetries(t, s, cases, lines)
+	s.Close()
+	if s, err = Open(dir, Options{BlockEvents: 16, PageEvents: 4, ManualSeal: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	checkRetries(t, s, cases, lines)
+
+	// A redacted event: its bytes are a marker now, its whole hash is kept.
+	data, err := eventAt(s, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := append(ledger.AppendRedacted(data[:len(data)-1], ledger.LeafHash(data), "2026-12-06T18:00:00.000000Z", "er_f4"), '}')
+	if err := s.Redact(ctx, "bench", []audit.Redaction{{Seq: 5, Data: marker}}); err != nil {
+		t.Fatal(err)
+	}
+	checkVersions(t, s, blockVersion, "a rewritten block")
+	if n := wholeHashes(t, s); n != 1 {
+		t.Fatalf("%d whole hashes after redacting one event, want 1", n)
+	}
+	checkRetries(t, s, cases, lines)
+}
+
+// checkRetries sends every case again, then each change of it.
+func checkRetries(t *testing.T, s *Store, cases []retryCase, lines []json.RawMessage) {
+	t.Helper()
+	ctx := context.Background()
+	svc := fixtureService(s)
+	defer svc.Close()
+	res, err := svc.Ingest(ctx, "bench", lines)
+	if err != nil {
+		t.Fatalf("retrying stored events: %v", err)
+	}
+	for i, a := range res {
+		if a.Seq != int64(i) {
+			t.Fatalf("a retry of seq %d was acknowledged as seq %d", i, a.Seq)
+		}
+	}
+	for i, c := range cases {
+		var stored storedFields
+		if err := json.Unmarshal(eventData(t, s, int64(i)), &stored); err != nil {
+			t.Fatal(err)
+		}
+		for k, change := range c.changes {
+			m := map[string]any{}
+			for key, v := range c.sent {
+				m[key] = v
+			}
+			change(m, stored)
+			raw, _ := json.Marshal(m)
+			var ae *audit.Error
+			if _, err := svc.Ingest(ctx, "bench", []json.RawMessage{raw}); !errors.As(err, &ae) || ae.Code != audit.CodeConflict {
+				t.Fatalf("seq %d, change %d (%s): %v, want a conflict", i, k, raw, err)
+			}
+		}
+	}
+	if n, _ := s.Size(ctx, "bench"); n != int64(len(cases)) {
+		t.Fatalf("%d events after the retries, want %d", n, len(cases))
+	}
+}
+
+// eventData is the stored bytes of seq of org bench (a redacted event's
+// marker holds its original fields but the redacted ones).
+func eventData(t *testing.T, s *Store, seq int64) []byte {
+	t.Helper()
+	data, err := eventAt(s, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// wholeHashes counts the events of org bench's blocks whose id section
+// keeps their whole content hash.
+func wholeHashes(t *testing.T, s *Store) int {
+	t.Helper()
+	n := 0
+	for _, b := range s.org("bench").view().blocks {
+		h, err := s.blocks.header(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := s.blocks.ids(b, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(x.full)
+	}
+	return n
+}
