@@ -31,23 +31,37 @@ import (
 // refuses to run unless TRAIL_WRITE_FIXTURE=v2 and the writer is format 2.
 
 func TestWriteFormat2Fixture(t *testing.T) {
-	if os.Getenv("TRAIL_WRITE_FIXTURE") != "v2" {
-		t.Skip("writes testdata/v2store: only with TRAIL_WRITE_FIXTURE=v2")
-	}
-	if blockVersion != 2 {
-		t.Fatalf("the writer is format %d: the fixture is format 2's", blockVersion)
-	}
-	dir := filepath.Join("testdata", "v2store")
-	if _, err := os.Stat(dir); err == nil {
-		t.Fatalf("%s exists: it is never written again", dir)
-	}
+	startFixture(t, "v2store", 2)
 	var lines [][]byte
 	for batch := range demo.Batches(demo.Options{Org: "bench", Events: 700, Seed: 1, Now: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)}) {
 		for _, raw := range batch {
 			lines = append(lines, raw)
 		}
 	}
-	s, err := Open(dir, Options{BlockEvents: 200, PageEvents: 16, ManualSeal: true})
+	writeFixture(t, "v2store", lines)
+}
+
+// startFixture skips unless TRAIL_WRITE_FIXTURE names the fixture's
+// version (TRAIL_WRITE_FIXTURE=v2 for v2store) and fails unless the
+// writer is of that block format and testdata/NAME was never written.
+func startFixture(t *testing.T, name string, version byte) {
+	v := fmt.Sprintf("v%d", version)
+	if os.Getenv("TRAIL_WRITE_FIXTURE") != v {
+		t.Skipf("writes testdata/%s: only with TRAIL_WRITE_FIXTURE=%s", name, v)
+	}
+	if blockVersion != version {
+		t.Fatalf("the writer is format %d: the fixture is format %d's", blockVersion, version)
+	}
+	if _, err := os.Stat(filepath.Join("testdata", name)); err == nil {
+		t.Fatalf("testdata/%s exists: it is never written again", name)
+	}
+}
+
+// writeFixture writes testdata/NAME: lines (events as sent) ingested
+// through the service into org bench in batches of 100, sealed in blocks
+// of 200 events and pages of 16, then closed; and NAME.jsonl, the lines.
+func writeFixture(t *testing.T, name string, lines [][]byte) {
+	s, err := Open(filepath.Join("testdata", name), Options{BlockEvents: 200, PageEvents: 16, ManualSeal: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +82,7 @@ func TestWriteFormat2Fixture(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join("testdata", "v2store.jsonl"), append(bytes.Join(lines, []byte("\n")), '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join("testdata", name+".jsonl"), append(bytes.Join(lines, []byte("\n")), '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %d events", len(lines))

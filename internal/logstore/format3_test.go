@@ -3,12 +3,8 @@
 package logstore
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -27,16 +23,7 @@ import (
 // unless TRAIL_WRITE_FIXTURE=v3 and the writer is format 3.
 
 func TestWriteFormat3Fixture(t *testing.T) {
-	if os.Getenv("TRAIL_WRITE_FIXTURE") != "v3" {
-		t.Skip("writes testdata/v3store: only with TRAIL_WRITE_FIXTURE=v3")
-	}
-	if blockVersion != 3 {
-		t.Fatalf("the writer is format %d: the fixture is format 3's", blockVersion)
-	}
-	dir := filepath.Join("testdata", "v3store")
-	if _, err := os.Stat(dir); err == nil {
-		t.Fatalf("%s exists: it is never written again", dir)
-	}
+	startFixture(t, "v3store", 3)
 	var lines [][]byte
 	for batch := range demo.Batches(demo.Options{Org: "bench", Events: 700, Seed: 3, Now: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)}) {
 		for _, raw := range batch {
@@ -57,31 +44,7 @@ func TestWriteFormat3Fixture(t *testing.T) {
 			lines = append(lines, line)
 		}
 	}
-	s, err := Open(dir, Options{BlockEvents: 200, PageEvents: 16, ManualSeal: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := fixtureService(s)
-	for i := 0; i < len(lines); i += 100 {
-		var batch []json.RawMessage
-		for _, l := range lines[i:min(i+100, len(lines))] {
-			batch = append(batch, l)
-		}
-		if _, err := svc.Ingest(context.Background(), "bench", batch); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Seal(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	svc.Close()
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join("testdata", "v3store.jsonl"), append(bytes.Join(lines, []byte("\n")), '\n'), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %d events", len(lines))
+	writeFixture(t, "v3store", lines)
 }
 
 // TestBlockFormat3Fixture reads the format-3 fixture as
