@@ -105,7 +105,7 @@ func blockBreakdown(t *testing.T, dir string, db *sql.DB, per func(int64) string
 	}
 	defer rows.Close()
 	parts := map[string]int64{}
-	var small, smallEvents, raw int64
+	var small, smallEvents, raw, wholeHashes, bitsBytes int64
 	versions := map[byte]int64{}
 	fh := map[int64]*os.File{}
 	for rows.Next() {
@@ -153,6 +153,15 @@ func blockBreakdown(t *testing.T, dir string, db *sql.DB, per func(int64) string
 		parts["header: rest"] += int64(hl) - int64(len(h.sum.encode(nil, true, inHeader))) - pageFilters - pageSums
 		ids := h.idsSize()
 		parts["ids"] += ids
+		if h.version >= 4 {
+			// The part past the id hashes: hash bits and whole hashes.
+			x, err := decodeIDs(b[blockPrefix+hl:int64(blockPrefix+hl)+ids], h.version, h.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bitsBytes += ids - 4*int64(h.n)
+			wholeHashes += int64(len(x.full))
+		}
 		parts["pairs"] += h.pairs.size
 		parts["dict"] += h.dict.size
 		parts["columns"] += h.columns.size
@@ -173,6 +182,9 @@ func blockBreakdown(t *testing.T, dir string, db *sql.DB, per func(int64) string
 		sum += v
 	}
 	t.Logf("blocks: %s (versions %v; %d blocks of < 1024 events hold %d events)", per(sum), versions, small, smallEvents)
+	if versions[4] > 0 {
+		t.Logf("format 4 id sections: %s past the id hashes (hash bits, %d whole content hashes, lengths, CRCs)", per(bitsBytes), wholeHashes)
+	}
 	for _, k := range sortedKeys(parts) {
 		t.Logf("  %-36s %s", k, per(parts[k]))
 	}
