@@ -115,3 +115,35 @@ func TestContentHashOfStored(t *testing.T) {
 		t.Fatal("ContentHashOf took bytes that are no event")
 	}
 }
+
+// BenchmarkContentHashOf: re-deriving the content hash of a stored demo
+// event (what a retry of a sealed id costs beyond finding the event).
+//
+//	go test -run '^$' -bench ContentHashOf -cpu 1 ./internal/audit/
+func BenchmarkContentHashOf(b *testing.B) {
+	s := refService(b)
+	var stored [][]byte
+	var bits [][2]bool
+	for i, raw := range demoEvents(1000) {
+		p, ok := s.PrepareFast("acme", raw)
+		if !ok {
+			continue
+		}
+		p.Event.ReceivedAt = refNow
+		stored = append(stored, bytes.Clone(p.Encode(int64(i))))
+		r, d, _ := p.HashBits()
+		bits = append(bits, [2]bool{r, d})
+	}
+	size := 0
+	for _, e := range stored {
+		size += len(e)
+	}
+	b.SetBytes(int64(size / len(stored)))
+	b.ResetTimer()
+	for i := range b.N {
+		k := i % len(stored)
+		if _, err := audit.ContentHashOf(stored[k], bits[k][0], bits[k][1]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
