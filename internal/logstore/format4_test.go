@@ -4,9 +4,13 @@ package logstore
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/trailaudit/trail/internal/audit"
@@ -205,4 +209,76 @@ func wholeHashes(t *testing.T, s *Store) int {
 		n += len(x.full)
 	}
 	return n
+}
+
+// TestRedactFormat3Block: an erasure rewrites a block of format 3 (the
+// fixture's) in format 3, keeping its content-hash prefixes: a retry of
+// the redacted event and of the others still answers as before.
+func TestRedactFormat3Block(t *testing.T) {
+	ctx := context.Background()
+	lines := fixtureLines(t, "v3store")
+	s, err := Open(copyFixture(t, filepath.Join("testdata", "v3store")), Options{ManualSeal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const seq = 250
+	data := eventData(t, s, seq)
+	marker := append(ledger.AppendRedacted(data[:len(data)-1], ledger.LeafHash(data), "2026-12-06T18:00:00.000000Z", "er_f3"), '}')
+	if err := s.Redact(ctx, "bench", []audit.Redaction{{Seq: seq, Data: marker}}); err != nil {
+		t.Fatal(err)
+	}
+	checkVersions(t, s, 3, "a rewritten format 3 block")
+	svc := fixtureService(s)
+	defer svc.Close()
+	for _, i := range []int{seq, seq + 1, 0} {
+		res, err := svc.Ingest(ctx, "bench", lines[i:i+1])
+		if err != nil || res[0].Seq != int64(i) {
+			t.Fatalf("a retry of seq %d: %v %v", i, res, err)
+		}
+		var m map[string]any
+		json.Unmarshal(lines[i], &m)
+		m["description"] = "changed"
+		changed, _ := json.Marshal(m)
+		var ae *audit.Error
+		if _, err := svc.Ingest(ctx, "bench", []json.RawMessage{changed}); !errors.As(err, &ae) || ae.Code != audit.CodeConflict {
+			t.Fatalf("seq %d re-sent with other content: %v, want a conflict", i, err)
+		}
+	}
+}
+
+// TestHashBitsForms: hash bits of every kind of block (one kind of
+// event, runs, mixed kinds, whole hashes at the ends) encode in the
+// smaller form and decode to themselves.
+func TestHashBitsForms(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 2, 5, 64, 1000, 4096} {
+		for kind := range 3 {
+			flags := make([]hashBits, n)
+			for i := range flags {
+				switch kind {
+				case 1:
+					flags[i] = hashBits(i * 4 / n)
+				case 2:
+					flags[i] = hashBits(rng.IntN(4))
+				}
+			}
+			enc := encodeFlags(nil, flags)
+			packed := (n + 3) / 4
+			if len(enc) > 1+packed {
+				t.Fatalf("n %d kind %d: %d bytes, packed would be %d", n, kind, len(enc), 1+packed)
+			}
+			if kind == 0 && len(enc) > 1+1+1+binary.MaxVarintLen32 {
+				t.Fatalf("n %d: one kind of event takes %d bytes", n, len(enc))
+			}
+			full := []byte{0} // no whole hashes
+			got, whole, err := decodeRetry(append(enc, full...), n)
+			if err != nil || !slices.Equal(got, flags) || len(whole) != 0 {
+				t.Fatalf("n %d kind %d: decoded %v (%v), want %v", n, kind, got, err, flags)
+			}
+			if _, _, err := decodeRetry(enc, n); err == nil {
+				t.Fatalf("n %d kind %d: a section cut before its whole hashes decodes", n, kind)
+			}
+		}
+	}
 }
