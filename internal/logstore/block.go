@@ -192,10 +192,7 @@ func buildBlockOf(version byte, first int64, events []sealEvent, pageEvents int)
 	h.sum.filter = bb.blockKeys.bloom()
 	var ids []byte
 	if version >= 4 {
-		var err error
-		if ids, err = encodeIDs4(events); err != nil {
-			return nil, nil, err
-		}
+		ids = encodeIDs4(events)
 		h.idLen = int64(len(ids))
 	} else {
 		ids = encodeIDs(events)

@@ -383,7 +383,7 @@ func (e *sealEvent) retryBits() (hashBits, bool) {
 //	    from the one before) with their whole content hash (32 bytes each):
 //	    the events whose bytes do not give their hash back
 //	u32 CRC-32C of everything before it in the section
-func encodeIDs4(events []sealEvent) ([]byte, error) {
+func encodeIDs4(events []sealEvent) []byte {
 	n := len(events)
 	flags := make([]hashBits, n)
 	var full []int
@@ -412,7 +412,7 @@ func encodeIDs4(events []sealEvent) ([]byte, error) {
 		prev = i
 	}
 	binary.LittleEndian.PutUint32(out[rest-4:], uint32(len(out)-rest))
-	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, castagnoli)), nil
+	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, castagnoli))
 }
 
 // encodeFlags appends the events' bits in the smaller of two forms:
