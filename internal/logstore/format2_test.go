@@ -32,13 +32,30 @@ import (
 
 func TestWriteFormat2Fixture(t *testing.T) {
 	startFixture(t, "v2store", 2)
+	writeFixture(t, "v2store", fixtureDemo(t, 1, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), nil))
+}
+
+// fixtureDemo is the 700-event demo of org bench of seed and now, its
+// events as sent (with their ids), each changed by edit if not nil.
+func fixtureDemo(t *testing.T, seed int64, now time.Time, edit func(i int, m map[string]any)) [][]byte {
 	var lines [][]byte
-	for batch := range demo.Batches(demo.Options{Org: "bench", Events: 700, Seed: 1, Now: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)}) {
+	for batch := range demo.Batches(demo.Options{Org: "bench", Events: 700, Seed: seed, Now: now}) {
 		for _, raw := range batch {
+			if edit != nil {
+				var m map[string]any
+				if err := json.Unmarshal(raw, &m); err != nil {
+					t.Fatal(err)
+				}
+				edit(len(lines), m)
+				var err error
+				if raw, err = json.Marshal(m); err != nil {
+					t.Fatal(err)
+				}
+			}
 			lines = append(lines, raw)
 		}
 	}
-	writeFixture(t, "v2store", lines)
+	return lines
 }
 
 // startFixture skips unless TRAIL_WRITE_FIXTURE names the fixture's

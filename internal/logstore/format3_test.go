@@ -3,12 +3,9 @@
 package logstore
 
 import (
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/trailaudit/trail/internal/demo"
 )
 
 // testdata/v3store is a log directory written by the block format 3
@@ -24,26 +21,14 @@ import (
 
 func TestWriteFormat3Fixture(t *testing.T) {
 	startFixture(t, "v3store", 3)
-	var lines [][]byte
-	for batch := range demo.Batches(demo.Options{Org: "bench", Events: 700, Seed: 3, Now: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)}) {
-		for _, raw := range batch {
-			var m map[string]any
-			if err := json.Unmarshal(raw, &m); err != nil {
-				t.Fatal(err)
-			}
-			if len(lines)%4 == 1 {
-				m["description"] = fmt.Sprintf("Sent by the producer, line %d — ünïcode \u2028 \"quoted\"", len(lines))
-			}
-			if len(lines)%3 == 0 {
-				delete(m, "occurred_at")
-			}
-			line, err := json.Marshal(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, line)
+	lines := fixtureDemo(t, 3, time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC), func(i int, m map[string]any) {
+		if i%4 == 1 {
+			m["description"] = fmt.Sprintf("Sent by the producer, line %d — ünïcode \u2028 \"quoted\"", i)
 		}
-	}
+		if i%3 == 0 {
+			delete(m, "occurred_at")
+		}
+	})
 	writeFixture(t, "v3store", lines)
 }
 
