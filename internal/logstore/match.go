@@ -109,6 +109,36 @@ func compile(f audit.Filter) *matcher {
 	return m
 }
 
+// mayHold runs the byte tests of an event (fieldsMay, textMay; low is
+// textMay's buffer): false only if it cannot match. They hold for its
+// bytes in a version 3 page, without its seq's digits, too: no term
+// tests the seq, and a value they look for (plain or literal, or a word)
+// that occurs in the canonical bytes occurs in its field, not across
+// the seq's place (between ':' and ',').
+func (m *matcher) mayHold(data []byte, low *[]byte) bool {
+	if m.plain && !m.fieldsMay(data) {
+		return false
+	}
+	return !m.text || m.textMay(data, low)
+}
+
+// confirm tests an event's canonical bytes exactly. The fields other than
+// the words are read first: an event that fails on them costs no
+// tokenizing of its text.
+func (m *matcher) confirm(data []byte) (bool, error) {
+	d, err := scanFields(data)
+	if err != nil || !m.matchFields(d) {
+		return false, err
+	}
+	if !m.words {
+		return true, nil
+	}
+	if d, err = scanDoc(data); err != nil {
+		return false, err
+	}
+	return m.match(d), nil
+}
+
 // match reports whether d satisfies every term.
 func (m *matcher) match(d *doc) bool {
 	for i := range m.terms {
