@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/trailaudit/trail/internal/audit"
 )
@@ -260,6 +261,7 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 	for _, p := range cand {
 		j := w.job()
 		j.b, j.h, j.p, j.pages, j.cols, j.lo, j.hi, j.desc = b, h, p, pages, cols, lo, hi, desc
+		j.max = w.limit - w.n
 		if err := w.page(j); err != nil {
 			return err
 		}
@@ -278,6 +280,7 @@ type pageJob struct {
 	cols   *colFilter
 	lo, hi int64
 	desc   bool
+	max    int // rows the walk may still take: the page stops there
 	state  int // in a helped walk: jobQueued, jobRunning, jobDone (pageHelper.mu)
 
 	rows    []pageRow
@@ -358,7 +361,7 @@ func (w *walker) run(j *pageJob) {
 	// Room for every event with its seq: out is not moved while rows
 	// point into it.
 	j.out = slices.Grow(j.out[:0], len(j.content)+20*len(j.events))
-	for k := range j.events {
+	for k := 0; k < len(j.events) && len(j.rows) < j.max; k++ {
 		i := k
 		if j.desc {
 			i = len(j.events) - 1 - k
@@ -466,7 +469,11 @@ type pageHelper struct {
 // to fn next.
 const helpAhead = 3
 
+// helpedWalks counts the walks that started a helper (tests).
+var helpedWalks atomic.Int64
+
 func (w *walker) startHelper() {
+	helpedWalks.Add(1)
 	h := &pageHelper{w: w, want: w.limit - w.n}
 	h.cond.L = &h.mu
 	w.helper = h
