@@ -157,8 +157,8 @@ func firstPageQueries(b *testing.B, s *Store, org string) []probeKind {
 	types, actors, targets, words := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
 	for _, data := range page.Events {
 		var e struct {
-			Type  string
-			Actor struct{ Name string }
+			Type    string
+			Actor   struct{ Name string }
 			Targets []struct{ Name string }
 		}
 		if json.Unmarshal(data, &e) != nil {
@@ -239,4 +239,3 @@ func words1(s string) []string {
 	}
 	return out
 }
-
