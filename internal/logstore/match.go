@@ -26,6 +26,9 @@ type matcher struct {
 	// plain (plainValue), or an actor or target term's all literal
 	// (literalValue), so an event's bytes hold one of them (fieldsMay).
 	plain bool
+	// head: a positive type, type prefix or category term's values are
+	// all plain (headMay).
+	head bool
 }
 
 type term struct {
@@ -90,6 +93,7 @@ func compile(f audit.Filter) *matcher {
 			c.literal = (t.Field == audit.FieldActor || t.Field == audit.FieldTarget) && !t.Negate && len(c.values) > 0 &&
 				!slices.ContainsFunc(c.values, func(v string) bool { return !literalValue(v) })
 			m.plain = m.plain || c.plain || c.literal
+			m.head = m.head || c.plain && t.Field != audit.FieldCountry
 			if kind, ok := fieldKey[t.Field]; ok {
 				for _, v := range c.values {
 					c.alts = append(c.alts, keyHash(kind, v))
@@ -109,17 +113,77 @@ func compile(f audit.Filter) *matcher {
 	return m
 }
 
-// mayHold runs the byte tests of an event (fieldsMay, textMay; low is
-// textMay's buffer): false only if it cannot match. They hold for its
-// bytes in a version 3 page, without its seq's digits, too: no term
-// tests the seq, and a value they look for (plain or literal, or a word)
-// that occurs in the canonical bytes occurs in its field, not across
-// the seq's place (between ':' and ',').
-func (m *matcher) mayHold(data []byte, low *[]byte) bool {
-	if m.plain && !m.fieldsMay(data) {
+// mayHold runs the byte tests of an event (headMay, fieldsMay, textMay;
+// low is textMay's buffer): false only if it cannot match. at is where
+// its seq's digits are (seqPlace) in a version 3 page, or 0. The tests
+// hold for the bytes without the seq's digits too: no term tests the
+// seq, and removing its digits changes no other field.
+func (m *matcher) mayHold(data []byte, at int, low *[]byte) bool {
+	head := false
+	if m.head && at > 0 {
+		may, ok := m.headMay(data[at:])
+		if ok && !may {
+			return false
+		}
+		head = ok
+	}
+	if m.plain && !m.fieldsMaySkip(data, head) {
 		return false
 	}
 	return !m.text || m.textMay(data, low)
+}
+
+// headMay tests the plain type, type prefix and category terms on the
+// values that follow an event's seq (b, from its digits' place): the
+// canonical encoding writes `,"type":"T","category":"C"` there, and a
+// value with no escape is its bytes. ok is false when the bytes are not
+// so (the other tests decide).
+func (m *matcher) headMay(b []byte) (may, ok bool) {
+	for len(b) > 0 && isDigit(b[0]) {
+		b = b[1:]
+	}
+	typ, b, ok := fieldAfter(b, `,"type":"`)
+	if !ok {
+		return false, false
+	}
+	cat, _, ok := fieldAfter(b, `,"category":"`)
+	if !ok {
+		return false, false
+	}
+	for i := range m.terms {
+		t := &m.terms[i]
+		if !t.plain {
+			continue
+		}
+		v := typ
+		switch t.Field {
+		case audit.FieldCategory:
+			v = cat
+		case audit.FieldCountry:
+			continue
+		}
+		if !slices.ContainsFunc(t.values, func(w string) bool {
+			return string(v) == w || t.Field == audit.FieldTypePrefix && bytes.HasPrefix(v, []byte(w))
+		}) {
+			return false, true
+		}
+	}
+	return true, true
+}
+
+// fieldAfter reads the JSON string that b starts with after key (which
+// ends with its opening quote), and what follows it; ok is false if b
+// does not start so or the string has an escape.
+func fieldAfter(b []byte, key string) (v, rest []byte, ok bool) {
+	if !bytes.HasPrefix(b, []byte(key)) {
+		return nil, b, false
+	}
+	b = b[len(key):]
+	end := bytes.IndexByte(b, '"')
+	if end < 0 || bytes.IndexByte(b[:end], '\\') >= 0 {
+		return nil, b, false
+	}
+	return b[:end], b[end+1:], true
 }
 
 // confirm tests an event's canonical bytes exactly. The fields other than
@@ -454,13 +518,20 @@ func literalValue(v string) bool {
 // is its JSON string decoded, which holds a plain value only as those
 // bytes unless it has a \u escape, a literal one unless it has any
 // escape: bytes with one may match.
-func (m *matcher) fieldsMay(data []byte) bool {
+func (m *matcher) fieldsMay(data []byte) bool { return m.fieldsMaySkip(data, false) }
+
+// fieldsMaySkip is fieldsMay, leaving out the terms headMay tested when
+// head.
+func (m *matcher) fieldsMaySkip(data []byte, head bool) bool {
 	esc := bytes.IndexByte(data, '\\') >= 0
 	if esc && bytes.Contains(data, []byte(`\u`)) {
 		return true
 	}
 	for i := range m.terms {
 		t := &m.terms[i]
+		if head && t.plain && t.Field != audit.FieldCountry {
+			continue
+		}
 		if (t.plain || t.literal && !esc) && !slices.ContainsFunc(t.values, func(v string) bool { return bytes.Contains(data, []byte(v)) }) {
 			return false
 		}

@@ -371,13 +371,17 @@ func (w *walker) run(j *pageJob) {
 			continue
 		}
 		e := j.events[i]
-		if !w.m.empty && !w.m.mayHold(e, &j.low) {
+		at := 0
+		if j.at != nil {
+			at = j.at[i]
+		}
+		if !w.m.empty && !w.m.mayHold(e, at, &j.low) {
 			continue
 		}
 		data := e
 		if j.at != nil {
 			start := len(j.out)
-			j.out = appendWithSeq(j.out, e, j.at[i], seq)
+			j.out = appendWithSeq(j.out, e, at, seq)
 			data = j.out[start:]
 		}
 		if !w.m.empty {
