@@ -44,6 +44,9 @@ type term struct {
 	plain    bool     // a positive set term whose values are all plain (fieldsMay)
 	literal  bool     // a positive actor or target term whose values are all literal (fieldsMay)
 	alts     []uint64 // their keys: a matching event has one of them in its filter
+	// ids, once idsLooked: hasID's
+	ids       []uint32
+	idsLooked bool
 	// known caches valueMatches of the summaries' interned values
 	// (strTable index): 0 not tested yet, 1 matches, 2 does not.
 	known []byte
@@ -364,6 +367,80 @@ func (t *term) summaryMay(s, dict *summary, words int) bool {
 	return t.filterMay(s.filter, words)
 }
 
+// pageMasks returns, for each set term (setKind), a bitset over the
+// block's sorted set (dict's) of the values that match its positive form,
+// in masks (reused): pageMay tests a page's sets with them.
+func (m *matcher) pageMasks(dict *summary, masks [][]byte) [][]byte {
+	masks = slices.Grow(masks[:0], len(m.terms))[:len(m.terms)]
+	for i := range m.terms {
+		t := &m.terms[i]
+		kind := t.setKind()
+		if kind < 0 {
+			continue
+		}
+		set := [3][]string{dict.types, dict.categories, dict.countries}[kind]
+		mask := slices.Grow(masks[i][:0], (len(set)+7)/8)[:(len(set)+7)/8]
+		clear(mask)
+		for j, v := range set {
+			if t.valueMatches(v) {
+				mask[j/8] |= 1 << (j % 8)
+			}
+		}
+		masks[i] = mask
+	}
+	return masks
+}
+
+// pageMay is mayMatch of a page's summary s, with its block's pageMasks.
+func (m *matcher) pageMay(s *summary, masks [][]byte, words int) bool {
+	for i := range m.terms {
+		t := &m.terms[i]
+		kind := t.setKind()
+		if kind < 0 {
+			if !t.summaryMay(s, nil, words) {
+				return false
+			}
+			continue
+		}
+		bits, mask := s.bits[kind], masks[i]
+		all, any := true, false
+		for b := range bits {
+			any = any || bits[b]&mask[b] != 0
+			all = all && bits[b]&^mask[b] == 0
+		}
+		if !t.decide(all, any) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasID reports whether a positive type, category or country term (not
+// a prefix) has a value among the interned ids (a block summary's set):
+// its values' ids are looked up once, and a value not interned is in no
+// set of a block of the walk's view (a block's values are interned
+// before it is in a view).
+func (t *term) hasID(ids []uint32, tab *strTable) bool {
+	if !t.idsLooked {
+		t.idsLooked = true
+		tab.mu.RLock()
+		for _, v := range t.values {
+			if id, ok := tab.ids[v]; ok {
+				t.ids = append(t.ids, id)
+			}
+		}
+		tab.mu.RUnlock()
+	}
+	for _, id := range ids {
+		for _, w := range t.ids {
+			if id == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // mayMatchBlock tests a block's summary (summary.go) as mayMatch tests
 // its header's: no event of a block it is false for matches.
 func (m *matcher) mayMatchBlock(s *blockSum, tab *strTable) bool {
@@ -376,7 +453,9 @@ func (m *matcher) mayMatchBlock(s *blockSum, tab *strTable) bool {
 		case audit.FieldReceived:
 			ok = t.rangeMay(s.minRec, s.maxRec)
 		default:
-			if kind := t.setKind(); kind >= 0 {
+			if kind := t.setKind(); kind >= 0 && !t.Negate && t.Field != audit.FieldTypePrefix {
+				ok = t.hasID(s.sets[kind], tab)
+			} else if kind >= 0 {
 				all, any := true, false
 				for _, id := range s.sets[kind] {
 					p := t.idMatches(id, tab)

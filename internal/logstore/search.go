@@ -96,6 +96,7 @@ type walker struct {
 	pages  int  // pages handed to fn
 	rows   int  // rows of those pages
 	helper *pageHelper
+	masks  [][]byte // matcher.pageMasks of the block walked
 }
 
 // skipSummaries, set by benchmarks, tests each block's summary only
@@ -214,6 +215,7 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 	// The pages that may match on their summaries, in walk order.
 	cand := w.rb.cand[:0]
 	defer func() { w.rb.cand = cand[:0] }()
+	w.masks = w.m.pageMasks(&h.sum, w.masks)
 	for k := range h.pages {
 		p := k
 		if desc {
@@ -221,7 +223,7 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 		}
 		pi := &h.pages[p]
 		first, last := pi.first, pi.first+int64(pi.n)-1
-		if last < lo || first > hi || !w.m.mayMatch(&pi.sum, &h.sum, h.wordKeys(false)) {
+		if last < lo || first > hi || !w.m.pageMay(&pi.sum, w.masks, h.wordKeys(false)) {
 			continue
 		}
 		cand = append(cand, p)
