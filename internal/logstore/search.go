@@ -432,13 +432,13 @@ func (w *walker) page(j *pageJob) error {
 	return err
 }
 
-// needsMany reports whether the rows still wanted look like two pages or
-// more at the rate the pages so far gave them: then decoding pages on
-// another core shortens the walk, and wastes at most the page it is
-// decoding when the walk ends.
+// needsMany reports whether the rows still wanted look like three pages
+// or more at the rate the pages so far gave them: then decoding pages on
+// another core shortens the walk by more than the page it may decode in
+// vain when the walk ends.
 func (w *walker) needsMany() bool {
 	left := w.limit - w.n
-	return left > 0 && left*w.pages >= 2*max(w.rows, 1)
+	return left > 0 && left*w.pages >= 3*max(w.rows, 1)
 }
 
 // flush hands the queued pages of a helped walk to fn.
@@ -458,8 +458,9 @@ func (w *walker) flush() error {
 // its pages in order, up to helpAhead ahead of the one it hands to fn
 // next; the walk and the helper each run the oldest queued page not yet
 // taken, and the walk hands them to fn in order. The helper takes no page
-// once the rows of those run and not yet handed reach what the walk still
-// wants, so a walk runs at most one page more than it needs.
+// once the rows of those run and not yet handed, and those expected of the
+// pages running (at the walk's rate so far), reach what the walk still
+// wants, so that a walk seldom runs a page it does not need.
 type pageHelper struct {
 	w     *walker
 	mu    sync.Mutex
@@ -467,6 +468,9 @@ type pageHelper struct {
 	queue []*pageJob // queued, not yet handed to fn, in walk order
 	ready int        // rows of the queued pages run
 	want  int        // rows the walk still wants
+	// running pages count for rate rows each (the walk's rate so far)
+	running int
+	rate    float64
 	stop  bool
 	done  sync.WaitGroup
 }
@@ -480,7 +484,7 @@ var helpedWalks atomic.Int64
 
 func (w *walker) startHelper() {
 	helpedWalks.Add(1)
-	h := &pageHelper{w: w, want: w.limit - w.n}
+	h := &pageHelper{w: w, want: w.limit - w.n, rate: float64(w.rows) / float64(w.pages)}
 	h.cond.L = &h.mu
 	w.helper = h
 	h.done.Add(1)
@@ -508,12 +512,13 @@ func (w *walker) stopHelper() {
 // take returns the oldest queued page not yet taken, marked running, or
 // nil. h.mu is held.
 func (h *pageHelper) take(helper bool) *pageJob {
-	if helper && h.ready >= h.want {
+	if helper && float64(h.ready)+h.rate*float64(h.running) >= float64(h.want) {
 		return nil
 	}
 	for _, j := range h.queue {
 		if j.state == jobQueued {
 			j.state = jobRunning
+			h.running++
 			return j
 		}
 	}
@@ -523,6 +528,7 @@ func (h *pageHelper) take(helper bool) *pageJob {
 // ran marks j run. h.mu is held.
 func (h *pageHelper) ran(j *pageJob) {
 	j.state = jobDone
+	h.running--
 	h.ready += len(j.rows)
 	h.cond.Broadcast()
 }
@@ -584,6 +590,7 @@ func (h *pageHelper) next() error {
 	err := h.w.hand(head)
 	h.mu.Lock()
 	h.want = h.w.limit - h.w.n
+	h.rate = float64(h.w.rows) / float64(h.w.pages)
 	h.cond.Broadcast()
 	h.mu.Unlock()
 	h.w.release(head)
