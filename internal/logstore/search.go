@@ -471,8 +471,8 @@ type pageHelper struct {
 	// running pages count for rate rows each (the walk's rate so far)
 	running int
 	rate    float64
-	stop  bool
-	done  sync.WaitGroup
+	stop    bool
+	done    sync.WaitGroup
 }
 
 // helpAhead is how many pages a helped walk queues past the one it hands
