@@ -21,25 +21,7 @@ import (
 // ascending. Pages of 4 events make a rare type's first page a walk of
 // many pages.
 func TestHelpedWalks(t *testing.T) {
-	old, err := Open(copyFixture(t, filepath.Join("testdata", "v1store")), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer old.Close()
-	events := fixtureEvents(t, old)
-	s, err := Open(t.TempDir(), Options{BlockEvents: 64, PageEvents: 4, ManualSeal: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var imported []Imported
-	for seq, data := range events {
-		imported = append(imported, Imported{Seq: int64(seq), Data: data, Hash: sha256.Sum256(data)})
-	}
-	if err := s.Import(context.Background(), "bench", imported); err != nil {
-		t.Fatal(err)
-	}
-	sealCurrent(t, s)
+	s, events := fixtureCopy(t, Options{BlockEvents: 64, PageEvents: 4, ManualSeal: true})
 	qs := []string{"alice", "-type:repo.create", "type:billing.*", "country:FR"}
 	seen := map[string]bool{}
 	for _, data := range events {
@@ -94,4 +76,30 @@ func TestHelpedWalks(t *testing.T) {
 	if helpedWalks.Load() == helped {
 		t.Fatal("no walk used a helper")
 	}
+}
+
+// fixtureCopy returns a store opened with opts holding the events of the
+// format 1 fixture (testdata/v1store) in org bench, sealed, and the events.
+func fixtureCopy(t *testing.T, opts Options) (*Store, [][]byte) {
+	t.Helper()
+	old, err := Open(copyFixture(t, filepath.Join("testdata", "v1store")), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	events := fixtureEvents(t, old)
+	s, err := Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var imported []Imported
+	for seq, data := range events {
+		imported = append(imported, Imported{Seq: int64(seq), Data: data, Hash: sha256.Sum256(data)})
+	}
+	if err := s.Import(context.Background(), "bench", imported); err != nil {
+		t.Fatal(err)
+	}
+	sealCurrent(t, s)
+	return s, events
 }
