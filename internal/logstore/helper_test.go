@@ -22,6 +22,10 @@ import (
 // many pages.
 func TestHelpedWalks(t *testing.T) {
 	s, events := fixtureCopy(t, Options{BlockEvents: 64, PageEvents: 4, ManualSeal: true})
+	// The newest events in the tail: an ascending walk hands them after
+	// the pages a helper holds.
+	tail := len(events) / 2
+	s2, _ := fixtureCopy(t, Options{BlockEvents: 64, PageEvents: 4, ManualSeal: true}, tail)
 	qs := []string{"alice", "-type:repo.create", "type:billing.*", "country:FR"}
 	seen := map[string]bool{}
 	for _, data := range events {
@@ -42,10 +46,11 @@ func TestHelpedWalks(t *testing.T) {
 		want := exact(t, events, f)
 		for _, limit := range []int{1, 5, 20, 50} {
 			for _, order := range []audit.Order{audit.Desc, audit.Asc} {
-				var pages [2]audit.Page
-				for i, par := range []bool{false, true} {
-					parallelPages = par
-					if pages[i], err = s.Query(context.Background(), "bench", audit.Query{Filter: f, Order: order, Before: -1, After: -1, Limit: limit}); err != nil {
+				var pages [4]audit.Page
+				for i := range pages {
+					parallelPages = i%2 == 1
+					st := []*Store{s, s2}[i/2]
+					if pages[i], err = st.Query(context.Background(), "bench", audit.Query{Filter: f, Order: order, Before: -1, After: -1, Limit: limit}); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -62,11 +67,11 @@ func TestHelpedWalks(t *testing.T) {
 				exp = exp[:min(limit, len(exp))]
 				for i, p := range pages {
 					if !slices.Equal(p.Seqs, exp) || p.More != more {
-						t.Fatalf("%q, %d %v, helper %v: %v (more %v), want %v (more %v)", q, limit, order, i == 1, p.Seqs, p.More, exp, more)
+						t.Fatalf("%q, %d %v, helper %v, tail %v: %v (more %v), want %v (more %v)", q, limit, order, i%2 == 1, i >= 2, p.Seqs, p.More, exp, more)
 					}
 					for k, seq := range p.Seqs {
 						if string(p.Events[k]) != string(events[seq]) {
-							t.Fatalf("%q, helper %v: seq %d gives other bytes", q, i == 1, seq)
+							t.Fatalf("%q, helper %v, tail %v: seq %d gives other bytes", q, i%2 == 1, i >= 2, seq)
 						}
 					}
 				}
@@ -79,8 +84,9 @@ func TestHelpedWalks(t *testing.T) {
 }
 
 // fixtureCopy returns a store opened with opts holding the events of the
-// format 1 fixture (testdata/v1store) in org bench, sealed, and the events.
-func fixtureCopy(t *testing.T, opts Options) (*Store, [][]byte) {
+// format 1 fixture (testdata/v1store) in org bench, sealed (or, given
+// sealed, that many sealed and the others in the tail), and the events.
+func fixtureCopy(t *testing.T, opts Options, sealed ...int) (*Store, [][]byte) {
 	t.Helper()
 	old, err := Open(copyFixture(t, filepath.Join("testdata", "v1store")), Options{})
 	if err != nil {
@@ -97,9 +103,18 @@ func fixtureCopy(t *testing.T, opts Options) (*Store, [][]byte) {
 	for seq, data := range events {
 		imported = append(imported, Imported{Seq: int64(seq), Data: data, Hash: sha256.Sum256(data)})
 	}
-	if err := s.Import(context.Background(), "bench", imported); err != nil {
+	n := len(imported)
+	if len(sealed) > 0 {
+		n = sealed[0]
+	}
+	if err := s.Import(context.Background(), "bench", imported[:n]); err != nil {
 		t.Fatal(err)
 	}
 	sealCurrent(t, s)
+	if n < len(imported) {
+		if err := s.Import(context.Background(), "bench", imported[n:]); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return s, events
 }

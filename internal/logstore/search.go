@@ -176,6 +176,10 @@ func (w *walker) asc(lo, hi int64) error {
 			return err
 		}
 	}
+	// The blocks' pages a helper still holds go first.
+	if err := w.flush(); err != nil {
+		return err
+	}
 	for seq := max(lo, w.v.sealed); seq <= hi; seq++ {
 		if err := w.tailEvent(seq); err != nil {
 			return err
