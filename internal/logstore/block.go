@@ -514,15 +514,13 @@ func putSeqs(content []byte, p *pageInfo, buf []byte) ([]byte, error) {
 	var num [20]byte
 	for seq := p.first; len(r.b) > 0 && r.err == nil; seq++ {
 		e := r.bytes()
-		at := bytes.Index(e, seqKey) + len(seqKey)
-		if at < len(seqKey) || at >= len(e) || isDigit(e[at]) {
+		at, ok := seqPlace(e)
+		if !ok {
 			return out, fmt.Errorf("an event of the page has no place for its seq")
 		}
 		digits := strconv.AppendInt(num[:0], seq, 10)
 		out = binary.AppendUvarint(out, uint64(len(e)+len(digits)))
-		out = append(out, e[:at]...)
-		out = append(out, digits...)
-		out = append(out, e[at:]...)
+		out = appendWithSeq(out, e, at, seq)
 	}
 	return out, r.err
 }

@@ -241,11 +241,9 @@ func (f *blockFiles) pagesOf(b *blockRef, h *blockHeader) ([]byte, error) {
 // each page may be read and decoded over the one before. A readBufs is
 // used by one walk at a time.
 type readBufs struct {
-	pages  []byte   // a whole block's pages, as read
-	comp   []byte   // one page, as read
-	page   []byte   // a decoded page
-	events [][]byte // the decoded page's events, slices of page
-	cand   []int    // the pages of a block the walk reads
+	pages []byte     // a whole block's pages, as read
+	jobs  []*pageJob // pages' buffers (search.go), free
+	cand  []int      // the pages of a block the walk reads
 }
 
 // maxKeptRead is the largest buffer a readBufs keeps: one grown for a
@@ -265,29 +263,6 @@ func (f *blockFiles) pagesInto(b *blockRef, h *blockHeader, rb *readBufs) ([]byt
 	pages, err := f.readInto(b, h.pages[0].off, b.size-h.pages[0].off, rb.pages)
 	rb.pages = keepRead(pages, 1)
 	return pages, err
-}
-
-// pageBufs is pageInto with rb's buffers: the events are valid until rb's
-// next use.
-func (f *blockFiles) pageBufs(b *blockRef, h *blockHeader, p int, pages []byte, rb *readBufs) ([][]byte, error) {
-	pi := &h.pages[p]
-	var comp []byte
-	if pages != nil {
-		start := pi.off - h.pages[0].off
-		comp = pages[start : start+pi.size]
-	} else {
-		var err error
-		if comp, err = f.readInto(b, pi.off, pi.size, rb.comp); err != nil {
-			return nil, err
-		}
-		rb.comp = keepRead(comp, 1)
-	}
-	events, page, err := decodePageInto(comp, h.version, pi, rb.page, rb.events[:0])
-	rb.page, rb.events = keepRead(page, 1), keepRead(events, 24)
-	if err != nil {
-		return nil, damaged(b, fmt.Errorf("page %d (seqs %d…%d): %w", p, pi.first, pi.first+int64(pi.n)-1, err))
-	}
-	return events, nil
 }
 
 // ids reads the block's id section.

@@ -26,6 +26,9 @@ type matcher struct {
 	// plain (plainValue), or an actor or target term's all literal
 	// (literalValue), so an event's bytes hold one of them (fieldsMay).
 	plain bool
+	// head: a positive type, type prefix or category term's values are
+	// all plain (headMay).
+	head bool
 }
 
 type term struct {
@@ -41,6 +44,9 @@ type term struct {
 	plain    bool     // a positive set term whose values are all plain (fieldsMay)
 	literal  bool     // a positive actor or target term whose values are all literal (fieldsMay)
 	alts     []uint64 // their keys: a matching event has one of them in its filter
+	// ids, once idsLooked: hasID's
+	ids       []uint32
+	idsLooked bool
 	// known caches valueMatches of the summaries' interned values
 	// (strTable index): 0 not tested yet, 1 matches, 2 does not.
 	known []byte
@@ -90,6 +96,7 @@ func compile(f audit.Filter) *matcher {
 			c.literal = (t.Field == audit.FieldActor || t.Field == audit.FieldTarget) && !t.Negate && len(c.values) > 0 &&
 				!slices.ContainsFunc(c.values, func(v string) bool { return !literalValue(v) })
 			m.plain = m.plain || c.plain || c.literal
+			m.head = m.head || c.plain && t.Field != audit.FieldCountry
 			if kind, ok := fieldKey[t.Field]; ok {
 				for _, v := range c.values {
 					c.alts = append(c.alts, keyHash(kind, v))
@@ -107,6 +114,96 @@ func compile(f audit.Filter) *matcher {
 		m.terms = append(m.terms, c)
 	}
 	return m
+}
+
+// mayHold runs the byte tests of an event (headMay, fieldsMay, textMay;
+// low is textMay's buffer): false only if it cannot match. at is where
+// its seq's digits are (seqPlace) in a version 3 page, or 0. The tests
+// hold for the bytes without the seq's digits too: no term tests the
+// seq, and removing its digits changes no other field.
+func (m *matcher) mayHold(data []byte, at int, low *[]byte) bool {
+	head := false
+	if m.head && at > 0 {
+		may, ok := m.headMay(data[at:])
+		if ok && !may {
+			return false
+		}
+		head = ok
+	}
+	if m.plain && !m.fieldsMaySkip(data, head) {
+		return false
+	}
+	return !m.text || m.textMay(data, low)
+}
+
+// headMay tests the plain type, type prefix and category terms on the
+// values that follow an event's seq (b, from its digits' place): the
+// canonical encoding writes `,"type":"T","category":"C"` there, and a
+// value with no escape is its bytes. ok is false when the bytes are not
+// so (the other tests decide).
+func (m *matcher) headMay(b []byte) (may, ok bool) {
+	for len(b) > 0 && isDigit(b[0]) {
+		b = b[1:]
+	}
+	typ, b, ok := fieldAfter(b, `,"type":"`)
+	if !ok {
+		return false, false
+	}
+	cat, _, ok := fieldAfter(b, `,"category":"`)
+	if !ok {
+		return false, false
+	}
+	for i := range m.terms {
+		t := &m.terms[i]
+		if !t.plain {
+			continue
+		}
+		v := typ
+		switch t.Field {
+		case audit.FieldCategory:
+			v = cat
+		case audit.FieldCountry:
+			continue
+		}
+		if !slices.ContainsFunc(t.values, func(w string) bool {
+			return string(v) == w || t.Field == audit.FieldTypePrefix && bytes.HasPrefix(v, []byte(w))
+		}) {
+			return false, true
+		}
+	}
+	return true, true
+}
+
+// fieldAfter reads the JSON string that b starts with after key (which
+// ends with its opening quote), and what follows it; ok is false if b
+// does not start so or the string has an escape.
+func fieldAfter(b []byte, key string) (v, rest []byte, ok bool) {
+	if !bytes.HasPrefix(b, []byte(key)) {
+		return nil, b, false
+	}
+	b = b[len(key):]
+	end := bytes.IndexByte(b, '"')
+	if end < 0 || bytes.IndexByte(b[:end], '\\') >= 0 {
+		return nil, b, false
+	}
+	return b[:end], b[end+1:], true
+}
+
+// confirm tests an event's canonical bytes exactly. The fields other than
+// the words are read first: an event that fails on them costs no
+// tokenizing of its text.
+func (m *matcher) confirm(data []byte) (bool, error) {
+	d, err := scanFields(data)
+	if err != nil || !m.matchFields(d) {
+		return false, err
+	}
+	if !m.words {
+		return true, nil
+	}
+	if d, err = scanDoc(data); err != nil {
+		return false, err
+	}
+	return m.match(d), nil
 }
 
 // match reports whether d satisfies every term.
@@ -270,6 +367,80 @@ func (t *term) summaryMay(s, dict *summary, words int) bool {
 	return t.filterMay(s.filter, words)
 }
 
+// pageMasks returns, for each set term (setKind), a bitset over the
+// block's sorted set (dict's) of the values that match its positive form,
+// in masks (reused): pageMay tests a page's sets with them.
+func (m *matcher) pageMasks(dict *summary, masks [][]byte) [][]byte {
+	masks = slices.Grow(masks[:0], len(m.terms))[:len(m.terms)]
+	for i := range m.terms {
+		t := &m.terms[i]
+		kind := t.setKind()
+		if kind < 0 {
+			continue
+		}
+		set := [3][]string{dict.types, dict.categories, dict.countries}[kind]
+		mask := slices.Grow(masks[i][:0], (len(set)+7)/8)[:(len(set)+7)/8]
+		clear(mask)
+		for j, v := range set {
+			if t.valueMatches(v) {
+				mask[j/8] |= 1 << (j % 8)
+			}
+		}
+		masks[i] = mask
+	}
+	return masks
+}
+
+// pageMay is mayMatch of a page's summary s, with its block's pageMasks.
+func (m *matcher) pageMay(s *summary, masks [][]byte, words int) bool {
+	for i := range m.terms {
+		t := &m.terms[i]
+		kind := t.setKind()
+		if kind < 0 {
+			if !t.summaryMay(s, nil, words) {
+				return false
+			}
+			continue
+		}
+		bits, mask := s.bits[kind], masks[i]
+		all, any := true, false
+		for b := range bits {
+			any = any || bits[b]&mask[b] != 0
+			all = all && bits[b]&^mask[b] == 0
+		}
+		if !t.decide(all, any) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasID reports whether a positive type, category or country term (not
+// a prefix) has a value among the interned ids (a block summary's set):
+// its values' ids are looked up once, and a value not interned is in no
+// set of a block of the walk's view (a block's values are interned
+// before it is in a view).
+func (t *term) hasID(ids []uint32, tab *strTable) bool {
+	if !t.idsLooked {
+		t.idsLooked = true
+		tab.mu.RLock()
+		for _, v := range t.values {
+			if id, ok := tab.ids[v]; ok {
+				t.ids = append(t.ids, id)
+			}
+		}
+		tab.mu.RUnlock()
+	}
+	for _, id := range ids {
+		for _, w := range t.ids {
+			if id == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // mayMatchBlock tests a block's summary (summary.go) as mayMatch tests
 // its header's: no event of a block it is false for matches.
 func (m *matcher) mayMatchBlock(s *blockSum, tab *strTable) bool {
@@ -282,7 +453,9 @@ func (m *matcher) mayMatchBlock(s *blockSum, tab *strTable) bool {
 		case audit.FieldReceived:
 			ok = t.rangeMay(s.minRec, s.maxRec)
 		default:
-			if kind := t.setKind(); kind >= 0 {
+			if kind := t.setKind(); kind >= 0 && !t.Negate && t.Field != audit.FieldTypePrefix {
+				ok = t.hasID(s.sets[kind], tab)
+			} else if kind >= 0 {
 				all, any := true, false
 				for _, id := range s.sets[kind] {
 					p := t.idMatches(id, tab)
@@ -424,13 +597,20 @@ func literalValue(v string) bool {
 // is its JSON string decoded, which holds a plain value only as those
 // bytes unless it has a \u escape, a literal one unless it has any
 // escape: bytes with one may match.
-func (m *matcher) fieldsMay(data []byte) bool {
+func (m *matcher) fieldsMay(data []byte) bool { return m.fieldsMaySkip(data, false) }
+
+// fieldsMaySkip is fieldsMay, leaving out the terms headMay tested when
+// head.
+func (m *matcher) fieldsMaySkip(data []byte, head bool) bool {
 	esc := bytes.IndexByte(data, '\\') >= 0
 	if esc && bytes.Contains(data, []byte(`\u`)) {
 		return true
 	}
 	for i := range m.terms {
 		t := &m.terms[i]
+		if head && t.plain && t.Field != audit.FieldCountry {
+			continue
+		}
 		if (t.plain || t.literal && !esc) && !slices.ContainsFunc(t.values, func(v string) bool { return bytes.Contains(data, []byte(v)) }) {
 			return false
 		}

@@ -4,8 +4,6 @@ package logstore
 
 import (
 	"context"
-	"crypto/sha256"
-	"path/filepath"
 	"testing"
 
 	"github.com/trailaudit/trail/internal/audit"
@@ -15,25 +13,7 @@ import (
 // event's bytes, in order, while reading into the same buffers (no
 // allocation per block or page; fn's data is valid only during the call).
 func TestScanReusesBuffers(t *testing.T) {
-	old, err := Open(copyFixture(t, filepath.Join("testdata", "v1store")), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer old.Close()
-	events := fixtureEvents(t, old)
-	s, err := Open(t.TempDir(), Options{BlockEvents: 32, PageEvents: 8, ManualSeal: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var imported []Imported
-	for seq, data := range events {
-		imported = append(imported, Imported{Seq: int64(seq), Data: data, Hash: sha256.Sum256(data)})
-	}
-	if err := s.Import(context.Background(), "bench", imported); err != nil {
-		t.Fatal(err)
-	}
-	sealCurrent(t, s)
+	s, events := fixtureCopy(t, Options{BlockEvents: 32, PageEvents: 8, ManualSeal: true})
 	ctx := context.Background()
 	n := int64(len(events))
 	// From 0 (whole blocks read at once) and from inside a block (its

@@ -5,7 +5,11 @@ package logstore
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/trailaudit/trail/internal/audit"
 )
@@ -23,18 +27,24 @@ func (s *Store) Query(ctx context.Context, org string, q audit.Query) (audit.Pag
 func (s *Store) Scan(ctx context.Context, org string, from, to int64, f audit.Filter, fn func(int64, []byte) error) error {
 	rb := new(readBufs)
 	rows := func(ctx context.Context, org string, q audit.Query, fn func(int64, []byte) error) (int, error) {
-		return s.walk(ctx, org, q, rb, fn)
+		return s.walk(ctx, org, q, rb, false, fn)
 	}
 	return audit.ScanChunks(ctx, rows, org, from, to, f, fn)
 }
 
 // each is the engine's audit.RowsFunc.
 func (s *Store) each(ctx context.Context, org string, q audit.Query, fn func(seq int64, data []byte) error) (int, error) {
-	return s.walk(ctx, org, q, new(readBufs), fn)
+	rb := walkBufs.Get().(*readBufs)
+	defer walkBufs.Put(rb)
+	return s.walk(ctx, org, q, rb, true, fn)
 }
 
-// walk is each reading into rb.
-func (s *Store) walk(ctx context.Context, org string, q audit.Query, rb *readBufs, fn func(seq int64, data []byte) error) (int, error) {
+// walkBufs are the read buffers of Query's walks.
+var walkBufs = sync.Pool{New: func() any { return new(readBufs) }}
+
+// walk is each reading into rb; helper tells whether it may run pages on
+// another goroutine (pageHelper).
+func (s *Store) walk(ctx context.Context, org string, q audit.Query, rb *readBufs, helper bool, fn func(seq int64, data []byte) error) (int, error) {
 	o := s.org(org)
 	if o == nil {
 		return 0, nil
@@ -48,15 +58,20 @@ func (s *Store) walk(ctx context.Context, org string, q audit.Query, rb *readBuf
 	if q.Before >= 0 {
 		hi = min(hi, q.Before-1)
 	}
-	w := walker{s: s, v: &v, m: compile(q.Filter), fn: fn, ctx: ctx, limit: q.Limit + 1, rb: rb}
+	w := walker{s: s, v: &v, m: compile(q.Filter), fn: fn, ctx: ctx, limit: q.Limit + 1, rb: rb,
+		may: helper && parallelPages && !q.Filter.Empty() && runtime.GOMAXPROCS(0) > 1}
 	if lo > hi || w.m.none {
 		return 0, nil
 	}
+	defer w.stopHelper()
 	var err error
 	if q.Order == audit.Asc {
 		err = w.asc(lo, hi)
 	} else {
 		err = w.desc(lo, hi)
+	}
+	if err == nil {
+		err = w.flush()
 	}
 	if err == audit.ErrStop || err == errDone {
 		err = nil
@@ -74,7 +89,14 @@ type walker struct {
 	n     int // rows given to fn
 	limit int
 	rb    *readBufs // reused: fn's data is valid only during the call
-	low   []byte    // an event lower-cased (matcher.textMay), reused
+	// Pages (pages.go): run and handed to fn one by one, or, once a walk
+	// has shown it needs many pages (may), by this goroutine and a helper
+	// on another core.
+	may    bool // the walk may use a helper (Query, not Scan)
+	pages  int  // pages handed to fn
+	rows   int  // rows of those pages
+	helper *pageHelper
+	masks  [][]byte // matcher.pageMasks of the block walked
 }
 
 // skipSummaries, set by benchmarks, tests each block's summary only
@@ -88,17 +110,17 @@ func (stop) Error() string { return "done" }
 
 var errDone error = stop{}
 
-// visit tests one event and hands it to fn.
+// visit tests a tail event by its doc d (nil for an empty filter) and
+// hands it to fn.
 func (w *walker) visit(seq int64, data []byte, d *doc) error {
-	if !w.m.empty {
-		ok, err := w.matches(data, d)
-		if err != nil {
-			return internalErr("%s seq %d: %v", w.v.o.name, seq, err)
-		}
-		if !ok {
-			return nil
-		}
+	if !w.m.empty && !w.m.match(d) {
+		return nil
 	}
+	return w.give(seq, data)
+}
+
+// give hands a matching event to fn.
+func (w *walker) give(seq int64, data []byte) error {
 	w.n++
 	if err := w.fn(seq, data); err != nil {
 		return err
@@ -107,32 +129,6 @@ func (w *walker) visit(seq int64, data []byte, d *doc) error {
 		return errDone
 	}
 	return nil
-}
-
-// matches tests an event (d: its doc, or nil to read it from data). The
-// fields other than the words are read first: an event that fails on them
-// costs no tokenizing of its text.
-func (w *walker) matches(data []byte, d *doc) (bool, error) {
-	if d != nil {
-		return w.m.match(d), nil
-	}
-	if w.m.plain && !w.m.fieldsMay(data) {
-		return false, nil
-	}
-	if w.m.text && !w.m.textMay(data, &w.low) {
-		return false, nil
-	}
-	d, err := scanFields(data)
-	if err != nil || !w.m.matchFields(d) {
-		return false, err
-	}
-	if !w.m.words {
-		return true, nil
-	}
-	if d, err = scanDoc(data); err != nil {
-		return false, err
-	}
-	return w.m.match(d), nil
 }
 
 func (w *walker) tailEvent(seq int64) error {
@@ -180,6 +176,10 @@ func (w *walker) asc(lo, hi int64) error {
 			return err
 		}
 	}
+	// The blocks' pages a helper still holds go first.
+	if err := w.flush(); err != nil {
+		return err
+	}
 	for seq := max(lo, w.v.sealed); seq <= hi; seq++ {
 		if err := w.tailEvent(seq); err != nil {
 			return err
@@ -219,6 +219,7 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 	// The pages that may match on their summaries, in walk order.
 	cand := w.rb.cand[:0]
 	defer func() { w.rb.cand = cand[:0] }()
+	w.masks = w.m.pageMasks(&h.sum, w.masks)
 	for k := range h.pages {
 		p := k
 		if desc {
@@ -226,7 +227,7 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 		}
 		pi := &h.pages[p]
 		first, last := pi.first, pi.first+int64(pi.n)-1
-		if last < lo || first > hi || !w.m.mayMatch(&pi.sum, &h.sum, h.wordKeys(false)) {
+		if last < lo || first > hi || !w.m.pageMay(&pi.sum, w.masks, h.wordKeys(false)) {
 			continue
 		}
 		cand = append(cand, p)
@@ -264,26 +265,340 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 		cand = slices.DeleteFunc(cand, func(p int) bool { return !ps.has(p) })
 	}
 	for _, p := range cand {
-		pi := &h.pages[p]
-		events, err := w.s.blocks.pageBufs(b, h, p, pages, w.rb)
-		if err != nil {
+		j := w.job()
+		j.b, j.h, j.p, j.pages, j.cols, j.lo, j.hi, j.desc = b, h, p, pages, cols, lo, hi, desc
+		j.max = w.limit - w.n
+		if err := w.page(j); err != nil {
 			return err
-		}
-		for j := range events {
-			i := j
-			if desc {
-				i = len(events) - 1 - j
-			}
-			seq := pi.first + int64(i)
-			if seq < lo || seq > hi || cols != nil && !cols.event(int(seq-h.first)) {
-				continue
-			}
-			if err := w.visit(seq, events[i], nil); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
+}
+
+// pageJob is a page of a walk: decoded, its events in the walk's range
+// tested, and the bytes of those that match kept (in walk order) for the
+// walk to hand to fn. Its buffers are reused (readBufs.jobs).
+type pageJob struct {
+	b      *blockRef
+	h      *blockHeader
+	p      int
+	pages  []byte // the block's pages when read whole, or nil
+	cols   *colFilter
+	lo, hi int64
+	desc   bool
+	max    int // rows the walk may still take: the page stops there
+	state  int // in a helped walk: jobQueued, jobRunning, jobDone (pageHelper.mu)
+
+	rows    []pageRow
+	err     error // after the rows
+	panic   any   // a panic of the helper running it
+	comp    []byte
+	content []byte   // the page decompressed
+	out     []byte   // the rows' bytes
+	events  [][]byte // the events of content
+	at      []int    // version 3: where their seqs' digits go
+	low     []byte   // matcher.textMay's
+}
+
+type pageRow struct {
+	seq  int64
+	data []byte
+}
+
+const (
+	jobQueued = iota
+	jobRunning
+	jobDone
+)
+
+// parallelPages lets walks use a helper (benchmarks turn it off).
+var parallelPages = true
+
+// job returns a pageJob to fill, reused from rb.
+func (w *walker) job() *pageJob {
+	if n := len(w.rb.jobs); n > 0 {
+		j := w.rb.jobs[n-1]
+		w.rb.jobs = w.rb.jobs[:n-1]
+		return j
+	}
+	return new(pageJob)
+}
+
+// release gives j back to rb, keeping its buffers unless too big.
+func (w *walker) release(j *pageJob) {
+	j.b, j.h, j.pages, j.cols, j.err, j.panic, j.state = nil, nil, nil, nil, nil, nil, jobQueued
+	clear(j.rows)
+	j.rows = keepRead(j.rows, 32)
+	j.comp, j.content, j.out, j.low = keepRead(j.comp, 1), keepRead(j.content, 1), keepRead(j.out, 1), keepRead(j.low, 1)
+	clear(j.events)
+	j.events, j.at = keepRead(j.events, 24), keepRead(j.at, 8)
+	w.rb.jobs = append(w.rb.jobs, j)
+}
+
+// run decodes j's page and tests its events. Safe on any goroutine: it
+// reads the walk's matcher and writes only j.
+func (w *walker) run(j *pageJob) {
+	b, h := j.b, j.h
+	pi := &h.pages[j.p]
+	fail := func(err error) {
+		j.err = damaged(b, fmt.Errorf("page %d (seqs %d…%d): %w", j.p, pi.first, pi.first+int64(pi.n)-1, err))
+	}
+	comp := j.pages
+	if comp != nil {
+		start := pi.off - h.pages[0].off
+		comp = comp[start : start+pi.size]
+	} else {
+		var err error
+		if comp, err = w.s.blocks.readInto(b, pi.off, pi.size, j.comp); err != nil {
+			j.err = err
+			return
+		}
+		j.comp = comp
+	}
+	var err error
+	if j.content, err = pageContent(comp, h.version, pi, j.content); err != nil {
+		fail(err)
+		return
+	}
+	if j.events, j.at, err = splitPage(j.content, h.version, pi, j.events, j.at); err != nil {
+		fail(err)
+		return
+	}
+	// Room for every event with its seq: out is not moved while rows
+	// point into it.
+	j.out = slices.Grow(j.out[:0], len(j.content)+20*len(j.events))
+	for k := 0; k < len(j.events) && len(j.rows) < j.max; k++ {
+		i := k
+		if j.desc {
+			i = len(j.events) - 1 - k
+		}
+		seq := pi.first + int64(i)
+		if seq < j.lo || seq > j.hi || j.cols != nil && !j.cols.event(int(seq-h.first)) {
+			continue
+		}
+		e := j.events[i]
+		at := 0
+		if j.at != nil {
+			at = j.at[i]
+		}
+		if !w.m.empty && !w.m.mayHold(e, at, &j.low) {
+			continue
+		}
+		data := e
+		if j.at != nil {
+			start := len(j.out)
+			j.out = appendWithSeq(j.out, e, at, seq)
+			data = j.out[start:]
+		}
+		if !w.m.empty {
+			ok, err := w.m.confirm(data)
+			if err != nil {
+				j.err = internalErr("%s seq %d: %v", w.v.o.name, seq, err)
+				return
+			}
+			if !ok {
+				if j.at != nil {
+					j.out = j.out[:len(j.out)-len(data)]
+				}
+				continue
+			}
+		}
+		j.rows = append(j.rows, pageRow{seq, data})
+	}
+}
+
+// hand gives j's rows to fn, then its error.
+func (w *walker) hand(j *pageJob) error {
+	if j.panic != nil {
+		panic(j.panic)
+	}
+	w.pages++
+	w.rows += len(j.rows)
+	for _, r := range j.rows {
+		if err := w.give(r.seq, r.data); err != nil {
+			return err
+		}
+	}
+	return j.err
+}
+
+// page runs j, or queues it for a helped walk.
+func (w *walker) page(j *pageJob) error {
+	if w.helper != nil {
+		return w.helper.add(j)
+	}
+	w.run(j)
+	err := w.hand(j)
+	w.release(j)
+	if err == nil && w.may && w.needsMany() {
+		w.startHelper()
+	}
+	return err
+}
+
+// needsMany reports whether the rows still wanted look like three pages
+// or more at the rate the pages so far gave them: then decoding pages on
+// another core shortens the walk by more than the page it may decode in
+// vain when the walk ends.
+func (w *walker) needsMany() bool {
+	left := w.limit - w.n
+	return left > 0 && left*w.pages >= 3*max(w.rows, 1)
+}
+
+// flush hands the queued pages of a helped walk to fn.
+func (w *walker) flush() error {
+	if w.helper == nil {
+		return nil
+	}
+	for len(w.helper.queue) > 0 {
+		if err := w.helper.next(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pageHelper runs a walk's pages on a second goroutine. The walk queues
+// its pages in order, up to helpAhead ahead of the one it hands to fn
+// next; the walk and the helper each run the oldest queued page not yet
+// taken, and the walk hands them to fn in order. The helper takes no page
+// once the rows of those run and not yet handed, and those expected of the
+// pages running (at the walk's rate so far), reach what the walk still
+// wants, so that a walk seldom runs a page it does not need.
+type pageHelper struct {
+	w     *walker
+	mu    sync.Mutex
+	cond  sync.Cond
+	queue []*pageJob // queued, not yet handed to fn, in walk order
+	ready int        // rows of the queued pages run
+	want  int        // rows the walk still wants
+	// running pages count for rate rows each (the walk's rate so far)
+	running int
+	rate    float64
+	stop    bool
+	done    sync.WaitGroup
+}
+
+// helpAhead is how many pages a helped walk queues past the one it hands
+// to fn next.
+const helpAhead = 3
+
+// helpedWalks counts the walks that started a helper (tests).
+var helpedWalks atomic.Int64
+
+func (w *walker) startHelper() {
+	helpedWalks.Add(1)
+	h := &pageHelper{w: w, want: w.limit - w.n, rate: float64(w.rows) / float64(w.pages)}
+	h.cond.L = &h.mu
+	w.helper = h
+	h.done.Add(1)
+	go h.help()
+}
+
+// stopHelper ends a walk's helper, waiting for the page it runs, and
+// gives back the pages still queued.
+func (w *walker) stopHelper() {
+	h := w.helper
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	h.stop = true
+	h.cond.Broadcast()
+	h.mu.Unlock()
+	h.done.Wait()
+	for _, j := range h.queue {
+		w.release(j)
+	}
+	w.helper = nil
+}
+
+// take returns the oldest queued page not yet taken, marked running, or
+// nil. h.mu is held.
+func (h *pageHelper) take(helper bool) *pageJob {
+	if helper && float64(h.ready)+h.rate*float64(h.running) >= float64(h.want) {
+		return nil
+	}
+	for _, j := range h.queue {
+		if j.state == jobQueued {
+			j.state = jobRunning
+			h.running++
+			return j
+		}
+	}
+	return nil
+}
+
+// ran marks j run. h.mu is held.
+func (h *pageHelper) ran(j *pageJob) {
+	j.state = jobDone
+	h.running--
+	h.ready += len(j.rows)
+	h.cond.Broadcast()
+}
+
+func (h *pageHelper) help() {
+	defer h.done.Done()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for !h.stop {
+		j := h.take(true)
+		if j == nil {
+			h.cond.Wait()
+			continue
+		}
+		h.mu.Unlock()
+		func() {
+			defer func() { j.panic = recover() }()
+			h.w.run(j)
+		}()
+		h.mu.Lock()
+		h.ran(j)
+	}
+}
+
+// add queues j, and hands the oldest queued page to fn once helpAhead
+// are queued past it.
+func (h *pageHelper) add(j *pageJob) error {
+	h.mu.Lock()
+	j.state = jobQueued
+	h.queue = append(h.queue, j)
+	h.cond.Broadcast()
+	n := len(h.queue)
+	h.mu.Unlock()
+	if n > helpAhead {
+		return h.next()
+	}
+	return nil
+}
+
+// next waits for the oldest queued page to be run (running pages itself
+// meanwhile) and hands it to fn.
+func (h *pageHelper) next() error {
+	h.mu.Lock()
+	head := h.queue[0]
+	for head.state != jobDone {
+		j := h.take(false)
+		if j == nil {
+			h.cond.Wait()
+			continue
+		}
+		h.mu.Unlock()
+		h.w.run(j)
+		h.mu.Lock()
+		h.ran(j)
+	}
+	h.queue = append(h.queue[:0], h.queue[1:]...)
+	h.ready -= len(head.rows)
+	h.mu.Unlock()
+	err := h.w.hand(head)
+	h.mu.Lock()
+	h.want = h.w.limit - h.w.n
+	h.rate = float64(h.w.rows) / float64(h.w.pages)
+	h.cond.Broadcast()
+	h.mu.Unlock()
+	h.w.release(head)
+	return err
 }
 
 // Event implements audit.EventStore.
