@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -71,7 +72,15 @@ func BenchmarkIngestHTTPLog(b *testing.B) { benchIngestHTTP(b, "", true) }
 
 func benchIngestHTTP(b *testing.B, encoding string, durable bool) {
 	dir := b.TempDir()
-	store, err := logstore.Open(filepath.Join(dir, "log"), logstore.Options{})
+	// TRAIL_BENCH_PAGE_LEVEL (better or default) measures a page level.
+	var opts logstore.Options
+	if name := os.Getenv("TRAIL_BENCH_PAGE_LEVEL"); name != "" {
+		var err error
+		if opts.PageLevel, err = logstore.ParsePageLevel(name); err != nil {
+			b.Fatal(err)
+		}
+	}
+	store, err := logstore.Open(filepath.Join(dir, "log"), opts)
 	if err != nil {
 		b.Fatal(err)
 	}

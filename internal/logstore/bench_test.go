@@ -318,7 +318,7 @@ func BenchmarkSeal(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		dir := b.TempDir()
-		s, err := logstore.Open(dir, logstore.Options{ManualSeal: true})
+		s, err := logstore.Open(dir, logstore.Options{ManualSeal: true, PageLevel: benchPageLevel(b)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -350,6 +350,20 @@ func BenchmarkSeal(b *testing.B) {
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(sealed), "cpu-ns/event")
 	b.ReportMetric(float64(sealed)/wall.Seconds(), "events/s")
 	b.ReportMetric(float64(bytes)/float64(sealed), "block-B/event")
+}
+
+// benchPageLevel is the page level TRAIL_BENCH_PAGE_LEVEL names (better
+// or default), for measuring the two in one build; unset, the default.
+func benchPageLevel(b *testing.B) logstore.PageLevel {
+	name := os.Getenv("TRAIL_BENCH_PAGE_LEVEL")
+	if name == "" {
+		return logstore.PageLevelBetter
+	}
+	l, err := logstore.ParsePageLevel(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l
 }
 
 // cpuTime is the CPU time the process has used, user and system.

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // A sealed block holds consecutive events of one org:
@@ -124,8 +126,14 @@ type sealEvent struct {
 }
 
 // buildBlock encodes events (seqs first…) as a block of the current
-// version.
+// version, its pages compressed at the default page level.
 func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *blockHeader, error) {
+	return buildBlockWith(first, events, pageEvents, zpage)
+}
+
+// buildBlockWith is buildBlock with the pages compressed by zp (a
+// zstd encoder with the page dictionary: pageEncoder).
+func buildBlockWith(first int64, events []sealEvent, pageEvents int, zp *zstd.Encoder) ([]byte, *blockHeader, error) {
 	if len(events) == 0 || len(events) > maxBlockEvents {
 		return nil, nil, fmt.Errorf("logstore: a block holds 1 to %d events, not %d", maxBlockEvents, len(events))
 	}
@@ -152,7 +160,7 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 		}
 		bb.raw = raw
 		off := len(pages)
-		pages = zpage.EncodeAll(raw, pages)
+		pages = zp.EncodeAll(raw, pages)
 		comp := pages[off:]
 		ps.filter = bb.pk.bloom()
 		bb.blockKeys = append(bb.blockKeys, bb.pk...) // sorted and distinct by bloom
