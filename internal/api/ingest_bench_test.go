@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -72,8 +73,10 @@ func BenchmarkIngestHTTPLog(b *testing.B) { benchIngestHTTP(b, "", true) }
 
 func benchIngestHTTP(b *testing.B, encoding string, durable bool) {
 	dir := b.TempDir()
-	// TRAIL_BENCH_PAGE_LEVEL (better or default) measures a page level.
+	// TRAIL_BENCH_PAGE_LEVEL (better or default) and
+	// TRAIL_BENCH_PAGE_EVENTS measure a page level and size.
 	var opts logstore.Options
+	opts.PageEvents, _ = strconv.Atoi(os.Getenv("TRAIL_BENCH_PAGE_EVENTS")) // 0: the default
 	if name := os.Getenv("TRAIL_BENCH_PAGE_LEVEL"); name != "" {
 		var err error
 		if opts.PageLevel, err = logstore.ParsePageLevel(name); err != nil {
