@@ -94,7 +94,7 @@ func logDir(dir, store string) string {
 }
 
 // logOptions reads the tuning options of a "log:DIR?block-events=N&
-// page-events=N" store (docs/storage.md).
+// page-events=N&page-level=L" store (docs/storage.md).
 func logOptions(store string) (logstore.Options, error) {
 	var opts logstore.Options
 	_, query, _ := strings.Cut(store, "?")
@@ -103,16 +103,22 @@ func logOptions(store string) (logstore.Options, error) {
 		return opts, usagef("--store %q: the options after ? are not a query string: %v", store, err)
 	}
 	for name, v := range values {
+		if name == "page-level" {
+			if opts.PageLevel, err = logstore.ParsePageLevel(v[len(v)-1]); err != nil {
+				return opts, usagef("--store %q: page-level must be better (the default) or default", store)
+			}
+			continue
+		}
 		n, err := strconv.Atoi(v[len(v)-1])
 		switch {
-		case err != nil || n <= 0:
+		case (name == "block-events" || name == "page-events") && (err != nil || n <= 0):
 			return opts, usagef("--store %q: %s must be a positive number", store, name)
 		case name == "block-events" && n <= 65536:
 			opts.BlockEvents = n
 		case name == "page-events" && n <= 65536:
 			opts.PageEvents = n
 		default:
-			return opts, usagef("--store %q: unknown option %q (block-events and page-events, each 1 to 65536, are known)", store, name)
+			return opts, usagef("--store %q: unknown option %q (block-events and page-events, each 1 to 65536, and page-level, better or default, are known)", store, name)
 		}
 	}
 	return opts, nil

@@ -11,7 +11,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -71,7 +73,17 @@ func BenchmarkIngestHTTPLog(b *testing.B) { benchIngestHTTP(b, "", true) }
 
 func benchIngestHTTP(b *testing.B, encoding string, durable bool) {
 	dir := b.TempDir()
-	store, err := logstore.Open(filepath.Join(dir, "log"), logstore.Options{})
+	// TRAIL_BENCH_PAGE_LEVEL (better or default) and
+	// TRAIL_BENCH_PAGE_EVENTS measure a page level and size.
+	var opts logstore.Options
+	opts.PageEvents, _ = strconv.Atoi(os.Getenv("TRAIL_BENCH_PAGE_EVENTS")) // 0: the default
+	if name := os.Getenv("TRAIL_BENCH_PAGE_LEVEL"); name != "" {
+		var err error
+		if opts.PageLevel, err = logstore.ParsePageLevel(name); err != nil {
+			b.Fatal(err)
+		}
+	}
+	store, err := logstore.Open(filepath.Join(dir, "log"), opts)
 	if err != nil {
 		b.Fatal(err)
 	}

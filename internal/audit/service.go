@@ -275,6 +275,9 @@ func (s *Service) submit(ctx context.Context, b *Batch) error {
 	if err := s.integ.quarantined(b.Org); err != nil {
 		return err
 	}
+	if p, ok := s.store.(BatchPreparer); ok {
+		p.PrepareBatch(b)
+	}
 	c := &commit{batch: b, done: make(chan struct{})}
 	s.closeMu.RLock()
 	if s.closed {

@@ -63,6 +63,18 @@ type EventStore interface {
 	Orgs(ctx context.Context) ([]string, error)
 }
 
+// BatchPreparer is a Store that does part of its Append's work on each
+// event (what needs neither the seq nor received_at) before the group
+// commit, in the caller's goroutine, several batches at once, rather than
+// in the one goroutine that commits: the Service calls PrepareBatch on
+// every batch before queueing it. PrepareBatch may set each Pending's
+// Prepared, and must keep no pointer into the batch's memory (it is
+// reused once the batch is committed); Append must take a Pending that
+// was not prepared (a store's Append called directly).
+type BatchPreparer interface {
+	PrepareBatch(b *Batch)
+}
+
 // Batch is one ingest request's events for one org, all-or-nothing.
 type Batch struct {
 	Org     string
@@ -88,6 +100,9 @@ type Pending struct {
 	// producer sent none); hashed when Hash is the content hash of the
 	// event's bytes under these two bits (HashBits).
 	descriptionRendered, hashed bool
+	// Prepared is set by a BatchPreparer store's PrepareBatch for its
+	// Append; nil otherwise.
+	Prepared any
 
 	// Set by the fast ingest path (fastpath.go): the canonical bytes
 	// without seq (at seqAt), received_at (at recvAt) and, when

@@ -3,13 +3,12 @@
 package logstore
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"reflect"
 	"strconv"
-	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/ledger"
@@ -128,21 +127,60 @@ func (g *group) batch(b *audit.Batch) error {
 		return nil
 	}
 	acks := make([]audit.Ack, len(b.Events))
+	// The new events' bytes and ids are copied out of the batch's memory
+	// into one allocation (the ingest path's share chunks with the rest of
+	// their batch, which the tail would otherwise keep alive until the
+	// events are sealed), their tail entries are one slice, and their
+	// docs were made by PrepareBatch (with their own memory) or are made
+	// here.
+	size := 0
+	encoded := make([][]byte, 0, len(b.Events)-len(known))
+	for i, p := range b.Events {
+		if _, ok := known[i]; ok {
+			continue
+		}
+		data := p.Encode(po.next + int64(len(encoded)))
+		encoded = append(encoded, data)
+		size += len(data) + len(p.Event.ID)
+	}
+	buf := make([]byte, 0, size)
+	tail := make([]tailEvent, len(encoded))
+	var m *docMaker
+	k := 0
 	for i, p := range b.Events {
 		if seq, ok := known[i]; ok {
 			acks[i] = audit.Ack{ID: p.Event.ID, Seq: seq}
 			continue
 		}
-		// Copies: the ingest path's bytes and strings share chunks with the
-		// rest of their batch (audit.Pending.Encode), which the tail would
-		// otherwise keep alive until the events are sealed (d.own copies
-		// the doc's strings).
-		e := &tailEvent{id: strings.Clone(p.Event.ID), data: bytes.Clone(p.Encode(po.next)), hash: p.Hash, bits: pendingBits(p)}
-		d, err := pendingDoc(p, e.data)
-		if err != nil {
-			return internalErr("the canonical bytes of event %d do not read back: %v", i, err)
+		e := &tail[k]
+		start := len(buf)
+		buf = append(buf, encoded[k]...) // within size: never reallocated
+		k++
+		e.data = buf[start:len(buf):len(buf)]
+		start = len(buf)
+		buf = append(buf, p.Event.ID...)
+		e.id = unsafe.String(unsafe.SliceData(buf[start:]), len(p.Event.ID))
+		e.hash, e.bits = p.Hash, pendingBits(p)
+		d, _ := p.Prepared.(*doc)
+		if d == nil {
+			if m == nil {
+				m = &docMaker{}
+			}
+			d = m.doc(&p.Event)
 		}
-		d.own()
+		if d == nil {
+			var err error
+			if d, err = scanDoc(e.data); err != nil {
+				return internalErr("the canonical bytes of event %d do not read back: %v", i, err)
+			}
+		} else {
+			d.occurred, d.received = p.Event.OccurredAt.UnixMicro(), p.Event.ReceivedAt.UnixMicro()
+		}
+		if checkDocs {
+			if err := checkDoc(d, e.data); err != nil {
+				return internalErr("event %d: %v", i, err)
+			}
+		}
 		e.doc.Store(d)
 		po.events = append(po.events, e)
 		po.ids[e.id] = e
@@ -179,53 +217,161 @@ func (g *group) lookup(po *groupOrg, p *audit.Pending) (seq int64, same, found b
 	return g.s.sealedRetry(o, id, p.Hash)
 }
 
-// pendingDoc is the doc of an event being appended, whose canonical bytes
-// are data. It is made from the event's fields and search text, which the
-// ingest path has decoded already, instead of reading data again: the
-// same doc (scanDoc gives it from data after a restart or a seal), as the
-// canonical encoding writes those strings back exactly when they are valid
-// UTF-8. A string that is not (the encoder writes U+FFFD for its bad
-// bytes) sends the event to scanDoc. checkDocs, set by the package's
-// tests, compares the two for every event appended.
-func pendingDoc(p *audit.Pending, data []byte) (*doc, error) {
-	ev := &p.Event
-	// The strings share the batch's arenas; the caller copies them out
-	// (doc.own) once the doc is complete: one allocation per event.
+// PrepareBatch implements audit.BatchPreparer: it makes the docs of b's
+// events in the request's goroutine, before the group commit, which then
+// only sets their times (Append).
+func (s *Store) PrepareBatch(b *audit.Batch) {
+	var m docMaker
+	docs := make([]doc, len(b.Events))
+	for i, p := range b.Events {
+		if d := m.fill(&docs[i], &p.Event); d != nil {
+			p.Prepared = d
+		}
+	}
+}
+
+// docMaker makes the docs of events being appended from their fields and
+// search text, which the ingest path has decoded already, instead of
+// reading their canonical bytes again: the same doc (scanDoc gives it from
+// the bytes after a restart or a seal), as the canonical encoding writes
+// those strings back exactly when they are valid UTF-8. A string that is
+// not (the encoder writes U+FFFD for its bad bytes) sends the event to
+// scanDoc. The docs' strings are copied, the words lower-cased, into
+// chunks of the maker's own (never into the batch's memory, which is
+// reused after the commit); their slices share chunks too. checkDocs, set
+// by the package's tests, compares each doc with scanDoc's.
+type docMaker struct {
+	bytes []byte   // the unused rest of the current chunk
+	strs  []string // likewise, of strings
+}
+
+// doc returns the doc of ev without its times (the caller sets them), or
+// nil when the event must be read from its bytes.
+func (m *docMaker) doc(ev *audit.Event) *doc {
+	return m.fill(&doc{}, ev)
+}
+
+// fill is doc into d.
+func (m *docMaker) fill(d *doc, ev *audit.Event) *doc {
 	search := ev.SearchText()
 	if !utf8.ValidString(search) || !utf8.ValidString(ev.Type) || !utf8.ValidString(ev.Category) {
-		return scanDoc(data)
-	}
-	d := &doc{
-		typ: ev.Type, category: ev.Category,
-		actor:    []string{ev.Actor.ID, ev.Actor.Name},
-		occurred: ev.OccurredAt.UnixMicro(), received: ev.ReceivedAt.UnixMicro(),
-		words: words(search),
+		return nil
 	}
 	if ev.Location != nil {
 		if !utf8.ValidString(ev.Location.CountryCode) {
-			return scanDoc(data)
+			return nil
 		}
-		d.country = ev.Location.CountryCode
+		d.country = m.str(ev.Location.CountryCode)
 	}
+	d.typ, d.category = m.str(ev.Type), m.str(ev.Category)
+	list := m.list(2 + 2*len(ev.Targets))
+	list = append(list, m.str(ev.Actor.ID), m.str(ev.Actor.Name))
+	d.actor = list[:2:2]
 	if len(ev.Targets) > 0 {
-		d.targets = make([]string, 0, 2*len(ev.Targets))
 		for _, t := range ev.Targets {
-			d.targets = append(d.targets, t.ID, t.Name)
+			list = append(list, m.str(t.ID), m.str(t.Name))
 		}
+		d.targets = list[2:len(list):len(list)]
 	}
-	if checkDocs {
-		want, err := scanDoc(data)
-		if err != nil {
-			return nil, err
-		}
-		if !reflect.DeepEqual(d, want) {
-			return nil, fmt.Errorf("the doc made from the event's fields, %+v, is not the doc of its bytes, %+v", d, want)
-		}
-	}
-	return d, nil
+	d.words = m.words(search)
+	return d
 }
 
-// checkDocs makes pendingDoc check itself against scanDoc (tests).
+const makerChunk = 32 << 10
+
+// take returns an empty slice with room for n bytes, from the chunk.
+func (m *docMaker) take(n int) []byte {
+	if len(m.bytes) < n {
+		m.bytes = make([]byte, max(n, makerChunk))
+	}
+	b := m.bytes[:0:n]
+	m.bytes = m.bytes[n:]
+	return b
+}
+
+// str copies v into the chunk.
+func (m *docMaker) str(v string) string {
+	if v == "" {
+		return ""
+	}
+	b := append(m.take(len(v)), v...)
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// list returns an empty slice with room for n strings, from the chunk of
+// strings.
+func (m *docMaker) list(n int) []string {
+	if len(m.strs) < n || m.strs == nil {
+		m.strs = make([]string, max(n, makerChunk/16))
+	}
+	l := m.strs[:0:n]
+	m.strs = m.strs[n:]
+	return l
+}
+
+// words is words(s) with the words copied into the chunk: for ASCII text
+// (asciiWords), lower-cased there in one pass.
+func (m *docMaker) words(s string) []string {
+	n, in := 0, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			ws := words(s)
+			out := m.list(len(ws))
+			for _, w := range ws {
+				out = append(out, m.str(w))
+			}
+			return out
+		}
+		w := asciiWord[c]
+		if w && !in {
+			n++
+		}
+		in = w
+	}
+	out := m.list(n)
+	low := m.take(len(s))
+	start := -1
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && asciiWord[s[i]] {
+			if start < 0 {
+				start = len(low)
+			}
+			low = append(low, asciiLower[s[i]]) // within len(s): never reallocated
+			continue
+		}
+		if start >= 0 {
+			out = append(out, unsafe.String(&low[start], len(low)-start))
+			start = -1
+		}
+	}
+	return out
+}
+
+// asciiLower lower-cases an ASCII byte.
+var asciiLower = func() (t [utf8.RuneSelf]byte) {
+	for c := range t {
+		t[c] = byte(c)
+		if 'A' <= c && c <= 'Z' {
+			t[c] += 'a' - 'A'
+		}
+	}
+	return t
+}()
+
+// checkDoc reports whether d is the doc of data (scanDoc).
+func checkDoc(d *doc, data []byte) error {
+	want, err := scanDoc(data)
+	if err != nil {
+		return err
+	}
+	if !reflect.DeepEqual(d, want) {
+		return fmt.Errorf("the doc made from the event's fields, %+v, is not the doc of its bytes, %+v", d, want)
+	}
+	return nil
+}
+
+// checkDocs makes Append check each doc against scanDoc (tests).
 var checkDocs = false
 
 func indexOf(events []*tailEvent, e *tailEvent) int {

@@ -124,25 +124,27 @@ func TestASCIIWords(t *testing.T) {
 	}
 }
 
-// TestDocOwn: after own, a doc made from a batch's memory (as pendingDoc
-// makes it) keeps none of it: every string stays the same when the
-// memory it came from is overwritten (the tail's docs must not keep a
-// batch's arena alive).
-func TestDocOwn(t *testing.T) {
+// TestDocMakerOwnsMemory: a doc made from a batch's memory (as Append
+// and PrepareBatch make it) keeps none of it: every string stays the same
+// when the memory it came from is overwritten (the tail's docs must not
+// keep a batch's arena alive, nor change when it is reused).
+func TestDocMakerOwnsMemory(t *testing.T) {
+	var m docMaker
 	for _, s := range []string{"", "  ", "Hello, World 42", "already lower case", "Zürich ÉCOLE naïve 🦙", "a-b_c.D"} {
 		src := []byte("type-" + s + "|cat|GB|actor|name|target|tname|" + s)
 		text := unsafe.String(unsafe.SliceData(src), len(src))
 		fields := strings.Split(text, "|")
-		d := &doc{typ: fields[0], category: fields[1], country: fields[2],
-			actor: fields[3:5], targets: fields[5:7], words: words(fields[7])}
+		ev := &audit.Event{Type: fields[0], Category: fields[1], Location: &audit.Location{CountryCode: fields[2]},
+			Actor: audit.Actor{ID: fields[3], Name: fields[4]}, Targets: []audit.Target{{ID: fields[5], Name: fields[6]}}}
+		ev.Description = fields[7]
+		d := m.doc(ev)
 		want := &doc{typ: strings.Clone(fields[0]), category: "cat", country: "GB",
-			actor: []string{"actor", "name"}, targets: []string{"target", "tname"}, words: words(strings.Clone(s))}
-		d.own()
+			actor: []string{"actor", "name"}, targets: []string{"target", "tname"}, words: words(strings.Clone(ev.SearchText()))}
 		for i := range src {
 			src[i] = '#' // the doc must not change with the bytes it came from
 		}
 		if !reflect.DeepEqual(d, want) {
-			t.Errorf("doc of %q after own = %+v, want %+v", s, d, want)
+			t.Errorf("doc of %q = %+v, want %+v", s, d, want)
 		}
 	}
 }

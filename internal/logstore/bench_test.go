@@ -302,7 +302,8 @@ func BenchmarkAppend(b *testing.B) {
 // built, written, fdatasync'd, committed), each op on a fresh store. It
 // reports the CPU time of the seal per event (the process's, user and
 // system: the machine is shared, so wall-clock rates are noisy) beside
-// the rate and the block files' bytes per event.
+// the rate and the block files' bytes per event. TRAIL_BENCH_PAGE_LEVEL
+// (better, default) and TRAIL_BENCH_PAGE_EVENTS set the store's options.
 //
 //	go test -run '^$' -bench 'Seal$' -benchtime 3x ./internal/logstore/
 func BenchmarkSeal(b *testing.B) {
@@ -318,7 +319,8 @@ func BenchmarkSeal(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		dir := b.TempDir()
-		s, err := logstore.Open(dir, logstore.Options{ManualSeal: true})
+		pe, _ := strconv.Atoi(os.Getenv("TRAIL_BENCH_PAGE_EVENTS")) // 0: the default
+		s, err := logstore.Open(dir, logstore.Options{ManualSeal: true, PageLevel: benchPageLevel(b), PageEvents: pe})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -350,6 +352,20 @@ func BenchmarkSeal(b *testing.B) {
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(sealed), "cpu-ns/event")
 	b.ReportMetric(float64(sealed)/wall.Seconds(), "events/s")
 	b.ReportMetric(float64(bytes)/float64(sealed), "block-B/event")
+}
+
+// benchPageLevel is the page level TRAIL_BENCH_PAGE_LEVEL names (better
+// or default), for measuring the two in one build; unset, the default.
+func benchPageLevel(b *testing.B) logstore.PageLevel {
+	name := os.Getenv("TRAIL_BENCH_PAGE_LEVEL")
+	if name == "" {
+		return logstore.PageLevelBetter
+	}
+	l, err := logstore.ParsePageLevel(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l
 }
 
 // cpuTime is the CPU time the process has used, user and system.

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // A sealed block holds consecutive events of one org:
@@ -137,15 +139,17 @@ type sealEvent struct {
 }
 
 // buildBlock encodes events (seqs first…) as a block of the current
-// version.
+// version, its pages compressed at the default page level.
 func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *blockHeader, error) {
-	return buildBlockOf(blockVersion, first, events, pageEvents)
+	return buildBlockOf(blockVersion, first, events, pageEvents, zpage)
 }
 
 // buildBlockOf is buildBlock in format version 3 or 4 (they differ in
-// the id section alone): an erasure rewrites a block of version 3 or
-// before, which keeps content-hash prefixes only, in version 3.
-func buildBlockOf(version byte, first int64, events []sealEvent, pageEvents int) ([]byte, *blockHeader, error) {
+// the id section alone: an erasure rewrites a block of version 3 or
+// before, which keeps content-hash prefixes only, in version 3), with the
+// pages compressed by zp (a zstd encoder with the page dictionary:
+// pageEncoder).
+func buildBlockOf(version byte, first int64, events []sealEvent, pageEvents int, zp *zstd.Encoder) ([]byte, *blockHeader, error) {
 	if len(events) == 0 || len(events) > maxBlockEvents {
 		return nil, nil, fmt.Errorf("logstore: a block holds 1 to %d events, not %d", maxBlockEvents, len(events))
 	}
@@ -172,7 +176,7 @@ func buildBlockOf(version byte, first int64, events []sealEvent, pageEvents int)
 		}
 		bb.raw = raw
 		off := len(pages)
-		pages = zpage.EncodeAll(raw, pages)
+		pages = zp.EncodeAll(raw, pages)
 		comp := pages[off:]
 		ps.filter = bb.pk.bloom()
 		bb.blockKeys = append(bb.blockKeys, bb.pk...) // sorted and distinct by bloom

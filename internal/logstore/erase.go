@@ -138,7 +138,7 @@ func (s *Store) rewriteBlock(b *blockRef, repl map[int64][]byte) (*blockRef, err
 			in = append(in, sealEvent{data: slices.Clone(data), doc: d, id: eventID(data), hash: k.hash, bits: k.bits})
 		}
 	}
-	data, hdr, err := buildBlockOf(version, b.first, in, s.opts.PageEvents)
+	data, hdr, err := buildBlockOf(version, b.first, in, s.opts.PageEvents, s.opts.PageLevel.encoder())
 	if err != nil {
 		return nil, err
 	}

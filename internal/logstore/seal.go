@@ -6,10 +6,13 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"slices"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // Sealing turns the oldest events of an org's tail into a block: build it
@@ -358,7 +361,7 @@ func (s *Store) build(j *sealJob) {
 		j.hashes[i] = idHash32(e.id)
 		j.daily[dayCat{dayOf(d.occurred), d.category}]++
 	}
-	j.data, j.hdr, j.err = buildBlock(j.from, in, s.opts.PageEvents)
+	j.data, j.hdr, j.err = buildBlockOf(blockVersion, j.from, in, s.opts.PageEvents, s.opts.PageLevel.encoder())
 }
 
 // commit writes a built block durably, commits its catalog row, and swaps
@@ -426,4 +429,41 @@ func (s *Store) commit(ctx context.Context, j *sealJob) error {
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
 	return s.wal.release(s.sealedOf)
+}
+
+// PageLevel is the zstd level of sealed pages (Options.PageLevel). Both
+// use the page dictionary and give frames any reader decodes; measured
+// with the benchmarks' demo mix at 128-event pages (docs/storage.md,
+// "Write path"), PageLevelDefault costs a few bytes per event more and
+// the sealer markedly less CPU: most of SpeedBetterCompression's cost on
+// pages this small is resetting its 4 MiB match table to the
+// dictionary's for every page.
+type PageLevel int
+
+const (
+	PageLevelBetter  PageLevel = iota // zstd.SpeedBetterCompression, the default
+	PageLevelDefault                  // zstd.SpeedDefault
+)
+
+// ParsePageLevel reads a page level by name: "better" or "default".
+func ParsePageLevel(name string) (PageLevel, error) {
+	switch name {
+	case "better":
+		return PageLevelBetter, nil
+	case "default":
+		return PageLevelDefault, nil
+	}
+	return 0, fmt.Errorf("logstore: unknown page level %q (better and default are known)", name)
+}
+
+// zpageDefault is zpage at zstd.SpeedDefault (PageLevelDefault).
+var zpageDefault, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderCRC(false),
+	zstd.WithEncoderConcurrency(sealWorkers), zstd.WithEncoderDict(pageDict))
+
+// encoder is the page encoder of the level.
+func (l PageLevel) encoder() *zstd.Encoder {
+	if l == PageLevelDefault {
+		return zpageDefault
+	}
+	return zpage
 }

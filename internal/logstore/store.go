@@ -52,6 +52,11 @@ type Options struct {
 	MaxSegments int
 	// ManualSeal turns off background sealing (tests seal with Seal).
 	ManualSeal bool
+	// PageLevel is the zstd level new pages are compressed at:
+	// PageLevelBetter (the default) or PageLevelDefault, which costs the
+	// sealer less CPU and the disk a few bytes per event more (seal.go).
+	// Readers do not depend on it.
+	PageLevel PageLevel
 }
 
 func (o *Options) defaults() {

@@ -5,7 +5,6 @@ package logstore
 import (
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/trailaudit/trail/internal/ledger"
 	"github.com/trailaudit/trail/internal/sqlite"
@@ -95,30 +94,3 @@ func (o *orgLog) view() view {
 const microsPerDay = 86400 * 1000000
 
 var dayOf = sqlite.DayOf
-
-// own copies every string of d into one allocation of its own, so that d
-// keeps no other memory alive: a doc made from an ingested event's fields
-// (pendingDoc) shares their chunks with the whole batch.
-func (d *doc) own() {
-	n := len(d.typ) + len(d.category) + len(d.country)
-	for _, list := range [][]string{d.actor, d.targets, d.words} {
-		for _, v := range list {
-			n += len(v)
-		}
-	}
-	buf := make([]byte, 0, n)
-	cp := func(v string) string {
-		if v == "" {
-			return ""
-		}
-		start := len(buf)
-		buf = append(buf, v...) // within n: never reallocated
-		return unsafe.String(&buf[start], len(v))
-	}
-	d.typ, d.category, d.country = cp(d.typ), cp(d.category), cp(d.country)
-	for _, list := range [][]string{d.actor, d.targets, d.words} {
-		for i, v := range list {
-			list[i] = cp(v)
-		}
-	}
-}
