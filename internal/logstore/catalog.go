@@ -73,6 +73,14 @@ var catalogSchema = []string{
 	)`,
 	// Tree hashes at level nodeLevel (tiles.go) of sealed events: row idx
 	// holds those of index 256·idx on, up to 256.
+	`CREATE TABLE IF NOT EXISTS nodes5 (
+		org  INTEGER NOT NULL,
+		idx  INTEGER NOT NULL,
+		data BLOB NOT NULL,
+		PRIMARY KEY (org, idx)
+	) WITHOUT ROWID`,
+	// The same at level 4, written by earlier binaries: read, no longer
+	// written.
 	`CREATE TABLE IF NOT EXISTS nodes (
 		org  INTEGER NOT NULL,
 		idx  INTEGER NOT NULL,
@@ -91,6 +99,9 @@ var catalogSchema = []string{
 type catalog struct {
 	w, r *sql.DB
 	strs *strTable // the values of the blocks' summaries' sets
+	// level4 is whether the nodes table (level-4 tree hashes, written by
+	// earlier binaries) has rows: a proof looks there only if so.
+	level4 bool
 }
 
 // catalogPageSize is the SQLite page size of catalogs created by this
@@ -121,7 +132,12 @@ func openCatalog(path string) (*catalog, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(4)
-	return &catalog{w: w, r: r, strs: &strTable{}}, nil
+	c := &catalog{w: w, r: r, strs: &strTable{}}
+	if err := w.QueryRow(`SELECT EXISTS (SELECT 1 FROM nodes)`).Scan(&c.level4); err != nil {
+		c.close()
+		return nil, fmt.Errorf("logstore: reading the catalog: %w", err)
+	}
+	return c, nil
 }
 
 // createCatalog creates a missing catalog file with catalogPageSize
@@ -286,14 +302,14 @@ func writeNodes(ctx context.Context, tx *sql.Tx, org int64, run nodeRun) error {
 		var row []ledger.Hash
 		if run.first > idx*nodesPerRow {
 			var data []byte
-			err := tx.QueryRowContext(ctx, `SELECT data FROM nodes WHERE org = ? AND idx = ?`, org, idx).Scan(&data)
+			err := tx.QueryRowContext(ctx, `SELECT data FROM nodes5 WHERE org = ? AND idx = ?`, org, idx).Scan(&data)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
 			row, _ = decodeNodes(org, idx, data)
 		}
 		if int64(len(row)) == run.first-idx*nodesPerRow {
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO nodes (org, idx, data) VALUES (?, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO nodes5 (org, idx, data) VALUES (?, ?, ?)`,
 				org, idx, encodeNodes(org, idx, append(row, run.hashes[:k]...))); err != nil {
 				return err
 			}
@@ -304,11 +320,11 @@ func writeNodes(ctx context.Context, tx *sql.Tx, org int64, run nodeRun) error {
 	return nil
 }
 
-// nodes reads row idx of org's hashes at nodeLevel (nil if it is
-// missing or damaged).
-func (c *catalog) nodes(org, idx int64) ([]ledger.Hash, error) {
+// nodes reads row idx of org's hashes at level (a key of nodeTables; nil
+// if it is missing or damaged).
+func (c *catalog) nodes(level int, org, idx int64) ([]ledger.Hash, error) {
 	var data []byte
-	err := c.r.QueryRow(`SELECT data FROM nodes WHERE org = ? AND idx = ?`, org, idx).Scan(&data)
+	err := c.r.QueryRow(`SELECT data FROM `+nodeTables[level]+` WHERE org = ? AND idx = ?`, org, idx).Scan(&data)
 	if err != nil {
 		return nil, err
 	}
