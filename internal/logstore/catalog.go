@@ -19,8 +19,11 @@ import (
 )
 
 // formatVersion is the version of the data directory's layout this binary
-// writes; a newer one is refused rather than misread.
-const formatVersion = 1
+// writes; a newer one is refused rather than misread. Version 2 keeps the
+// daily counts in the counts table (counts.go) instead of daily: the
+// owner's Open converts a version 1 catalog, in the transaction that
+// creates the tables.
+const formatVersion = 2
 
 // The catalog is a SQLite database of small, slowly changing state: the
 // orgs, one row per sealed block, the per-day counts of sealed events, the
@@ -42,7 +45,8 @@ var catalogSchema = []string{
 		summary BLOB,
 		PRIMARY KEY (org, first)
 	) WITHOUT ROWID`,
-	sqlite.DailySchema, // counts of sealed events
+	sqlite.DailySchema, // counts of sealed events, format version 1: converted to counts
+	countsSchema,       // counts of sealed events (counts.go)
 	// Tile level ≥ 1, index idx: up to 256 hashes of tree level 8·level.
 	`CREATE TABLE IF NOT EXISTS tiles (
 		org   INTEGER NOT NULL,
@@ -113,7 +117,12 @@ type catalog struct {
 // page size is no part of the catalog's format.
 const catalogPageSize = 2048
 
-func openCatalog(path string) (*catalog, error) {
+func openCatalog(path string) (*catalog, error) { return openCatalogAs(path, false) }
+
+// openCatalogAs opens the catalog as its owner or, reader true, beside
+// the process that owns the directory: a reader converts nothing (the
+// owner may be an earlier binary that writes the daily table).
+func openCatalogAs(path string, reader bool) (*catalog, error) {
 	if err := createCatalog(path); err != nil {
 		return nil, err
 	}
@@ -122,7 +131,7 @@ func openCatalog(path string) (*catalog, error) {
 		return nil, err
 	}
 	w.SetMaxOpenConns(1)
-	if err := migrateCatalog(w); err != nil {
+	if err := migrateCatalog(w, reader); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -165,7 +174,7 @@ func createCatalog(path string) error {
 	return db.Close()
 }
 
-func migrateCatalog(db *sql.DB) error {
+func migrateCatalog(db *sql.DB, reader bool) error {
 	tx, err := db.Begin()
 	if err != nil {
 		return fmt.Errorf("logstore: creating the catalog: %w", err)
@@ -198,6 +207,13 @@ func migrateCatalog(db *sql.DB) error {
 		return fmt.Errorf("logstore: reading the format version: %w", err)
 	case v > formatVersion:
 		return fmt.Errorf("logstore: the data directory has format version %d but this trail binary knows up to %d: upgrade trail", v, formatVersion)
+	case v < 2 && !reader:
+		if err := convertDaily(context.Background(), tx); err != nil {
+			return fmt.Errorf("logstore: converting the daily counts: %w", err)
+		}
+		if _, err := tx.Exec(`UPDATE meta SET value = ? WHERE key = 'format_version'`, formatVersion); err != nil {
+			return fmt.Errorf("logstore: converting the daily counts: %w", err)
+		}
 	}
 	return tx.Commit()
 }
@@ -237,11 +253,8 @@ func (c *catalog) writeSeal(ctx context.Context, st *sealTx) error {
 		st.orgNum, b.first, b.n, b.file, b.off, b.size, encodeSummary(st.orgNum, b, c.strs)); err != nil {
 		return sqlite.StoreErr("sealing: adding the block", err)
 	}
-	for k, n := range st.daily {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO daily (org, day, category, n) VALUES (?, ?, ?, ?)
-			ON CONFLICT (org, day, category) DO UPDATE SET n = n + excluded.n`, st.orgNum, k.day, k.category, n); err != nil {
-			return sqlite.StoreErr("sealing: counting", err)
-		}
+	if err := addCounts(ctx, tx, st.orgNum, st.daily); err != nil {
+		return sqlite.StoreErr("sealing: counting", err)
 	}
 	for _, t := range st.tiles {
 		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO tiles (org, level, idx, data) VALUES (?, ?, ?, ?)`,
@@ -443,6 +456,19 @@ func (c *catalog) load(ctx context.Context) (map[int64]*catalogOrg, error) {
 		})
 	}
 	if err == nil {
+		err = c.each(ctx, `SELECT org, span, data FROM counts`, func(r *sql.Rows) error {
+			var num, span int64
+			var data []byte
+			if err := r.Scan(&num, &span, &data); err != nil {
+				return err
+			}
+			if o := orgs[num]; o != nil {
+				return decodeCounts(span, data, o.daily)
+			}
+			return nil
+		})
+	}
+	if err == nil { // a format 1 catalog opened by a reader
 		err = c.each(ctx, `SELECT org, day, category, n FROM daily`, func(r *sql.Rows) error {
 			var num, n int64
 			var k dayCat
@@ -450,7 +476,7 @@ func (c *catalog) load(ctx context.Context) (map[int64]*catalogOrg, error) {
 				return err
 			}
 			if o := orgs[num]; o != nil {
-				o.daily[k] = n
+				o.daily[k] += n
 			}
 			return nil
 		})
