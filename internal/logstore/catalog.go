@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
 	"sync/atomic"
@@ -68,6 +69,12 @@ var catalogSchema = []string{
 		data    BLOB NOT NULL,
 		PRIMARY KEY (org, first)
 	) WITHOUT ROWID`,
+	// The values of the blocks' summaries' sets (types, categories,
+	// countries): a summary names them by id (summary.go).
+	`CREATE TABLE IF NOT EXISTS strs (
+		id    INTEGER PRIMARY KEY,
+		value TEXT NOT NULL UNIQUE
+	)`,
 	// The right edge of an org's tree at its sealed size (tiles.go),
 	// written with each seal, so that Open reads no block for it.
 	`CREATE TABLE IF NOT EXISTS edges (
@@ -146,6 +153,21 @@ func openCatalogAs(path string, reader bool) (*catalog, error) {
 		c.close()
 		return nil, fmt.Errorf("logstore: reading the catalog: %w", err)
 	}
+	ids := map[uint32]int64{}
+	err = c.each(context.Background(), `SELECT id, value FROM strs`, func(r *sql.Rows) error {
+		var id int64
+		var v string
+		if err := r.Scan(&id, &v); err != nil {
+			return err
+		}
+		ids[c.strs.id(v)] = id
+		return nil
+	})
+	if err != nil {
+		c.close()
+		return nil, fmt.Errorf("logstore: reading the catalog: %w", err)
+	}
+	c.strs.learn(ids)
 	return c, nil
 }
 
@@ -249,8 +271,12 @@ func (c *catalog) writeSeal(ctx context.Context, st *sealTx) error {
 		}
 	}
 	b := st.block
+	ids, err := c.setIDs(ctx, tx, b)
+	if err != nil {
+		return sqlite.StoreErr("sealing: adding the block", err)
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO blocks (org, first, n, file, off, len, summary) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		st.orgNum, b.first, b.n, b.file, b.off, b.size, encodeSummary(st.orgNum, b, c.strs)); err != nil {
+		st.orgNum, b.first, b.n, b.file, b.off, b.size, encodeSummary(st.orgNum, b, ids)); err != nil {
 		return sqlite.StoreErr("sealing: adding the block", err)
 	}
 	if err := addCounts(ctx, tx, st.orgNum, st.daily); err != nil {
@@ -279,7 +305,38 @@ func (c *catalog) writeSeal(ctx context.Context, st *sealTx) error {
 	if err := tx.Commit(); err != nil {
 		return sqlite.StoreErr("sealing", err)
 	}
+	c.strs.learn(ids)
 	return nil
+}
+
+// querier is a transaction or, for statements that commit on their own,
+// the database.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// setIDs returns the strs table's id of each value of b's summary's sets,
+// adding the values it lacks with q; the caller tells c.strs of them once
+// q's changes are committed.
+func (c *catalog) setIDs(ctx context.Context, q querier, b *blockRef) (map[uint32]int64, error) {
+	ids := map[uint32]int64{}
+	for _, set := range b.sum.sets {
+		for _, i := range set {
+			if _, done := ids[i]; done {
+				continue
+			}
+			id, ok := c.strs.catalogID(i)
+			if !ok {
+				err := q.QueryRowContext(ctx, `INSERT INTO strs (value) VALUES (?)
+					ON CONFLICT (value) DO UPDATE SET value = excluded.value RETURNING id`, c.strs.str(i)).Scan(&id)
+				if err != nil {
+					return nil, err
+				}
+			}
+			ids[i] = id
+		}
+	}
+	return ids, nil
 }
 
 // beforeSealCommit, when tests set it, runs before a seal's catalog
@@ -382,10 +439,16 @@ func (c *catalog) repair(ctx context.Context, orgs []*orgLog, sums []orgBlocks) 
 			return sqlite.StoreErr("storing a rebuilt tree edge", err)
 		}
 	}
+	learned := map[uint32]int64{}
 	for _, ob := range sums {
 		for _, b := range ob.blocks {
+			ids, err := c.setIDs(ctx, tx, b)
+			if err != nil {
+				return sqlite.StoreErr("storing rebuilt block summaries", err)
+			}
+			maps.Copy(learned, ids)
 			if _, err := tx.ExecContext(ctx, `UPDATE blocks SET summary = ? WHERE org = ? AND first = ?`,
-				encodeSummary(ob.num, b, c.strs), ob.num, b.first); err != nil {
+				encodeSummary(ob.num, b, ids), ob.num, b.first); err != nil {
 				return sqlite.StoreErr("storing rebuilt block summaries", err)
 			}
 		}
@@ -393,6 +456,7 @@ func (c *catalog) repair(ctx context.Context, orgs []*orgLog, sums []orgBlocks) 
 	if err := tx.Commit(); err != nil {
 		return sqlite.StoreErr("storing rebuilt id filters", err)
 	}
+	c.strs.learn(learned)
 	return nil
 }
 
