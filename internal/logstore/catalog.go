@@ -33,19 +33,7 @@ const formatVersion = 2
 var catalogSchema = []string{
 	`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
 	`CREATE TABLE IF NOT EXISTS orgs (num INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)`,
-	// A block: events [first, first+n) of org, len bytes at off in
-	// blocks/<file>, and its summary (summary.go; NULL in catalogs
-	// written before summaries were kept: migrateCatalog adds the column).
-	`CREATE TABLE IF NOT EXISTS blocks (
-		org     INTEGER NOT NULL,
-		first   INTEGER NOT NULL,
-		n       INTEGER NOT NULL,
-		file    INTEGER NOT NULL,
-		off     INTEGER NOT NULL,
-		len     INTEGER NOT NULL,
-		summary BLOB,
-		PRIMARY KEY (org, first)
-	) WITHOUT ROWID`,
+	blocksSchema("blocks"),
 	sqlite.DailySchema, // counts of sealed events, format version 1: converted to counts
 	countsSchema,       // counts of sealed events (counts.go)
 	// Tile level ≥ 1, index idx: up to 256 hashes of tree level 8·level.
@@ -83,13 +71,14 @@ var catalogSchema = []string{
 		data BLOB NOT NULL
 	)`,
 	// Tree hashes at level nodeLevel (tiles.go) of sealed events: row idx
-	// holds those of index 256·idx on, up to 256.
+	// holds those of index 256·idx on, up to 256. A rowid table, like
+	// blocks (see blocksSchema).
 	`CREATE TABLE IF NOT EXISTS nodes5 (
 		org  INTEGER NOT NULL,
 		idx  INTEGER NOT NULL,
 		data BLOB NOT NULL,
 		PRIMARY KEY (org, idx)
-	) WITHOUT ROWID`,
+	)`,
 	// The same at level 4, written by earlier binaries: read, no longer
 	// written.
 	`CREATE TABLE IF NOT EXISTS nodes (
@@ -105,6 +94,28 @@ var catalogSchema = []string{
 		note   TEXT NOT NULL,
 		signed INTEGER NOT NULL
 	)`,
+}
+
+// blocksSchema creates the blocks table as name: a block is events
+// [first, first+n) of org, len bytes at off in blocks/<file>, and its
+// summary (summary.go; NULL in catalogs written before summaries were
+// kept: migrateCatalog adds the column). A rowid table since format 2
+// (WITHOUT ROWID before): its rows of 1.5 to 15 KB spill into overflow
+// pages, and a rowid table keeps the part past the last full overflow
+// page in the row's leaf page, shared with other rows, where a WITHOUT
+// ROWID table puts it in an overflow page of its own, on average half
+// empty (6.41 → 5.93 MB for 1,310 blocks, −0.4 bytes per event).
+func blocksSchema(name string) string {
+	return `CREATE TABLE IF NOT EXISTS ` + name + ` (
+		org     INTEGER NOT NULL,
+		first   INTEGER NOT NULL,
+		n       INTEGER NOT NULL,
+		file    INTEGER NOT NULL,
+		off     INTEGER NOT NULL,
+		len     INTEGER NOT NULL,
+		summary BLOB,
+		PRIMARY KEY (org, first)
+	)`
 }
 
 type catalog struct {
@@ -233,11 +244,34 @@ func migrateCatalog(db *sql.DB, reader bool) error {
 		if err := convertDaily(context.Background(), tx); err != nil {
 			return fmt.Errorf("logstore: converting the daily counts: %w", err)
 		}
+		if err := convertBlocks(tx); err != nil {
+			return fmt.Errorf("logstore: converting the blocks table: %w", err)
+		}
 		if _, err := tx.Exec(`UPDATE meta SET value = ? WHERE key = 'format_version'`, formatVersion); err != nil {
 			return fmt.Errorf("logstore: converting the daily counts: %w", err)
 		}
 	}
 	return tx.Commit()
+}
+
+// convertBlocks makes a format 1 catalog's blocks table (WITHOUT ROWID)
+// a rowid table (blocksSchema), in tx.
+func convertBlocks(tx *sql.Tx) error {
+	var old int
+	if err := tx.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'blocks' AND sql LIKE '%WITHOUT ROWID%'`).Scan(&old); err != nil || old == 0 {
+		return err
+	}
+	for _, stmt := range []string{
+		blocksSchema("blocks_v2"),
+		`INSERT INTO blocks_v2 (org, first, n, file, off, len, summary) SELECT org, first, n, file, off, len, summary FROM blocks ORDER BY org, first`,
+		`DROP TABLE blocks`,
+		`ALTER TABLE blocks_v2 RENAME TO blocks`,
+	} {
+		if _, err := tx.Exec(stmt); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *catalog) close() error { return errors.Join(c.r.Close(), c.w.Close()) }

@@ -43,8 +43,9 @@ func TestCountsRows(t *testing.T) {
 // TestDailyCountsConverted: the daily table of a catalog written by an
 // earlier binary (format version 1: the fixtures) is read as it is by a
 // reader beside the owner, converted into counts rows by the owner's
-// Open, and the counts are those of the stored events throughout; a
-// prune takes its blocks' counts out of the rows.
+// Open (and its blocks table made a rowid table), and the counts are
+// those of the stored events throughout; a prune takes its blocks'
+// counts out of the rows.
 func TestDailyCountsConverted(t *testing.T) {
 	for _, fixture := range []string{"v1store", "v2store"} {
 		t.Run(fixture, func(t *testing.T) {
@@ -64,8 +65,8 @@ func TestDailyCountsConverted(t *testing.T) {
 			wantCounts(t, r, "a reader of the format 1 catalog", want)
 			r.Close()
 			lock.Close()
-			if v, rows := catalogFormat(t, dir); v != 1 || rows == 0 {
-				t.Fatalf("a reader changed the catalog: format %d, %d daily rows", v, rows)
+			if v, rows, rowid := catalogFormat(t, dir); v != 1 || rows == 0 || rowid {
+				t.Fatalf("a reader changed the catalog: format %d, %d daily rows, blocks a rowid table %v", v, rows, rowid)
 			}
 			for i := range 2 {
 				s, err := Open(dir, Options{ManualSeal: true})
@@ -88,8 +89,8 @@ func TestDailyCountsConverted(t *testing.T) {
 					wantCounts(t, s, "after a prune", want)
 				}
 				s.Close()
-				if v, rows := catalogFormat(t, dir); v != 2 || rows != 0 {
-					t.Fatalf("after the owner's Open: format %d, %d daily rows; want 2, 0", v, rows)
+				if v, rows, rowid := catalogFormat(t, dir); v != 2 || rows != 0 || !rowid {
+					t.Fatalf("after the owner's Open: format %d, %d daily rows, blocks a rowid table %v; want 2, 0, true", v, rows, rowid)
 				}
 			}
 			s, err := Open(dir, Options{ManualSeal: true})
@@ -102,17 +103,18 @@ func TestDailyCountsConverted(t *testing.T) {
 	}
 }
 
-func catalogFormat(t *testing.T, dir string) (version, dailyRows int) {
+func catalogFormat(t *testing.T, dir string) (version, dailyRows int, rowid bool) {
 	t.Helper()
 	cat, err := openCatalogAs(filepath.Join(dir, CatalogFile), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cat.close()
-	if err := cat.r.QueryRow(`SELECT CAST(value AS INTEGER), (SELECT count(*) FROM daily) FROM meta WHERE key = 'format_version'`).Scan(&version, &dailyRows); err != nil {
+	if err := cat.r.QueryRow(`SELECT CAST(value AS INTEGER), (SELECT count(*) FROM daily),
+		(SELECT count(*) FROM sqlite_schema WHERE name = 'blocks' AND sql NOT LIKE '%WITHOUT ROWID%') FROM meta WHERE key = 'format_version'`).Scan(&version, &dailyRows, &rowid); err != nil {
 		t.Fatal(err)
 	}
-	return version, dailyRows
+	return version, dailyRows, rowid
 }
 
 // eventCounts counts events by UTC day and category.
