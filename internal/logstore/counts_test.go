@@ -43,10 +43,19 @@ func TestCountsRows(t *testing.T) {
 // TestDailyCountsConverted: the daily table of a catalog written by an
 // earlier binary (format version 1: the fixtures) is read as it is by a
 // reader beside the owner, converted into counts rows by the owner's
-// Open (and its blocks table made a rowid table), and the counts are
-// those of the stored events throughout; a prune takes its blocks'
-// counts out of the rows.
+// Open (its blocks table kept as it is: WITHOUT ROWID; a new catalog's
+// is a rowid table), and the counts are those of the stored events
+// throughout; a prune takes its blocks' counts out of the rows.
 func TestDailyCountsConverted(t *testing.T) {
+	fresh := t.TempDir()
+	if s, err := Open(fresh, Options{ManualSeal: true}); err != nil {
+		t.Fatal(err)
+	} else {
+		s.Close()
+	}
+	if v, _, rowid := catalogFormat(t, fresh); v != 2 || !rowid {
+		t.Fatalf("a new catalog: format %d, blocks a rowid table %v; want 2, true", v, rowid)
+	}
 	for _, fixture := range []string{"v1store", "v2store"} {
 		t.Run(fixture, func(t *testing.T) {
 			dir := copyFixture(t, filepath.Join("testdata", fixture))
@@ -89,8 +98,8 @@ func TestDailyCountsConverted(t *testing.T) {
 					wantCounts(t, s, "after a prune", want)
 				}
 				s.Close()
-				if v, rows, rowid := catalogFormat(t, dir); v != 2 || rows != 0 || !rowid {
-					t.Fatalf("after the owner's Open: format %d, %d daily rows, blocks a rowid table %v; want 2, 0, true", v, rows, rowid)
+				if v, rows, rowid := catalogFormat(t, dir); v != 2 || rows != 0 || rowid {
+					t.Fatalf("after the owner's Open: format %d, %d daily rows, blocks a rowid table %v; want 2, 0, false (kept)", v, rows, rowid)
 				}
 			}
 			s, err := Open(dir, Options{ManualSeal: true})
