@@ -157,8 +157,16 @@ func summaryCRC(org int64, b *blockRef, body []byte) uint32 {
 // encodeSummary is b's summary as the catalog stores it; ids holds the
 // strs table's id of each value of its sets (setIDs).
 func encodeSummary(org int64, b *blockRef, ids map[uint32]int64) []byte {
+	return appendSummary(org, b, summaryVersion, func(out []byte, i uint32) []byte {
+		return binary.AppendUvarint(out, uint64(ids[i]))
+	})
+}
+
+// appendSummary is b's summary in version v, each value of its sets
+// (strTable index) written by value.
+func appendSummary(org int64, b *blockRef, v byte, value func(out []byte, i uint32) []byte) []byte {
 	s := b.sum
-	out := []byte{summaryVersion, s.version}
+	out := []byte{v, s.version}
 	out = binary.AppendUvarint(out, uint64(s.hl))
 	for _, v := range []int64{s.minOcc, s.maxOcc, s.minRec, s.maxRec} {
 		out = binary.AppendVarint(out, v)
@@ -166,7 +174,7 @@ func encodeSummary(org int64, b *blockRef, ids map[uint32]int64) []byte {
 	for _, set := range s.sets {
 		out = binary.AppendUvarint(out, uint64(len(set)))
 		for _, i := range set {
-			out = binary.AppendUvarint(out, uint64(ids[i]))
+			out = value(out, i)
 		}
 	}
 	out = appendBytes(out, s.filter)

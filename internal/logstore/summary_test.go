@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -309,29 +308,10 @@ func TestSummariesVersion1(t *testing.T) {
 	wantQueries(t, s, events, 0, fixtureQueries(events)[:12])
 }
 
-// encodeSummaryV1 is a summary as binaries before version 2 stored it.
+// encodeSummaryV1 is a summary as binaries before version 2 stored it:
+// the values spelled out.
 func encodeSummaryV1(org int64, b *blockRef, tab *strTable) []byte {
-	s := b.sum
-	out := []byte{1, s.version}
-	out = binary.AppendUvarint(out, uint64(s.hl))
-	for _, v := range []int64{s.minOcc, s.maxOcc, s.minRec, s.maxRec} {
-		out = binary.AppendVarint(out, v)
-	}
-	for _, set := range s.sets {
-		out = binary.AppendUvarint(out, uint64(len(set)))
-		for _, i := range set {
-			out = appendBytes(out, []byte(tab.str(i)))
-		}
-	}
-	out = appendBytes(out, s.filter)
-	out = binary.AppendUvarint(out, uint64(len(s.pages)))
-	out = binary.AppendUvarint(out, uint64(s.pages[0].off))
-	for i, p := range s.pages {
-		out = binary.AppendUvarint(out, uint64(b.pageSize(i)))
-		out = binary.AppendUvarint(out, uint64(p.end-b.pageFirst(i)))
-		out = binary.LittleEndian.AppendUint32(out, p.crc)
-	}
-	return binary.LittleEndian.AppendUint32(out, summaryCRC(org, b, out))
+	return appendSummary(org, b, 1, func(out []byte, i uint32) []byte { return appendBytes(out, []byte(tab.str(i))) })
 }
 
 // TestSummariesOfTheFormat1Fixture: the committed fixture's catalog
