@@ -167,8 +167,17 @@ func openCatalogAs(path string, reader bool) (*catalog, error) {
 		c.close()
 		return nil, fmt.Errorf("logstore: reading the catalog: %w", err)
 	}
+	if err := c.loadStrs(context.Background()); err != nil {
+		c.close()
+		return nil, fmt.Errorf("logstore: reading the catalog: %w", err)
+	}
+	return c, nil
+}
+
+// loadStrs reads the strs table into c.strs.
+func (c *catalog) loadStrs(ctx context.Context) error {
 	ids := map[uint32]int64{}
-	err = c.each(context.Background(), `SELECT id, value FROM strs`, func(r *sql.Rows) error {
+	err := c.each(ctx, `SELECT id, value FROM strs`, func(r *sql.Rows) error {
 		var id int64
 		var v string
 		if err := r.Scan(&id, &v); err != nil {
@@ -177,12 +186,8 @@ func openCatalogAs(path string, reader bool) (*catalog, error) {
 		ids[c.strs.id(v)] = id
 		return nil
 	})
-	if err != nil {
-		c.close()
-		return nil, fmt.Errorf("logstore: reading the catalog: %w", err)
-	}
 	c.strs.learn(ids)
-	return c, nil
+	return err
 }
 
 // createCatalog creates a missing catalog file with catalogPageSize
@@ -518,6 +523,10 @@ func (c *catalog) load(ctx context.Context) (map[int64]*catalogOrg, error) {
 		orgs[o.num] = o
 		return nil
 	})
+	if err == nil {
+		// Again: a reader's owner may have added values since openCatalog.
+		err = c.loadStrs(ctx)
+	}
 	if err == nil {
 		err = c.each(ctx, `SELECT org, first, n, file, off, len, summary FROM blocks ORDER BY org, first`, func(r *sql.Rows) error {
 			var num int64
