@@ -47,7 +47,8 @@ var catalogSchema = []string{
 	// The id filters of an org's sealed blocks (ids.go): one row per
 	// filter group, covering events [first, end) in nblocks blocks;
 	// written with the seal that changes them, so that Open reads them
-	// instead of every block's id section.
+	// instead of every block's id section. A rowid table in catalogs
+	// created since format 2, like blocks (see blocksSchema).
 	`CREATE TABLE IF NOT EXISTS idfilters (
 		org     INTEGER NOT NULL,
 		first   INTEGER NOT NULL,
@@ -56,7 +57,7 @@ var catalogSchema = []string{
 		tier    INTEGER NOT NULL,
 		data    BLOB NOT NULL,
 		PRIMARY KEY (org, first)
-	) WITHOUT ROWID`,
+	)`,
 	// The values of the blocks' summaries' sets (types, categories,
 	// countries): a summary names them by id (summary.go).
 	`CREATE TABLE IF NOT EXISTS strs (

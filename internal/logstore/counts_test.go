@@ -120,7 +120,7 @@ func catalogFormat(t *testing.T, dir string) (version, dailyRows int, rowid bool
 	}
 	defer cat.close()
 	if err := cat.r.QueryRow(`SELECT CAST(value AS INTEGER), (SELECT count(*) FROM daily),
-		(SELECT count(*) FROM sqlite_schema WHERE name = 'blocks' AND sql NOT LIKE '%WITHOUT ROWID%') FROM meta WHERE key = 'format_version'`).Scan(&version, &dailyRows, &rowid); err != nil {
+		(SELECT count(*) = 2 FROM sqlite_schema WHERE name IN ('blocks', 'idfilters') AND sql NOT LIKE '%WITHOUT ROWID%') FROM meta WHERE key = 'format_version'`).Scan(&version, &dailyRows, &rowid); err != nil {
 		t.Fatal(err)
 	}
 	return version, dailyRows, rowid
