@@ -104,8 +104,8 @@ func TestIDFiltersAndEdgesKept(t *testing.T) {
 	}
 	defer s.Close()
 	var n int
-	if err := s.cat.r.QueryRow(`SELECT sum(length(data) - 4) / 32 FROM nodes WHERE org = (SELECT num FROM orgs WHERE name = 'acme')`).Scan(&n); err != nil || n != 1000/16 {
-		t.Errorf("acme's stored hashes at level %d: %d, %v; want one per 16 sealed events, %d", nodeLevel, n, err, 1000/16)
+	if err := s.cat.r.QueryRow(`SELECT sum(length(data) - 4) / 32 FROM nodes5 WHERE org = (SELECT num FROM orgs WHERE name = 'acme')`).Scan(&n); err != nil || n != 1000/32 {
+		t.Errorf("acme's stored hashes at level %d: %d, %v; want one per 32 sealed events, %d", nodeLevel, n, err, 1000/32)
 	}
 }
 
@@ -124,8 +124,8 @@ func TestIDFiltersAndEdgesRebuilt(t *testing.T) {
 		"other version":         `UPDATE idfilters SET data = x'03' || substr(data, 2)`,
 		"version 1 filter":      `UPDATE idfilters SET data = x'01' || substr(data, 2)`, // 64-bit id hashes
 		// Not rebuilt, only not used: the hashes are computed from the blocks.
-		"missing nodes": `DELETE FROM nodes`,
-		"damaged nodes": `UPDATE nodes SET data = substr(data, 1, 10) || x'ff' || substr(data, 12)`,
+		"missing nodes": `DELETE FROM nodes5`,
+		"damaged nodes": `UPDATE nodes5 SET data = substr(data, 1, 10) || x'ff' || substr(data, 12)`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -404,4 +404,82 @@ func TestIDFilterFalsePositives(t *testing.T) {
 	if want > 0.001 || rate > 2*want {
 		t.Errorf("false-positive rate %.5f (estimate %.5f), want ≤ 0.001", rate, want)
 	}
+}
+
+// TestNodeRows: a proof's hashes below level 8 come from the stored
+// level-5 rows (the 31 other leaves of its group of 32 hashed), from the
+// level-4 rows of a catalog written by an earlier binary (15), or, with
+// neither, from the leaves (255); the hashes are right in every case.
+func TestNodeRows(t *testing.T) {
+	const acme = `(SELECT num FROM orgs WHERE name = 'acme')`
+	for _, c := range []struct {
+		name   string
+		sql    []string
+		hashed int
+	}{
+		{"level 5", nil, 31},
+		{"level 4 (earlier binaries)", []string{`DELETE FROM nodes5`, `INSERT INTO nodes (org, idx, data) VALUES (` + acme + `, 0, ?)`}, 15},
+		{"both", []string{`INSERT INTO nodes (org, idx, data) VALUES (` + acme + `, 0, ?)`}, 15},
+		{"none", []string{`DELETE FROM nodes5`}, 255},
+		{"level 4 damaged", []string{`DELETE FROM nodes5`, `INSERT INTO nodes (org, idx, data) VALUES (` + acme + `, 0, ?)`,
+			`UPDATE nodes SET data = substr(data, 1, 10) || x'ff' || substr(data, 12)`}, 255},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			acked := fillSealed(t, dir)
+			cat, err := openCatalog(dir + "/" + CatalogFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var num int64
+			if err := cat.w.QueryRow(`SELECT num FROM orgs WHERE name = 'acme'`).Scan(&num); err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range c.sql {
+				var args []any
+				if strings.Contains(q, "?") { // the row an earlier binary wrote
+					args = append(args, encodeNodes(num, 0, level4Hashes(t, acked["acme"][:1000])))
+				}
+				if _, err := cat.w.Exec(q, args...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cat.close()
+			s, err := Open(dir, many)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			v := s.view(s.org("acme"))
+			defer s.unpin(&v)
+			lc := &leafCache{s: s, v: &v, pages: map[pageKey]*leafPage{}}
+			for level := range 8 { // a proof of leaf 300: its siblings at levels 0 to 7
+				if _, err := lc.node(level, (300>>level)^1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if lc.hashed != c.hashed {
+				t.Errorf("a proof hashed %d leaves, want %d", lc.hashed, c.hashed)
+			}
+			wantHashes(t, s, "acme", acked["acme"])
+		})
+	}
+}
+
+// level4Hashes is the tree hashes at level 4 over events.
+func level4Hashes(t *testing.T, events [][]byte) []ledger.Hash {
+	e := &ledger.Edge{}
+	var out []ledger.Hash
+	for _, data := range events {
+		stored, err := e.Append(nil, ledger.LeafHash(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range stored {
+			if level, _ := ledger.SplitIndex(st.Index); level == 4 {
+				out = append(out, st.Hash)
+			}
+		}
+	}
+	return out
 }

@@ -58,8 +58,13 @@ func (s *Store) Redact(ctx context.Context, org string, rs []audit.Redaction) er
 		if err != nil {
 			return err
 		}
+		ids, err := s.cat.setIDs(ctx, s.cat.w, nb) // each value's row commits on its own
+		if err != nil {
+			return sqlite.StoreErr("erasure: switching a block", err)
+		}
+		s.cat.strs.learn(ids)
 		if _, err := s.cat.w.ExecContext(ctx, `UPDATE blocks SET file = ?, off = ?, len = ?, summary = ? WHERE org = ? AND first = ?`,
-			nb.file, nb.off, nb.size, encodeSummary(o.num, nb, s.cat.strs), o.num, b.first); err != nil {
+			nb.file, nb.off, nb.size, encodeSummary(o.num, nb, ids), o.num, b.first); err != nil {
 			return sqlite.StoreErr("erasure: switching a block", err)
 		}
 		o.mu.Lock()

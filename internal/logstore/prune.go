@@ -158,12 +158,11 @@ func (c *catalog) writePrune(ctx context.Context, org int64, gone []*blockRef, l
 	if _, err := tx.ExecContext(ctx, `DELETE FROM blocks WHERE org = ? AND first < ?`, org, to); err != nil {
 		return sqlite.StoreErr("pruning: removing the blocks", err)
 	}
+	less := make(map[dayCat]int64, len(daily))
 	for k, n := range daily {
-		if _, err := tx.ExecContext(ctx, `UPDATE daily SET n = n - ? WHERE org = ? AND day = ? AND category = ?`, n, org, k.day, k.category); err != nil {
-			return sqlite.StoreErr("pruning: counting", err)
-		}
+		less[k] = -n
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM daily WHERE org = ? AND n <= 0`, org); err != nil {
+	if err := addCounts(ctx, tx, org, less); err != nil {
 		return sqlite.StoreErr("pruning: counting", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM idfilters WHERE org = ?`, org); err != nil {

@@ -126,7 +126,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat, err := openCatalog(filepath.Join(dir, CatalogFile))
+	cat, err := openCatalogAs(filepath.Join(dir, CatalogFile), busy)
 	if err != nil {
 		lock.Close()
 		return nil, err

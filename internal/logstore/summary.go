@@ -25,7 +25,8 @@ import (
 //
 //	version (1 byte, summaryVersion) | block format (1 byte) | header length (uvarint)
 //	min/max occurred_at, min/max received_at (4 varints, Unix µs)
-//	types, categories, countries: each a count (uvarint) then the values (uvarint length + bytes)
+//	types, categories, countries: each a count (uvarint) then the values' ids in the
+//	catalog's strs table (uvarint each; version 1: the values, uvarint length + bytes)
 //	block filter (uvarint length + bytes)
 //	pages: a count (uvarint), the first's offset in the block (uvarint), then per page
 //	its length (uvarint), events (uvarint) and CRC-32C (u32); pages are contiguous
@@ -36,8 +37,10 @@ import (
 // summary that is missing (written before summaries were kept, or by an
 // older binary), of another version, damaged, or describing another copy
 // of the block (an erasure by an older binary) is rebuilt from the
-// block's header at Open and stored again.
-const summaryVersion = 1
+// block's header at Open and stored again; so is one naming a value the
+// strs table does not hold. Version 1 summaries (the values spelled out
+// in each: ~400 bytes of a 100-event block's ~2 KB) are read as they are.
+const summaryVersion = 2
 
 // blockSum is a block's summary as kept in memory.
 type blockSum struct {
@@ -64,6 +67,38 @@ type strTable struct {
 	mu   sync.RWMutex
 	ids  map[string]uint32
 	strs []string
+	// The values' ids in the catalog's strs table (committed rows), and
+	// back.
+	catID map[uint32]int64
+	byCat map[int64]uint32
+}
+
+// catalogID returns value i's id in the strs table, if it has one.
+func (t *strTable) catalogID(i uint32) (int64, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	id, ok := t.catID[i]
+	return id, ok
+}
+
+// fromCatalog returns the value whose id in the strs table is id.
+func (t *strTable) fromCatalog(id int64) (uint32, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	i, ok := t.byCat[id]
+	return i, ok
+}
+
+// learn records values' ids in the strs table (rows committed).
+func (t *strTable) learn(ids map[uint32]int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.catID == nil {
+		t.catID, t.byCat = map[uint32]int64{}, map[int64]uint32{}
+	}
+	for i, id := range ids {
+		t.catID[i], t.byCat[id] = id, i
+	}
 }
 
 func (t *strTable) id(s string) uint32 {
@@ -119,10 +154,19 @@ func summaryCRC(org int64, b *blockRef, body []byte) uint32 {
 	return crc32.Update(crc32.Checksum(key[:], castagnoli), castagnoli, body)
 }
 
-// encodeSummary is b's summary as the catalog stores it.
-func encodeSummary(org int64, b *blockRef, tab *strTable) []byte {
+// encodeSummary is b's summary as the catalog stores it; ids holds the
+// strs table's id of each value of its sets (setIDs).
+func encodeSummary(org int64, b *blockRef, ids map[uint32]int64) []byte {
+	return appendSummary(org, b, summaryVersion, func(out []byte, i uint32) []byte {
+		return binary.AppendUvarint(out, uint64(ids[i]))
+	})
+}
+
+// appendSummary is b's summary in version v, each value of its sets
+// (strTable index) written by value.
+func appendSummary(org int64, b *blockRef, v byte, value func(out []byte, i uint32) []byte) []byte {
 	s := b.sum
-	out := []byte{summaryVersion, s.version}
+	out := []byte{v, s.version}
 	out = binary.AppendUvarint(out, uint64(s.hl))
 	for _, v := range []int64{s.minOcc, s.maxOcc, s.minRec, s.maxRec} {
 		out = binary.AppendVarint(out, v)
@@ -130,7 +174,7 @@ func encodeSummary(org int64, b *blockRef, tab *strTable) []byte {
 	for _, set := range s.sets {
 		out = binary.AppendUvarint(out, uint64(len(set)))
 		for _, i := range set {
-			out = appendBytes(out, []byte(tab.str(i)))
+			out = value(out, i)
 		}
 	}
 	out = appendBytes(out, s.filter)
@@ -151,7 +195,7 @@ func decodeBlockSum(org int64, b *blockRef, data []byte, tab *strTable) (*blockS
 	if n == 0 {
 		return nil, fmt.Errorf("no summary")
 	}
-	if n < 2+4 || data[0] != summaryVersion {
+	if n < 2+4 || data[0] != summaryVersion && data[0] != 1 {
 		return nil, fmt.Errorf("summary of version %d", data[0])
 	}
 	if binary.LittleEndian.Uint32(data[n-4:]) != summaryCRC(org, b, data[:n-4]) {
@@ -164,7 +208,16 @@ func decodeBlockSum(org int64, b *blockRef, data []byte, tab *strTable) (*blockS
 		c := r.count(1)
 		s.sets[k] = make([]uint32, 0, c)
 		for i := 0; i < c && r.err == nil; i++ {
-			s.sets[k] = append(s.sets[k], tab.id(string(r.bytes())))
+			if data[0] == 1 {
+				s.sets[k] = append(s.sets[k], tab.id(string(r.bytes())))
+				continue
+			}
+			id := r.int()
+			v, ok := tab.fromCatalog(id)
+			if !ok && r.err == nil {
+				r.err = fmt.Errorf("the summary names value %d, which the catalog does not hold", id)
+			}
+			s.sets[k] = append(s.sets[k], v)
 		}
 	}
 	s.filter = bloom(slices.Clone(r.bytes()))

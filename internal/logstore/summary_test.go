@@ -224,7 +224,8 @@ func TestSummariesRebuilt(t *testing.T) {
 		"damaged":         {`UPDATE blocks SET summary = substr(summary, 1, 10) || x'ff' || substr(summary, 12) WHERE first = 320`, 1},
 		"cut short":       {`UPDATE blocks SET summary = substr(summary, 1, 40) WHERE first = 320`, 1},
 		"empty":           {`UPDATE blocks SET summary = x'' WHERE first = 0`, 1},
-		"other version":   {`UPDATE blocks SET summary = x'02' || substr(summary, 2)`, 16},
+		"other version":   {`UPDATE blocks SET summary = x'03' || substr(summary, 2)`, 16},
+		"unknown value":   {`UPDATE strs SET id = id + 1000`, 16},
 		"another block's": {`UPDATE blocks SET summary = (SELECT summary FROM blocks WHERE first = 0) WHERE first = 64`, 1},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -251,6 +252,66 @@ func TestSummariesRebuilt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSummariesVersion1: summaries of version 1 (written by earlier
+// binaries: the sets' values spelled out) are read as they are, not
+// rebuilt, and give the blocks' summaries; new seals write version 2,
+// which names the values by their row in strs.
+func TestSummariesVersion1(t *testing.T) {
+	events := v1FixtureEvents(t)
+	dir := sealedFixture(t, events)
+	cat, err := openCatalog(filepath.Join(dir, CatalogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := cat.w.Query(`SELECT org, first, n, file, off, len, summary FROM blocks`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v1 [][]any
+	var n2 int
+	for rows.Next() {
+		var org int64
+		var data []byte
+		b := &blockRef{}
+		if err := rows.Scan(&org, &b.first, &b.n, &b.file, &b.off, &b.size, &data); err != nil {
+			t.Fatal(err)
+		}
+		if data[0] == 2 {
+			n2++
+		}
+		if b.sum, err = decodeBlockSum(org, b, data, cat.strs); err != nil {
+			t.Fatal(err)
+		}
+		v1 = append(v1, []any{encodeSummaryV1(org, b, cat.strs), org, b.first})
+	}
+	rows.Close()
+	if n2 != 16 {
+		t.Fatalf("%d summaries of version 2, want 16", n2)
+	}
+	for _, args := range v1 {
+		if _, err := cat.w.Exec(`UPDATE blocks SET summary = ? WHERE org = ? AND first = ?`, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cat.close()
+	s, err := Open(dir, sumOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.rebuiltSums != 0 {
+		t.Errorf("Open rebuilt %d summaries of version 1, want 0", s.rebuiltSums)
+	}
+	wantSums(t, s, "bench")
+	wantQueries(t, s, events, 0, fixtureQueries(events)[:12])
+}
+
+// encodeSummaryV1 is a summary as binaries before version 2 stored it:
+// the values spelled out.
+func encodeSummaryV1(org int64, b *blockRef, tab *strTable) []byte {
+	return appendSummary(org, b, 1, func(out []byte, i uint32) []byte { return appendBytes(out, []byte(tab.str(i))) })
 }
 
 // TestSummariesOfTheFormat1Fixture: the committed fixture's catalog

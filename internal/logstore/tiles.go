@@ -104,7 +104,8 @@ type leafCache struct {
 	// the pruned leaves' row last read (prune.go)
 	prunedFirst int64
 	prunedRow   []byte
-	nodes       map[int64][]ledger.Hash // rows of stored hashes at nodeLevel, by row index
+	nodes       map[nodeKey][]ledger.Hash // rows of stored hashes read, by level and row index
+	hashed      int                       // leaves hashed (for tests)
 }
 
 func (c *leafCache) node(level int, n int64) (ledger.Hash, error) {
@@ -116,8 +117,8 @@ func (c *leafCache) node(level int, n int64) (ledger.Hash, error) {
 			return c.v.tree.upper[k][n], nil
 		}
 	}
-	if level == nodeLevel && (n+1)<<nodeLevel <= c.v.sealed {
-		if h, ok := c.storedNode(n); ok {
+	if (level == nodeLevel || level == 4 && c.s.cat.level4) && (n+1)<<level <= c.v.sealed {
+		if h, ok := c.storedNode(level, n); ok {
 			return h, nil
 		}
 	}
@@ -154,10 +155,11 @@ func (c *leafCache) leaf(seq int64) (ledger.Hash, error) {
 		}
 		c.pages[key] = lp
 	}
-	// Hashed when asked: a proof needs the 16 leaves of its group, not the
+	// Hashed when asked: a proof needs the 32 leaves of its group, not the
 	// whole page.
 	i := seq - pi.first
 	if !lp.done[i] {
+		c.hashed++
 		lp.hashes[i], _ = ledger.EventLeaf(lp.events[i]) // a redacted event stands by its original leaf
 		lp.done[i] = true
 	}
@@ -344,17 +346,26 @@ func sealTree(o *orgLog, events []*tailEvent) (*ledger.Edge, nodeRun) {
 // Proofs need the hashes of levels 0 to 7 below a leaf, which no tile
 // holds (level-0 tiles are not stored: 32 bytes per event). Each seal
 // stores the hashes of tree level nodeLevel its events complete (one per
-// 16 events, 2 bytes per event) in the catalog's nodes table, 256 a row:
-// a proof then hashes the 16 leaves of its event's group (one page
-// decoded) and reads the levels above from a row and the tiles, instead
-// of decoding and hashing the 256 events of its level-8 tile. A row's
-// data is the hashes, then a CRC-32C (u32) of the org number and row
-// index (u64, u64) and the hashes; a row that is missing, short or
+// 32 events, 1 byte per event) in the catalog's nodes5 table, 256 a row:
+// a proof then hashes the 32 leaves of its event's group (one or two
+// pages decoded) and reads the levels above from a row and the tiles,
+// instead of decoding and hashing the 256 events of its level-8 tile. A
+// row's data is the hashes, then a CRC-32C (u32) of the org number and
+// row index (u64, u64) and the hashes; a row that is missing, short or
 // damaged only means those hashes are computed from the blocks.
+//
+// Catalogs written before kept the hashes of level 4 instead (one per 16
+// events, 2 bytes per event), in the nodes table, in the same encoding:
+// those rows are still read (a level-4 hash found there is not computed
+// from its 16 leaves) and no longer written.
 const (
-	nodeLevel   = 4
+	nodeLevel   = 5
 	nodesPerRow = 256
 )
+
+// nodeTables are the catalog's tables of stored tree hashes by their
+// level: nodeLevel, written by every seal, and level 4, only read.
+var nodeTables = map[int]string{nodeLevel: "nodes5", 4: "nodes"}
 
 // nodeRun is consecutive hashes at nodeLevel, from index first.
 type nodeRun struct {
@@ -390,22 +401,30 @@ func encodeNodes(org, idx int64, hashes []ledger.Hash) []byte {
 	return binary.LittleEndian.AppendUint32(data, nodesCRC(org, idx, data))
 }
 
-// storedNode returns the stored hash at nodeLevel, index n, of org (its
-// leaves all sealed), reading its row once per leafCache; ok is false if
-// it is not stored (sealed before nodes were kept) or its row is damaged.
-func (c *leafCache) storedNode(n int64) (ledger.Hash, bool) {
-	idx := n / nodesPerRow
-	row, read := c.nodes[idx]
+// nodeKey is a row of stored tree hashes: its level and index.
+type nodeKey struct {
+	level int
+	idx   int64
+}
+
+// storedNode returns the stored hash at level (a key of nodeTables),
+// index n, of org (its leaves all sealed), reading its row once per
+// leafCache; ok is false if it is not stored (sealed before such rows
+// were kept, or by a binary that kept the other level) or its row is
+// damaged.
+func (c *leafCache) storedNode(level int, n int64) (ledger.Hash, bool) {
+	key := nodeKey{level, n / nodesPerRow}
+	row, read := c.nodes[key]
 	if !read {
 		if c.v.num != 0 {
-			row, _ = c.s.cat.nodes(c.v.num, idx)
+			row, _ = c.s.cat.nodes(level, c.v.num, key.idx)
 		}
 		if c.nodes == nil {
-			c.nodes = map[int64][]ledger.Hash{}
+			c.nodes = map[nodeKey][]ledger.Hash{}
 		}
-		c.nodes[idx] = row
+		c.nodes[key] = row
 	}
-	if k := n - idx*nodesPerRow; k < int64(len(row)) {
+	if k := n - key.idx*nodesPerRow; k < int64(len(row)) {
 		return row[k], true
 	}
 	return ledger.Hash{}, false
