@@ -12,18 +12,18 @@ import (
 // TestLogOptions reads the log engine's tuning options from --store, and
 // names a bad one.
 func TestLogOptions(t *testing.T) {
-	opts, err := logOptions("log:/d?block-events=64&page-events=8&page-level=default")
+	opts, err := logOptions("log:/d?block-events=64&page-events=8&page-level=better")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if opts.BlockEvents != 64 || opts.PageEvents != 8 || opts.PageLevel != logstore.PageLevelDefault {
-		t.Errorf("options %+v, want block-events 64, page-events 8, page level default", opts)
+	if opts.BlockEvents != 64 || opts.PageEvents != 8 || opts.PageLevel != logstore.PageLevelBetter {
+		t.Errorf("options %+v, want block-events 64, page-events 8, page level better", opts)
 	}
-	if opts, err = logOptions("log:"); err != nil || opts.PageLevel != logstore.PageLevelBetter {
-		t.Errorf("no options: %+v, %v; want the better page level", opts, err)
+	if opts, err = logOptions("log:"); err != nil || opts.PageLevel != logstore.PageLevelDefault {
+		t.Errorf("no options: %+v, %v; want the default page level", opts, err)
 	}
 	for store, want := range map[string]string{
-		"log:?page-level=best":    "page-level must be better",
+		"log:?page-level=best":    "page-level must be default",
 		"log:?page-events=0":      "page-events must be a positive number",
 		"log:?block-events=70000": `unknown option "block-events"`,
 		"log:?page-size=3":        `unknown option "page-size"`,

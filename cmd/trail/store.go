@@ -105,7 +105,7 @@ func logOptions(store string) (logstore.Options, error) {
 	for name, v := range values {
 		if name == "page-level" {
 			if opts.PageLevel, err = logstore.ParsePageLevel(v[len(v)-1]); err != nil {
-				return opts, usagef("--store %q: page-level must be better (the default) or default", store)
+				return opts, usagef("--store %q: page-level must be default (the default) or better", store)
 			}
 			continue
 		}
@@ -118,7 +118,7 @@ func logOptions(store string) (logstore.Options, error) {
 		case name == "page-events" && n <= 65536:
 			opts.PageEvents = n
 		default:
-			return opts, usagef("--store %q: unknown option %q (block-events and page-events, each 1 to 65536, and page-level, better or default, are known)", store, name)
+			return opts, usagef("--store %q: unknown option %q (block-events and page-events, each 1 to 65536, and page-level, default or better, are known)", store, name)
 		}
 	}
 	return opts, nil
