@@ -162,6 +162,7 @@ func (g *group) batch(b *audit.Batch) error {
 		e.id = unsafe.String(unsafe.SliceData(buf[start:]), len(p.Event.ID))
 		e.hash, e.bits = p.Hash, pendingBits(p)
 		d, _ := p.Prepared.(*doc)
+		p.Prepared = nil // the pooled Pending keeps no doc alive
 		if d == nil {
 			if m == nil {
 				m = &docMaker{}
