@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -482,4 +483,68 @@ func level4Hashes(t *testing.T, events [][]byte) []ledger.Hash {
 		}
 	}
 	return out
+}
+
+// TestIDCandidates: a lookup by id reads about one block's id section,
+// not every block of the merged group whose filter lets the id through:
+// each block of a merged group keeps its own filter in memory, made when
+// the group is merged and, after Open (which reads only the groups'
+// filters), by warmIDs.
+func TestIDCandidates(t *testing.T) {
+	dir := t.TempDir()
+	acked := fillSealed(t, dir)
+	check := func(t *testing.T, s *Store) {
+		t.Helper()
+		o := s.org("acme")
+		merged := 0
+		for _, g := range o.ids.groups {
+			if len(g.blocks) > 1 {
+				merged++
+			}
+		}
+		if merged == 0 {
+			t.Fatalf("no merged id filter groups among %d", len(o.ids.groups))
+		}
+		total := 0
+		for _, data := range acked["acme"] {
+			id := eventID(data)
+			seq, _, err := s.Event(context.Background(), "acme", id)
+			if err != nil {
+				t.Fatal(id, err)
+			}
+			if seq >= o.sealed {
+				continue // in the tail
+			}
+			cs := o.ids.candidates(idHash32(id))
+			if !slices.ContainsFunc(cs, func(b *blockRef) bool { return b.first <= seq && seq < b.first+b.n }) {
+				t.Fatalf("event %d (%s): its block is not among the %d candidates", seq, id, len(cs))
+			}
+			total += len(cs)
+		}
+		if avg := float64(total) / float64(o.sealed); avg > 1.1 {
+			t.Errorf("%.2f candidate blocks per sealed id, want about 1", avg)
+		}
+	}
+	s, err := Open(dir, many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("after Open", func(t *testing.T) {
+		s.warmIDs([]*orgLog{s.org("acme")}) // as Open's goroutine does, perhaps not done yet
+		check(t, s)
+	})
+	acked["acme"] = append(acked["acme"], fill(t, s, []string{"acme"}, 1030, 400)["acme"]...)
+	if err := s.Seal(context.Background()); err != nil { // more merges, of blocks sealed now
+		t.Fatal(err)
+	}
+	t.Run("after sealing", func(t *testing.T) { check(t, s) })
+	s.Close()
+	if s, err = Open(dir, many); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t.Run("after reopening", func(t *testing.T) {
+		s.warmIDs([]*orgLog{s.org("acme")})
+		check(t, s)
+	})
 }

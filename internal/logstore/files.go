@@ -31,6 +31,10 @@ type blockRef struct {
 	// summary could not be rebuilt (a damaged header: reading it fails).
 	sum *blockSum
 	hdr atomic.Pointer[blockHeader]
+	// idf is the block's own id filter once its group's filter covers
+	// more blocks than it (ids.go, candidates): set when the group is
+	// merged, or by warmIDs after Open; nil until then.
+	idf atomic.Pointer[bloom]
 }
 
 // maxHeaderBytes bounds the block headers kept in memory by their size

@@ -101,6 +101,13 @@ func mergeTiers(groups []idGroup, ids func(*blockRef) ([]uint32, error)) ([]idGr
 				}
 				all = append(all, hs)
 				merged.blocks = append(merged.blocks, b)
+				if b.idf.Load() == nil {
+					f := g.filter // a tier-0 group's filter is its block's
+					if len(g.blocks) > 1 || f == nil {
+						f = idFilter(hs)
+					}
+					b.idf.Store(&f)
+				}
 			}
 		}
 		merged.filter = idFilter(all...)
@@ -109,19 +116,65 @@ func mergeTiers(groups []idGroup, ids func(*blockRef) ([]uint32, error)) ([]idGr
 }
 
 // candidates returns the blocks whose filters may hold the id (whose
-// idHash32 is h), newest first.
+// idHash32 is h), newest first. A merged group's filter says only that
+// one of its blocks (16, 256, … of them) may hold it: each block's own
+// filter (blockRef.idf, kept in memory beside the group's) then tells
+// which, and a block whose own filter is not made yet (just after Open,
+// until warmIDs has read it) is a candidate.
 func (x *idIndex) candidates(h uint32) []*blockRef {
 	var out []*blockRef
 	key := idKey(h)
 	for i := len(x.groups) - 1; i >= 0; i-- {
 		g := &x.groups[i]
-		if g.filter.has(key) {
-			for j := len(g.blocks) - 1; j >= 0; j-- {
-				out = append(out, g.blocks[j])
+		if !g.filter.has(key) {
+			continue
+		}
+		for j := len(g.blocks) - 1; j >= 0; j-- {
+			b := g.blocks[j]
+			if f := b.idf.Load(); len(g.blocks) > 1 && f != nil && !f.has(key) {
+				continue
 			}
+			out = append(out, b)
 		}
 	}
 	return out
+}
+
+// warmIDs makes the own id filter of every block of o's merged groups
+// that has none (Open reads only the groups' filters from the catalog),
+// reading the blocks' id sections; it stops early when the store closes.
+// Without them a lookup that one merged group's filter lets through
+// reads the id section of each of its blocks, up to 256 of them at 1M
+// events a group, instead of about one.
+func (s *Store) warmIDs(orgs []*orgLog) {
+	e := s.pinEpoch() // the blocks read stay on disk meanwhile
+	defer s.unpinEpoch(e)
+	for _, o := range orgs {
+		o.mu.RLock()
+		groups := o.ids.groups
+		o.mu.RUnlock()
+		for _, g := range groups {
+			if len(g.blocks) < 2 {
+				continue
+			}
+			for _, b := range g.blocks {
+				select {
+				case <-s.stop:
+					return
+				default:
+				}
+				if b.idf.Load() != nil {
+					continue
+				}
+				hs, err := s.blockIDs(b)
+				if err != nil {
+					continue // the block stays a candidate; a read of it reports the damage
+				}
+				f := idFilter(hs)
+				b.idf.Store(&f)
+			}
+		}
+	}
 }
 
 // sealedRetry finds a sealed event by id: its seq, and whether its

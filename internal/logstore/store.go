@@ -168,6 +168,15 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.done.Add(1)
 		go s.reclaimLoop()
 		s.kickReclaim()
+		orgs := make([]*orgLog, 0, len(s.orgs))
+		for _, o := range s.orgs {
+			orgs = append(orgs, o)
+		}
+		s.done.Add(1)
+		go func() {
+			defer s.done.Done()
+			s.warmIDs(orgs)
+		}()
 	}
 	return s, nil
 }
