@@ -112,7 +112,7 @@ func BenchmarkIngest(b *testing.B) {
 				events += len(batches[i%len(batches)])
 			}
 			b.ResetTimer()
-			cpu := cpuTime()
+			cpu := benchCPU()
 			ingestAll(b, svc, send)
 			// What the background sealer has not sealed yet is sealed in
 			// the time and CPU measured: the cost of the events stored.
@@ -122,7 +122,7 @@ func BenchmarkIngest(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
-			b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(events), "cpu-ns/event")
+			b.ReportMetric(float64((benchCPU()-cpu).Nanoseconds())/float64(events), "cpu-ns/event")
 		})
 	}
 }
@@ -332,11 +332,11 @@ func BenchmarkSeal(b *testing.B) {
 		}
 		runtime.GC()
 		b.StartTimer()
-		c0, t0 := cpuTime(), time.Now()
+		c0, t0 := benchCPU(), time.Now()
 		if err := s.Seal(ctx); err != nil {
 			b.Fatal(err)
 		}
-		cpu += cpuTime() - c0
+		cpu += benchCPU() - c0
 		wall += time.Since(t0)
 		b.StopTimer()
 		size, err := s.Size(ctx, "bench")
@@ -359,18 +359,11 @@ func BenchmarkSeal(b *testing.B) {
 func benchPageLevel(b *testing.B) logstore.PageLevel {
 	name := os.Getenv("TRAIL_BENCH_PAGE_LEVEL")
 	if name == "" {
-		return logstore.PageLevelBetter
+		return logstore.PageLevelDefault
 	}
 	l, err := logstore.ParsePageLevel(name)
 	if err != nil {
 		b.Fatal(err)
 	}
 	return l
-}
-
-// cpuTime is the CPU time the process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

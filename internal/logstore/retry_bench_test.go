@@ -59,7 +59,7 @@ func BenchmarkSealedRetry(b *testing.B) {
 	retried := 0
 	b.ResetTimer()
 	for range b.N {
-		c0 := cpuTime()
+		c0 := benchCPU()
 		for i := 0; i < len(again); i += 256 {
 			part := again[i:min(i+256, len(again))]
 			res, err := svc.Ingest(ctx, "bench", part)
@@ -68,7 +68,7 @@ func BenchmarkSealedRetry(b *testing.B) {
 			}
 			retried += len(part)
 		}
-		cpu += cpuTime() - c0
+		cpu += benchCPU() - c0
 	}
 	if size, _ := s.Size(ctx, "bench"); size != stored {
 		b.Fatalf("%d events after retries, %d before", size, stored)
