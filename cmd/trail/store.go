@@ -23,7 +23,8 @@ func storeFlag(fs *flag.FlagSet) *string {
 	return fs.String("store", env("TRAIL_STORE", ""),
 		"the store: empty (default) for the embedded log engine in --data (a SQLite data directory of an "+
 			"earlier version found there is converted first; docs/storage.md); log:DIR for the log engine in "+
-			"DIR (log: alone: in --data); sqlite:DIR for the SQLite engine in DIR (sqlite: alone: in --data), "+
+			"DIR (log: alone: in --data; tuning after ?: block-events=N, page-events=N, page-level=default|better, "+
+			"docs/storage.md); sqlite:DIR for the SQLite engine in DIR (sqlite: alone: in --data), "+
 			"kept selectable for now; or a PostgreSQL `URL` (postgres://user@host:5432/db) that every replica "+
 			"shares; with PostgreSQL, --data keeps only this machine's files, such as the signing key (env TRAIL_STORE)")
 }
