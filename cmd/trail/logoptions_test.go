@@ -24,8 +24,8 @@ func TestLogOptions(t *testing.T) {
 	}
 	for store, want := range map[string]string{
 		"log:?page-level=best":    "page-level must be default",
-		"log:?page-events=0":      "page-events must be a positive number",
-		"log:?block-events=70000": `unknown option "block-events"`,
+		"log:?page-events=0":      "page-events must be a number from 1 to 65536",
+		"log:?block-events=70000": "block-events must be a number from 1 to 65536",
 		"log:?page-size=3":        `unknown option "page-size"`,
 	} {
 		if _, err := logOptions(store); err == nil || !strings.Contains(err.Error(), want) {

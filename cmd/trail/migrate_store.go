@@ -262,6 +262,9 @@ func (m *storeCopy) copyOrg(ctx context.Context, org string) error {
 	for next := have; next < size; {
 		c, ok := <-chunks
 		if !ok {
+			if err := ctx.Err(); err != nil {
+				return err // stopped, not a short source
+			}
 			return fmt.Errorf("the source's events end at seq %d of %d", next, size)
 		}
 		if c.err != nil {

@@ -112,11 +112,11 @@ func logOptions(store string) (logstore.Options, error) {
 		}
 		n, err := strconv.Atoi(v[len(v)-1])
 		switch {
-		case (name == "block-events" || name == "page-events") && (err != nil || n <= 0):
-			return opts, usagef("--store %q: %s must be a positive number", store, name)
-		case name == "block-events" && n <= 65536:
+		case (name == "block-events" || name == "page-events") && (err != nil || n <= 0 || n > 65536):
+			return opts, usagef("--store %q: %s must be a number from 1 to 65536", store, name)
+		case name == "block-events":
 			opts.BlockEvents = n
-		case name == "page-events" && n <= 65536:
+		case name == "page-events":
 			opts.PageEvents = n
 		default:
 			return opts, usagef("--store %q: unknown option %q (block-events and page-events, each 1 to 65536, and page-level, default or better, are known)", store, name)

@@ -141,7 +141,7 @@ type sealEvent struct {
 // buildBlock encodes events (seqs first…) as a block of the current
 // version, its pages compressed at the default page level.
 func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *blockHeader, error) {
-	return buildBlockOf(blockVersion, first, events, pageEvents, zpage)
+	return buildBlockOf(blockVersion, first, events, pageEvents, PageLevelDefault.encoder())
 }
 
 // buildBlockOf is buildBlock in format version 3 or 4 (they differ in

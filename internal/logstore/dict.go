@@ -10,8 +10,6 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
-
-	"github.com/cespare/xxhash/v2"
 )
 
 // A block of format 2 has two word sections, read only by searches for
@@ -186,9 +184,8 @@ func (d *dictBuilder) pairFilter() bloom {
 		}
 		k--
 		x, y := d.words[k>>32].w, d.words[uint32(k)].w
-		// pairHash, hashing one buffer at once.
-		d.buf = append(append(append(d.buf[:0], x...), ' '), y...)
-		b.add(mixKey(keyBigram, xxhash.Sum64(d.buf)))
+		d.buf = appendPair(d.buf[:0], x, y)
+		b.add(pairKey(d.buf))
 	}
 	return b
 }

@@ -200,7 +200,7 @@ func blockBreakdown(t *testing.T, dir string, db *sql.DB, per func(int64) string
 func TestQueryCPU(t *testing.T) {
 	dirs := strings.Split(os.Getenv("TRAIL_QUERY_DIRS"), ",")
 	if dirs[0] == "" {
-		t.Skip()
+		t.Skip("a measurement, not a check: set TRAIL_QUERY_DIRS to data directories to compare")
 	}
 	var stores []*Store
 	for _, d := range dirs {
@@ -246,7 +246,7 @@ func TestQueryCPU(t *testing.T) {
 func TestSummaryRebuildCPU(t *testing.T) {
 	dir := os.Getenv("TRAIL_REBUILD_DIR")
 	if dir == "" {
-		t.Skip()
+		t.Skip("a measurement, not a check: set TRAIL_REBUILD_DIR to a data directory")
 	}
 	for _, pass := range []string{"first Open", "second Open"} {
 		start := cpuTime()

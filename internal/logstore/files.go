@@ -150,6 +150,26 @@ func (f *blockFiles) header(b *blockRef) (*blockHeader, error) {
 	if h := b.hdr.Load(); h != nil {
 		return h, nil
 	}
+	h, err := f.readHeader(b)
+	if err != nil {
+		return nil, err
+	}
+	f.keep(b, h)
+	return h, nil
+}
+
+// peekHeader is header without caching what it reads: for passes over
+// many old blocks (the id filters' merges and warmIDs), which would
+// otherwise push the headers searches use out of the cache.
+func (f *blockFiles) peekHeader(b *blockRef) (*blockHeader, error) {
+	if h := b.hdr.Load(); h != nil {
+		return h, nil
+	}
+	return f.readHeader(b)
+}
+
+// readHeader reads and checks b's header.
+func (f *blockFiles) readHeader(b *blockRef) (*blockHeader, error) {
 	pre, err := f.read(b, 0, min(b.size, 4096))
 	if err != nil {
 		return nil, err
@@ -167,7 +187,6 @@ func (f *blockFiles) header(b *blockRef) (*blockHeader, error) {
 		return nil, damaged(b, err)
 	}
 	h.hl = hl
-	f.keep(b, h)
 	return h, nil
 }
 

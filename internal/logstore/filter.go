@@ -31,13 +31,18 @@ func keyHash(kind byte, v string) uint64 { return mixKey(kind, xxhash.Sum64Strin
 
 // pairHash is keyHash(keyBigram, bigram(a, b)).
 func pairHash(a, b string) uint64 {
-	var d xxhash.Digest
-	d.Reset()
-	d.WriteString(a)
-	d.WriteString(" ")
-	d.WriteString(b)
-	return mixKey(keyBigram, d.Sum64())
+	var buf [64]byte
+	return pairKey(appendPair(buf[:0], a, b))
 }
+
+// appendPair appends the pair of words a b (pairKey's input) to buf.
+func appendPair(buf []byte, a, b string) []byte {
+	return append(append(append(buf, a...), ' '), b...)
+}
+
+// pairKey is pairHash of a pair appendPair made: the block builder hashes
+// its pairs in one reused buffer.
+func pairKey(pair []byte) uint64 { return mixKey(keyBigram, xxhash.Sum64(pair)) }
 
 func mixKey(kind byte, h uint64) uint64 {
 	h ^= uint64(kind) * 0x9e3779b97f4a7c15

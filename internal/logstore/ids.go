@@ -242,9 +242,10 @@ func (x idHit) same(data []byte, h [32]byte) (bool, error) {
 	return got == h, err
 }
 
-// blockIDs reads a block's id hashes (for merging tiers).
+// blockIDs reads a block's id hashes (for merging tiers and warmIDs),
+// leaving the header cache as it is.
 func (s *Store) blockIDs(b *blockRef) ([]uint32, error) {
-	h, err := s.blocks.header(b)
+	h, err := s.blocks.peekHeader(b)
 	if err != nil {
 		return nil, err
 	}

@@ -16,9 +16,9 @@ import (
 // Pages are zstd frames (github.com/klauspost/compress/zstd), each
 // compressed on its own so that reading one event decodes one page. The
 // frames carry no checksum of their own: the block header holds a
-// CRC-32C of each. The sealer compresses at SpeedBetterCompression: pages
-// 6–9% smaller than SpeedDefault at about the same encoding rate
-// (BenchmarkPageCompression); decoding does not depend on the level.
+// CRC-32C of each. The sealer compresses format 3 and 4 pages at the
+// store's page level (PageLevel, seal.go: SpeedDefault unless told
+// SpeedBetterCompression); decoding does not depend on the level.
 //
 // Format 3 pages are compressed with pagedict1.zdict (zpage), a fixed zstd
 // dictionary of what every deployment's events share (TestWritePageDict
@@ -29,6 +29,9 @@ import (
 var (
 	zenc, _  = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(sealWorkers))
 	zpage, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(sealWorkers),
+		zstd.WithEncoderDict(pageDict))
+	// zpageDefault is zpage at zstd.SpeedDefault (PageLevelDefault).
+	zpageDefault, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(sealWorkers),
 		zstd.WithEncoderDict(pageDict))
 	zdec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64<<20), zstd.WithDecoderDicts(pageDict))
 )

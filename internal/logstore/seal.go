@@ -457,10 +457,6 @@ func ParsePageLevel(name string) (PageLevel, error) {
 	return 0, fmt.Errorf("logstore: unknown page level %q (better and default are known)", name)
 }
 
-// zpageDefault is zpage at zstd.SpeedDefault (PageLevelDefault).
-var zpageDefault, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderCRC(false),
-	zstd.WithEncoderConcurrency(sealWorkers), zstd.WithEncoderDict(pageDict))
-
 // encoder is the page encoder of the level.
 func (l PageLevel) encoder() *zstd.Encoder {
 	if l == PageLevelBetter {

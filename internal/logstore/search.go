@@ -89,7 +89,7 @@ type walker struct {
 	n     int // rows given to fn
 	limit int
 	rb    *readBufs // reused: fn's data is valid only during the call
-	// Pages (pages.go): run and handed to fn one by one, or, once a walk
+	// Pages (page.go): run and handed to fn one by one, or, once a walk
 	// has shown it needs many pages (may), by this goroutine and a helper
 	// on another core.
 	may    bool // the walk may use a helper (Query, not Scan)

@@ -188,7 +188,7 @@ func appendSummary(org int64, b *blockRef, v byte, value func(out []byte, i uint
 	return binary.LittleEndian.AppendUint32(out, summaryCRC(org, b, out))
 }
 
-// decodeSummary returns the summary stored for b, or an error if it is
+// decodeBlockSum returns the summary stored for b, or an error if it is
 // missing, of another version, damaged or not b's.
 func decodeBlockSum(org int64, b *blockRef, data []byte, tab *strTable) (*blockSum, error) {
 	n := len(data)
