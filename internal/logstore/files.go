@@ -168,8 +168,12 @@ func (f *blockFiles) peekHeader(b *blockRef) (*blockHeader, error) {
 	return f.readHeader(b)
 }
 
+// headerReads counts the headers read from block files (tests).
+var headerReads atomic.Int64
+
 // readHeader reads and checks b's header.
 func (f *blockFiles) readHeader(b *blockRef) (*blockHeader, error) {
+	headerReads.Add(1)
 	pre, err := f.read(b, 0, min(b.size, 4096))
 	if err != nil {
 		return nil, err

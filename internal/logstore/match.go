@@ -300,12 +300,11 @@ func hasWords(have, want []string, prefix bool) bool {
 	return false
 }
 
-// mayMatch tests a summary: a block's (dict nil) or a page's, whose
-// type, category and country sets are bits over its block's (dict).
-// words tells which word keys its filter holds (blockHeader.wordKeys).
-func (m *matcher) mayMatch(s, dict *summary, words int) bool {
+// mayMatch tests a block's header summary; words tells which word keys
+// its filter holds (blockHeader.wordKeys).
+func (m *matcher) mayMatch(s *summary, words int) bool {
 	for i := range m.terms {
-		if !m.terms[i].summaryMay(s, dict, words) {
+		if !m.terms[i].summaryMay(s, words) {
 			return false
 		}
 	}
@@ -341,7 +340,7 @@ func (t *term) setKind() int {
 	return -1
 }
 
-func (t *term) summaryMay(s, dict *summary, words int) bool {
+func (t *term) summaryMay(s *summary, words int) bool {
 	switch t.Field {
 	case audit.FieldOccurred:
 		return t.rangeMay(s.minOcc, s.maxOcc)
@@ -349,16 +348,8 @@ func (t *term) summaryMay(s, dict *summary, words int) bool {
 		return t.rangeMay(s.minRec, s.maxRec)
 	}
 	if kind := t.setKind(); kind >= 0 {
-		// A page's set is bits over its block's (dict's) values.
-		src := s
-		if dict != nil {
-			src = dict
-		}
 		all, any := true, false
-		for j, v := range [3][]string{src.types, src.categories, src.countries}[kind] {
-			if dict != nil && s.bits[kind][j/8]&(1<<(j%8)) == 0 {
-				continue
-			}
+		for _, v := range [3][]string{s.types, s.categories, s.countries}[kind] {
 			p := t.valueMatches(v)
 			all, any = all && p, any || p
 		}
@@ -391,18 +382,65 @@ func (m *matcher) pageMasks(dict *summary, masks [][]byte) [][]byte {
 	return masks
 }
 
-// pageMay is mayMatch of a page's summary s, with its block's pageMasks.
-func (m *matcher) pageMay(s *summary, masks [][]byte, words int) bool {
+// sumMasks is pageMasks for a block's in-memory summary (its sets are
+// strTable indexes).
+func (m *matcher) sumMasks(s *blockSum, tab *strTable, masks [][]byte) [][]byte {
+	masks = slices.Grow(masks[:0], len(m.terms))[:len(m.terms)]
 	for i := range m.terms {
 		t := &m.terms[i]
 		kind := t.setKind()
 		if kind < 0 {
-			if !t.summaryMay(s, nil, words) {
-				return false
-			}
 			continue
 		}
-		bits, mask := s.bits[kind], masks[i]
+		set := s.sets[kind]
+		mask := slices.Grow(masks[i][:0], (len(set)+7)/8)[:(len(set)+7)/8]
+		clear(mask)
+		for j, id := range set {
+			if t.idMatches(id, tab) {
+				mask[j/8] |= 1 << (j % 8)
+			}
+		}
+		masks[i] = mask
+	}
+	return masks
+}
+
+// setsOnly reports whether every term is a type, category or country
+// term, and the block's columns would not skip more than its pages'
+// sets (columnsPay): then a page's sets decide whether it may match, and
+// a walk needs no block header to pick its pages (walker.blockBySum).
+func (m *matcher) setsOnly() bool {
+	if m.empty {
+		return false
+	}
+	for i := range m.terms {
+		if m.terms[i].setKind() < 0 {
+			return false
+		}
+	}
+	return !(m.useColumns() && m.columnsPay())
+}
+
+// pageMay is mayMatch of a page's summary s, with its block's pageMasks.
+func (m *matcher) pageMay(s *summary, masks [][]byte, words int) bool {
+	for i := range m.terms {
+		if t := &m.terms[i]; t.setKind() < 0 && !t.summaryMay(s, words) {
+			return false
+		}
+	}
+	return m.setsMay(&s.bits, masks)
+}
+
+// setsMay tests a page's type, category and country bitsets against the
+// set terms, with its block's masks (pageMasks, sumMasks).
+func (m *matcher) setsMay(sets *[3][]byte, masks [][]byte) bool {
+	for i := range m.terms {
+		t := &m.terms[i]
+		kind := t.setKind()
+		if kind < 0 {
+			continue
+		}
+		bits, mask := sets[kind], masks[i]
 		all, any := true, false
 		for b := range bits {
 			any = any || bits[b]&mask[b] != 0

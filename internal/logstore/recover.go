@@ -43,9 +43,10 @@ func (s *Store) recover() error {
 	var repaired []*orgLog
 	var rebuiltSums []orgBlocks
 	defer func() { s.rebuilt = len(repaired) }()
-	s.rebuiltSums = 0
+	s.rebuiltSums, s.upgradedSums = 0, 0
 	for _, co := range orgs {
-		sums := s.restoreSummaries(co)
+		sums, upgraded := s.restoreSummaries(co)
+		s.upgradedSums += upgraded
 		o, repair, err := s.loadOrg(co)
 		if err != nil {
 			return err
@@ -56,7 +57,7 @@ func (s *Store) recover() error {
 		}
 		if len(sums) > 0 {
 			rebuiltSums = append(rebuiltSums, orgBlocks{co.num, sums})
-			s.rebuiltSums += len(sums)
+			s.rebuiltSums += len(sums) - upgraded
 		}
 		for _, b := range co.blocks {
 			if b.file > lastFile || b.file == lastFile && b.off+b.size > end {
@@ -73,6 +74,9 @@ func (s *Store) recover() error {
 		}
 		if len(repaired) > 0 {
 			slog.Info("logstore: rebuilt id filters or tree edges from the blocks and stored them in the catalog", "orgs", len(repaired))
+		}
+		if s.upgradedSums > 0 {
+			slog.Info("logstore: gave block summaries their pages' sets from the blocks' headers (summary version 3) and stored them in the catalog", "blocks", s.upgradedSums)
 		}
 		if s.rebuiltSums > 0 {
 			slog.Info("logstore: rebuilt block summaries from the blocks (format 3: their headers and events) and stored them in the catalog", "blocks", s.rebuiltSums)
@@ -144,14 +148,26 @@ func (s *Store) loadOrg(co *catalogOrg) (o *orgLog, repair bool, err error) {
 // stored row, or, where the row is missing (a catalog written before
 // summaries were kept), of another version, damaged or not the block's,
 // from the block's header (and, for a format 3 block, whose header
-// holds no block filter, its filter from its events); it returns the
-// blocks whose summaries were rebuilt, to be stored again. A block whose
+// holds no block filter, its filter from its events); a row stored
+// before summary version 3 is read and given its pages' sets from the
+// block's header (upgraded counts those). It returns the blocks whose
+// summaries were rebuilt or upgraded, to be stored again. A block whose
 // header or pages cannot be read keeps no summary: a search reading it
 // fails, naming it.
-func (s *Store) restoreSummaries(co *catalogOrg) []*blockRef {
-	var rebuilt []*blockRef
+func (s *Store) restoreSummaries(co *catalogOrg) (rebuilt []*blockRef, upgraded int) {
 	for i, b := range co.blocks {
 		sum, err := decodeBlockSum(co.num, b, co.sums[i], s.cat.strs)
+		if err == nil && sum.pageBits == nil {
+			// Stored before version 3: the pages' sets from the header.
+			var h *blockHeader
+			if h, err = s.blocks.peekHeader(b); err == nil {
+				sum.setPageBits(h)
+				b.sum = sum
+				rebuilt = append(rebuilt, b)
+				upgraded++
+				continue
+			}
+		}
 		if err == nil {
 			b.sum = sum
 			continue
@@ -163,7 +179,7 @@ func (s *Store) restoreSummaries(co *catalogOrg) []*blockRef {
 		rebuilt = append(rebuilt, b)
 	}
 	co.sums = nil
-	return rebuilt
+	return rebuilt, upgraded
 }
 
 // rebuildSummary makes b's summary from its header and, if the header

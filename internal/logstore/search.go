@@ -198,6 +198,9 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 	if b.sum != nil && !skipSummaries && !w.m.mayMatchBlock(b.sum, w.s.cat.strs) {
 		return nil
 	}
+	if b.sum != nil && b.sum.pageBits != nil && !skipSummaries && w.m.setsOnly() {
+		return w.blockBySum(b, lo, hi, desc)
+	}
 	h, err := w.s.blocks.header(b)
 	if err != nil {
 		return err
@@ -206,7 +209,7 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 	if b.sum != nil && skipSummaries && !w.m.mayMatchBlock(b.sum, w.s.cat.strs) {
 		return nil
 	}
-	if b.sum == nil && !w.m.mayMatch(&h.sum, nil, h.wordKeys(true)) {
+	if b.sum == nil && !w.m.mayMatch(&h.sum, h.wordKeys(true)) {
 		return nil
 	}
 	var pages []byte
@@ -266,7 +269,39 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 	}
 	for _, p := range cand {
 		j := w.job()
-		j.b, j.h, j.p, j.pages, j.cols, j.lo, j.hi, j.desc = b, h, p, pages, cols, lo, hi, desc
+		j.b, j.p, j.pi, j.version, j.pages, j.cols, j.lo, j.hi, j.desc = b, p, h.pages[p], h.version, pages, cols, lo, hi, desc
+		j.pagesOff = h.pages[0].off
+		j.max = w.limit - w.n
+		if err := w.page(j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// blockBySum walks a block's pages that may hold matches in [lo, hi]
+// picking them by the pages' sets in its summary, without its header: a
+// walk whose terms are all type, category and country terms
+// (matcher.setsOnly), whose page sets are exact.
+func (w *walker) blockBySum(b *blockRef, lo, hi int64, desc bool) error {
+	sum := b.sum
+	w.masks = w.m.sumMasks(sum, w.s.cat.strs, w.masks)
+	np := len(sum.pages)
+	for k := range np {
+		p := k
+		if desc {
+			p = np - 1 - k
+		}
+		first, last := b.first+int64(b.pageFirst(p)), b.first+int64(sum.pages[p].end)-1
+		if last < lo || first > hi {
+			continue
+		}
+		bits := sum.pageSets(p)
+		if !w.m.setsMay(&bits, w.masks) {
+			continue
+		}
+		j := w.job()
+		j.b, j.p, j.pi, j.version, j.lo, j.hi, j.desc = b, p, b.pageInfo(p), sum.version, lo, hi, desc
 		j.max = w.limit - w.n
 		if err := w.page(j); err != nil {
 			return err
@@ -279,15 +314,18 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 // tested, and the bytes of those that match kept (in walk order) for the
 // walk to hand to fn. Its buffers are reused (readBufs.jobs).
 type pageJob struct {
-	b      *blockRef
-	h      *blockHeader
-	p      int
-	pages  []byte // the block's pages when read whole, or nil
-	cols   *colFilter
-	lo, hi int64
-	desc   bool
-	max    int // rows the walk may still take: the page stops there
-	state  int // in a helped walk: jobQueued, jobRunning, jobDone (pageHelper.mu)
+	b       *blockRef
+	p       int
+	pi      pageInfo // the page's place, CRC and seqs
+	version byte     // the block's format
+	pages   []byte   // the block's pages when read whole, or nil
+	// pagesOff is where the block's first page is, when pages is set.
+	pagesOff int64
+	cols     *colFilter
+	lo, hi   int64
+	desc     bool
+	max      int // rows the walk may still take: the page stops there
+	state    int // in a helped walk: jobQueued, jobRunning, jobDone (pageHelper.mu)
 
 	rows    []pageRow
 	err     error // after the rows
@@ -326,7 +364,7 @@ func (w *walker) job() *pageJob {
 
 // release gives j back to rb, keeping its buffers unless too big.
 func (w *walker) release(j *pageJob) {
-	j.b, j.h, j.pages, j.cols, j.err, j.panic, j.state = nil, nil, nil, nil, nil, nil, jobQueued
+	j.b, j.pi, j.pages, j.cols, j.err, j.panic, j.state = nil, pageInfo{}, nil, nil, nil, nil, jobQueued
 	clear(j.rows)
 	j.rows = keepRead(j.rows, 32)
 	j.comp, j.content, j.out, j.low = keepRead(j.comp, 1), keepRead(j.content, 1), keepRead(j.out, 1), keepRead(j.low, 1)
@@ -338,14 +376,13 @@ func (w *walker) release(j *pageJob) {
 // run decodes j's page and tests its events. Safe on any goroutine: it
 // reads the walk's matcher and writes only j.
 func (w *walker) run(j *pageJob) {
-	b, h := j.b, j.h
-	pi := &h.pages[j.p]
+	b, pi := j.b, &j.pi
 	fail := func(err error) {
 		j.err = damaged(b, fmt.Errorf("page %d (seqs %d…%d): %w", j.p, pi.first, pi.first+int64(pi.n)-1, err))
 	}
 	comp := j.pages
 	if comp != nil {
-		start := pi.off - h.pages[0].off
+		start := pi.off - j.pagesOff
 		comp = comp[start : start+pi.size]
 	} else {
 		var err error
@@ -356,11 +393,11 @@ func (w *walker) run(j *pageJob) {
 		j.comp = comp
 	}
 	var err error
-	if j.content, err = pageContent(comp, h.version, pi, j.content); err != nil {
+	if j.content, err = pageContent(comp, j.version, pi, j.content); err != nil {
 		fail(err)
 		return
 	}
-	if j.events, j.at, err = splitPage(j.content, h.version, pi, j.events, j.at); err != nil {
+	if j.events, j.at, err = splitPage(j.content, j.version, pi, j.events, j.at); err != nil {
 		fail(err)
 		return
 	}
@@ -373,7 +410,7 @@ func (w *walker) run(j *pageJob) {
 			i = len(j.events) - 1 - k
 		}
 		seq := pi.first + int64(i)
-		if seq < j.lo || seq > j.hi || j.cols != nil && !j.cols.event(int(seq-h.first)) {
+		if seq < j.lo || seq > j.hi || j.cols != nil && !j.cols.event(int(seq-b.first)) {
 			continue
 		}
 		e := j.events[i]

@@ -103,6 +103,9 @@ type Store struct {
 	// rebuiltSums is how many blocks' summaries Open had to rebuild from
 	// their headers (missing or damaged in the catalog).
 	rebuiltSums int
+	// upgradedSums is how many summaries stored before version 3 Open
+	// gave their pages' sets from the blocks' headers.
+	upgradedSums int
 
 	sealMu  sync.Mutex // one seal at a time; releasing retired blocks too
 	reclaim reclaimer  // retired blocks not released yet (reclaim.go)

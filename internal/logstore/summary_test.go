@@ -7,6 +7,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -224,7 +226,7 @@ func TestSummariesRebuilt(t *testing.T) {
 		"damaged":         {`UPDATE blocks SET summary = substr(summary, 1, 10) || x'ff' || substr(summary, 12) WHERE first = 320`, 1},
 		"cut short":       {`UPDATE blocks SET summary = substr(summary, 1, 40) WHERE first = 320`, 1},
 		"empty":           {`UPDATE blocks SET summary = x'' WHERE first = 0`, 1},
-		"other version":   {`UPDATE blocks SET summary = x'03' || substr(summary, 2)`, 16},
+		"other version":   {`UPDATE blocks SET summary = x'09' || substr(summary, 2)`, 16},
 		"unknown value":   {`UPDATE strs SET id = id + 1000`, 16},
 		"another block's": {`UPDATE blocks SET summary = (SELECT summary FROM blocks WHERE first = 0) WHERE first = 64`, 1},
 	} {
@@ -254,58 +256,94 @@ func TestSummariesRebuilt(t *testing.T) {
 	}
 }
 
-// TestSummariesVersion1: summaries of version 1 (written by earlier
-// binaries: the sets' values spelled out) are read as they are, not
-// rebuilt, and give the blocks' summaries; new seals write version 2,
-// which names the values by their row in strs.
-func TestSummariesVersion1(t *testing.T) {
+// TestSummariesOlderVersions: summaries of version 1 (written by earlier
+// binaries: the sets' values spelled out) and 2 (the values named by
+// their row in strs, no pages' sets) are read as they are, not rebuilt
+// from the blocks' events, and given their pages' sets from the blocks'
+// headers at the owner's Open, which stores them again in version 3;
+// the next Open upgrades nothing.
+func TestSummariesOlderVersions(t *testing.T) {
 	events := v1FixtureEvents(t)
-	dir := sealedFixture(t, events)
-	cat, err := openCatalog(filepath.Join(dir, CatalogFile))
+	for _, v := range []byte{1, 2} {
+		t.Run(fmt.Sprintf("version %d", v), func(t *testing.T) {
+			dir := sealedFixture(t, events)
+			cat, err := openCatalog(filepath.Join(dir, CatalogFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := summaryVersions(t, cat); !maps.Equal(got, map[byte]int{summaryVersion: 16}) {
+				t.Fatalf("summaries of each version %v, want 16 of version %d", got, summaryVersion)
+			}
+			rows, err := cat.w.Query(`SELECT org, first, n, file, off, len, summary FROM blocks`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var old [][]any
+			for rows.Next() {
+				var org int64
+				var data []byte
+				b := &blockRef{}
+				if err := rows.Scan(&org, &b.first, &b.n, &b.file, &b.off, &b.size, &data); err != nil {
+					t.Fatal(err)
+				}
+				if b.sum, err = decodeBlockSum(org, b, data, cat.strs); err != nil {
+					t.Fatal(err)
+				}
+				enc := encodeSummaryV1(org, b, cat.strs)
+				if v == 2 {
+					b.sum.pageBits = nil
+					enc = encodeSummary(org, b, cat.strs.catID)
+				}
+				old = append(old, []any{enc, org, b.first})
+			}
+			rows.Close()
+			for _, args := range old {
+				if _, err := cat.w.Exec(`UPDATE blocks SET summary = ? WHERE org = ? AND first = ?`, args...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := summaryVersions(t, cat); !maps.Equal(got, map[byte]int{v: 16}) {
+				t.Fatalf("summaries of each version %v, want 16 of version %d", got, v)
+			}
+			cat.close()
+			for _, want := range []int{16, 0} {
+				s, err := Open(dir, sumOpts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.rebuiltSums != 0 || s.upgradedSums != want {
+					t.Errorf("Open rebuilt %d and upgraded %d summaries of version %d, want 0 and %d", s.rebuiltSums, s.upgradedSums, v, want)
+				}
+				wantSums(t, s, "bench")
+				wantQueries(t, s, events, 0, fixtureQueries(events)[:12])
+				if got := summaryVersions(t, s.cat); !maps.Equal(got, map[byte]int{summaryVersion: 16}) {
+					t.Errorf("after Open, summaries of each version %v, want 16 of version %d", got, summaryVersion)
+				}
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// summaryVersions counts the catalog's block summaries by version.
+func summaryVersions(t *testing.T, cat *catalog) map[byte]int {
+	t.Helper()
+	rows, err := cat.w.Query(`SELECT summary FROM blocks`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := cat.w.Query(`SELECT org, first, n, file, off, len, summary FROM blocks`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v1 [][]any
-	var n2 int
+	defer rows.Close()
+	got := map[byte]int{}
 	for rows.Next() {
-		var org int64
 		var data []byte
-		b := &blockRef{}
-		if err := rows.Scan(&org, &b.first, &b.n, &b.file, &b.off, &b.size, &data); err != nil {
+		if err := rows.Scan(&data); err != nil {
 			t.Fatal(err)
 		}
-		if data[0] == 2 {
-			n2++
-		}
-		if b.sum, err = decodeBlockSum(org, b, data, cat.strs); err != nil {
-			t.Fatal(err)
-		}
-		v1 = append(v1, []any{encodeSummaryV1(org, b, cat.strs), org, b.first})
+		got[data[0]]++
 	}
-	rows.Close()
-	if n2 != 16 {
-		t.Fatalf("%d summaries of version 2, want 16", n2)
-	}
-	for _, args := range v1 {
-		if _, err := cat.w.Exec(`UPDATE blocks SET summary = ? WHERE org = ? AND first = ?`, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cat.close()
-	s, err := Open(dir, sumOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if s.rebuiltSums != 0 {
-		t.Errorf("Open rebuilt %d summaries of version 1, want 0", s.rebuiltSums)
-	}
-	wantSums(t, s, "bench")
-	wantQueries(t, s, events, 0, fixtureQueries(events)[:12])
+	return got
 }
 
 // encodeSummaryV1 is a summary as binaries before version 2 stored it:
@@ -564,5 +602,73 @@ func TestRedactAfterQuietOpen(t *testing.T) {
 	_, got, err := s.Event(context.Background(), "bench", ev.ID)
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("event %d after the erasure: %v\n%s\nwant\n%s", seq, err, got, data)
+	}
+}
+
+// TestSetWalksReadNoHeader: a search whose terms are all type, category
+// or country terms picks a block's pages by the pages' sets in its
+// summary and reads no block header (summary version 3), in both orders
+// and from a seq inside the log; one with another term reads headers
+// (so that the count is known to see them). Both answer as an exact
+// test of every event does.
+func TestSetWalksReadNoHeader(t *testing.T) {
+	events := v1FixtureEvents(t)
+	s, err := Open(sealedFixture(t, events), sumOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var ev audit.Event
+	json.Unmarshal(events[len(events)/3], &ev)
+	sets := []string{"type:repo.create", "type:billing.*", "category:billing", "-category:content", "-country:US,FR", "type:" + ev.Type, "type:" + ev.Type + ",repo.create", "-type:" + ev.Type, "category:" + ev.Category}
+	if ev.Location != nil && ev.Location.CountryCode != "" {
+		sets = append(sets, "country:"+ev.Location.CountryCode)
+	}
+	others := []string{"actor:olivia", "type:repo.create actor:alice", "llama", "category:billing type:billing.*"}
+	for _, q := range append(sets, others...) {
+		f, err := query.Parse(q, query.Options{})
+		if err != nil {
+			t.Fatalf("%q: %v", q, err)
+		}
+		m := compile(f)
+		var want []int64
+		for seq := len(events) - 1; seq >= 0; seq-- {
+			d, err := scanDoc(events[seq])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.match(d) {
+				want = append(want, int64(seq))
+			}
+		}
+		s.blocks.dropHeaders()
+		before := headerReads.Load()
+		var got []int64
+		for _, order := range []audit.Order{audit.Desc, audit.Asc} {
+			for _, after := range []int64{-1, int64(len(events) / 2)} {
+				p, err := s.Query(context.Background(), "bench", audit.Query{Filter: f, Order: order, Before: -1, After: after, Limit: 100000})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if order == audit.Desc && after < 0 {
+					got = p.Seqs
+				}
+				if len(p.Seqs) == 0 && len(want) > 0 && after < 0 {
+					t.Errorf("%q %v: no events", q, order)
+				}
+			}
+		}
+		reads := headerReads.Load() - before
+		if !slices.Equal(got, want) {
+			t.Errorf("%q: %v, want %v", q, got, want)
+		}
+		if len(want) == 0 {
+			t.Fatalf("%q matches no event of the fixture: pick another", q)
+		}
+		if set := slices.Contains(sets, q); set && reads != 0 {
+			t.Errorf("%q read %d block headers, want none", q, reads)
+		} else if !set && reads == 0 {
+			t.Errorf("%q read no block header: the count does not see them", q)
+		}
 	}
 }
