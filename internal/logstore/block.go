@@ -458,41 +458,52 @@ func decodePage(comp []byte, version byte, p *pageInfo, buf []byte) ([][]byte, [
 // decodePageInto is decodePage appending the events to events (reused by
 // a walk: readBufs).
 func decodePageInto(comp []byte, version byte, p *pageInfo, buf []byte, events [][]byte) ([][]byte, []byte, error) {
-	if crc32.Checksum(comp, castagnoli) != p.crc {
-		return nil, buf, fmt.Errorf("page CRC mismatch")
-	}
-	var raw []byte
-	var err error
-	if version >= 3 {
-		scratch := pageScratch.Get().(*[]byte)
-		defer pageScratch.Put(scratch)
-		if *scratch, err = zdec.DecodeAll(comp, (*scratch)[:0]); err == nil {
-			raw, err = putSeqs(*scratch, p, buf)
+	if version < 3 {
+		raw, err := pageContent(comp, version, p, buf)
+		if err != nil {
+			return nil, buf, err
 		}
-	} else {
-		raw, err = zdec.DecodeAll(comp, buf[:0])
+		events, _, err = splitPage(raw, version, p, events, nil)
+		return events, raw, err
 	}
-	if err != nil {
-		return nil, buf, fmt.Errorf("page does not decompress: %w", err)
+	// Version 3: the content into scratch, then each event with its seq's
+	// digits into buf (grown first: events point into it).
+	scratch := pageScratch.Get().(*pageParts)
+	defer pageScratch.Put(scratch)
+	var err error
+	if scratch.content, err = pageContent(comp, version, p, scratch.content); err != nil {
+		return nil, buf, err
 	}
-	r := reader{b: raw}
-	events = slices.Grow(events[:0], p.n)
-	for len(r.b) > 0 && r.err == nil {
-		events = append(events, r.bytes())
+	if scratch.events, scratch.at, err = splitPage(scratch.content, version, p, scratch.events, scratch.at); err != nil {
+		return nil, buf, err
 	}
-	if r.err == nil && len(events) != p.n {
-		r.err = fmt.Errorf("page holds %d events, its header says %d", len(events), p.n)
+	out := slices.Grow(buf[:0], len(scratch.content)+20*len(scratch.events))
+	events = slices.Grow(events[:0], len(scratch.events))
+	for i, e := range scratch.events {
+		start := len(out)
+		out = appendWithSeq(out, e, scratch.at[i], p.first+int64(i))
+		events = append(events, out[start:])
 	}
-	return events, raw, r.err
+	clear(scratch.events)
+	return events, out, nil
 }
 
 // Version 3 pages hold each event without the digits of its seq (the
-// page's first seq plus its index: appendPageEvent), which putSeqs puts
-// back. The digits follow the first `,"seq":` of the canonical bytes:
+// page's first seq plus its index: appendPageEvent), which
+// decodePageInto and a walk's pages (search.go) put back
+// (appendWithSeq). The digits follow the first `,"seq":` of the canonical bytes:
 // the id before it is a JSON string, which cannot hold `,"`.
 var seqKey = []byte(`,"seq":`)
 
-var pageScratch = sync.Pool{New: func() any { return new([]byte) }}
+// pageParts is decodePageInto's scratch: a version 3 page's content and
+// its events' places.
+type pageParts struct {
+	content []byte
+	events  [][]byte
+	at      []int
+}
+
+var pageScratch = sync.Pool{New: func() any { return new(pageParts) }}
 
 // appendPageEvent appends the event of seq with canonical bytes data to
 // a version 3 page's content: uvarint length, then the bytes without the
@@ -508,25 +519,6 @@ func appendPageEvent(dst, data []byte, seq int64) ([]byte, error) {
 	dst = binary.AppendUvarint(dst, uint64(len(data)-len(digits)))
 	dst = append(dst, data[:at]...)
 	return append(dst, data[end:]...), nil
-}
-
-// putSeqs rewrites a version 3 page's content (each event length-prefixed
-// without its seq's digits) into buf with the digits put back.
-func putSeqs(content []byte, p *pageInfo, buf []byte) ([]byte, error) {
-	out := slices.Grow(buf[:0], len(content)+p.n*binary.MaxVarintLen64)
-	r := reader{b: content}
-	var num [20]byte
-	for seq := p.first; len(r.b) > 0 && r.err == nil; seq++ {
-		e := r.bytes()
-		at, ok := seqPlace(e)
-		if !ok {
-			return out, fmt.Errorf("an event of the page has no place for its seq")
-		}
-		digits := strconv.AppendInt(num[:0], seq, 10)
-		out = binary.AppendUvarint(out, uint64(len(e)+len(digits)))
-		out = appendWithSeq(out, e, at, seq)
-	}
-	return out, r.err
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
