@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-
-	"github.com/klauspost/compress/zstd"
 )
 
 // A sealed block holds consecutive events of one org:
@@ -147,9 +145,8 @@ func buildBlock(first int64, events []sealEvent, pageEvents int) ([]byte, *block
 // buildBlockOf is buildBlock in format version 3 or 4 (they differ in
 // the id section alone: an erasure rewrites a block of version 3 or
 // before, which keeps content-hash prefixes only, in version 3), with the
-// pages compressed by zp (a zstd encoder with the page dictionary:
-// pageEncoder).
-func buildBlockOf(version byte, first int64, events []sealEvent, pageEvents int, zp *zstd.Encoder) ([]byte, *blockHeader, error) {
+// pages compressed by zp (a page level's: PageLevel.encoder).
+func buildBlockOf(version byte, first int64, events []sealEvent, pageEvents int, zp pageEncoder) ([]byte, *blockHeader, error) {
 	if len(events) == 0 || len(events) > maxBlockEvents {
 		return nil, nil, fmt.Errorf("logstore: a block holds 1 to %d events, not %d", maxBlockEvents, len(events))
 	}
@@ -176,7 +173,7 @@ func buildBlockOf(version byte, first int64, events []sealEvent, pageEvents int,
 		}
 		bb.raw = raw
 		off := len(pages)
-		pages = zp.EncodeAll(raw, pages)
+		pages = zp.encode(raw, pages)
 		comp := pages[off:]
 		ps.filter = bb.pk.bloom()
 		bb.blockKeys = append(bb.blockKeys, bb.pk...) // sorted and distinct by bloom

@@ -3,10 +3,14 @@
 package logstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"os"
+	"runtime"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -53,6 +57,89 @@ func BenchmarkPageCompression(b *testing.B) {
 				}
 				b.ReportMetric(float64(total)/float64(len(events)), "B/event")
 				b.ReportMetric(float64(in)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MB/s")
+			})
+		}
+	}
+}
+
+// BenchmarkPageCodecs compresses the events of the newest 40 blocks of a
+// store written by trail bench (TRAIL_QUERY_DIR, a copy; its org
+// TRAIL_QUERY_ORG, default "bench") in pages of 32, 64, 96 and 128 events
+// with each page encoder (page.go): the page dictionary at SpeedDefault
+// and at SpeedBetterCompression, none at SpeedBetterCompression; it
+// reports bytes per event and the CPU of the thread per event to compress
+// and to decompress (the decoder takes frames without a dictionary on its
+// assembly path):
+//
+//	TRAIL_QUERY_DIR=/tmp/copy go test -run '^$' -bench PageCodecs -benchtime 1x -v ./internal/logstore/
+func BenchmarkPageCodecs(b *testing.B) {
+	dir := os.Getenv("TRAIL_QUERY_DIR")
+	if dir == "" {
+		b.Skip("TRAIL_QUERY_DIR (a copy of a store written by trail bench) is not set")
+	}
+	s, err := Open(dir, Options{ManualSeal: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	v := s.view(s.org(cmp.Or(os.Getenv("TRAIL_QUERY_ORG"), "bench")))
+	var events [][]byte
+	for _, blk := range v.blocks[max(0, len(v.blocks)-40):] {
+		h, err := s.blocks.peekHeader(blk)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for p := range h.pages {
+			evs, err := s.blocks.page(blk, h, p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, e := range evs {
+				events = append(events, slices.Clone(e))
+			}
+		}
+	}
+	s.unpin(&v)
+	for _, pe := range []int{32, 64, 96, 128} {
+		var pages [][]byte
+		for st := 0; st < len(events); st += pe {
+			var raw []byte
+			for _, e := range events[st:min(st+pe, len(events))] {
+				raw = appendBytes(raw, e)
+			}
+			pages = append(pages, raw)
+		}
+		for _, c := range []struct {
+			name string
+			enc  *zstd.Encoder
+		}{{"dict-default", zpageDefault}, {"plain-better", zpagePlain}, {"dict-better", zpage}} {
+			b.Run(fmt.Sprintf("%s/page-%d", c.name, pe), func(b *testing.B) {
+				runtime.LockOSThread() // threadCPU is this goroutine's
+				defer runtime.UnlockOSThread()
+				var comp [][]byte
+				var enc, dec time.Duration
+				size := 0
+				buf := make([]byte, 0, 256<<10)
+				for range b.N {
+					comp, size = comp[:0], 0
+					t0 := threadCPU()
+					for _, raw := range pages {
+						z := c.enc.EncodeAll(raw, nil)
+						comp = append(comp, z)
+						size += len(z)
+					}
+					t1 := threadCPU()
+					for _, z := range comp {
+						if buf, err = zdec.DecodeAll(z, buf[:0]); err != nil {
+							b.Fatal(err)
+						}
+					}
+					enc, dec = enc+t1-t0, dec+threadCPU()-t1
+				}
+				n := float64(len(events) * b.N)
+				b.ReportMetric(float64(size)/float64(len(events)), "B/event")
+				b.ReportMetric(float64(enc.Nanoseconds())/n/1000, "enc-µs/event")
+				b.ReportMetric(float64(dec.Nanoseconds())/n/1000, "dec-µs/event")
 			})
 		}
 	}

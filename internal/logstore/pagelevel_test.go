@@ -3,10 +3,13 @@
 package logstore
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // TestPageLevels: pages sealed at either level (Options.PageLevel) are
@@ -57,4 +60,56 @@ func TestPageLevels(t *testing.T) {
 	seal(dir, PageLevelBetter, acked, 0)
 	seal(dir, PageLevelDefault, acked, 500)
 	reopen(t, dir, acked, 0) // both levels' blocks: every event, retry and tree hash
+}
+
+// TestPageFrames: at the default level a block's pages of plainFrom
+// bytes or more are zstd frames without a dictionary and its smaller
+// pages name the page dictionary; at better every page names it; every
+// frame decodes to its page's events, with their seqs.
+func TestPageFrames(t *testing.T) {
+	events := sealEvents(t, "acme", 300) // pages of 128, 128 and 44 events
+	for _, c := range []struct {
+		level PageLevel
+		dict  func(content int) bool // whether a page of content bytes names the dictionary
+	}{
+		{PageLevelDefault, func(n int) bool { return n < plainFrom }},
+		{PageLevelBetter, func(int) bool { return true }},
+	} {
+		data, h, err := buildBlockOf(blockVersion, 0, events, 128, c.level.encoder())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plain, dict int
+		for i, p := range h.pages {
+			comp := data[p.off : p.off+p.size]
+			var fh zstd.Header
+			if err := fh.Decode(comp); err != nil {
+				t.Fatal(err)
+			}
+			content, err := pageContent(comp, h.version, &p, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := c.dict(len(content)); (fh.DictionaryID == pageDictID) != want || !want && fh.DictionaryID != 0 {
+				t.Errorf("level %d, page %d (%d bytes): dictionary %#x, want the page dictionary: %v", c.level, i, len(content), fh.DictionaryID, want)
+			}
+			if fh.DictionaryID == 0 {
+				plain++
+			} else {
+				dict++
+			}
+			got, _, err := decodePage(comp, h.version, &p, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, e := range got {
+				if want := events[int(p.first)+k].data; !bytes.Equal(e, want) {
+					t.Fatalf("level %d, page %d, event %d: %s, want %s", c.level, i, k, e, want)
+				}
+			}
+		}
+		if c.level == PageLevelDefault && (plain != 2 || dict != 1) {
+			t.Errorf("default level: %d pages without the dictionary and %d with it, want 2 and 1", plain, dict)
+		}
+	}
 }
