@@ -41,13 +41,7 @@ func BenchmarkIngestMix(b *testing.B) {
 	}
 	logstore.BenchCheckDocs(false)
 	defer logstore.BenchCheckDocs(true)
-	store, err := logstore.Open(b.TempDir(), logstore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	svc := newService(store)
-	defer svc.Close()
+	store, svc := openServed(b, b.TempDir(), logstore.Options{})
 	ctx := context.Background()
 	requests := int64(2 * b.N)
 	var next atomic.Int64
