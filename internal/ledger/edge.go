@@ -91,19 +91,30 @@ next:
 
 // Append adds a leaf with the given leaf hash and appends to dst the
 // stored hashes to write (tlog.StoredHashesForRecordHash: the leaf and the
-// subtrees it completes), in index order.
+// subtrees it completes), in index order. It computes what
+// tlog.StoredHashesForRecordHash over the edge computes, without its
+// allocations (they cost more than its hashing; TestEdgeAppendIsTlog).
 func (e *Edge) Append(dst []Stored, leaf Hash) ([]Stored, error) {
-	hashes, err := tlog.StoredHashesForRecordHash(e.size, leaf, e)
-	if err != nil {
-		return dst, err
+	n := e.size
+	// Each trailing 1 bit of n completes a subtree: the leaf merges with
+	// the edge's last m nodes, the smallest (level 0) last.
+	m := bits.TrailingZeros64(uint64(n + 1))
+	if m > len(e.nodes) {
+		return dst, fmt.Errorf("ledger: the edge of a tree of size %d has %d nodes, fewer than %d", n, len(e.nodes), m)
 	}
-	first := tlog.StoredHashIndex(0, e.size)
-	for i, h := range hashes {
-		dst = append(dst, Stored{first + int64(i), h})
+	for i := range m {
+		if x := e.nodes[len(e.nodes)-1-i].Index; x != tlog.StoredHashIndex(i, n>>uint(i)-1) {
+			return dst, fmt.Errorf("ledger: stored hash %d is not on the edge of a tree of size %d", tlog.StoredHashIndex(i, n>>uint(i)-1), n)
+		}
 	}
-	// The leaf merged with len(hashes)-1 edge nodes into one subtree.
-	merged := len(hashes) - 1
-	e.nodes = append(e.nodes[:len(e.nodes)-merged], dst[len(dst)-1])
+	first := tlog.StoredHashIndex(0, n)
+	h := leaf
+	dst = append(dst, Stored{first, h})
+	for i := range m {
+		h = NodeHash(e.nodes[len(e.nodes)-1-i].Hash, h)
+		dst = append(dst, Stored{first + int64(i) + 1, h})
+	}
+	e.nodes = append(e.nodes[:len(e.nodes)-m], Stored{first + int64(m), h})
 	e.size++
 	return dst, nil
 }

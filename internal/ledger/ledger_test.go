@@ -16,6 +16,7 @@ import (
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/merkle/testonly"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // memTree is a tree built with Edge, its stored hashes in a map: what a
@@ -406,5 +407,45 @@ func TestCoverHugeRanges(t *testing.T) {
 		if at != r[1] || len(nodes) > 126 {
 			t.Fatalf("Cover(%d, %d) ends at %d with %d nodes", r[0], r[1], at, len(nodes))
 		}
+	}
+}
+
+// TestEdgeAppendIsTlog checks Edge.Append against
+// tlog.StoredHashesForRecordHash (which it computes without allocating)
+// for every size up to 3,000: the same stored hashes at the same indexes,
+// and the same edge after.
+func TestEdgeAppendIsTlog(t *testing.T) {
+	e := &Edge{}
+	var got []Stored
+	for n := range int64(3000) {
+		leaf := LeafHash([]byte(fmt.Sprint(n)))
+		before := e.Clone()
+		want, err := tlog.StoredHashesForRecordHash(n, leaf, before)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err = e.Append(got[:0], leaf); err != nil {
+			t.Fatalf("size %d: %v", n, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("size %d: %d stored hashes, tlog %d", n, len(got), len(want))
+		}
+		for i := range want {
+			if got[i].Index != tlog.StoredHashIndex(0, n)+int64(i) || got[i].Hash != want[i] {
+				t.Fatalf("size %d: stored hash %d is %v, tlog's %x at %d", n, i, got[i], want[i], tlog.StoredHashIndex(0, n)+int64(i))
+			}
+		}
+		hs, err := e.ReadHashes(EdgeIndexes(n + 1))
+		if err != nil {
+			t.Fatalf("size %d: %v", n+1, err)
+		}
+		if root, err := tlog.TreeHash(n+1, e); err != nil || root != e.Root() || len(hs) != len(e.nodes) {
+			t.Fatalf("size %d: edge root %x, tlog %x (%v)", n+1, e.Root(), root, err)
+		}
+	}
+	// An edge that is not the edge of its size is refused.
+	bad := &Edge{size: 3, nodes: []Stored{{0, Hash{}}}}
+	if _, err := bad.Append(nil, Hash{}); err == nil {
+		t.Fatal("an edge of size 3 with one node appended")
 	}
 }

@@ -184,7 +184,11 @@ func (g *group) batch(b *audit.Batch) error {
 		}
 		e.doc.Store(d)
 		po.events = append(po.events, e)
-		po.ids[e.id] = e
+		if !p.FreshID {
+			// An id Trail has just made is looked up nowhere (lookup),
+			// not even in this group: it need not be found here.
+			po.ids[e.id] = e
+		}
 		po.daily[dayCat{dayOf(p.Event.OccurredAt.UnixMicro()), p.Event.Category}]++
 		po.bytes += int64(len(e.data))
 		acks[i] = audit.Ack{ID: p.Event.ID, Seq: po.next}

@@ -83,6 +83,21 @@ func ingestAll(b *testing.B, svc *audit.Service, batches [][]json.RawMessage) {
 	wg.Wait()
 }
 
+// openServed opens a log store in dir and a service over it, both closed
+// when the benchmark ends.
+func openServed(b *testing.B, dir string, opts logstore.Options) (*logstore.Store, *audit.Service) {
+	store, err := logstore.Open(dir, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := newService(store)
+	b.Cleanup(func() {
+		svc.Close()
+		store.Close()
+	})
+	return store, svc
+}
+
 func newService(s audit.Store) *audit.Service {
 	return audit.NewService(audit.Config{Store: s, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
@@ -137,13 +152,7 @@ func BenchmarkQueries(b *testing.B) {
 	}
 	dir := b.TempDir()
 	pageEvents, _ := strconv.Atoi(os.Getenv("TRAIL_BENCH_PAGE_EVENTS"))
-	store, err := logstore.Open(dir, logstore.Options{PageEvents: pageEvents})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	svc := newService(store)
-	defer svc.Close()
+	store, svc := openServed(b, dir, logstore.Options{PageEvents: pageEvents})
 	ctx := context.Background()
 	batches := demoBatches(n)
 	start := time.Now()

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -124,7 +125,12 @@ func blocksSchema(name string) string {
 
 type catalog struct {
 	w, r *sql.DB
-	strs *strTable // the values of the blocks' summaries' sets
+	// stmts are the seals' statements prepared on w (stmtTx); pending,
+	// the ones to prepare after the seal that ran them.
+	stmtMu  sync.Mutex
+	stmts   map[string]*sql.Stmt
+	pending []string
+	strs    *strTable // the values of the blocks' summaries' sets
 	// level4 is whether the nodes table (level-4 tree hashes, written by
 	// earlier binaries) has rows: a proof looks there only if so.
 	level4 bool
@@ -260,7 +266,18 @@ func migrateCatalog(db *sql.DB, reader bool) error {
 	return tx.Commit()
 }
 
-func (c *catalog) close() error { return errors.Join(c.r.Close(), c.w.Close()) }
+func (c *catalog) close() error {
+	c.stmtMu.Lock()
+	var errs []error
+	for _, st := range c.stmts {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	c.stmts = nil
+	c.stmtMu.Unlock()
+	return errors.Join(append(errs, c.r.Close(), c.w.Close())...)
+}
 
 // sealTx is what one seal writes: all of it or nothing.
 type sealTx struct {
@@ -279,11 +296,12 @@ type sealTx struct {
 }
 
 func (c *catalog) writeSeal(ctx context.Context, st *sealTx) error {
-	tx, err := c.w.BeginTx(ctx, nil)
+	sqlTx, err := c.w.BeginTx(ctx, nil)
 	if err != nil {
 		return sqlite.StoreErr("sealing", err)
 	}
-	defer tx.Rollback()
+	defer sqlTx.Rollback()
+	tx := stmtTx{sqlTx, c}
 	st.orgNum = st.org.num
 	if st.orgNum == 0 {
 		if err := tx.QueryRowContext(ctx, `INSERT INTO orgs (name) VALUES (?) RETURNING num`, st.org.name).Scan(&st.orgNum); err != nil {
@@ -322,10 +340,11 @@ func (c *catalog) writeSeal(ctx context.Context, st *sealTx) error {
 			return sqlite.StoreErr("sealing", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := sqlTx.Commit(); err != nil {
 		return sqlite.StoreErr("sealing", err)
 	}
 	c.strs.learn(ids)
+	c.preparePending(ctx)
 	return nil
 }
 
@@ -333,6 +352,69 @@ func (c *catalog) writeSeal(ctx context.Context, st *sealTx) error {
 // the database.
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// writer is what the catalog's write functions run their statements
+// with: a *sql.Tx, or a stmtTx (a seal's transaction).
+type writer interface {
+	querier
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// stmtTx is a transaction on c.w that runs the statements it has run
+// before prepared (c.stmts) instead of parsing their text again: a seal
+// runs about ten statements, the same ones every time, and SQLite's
+// parsing and code generation were a good part of a small org's seal. A
+// statement not prepared yet runs as text, and is prepared once the
+// transaction is over (c.w has one connection, which the transaction
+// holds: preparePending).
+type stmtTx struct {
+	tx *sql.Tx
+	c  *catalog
+}
+
+func (t stmtTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.c.prepared(query); st != nil {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+func (t stmtTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.c.prepared(query); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+// prepared returns query prepared on c.w, or nil after noting it for
+// preparePending.
+func (c *catalog) prepared(query string) *sql.Stmt {
+	c.stmtMu.Lock()
+	defer c.stmtMu.Unlock()
+	st, ok := c.stmts[query]
+	if !ok {
+		if c.stmts == nil {
+			c.stmts = map[string]*sql.Stmt{}
+		}
+		c.stmts[query] = nil
+		c.pending = append(c.pending, query)
+	}
+	return st
+}
+
+// preparePending prepares on c.w the statements prepared noted, when no
+// transaction holds its connection. One that does not prepare stays
+// nil: it runs as text.
+func (c *catalog) preparePending(ctx context.Context) {
+	c.stmtMu.Lock()
+	defer c.stmtMu.Unlock()
+	for _, q := range c.pending {
+		if st, err := c.w.PrepareContext(ctx, q); err == nil {
+			c.stmts[q] = st
+		}
+	}
+	c.pending = nil
 }
 
 // setIDs returns the strs table's id of each value of b's summary's sets,
@@ -365,7 +447,7 @@ func (c *catalog) setIDs(ctx context.Context, q querier, b *blockRef) (map[uint3
 var beforeSealCommit atomic.Pointer[func() error]
 
 // writeIDs replaces org's id filter rows from groups[from] on.
-func writeIDs(ctx context.Context, tx *sql.Tx, org int64, groups []idGroup, from int) error {
+func writeIDs(ctx context.Context, tx writer, org int64, groups []idGroup, from int) error {
 	if from >= len(groups) {
 		return nil
 	}
@@ -385,7 +467,7 @@ func writeIDs(ctx context.Context, tx *sql.Tx, org int64, groups []idGroup, from
 // only ever extended: if what it holds does not end where the run
 // starts (its earlier hashes were sealed before rows were kept, or the
 // row is damaged), the run's hashes in that row are not stored.
-func writeNodes(ctx context.Context, tx *sql.Tx, org int64, run nodeRun) error {
+func writeNodes(ctx context.Context, tx writer, org int64, run nodeRun) error {
 	for len(run.hashes) > 0 {
 		idx := run.first / nodesPerRow
 		k := int(min(int64(len(run.hashes)), (idx+1)*nodesPerRow-run.first))
@@ -423,7 +505,7 @@ func (c *catalog) nodes(level int, org, idx int64) ([]ledger.Hash, error) {
 }
 
 // writeEdge stores org's tree edge at its sealed size.
-func writeEdge(ctx context.Context, tx *sql.Tx, org int64, e *ledger.Edge) error {
+func writeEdge(ctx context.Context, tx writer, org int64, e *ledger.Edge) error {
 	if e == nil {
 		return nil
 	}

@@ -548,3 +548,34 @@ func TestIDCandidates(t *testing.T) {
 		check(t, s)
 	})
 }
+
+// TestSealStatementsPrepared: after the first seals, a seal's catalog
+// statements run prepared (stmtTx), and the blocks they record read back
+// (events, retries, tree hashes).
+func TestSealStatementsPrepared(t *testing.T) {
+	s, err := Open(t.TempDir(), many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acked := fill(t, s, []string{"acme"}, 0, 200)
+	if err := s.Seal(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s.cat.stmtMu.Lock()
+	prepared := 0
+	for q, st := range s.cat.stmts {
+		if st == nil {
+			t.Errorf("statement not prepared after 10 seals: %s", q)
+		}
+		prepared++
+	}
+	s.cat.stmtMu.Unlock()
+	// The block, its counts (read and written), id filters (deleted and
+	// written), the edge, the tree nodes (read and written).
+	if prepared < 8 {
+		t.Errorf("%d statements prepared, want the 8 or more a seal runs", prepared)
+	}
+	wantLog(t, s, "acme", acked["acme"])
+	wantHashes(t, s, "acme", acked["acme"])
+}

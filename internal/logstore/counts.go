@@ -109,7 +109,7 @@ func decodeCounts(span int64, data []byte, m map[dayCat]int64) error {
 // addCounts adds delta (negative to take counts out) to org's counts
 // rows in tx: each row delta touches is read, changed and written back
 // (deleted when no count is left in it).
-func addCounts(ctx context.Context, tx *sql.Tx, org int64, delta map[dayCat]int64) error {
+func addCounts(ctx context.Context, tx writer, org int64, delta map[dayCat]int64) error {
 	spans := map[int64]map[dayCat]int64{}
 	for k, n := range delta {
 		s := spanOf(k.day)

@@ -13,3 +13,8 @@ func (s *Store) BenchHeaders(max int, skipSums bool) {
 	skipSummaries = skipSums
 	s.blocks.dropHeaders()
 }
+
+// BenchCheckDocs sets whether Append compares each doc it makes with the
+// one read back from the event's bytes (on in tests; the write-path
+// benchmarks turn it off: it is not the ingest's cost).
+func BenchCheckDocs(on bool) { checkDocs = on }

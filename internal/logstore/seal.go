@@ -413,8 +413,12 @@ func (s *Store) commit(ctx context.Context, j *sealJob) error {
 	o.num = st.orgNum
 	o.blocks = append(o.blocks, b)
 	o.tail = slices.Clone(o.tail[len(j.events):])
-	for _, e := range j.events {
-		delete(o.tailID, e.id)
+	if len(o.tail) == 0 {
+		clear(o.tailID) // the whole tail sealed (a small org's, often)
+	} else {
+		for _, e := range j.events {
+			delete(o.tailID, e.id)
+		}
 	}
 	o.sealed = j.upto
 	o.ids.groups = groups
