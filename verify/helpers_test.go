@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
-	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/ledger/ledgertest"
 	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/query"
 )
@@ -36,14 +36,7 @@ func newTestLog(t testing.TB, dir string) *testLog {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	skey, vkey, err := ledger.GenerateKey("trail.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ledger.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, vkey := ledgertest.Signer(t)
 	svc := audit.NewService(audit.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Integrity: audit.IntegrityConfig{Signer: signer}})
 	t.Cleanup(svc.Close)

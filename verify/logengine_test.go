@@ -14,6 +14,7 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/ledger/ledgertest"
 	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/query"
 	"github.com/trailaudit/trail/verify"
@@ -31,8 +32,7 @@ func TestPrunedLogEngineExportsVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	skey, vkey, _ := ledger.GenerateKey("trail.test")
-	signer, _ := ledger.NewSigner(skey)
+	signer, vkey := ledgertest.Signer(t)
 	var now atomic.Int64
 	now.Store(t0.Add(80 * time.Minute).UnixMicro())
 	svc := audit.NewService(audit.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -22,8 +22,14 @@ import (
 // process nears it instead, so the peak stays near the limit when the live
 // heap is well under it. It is not a hard cap: past it the process uses
 // more memory rather than fail.
-const memoryLimitHelp = "memory soft limit of the Go runtime: `SIZE` in B, KiB, MiB, GiB or TiB, a percentage of the memory available (the cgroup's limit, else the machine's), or off; " +
+const memoryLimitHelp = "memory soft limit of the Go runtime: `SIZE` in B, KiB, MiB, GiB or TiB (at least 64MiB), a percentage of the memory available (the cgroup's limit, else the machine's), or off; " +
 	"default: GOMEMLIMIT if set, else 90% of the cgroup's memory limit or 75% of the machine's memory (env TRAIL_MEMORY_LIMIT)"
+
+// minMemoryLimit is the least --memory-limit: a soft limit below what
+// trail serve keeps live (its caches, SQLite's, the requests in flight)
+// only has the collector run all the time, which is never what was meant
+// (a unit left out: 512 is 512 bytes).
+const minMemoryLimit = 64 << 20
 
 // memoryLimitFlag registers --memory-limit with its env default.
 func memoryLimitFlag(fs *flag.FlagSet) *string {
@@ -71,11 +77,18 @@ func resolveMemoryLimit(value, gomemlimit string, avail availableMemory) (memory
 		if err != nil || n <= 0 {
 			return memoryLimit{}, usagef("--memory-limit %q: the memory available is unknown here (%v): give a size", value, err)
 		}
-		return memoryLimit{bytes: int64(float64(n) * pct / 100), source: "--memory-limit " + value + " of the memory available"}, nil
+		b := int64(float64(n) * pct / 100)
+		if b < minMemoryLimit {
+			return memoryLimit{}, usagef("--memory-limit %q: that is %d bytes of the %d available, under the least limit, 64MiB: give a larger percentage, a size, or off", value, b, n)
+		}
+		return memoryLimit{bytes: b, source: "--memory-limit " + value + " of the memory available"}, nil
 	}
 	n, err := parseByteSize(value)
 	if err != nil {
 		return memoryLimit{}, usagef("--memory-limit %q: %v", value, err)
+	}
+	if n < minMemoryLimit {
+		return memoryLimit{}, usagef("--memory-limit %q: %d bytes is under the least limit, 64MiB: give a size with its unit, such as 512MiB or 2GiB, a percentage such as 70%%, or off", value, n)
 	}
 	return memoryLimit{bytes: n, source: "--memory-limit"}, nil
 }

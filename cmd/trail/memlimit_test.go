@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -35,8 +36,14 @@ func TestMemoryLimitResolves(t *testing.T) {
 		{value: "512MiB", avail: machine, want: 512 << 20},
 		{value: "2GiB", avail: machine, want: 2 << 30},
 		{value: "1 TiB", avail: machine, want: 1 << 40},
-		{value: "1048576", avail: machine, want: 1 << 20},
-		{value: "4096B", avail: machine, want: 4096},
+		{value: "1073741824", avail: machine, want: 1 << 30},
+		{value: "67108864B", avail: machine, want: minMemoryLimit},
+		{value: "64MiB", avail: machine, want: minMemoryLimit},
+		{value: "1", avail: machine, err: "under the least limit, 64MiB"},
+		{value: "512", avail: machine, err: "under the least limit, 64MiB"},
+		{value: "4096B", avail: machine, err: "under the least limit, 64MiB"},
+		{value: "63MiB", avail: machine, err: "under the least limit, 64MiB"},
+		{value: "5%", avail: cgroup, err: "under the least limit, 64MiB"}, // 51 MiB of 1 GiB
 		{value: "50%", avail: machine, want: 4 << 30},
 		{value: "25%", avail: cgroup, want: 256 << 20},
 		{value: "off", avail: machine, want: math.MaxInt64},
@@ -111,17 +118,27 @@ func TestMemoryLimitApplied(t *testing.T) {
 	}
 }
 
-// TestServeMemoryLimitFlag runs trail serve with a bad --memory-limit (a
-// usage error before anything opens) and checks --help lists the flag.
+// TestServeMemoryLimitFlag runs trail serve with a bad --memory-limit and
+// with one under the least (usage errors before anything opens) and checks
+// --help lists the flag with its least value.
 func TestServeMemoryLimitFlag(t *testing.T) {
 	var stderr bytes.Buffer
 	err := runServe(t.Context(), []string{"--data", t.TempDir(), "--memory-limit", "lots"}, io.Discard, &stderr)
 	if err == nil || !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "--memory-limit") {
 		t.Fatalf("serve --memory-limit lots: %v", err)
 	}
+	// A size under the least limit (a unit left out) is refused, the
+	// message naming the flag and what it takes.
+	// (A cancelled context: were it accepted, the server stops at once.)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err = runServe(ctx, []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--memory-limit", "1"}, io.Discard, &stderr)
+	if err == nil || !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), `--memory-limit "1"`) || !strings.Contains(err.Error(), "64MiB") {
+		t.Fatalf("serve --memory-limit 1: %v", err)
+	}
 	stderr.Reset()
 	runServe(t.Context(), []string{"--help"}, io.Discard, &stderr)
-	if !strings.Contains(stderr.String(), "-memory-limit SIZE") || !strings.Contains(stderr.String(), "TRAIL_MEMORY_LIMIT") {
+	if !strings.Contains(stderr.String(), "-memory-limit SIZE") || !strings.Contains(stderr.String(), "TRAIL_MEMORY_LIMIT") || !strings.Contains(stderr.String(), "at least 64MiB") {
 		t.Fatalf("serve --help does not list --memory-limit:\n%s", stderr.String())
 	}
 }

@@ -10,20 +10,14 @@ import (
 
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/ledger/ledgertest"
 	"github.com/trailaudit/trail/verify"
 )
 
 // testSigner is a fresh checkpoint signing key.
 func testSigner(t testing.TB) *ledger.Signer {
 	t.Helper()
-	skey, _, err := ledger.GenerateKey("trail.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ledger.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := ledgertest.Signer(t)
 	return s
 }
 

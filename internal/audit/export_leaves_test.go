@@ -12,6 +12,7 @@ import (
 	"github.com/trailaudit/trail/internal/audit"
 	"github.com/trailaudit/trail/internal/demo"
 	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/ledger/ledgertest"
 	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/verify"
 )
@@ -99,15 +100,4 @@ func TestExportHashesStreamedEvents(t *testing.T) {
 }
 
 // testSigner returns a new checkpoint signer and its verifier key.
-func testSigner(t *testing.T) (*ledger.Signer, string) {
-	t.Helper()
-	skey, vkey, err := ledger.GenerateKey("trail.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ledger.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signer, vkey
-}
+func testSigner(t *testing.T) (*ledger.Signer, string) { return ledgertest.Signer(t) }

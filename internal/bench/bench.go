@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
@@ -169,17 +170,8 @@ func (r *run) phases(ctx context.Context) error {
 	if r.geo, err = r.geoDB(); err != nil {
 		return err
 	}
-	steps := []func(context.Context) error{
-		r.baselinePhase, // baseline.go
-		r.inProcess,     // preload.go: preload, seal, queries, keys
-		r.serverPhases,  // server.go: ingest, SIGKILL, latency, export
-		r.diskPhase,     // disk.go
-	}
-	if r.o.Only == OnlyExport {
-		steps = steps[:3] // and each of them does only what the export needs
-	}
-	for _, step := range steps {
-		if err := step(ctx); err != nil {
+	for _, step := range selectSteps(r.steps(), r.o.Only) {
+		if err := step.run(ctx); err != nil {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
@@ -187,6 +179,39 @@ func (r *run) phases(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// benchStep is one step of a run. only names the Options.Only phases
+// that run it too (each step then does only what that phase needs).
+type benchStep struct {
+	name string
+	run  func(context.Context) error
+	only []string
+}
+
+// steps are a run's steps, in the order they run.
+func (r *run) steps() []benchStep {
+	return []benchStep{
+		{"baseline", r.baselinePhase, []string{OnlyExport}}, // baseline.go
+		{"in-process", r.inProcess, []string{OnlyExport}},   // preload.go: preload, seal, queries, keys
+		{"server", r.serverPhases, []string{OnlyExport}},    // server.go: ingest, SIGKILL, latency, export
+		{"disk", r.diskPhase, nil},                          // disk.go
+	}
+}
+
+// selectSteps returns the steps a run with Options.Only set to only runs,
+// by their names for it, in their order: all of them when only is empty.
+func selectSteps(steps []benchStep, only string) []benchStep {
+	if only == "" {
+		return steps
+	}
+	var out []benchStep
+	for _, s := range steps {
+		if slices.Contains(s.only, only) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (r *run) progress(format string, args ...any) {

@@ -489,7 +489,7 @@ func level4Hashes(t *testing.T, events [][]byte) []ledger.Hash {
 // not every block of the merged group whose filter lets the id through:
 // each block of a merged group keeps its own filter in memory, made when
 // the group is merged and, after Open (which reads only the groups'
-// filters), by warmIDs.
+// filters), by warmIDs in the background: the test waits for it.
 func TestIDCandidates(t *testing.T) {
 	dir := t.TempDir()
 	acked := fillSealed(t, dir)
@@ -530,7 +530,7 @@ func TestIDCandidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("after Open", func(t *testing.T) {
-		s.warmIDs([]*orgLog{s.org("acme")}) // as Open's goroutine does, perhaps not done yet
+		<-s.warmed // Open's warmIDs is done
 		check(t, s)
 	})
 	acked["acme"] = append(acked["acme"], fill(t, s, []string{"acme"}, 1030, 400)["acme"]...)
@@ -544,7 +544,7 @@ func TestIDCandidates(t *testing.T) {
 	}
 	defer s.Close()
 	t.Run("after reopening", func(t *testing.T) {
-		s.warmIDs([]*orgLog{s.org("acme")})
+		<-s.warmed
 		check(t, s)
 	})
 }

@@ -196,28 +196,27 @@ func (s *Store) SaveErasure(ctx context.Context, e audit.ErasureRecord) error {
 }
 
 // awaitReleased waits until every block retired so far has given its
-// bytes back.
+// bytes back: it wakes when the reclaimer releases blocks (reclaimReady),
+// when ctx is done, or after limit.
 func (s *Store) awaitReleased(ctx context.Context, limit time.Duration) error {
 	r := &s.reclaim
 	r.mu.Lock()
 	upto := r.epoch
 	r.mu.Unlock()
-	deadline := time.Now().Add(limit)
+	timeout := time.NewTimer(limit)
+	defer timeout.Stop()
+	s.kickReclaim() // a retry waiting for another process's lock goes now
 	for {
-		r.mu.Lock()
-		held := len(r.pending) > 0 && r.pending[0].epoch <= upto
-		r.mu.Unlock()
+		held, released := r.heldUpTo(upto)
 		if !held {
 			return nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("retired blocks still read after %v", limit)
-		}
-		s.kickReclaim()
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
+		case <-timeout.C:
+			return fmt.Errorf("retired blocks still read after %v", limit)
+		case <-released:
 		}
 	}
 }

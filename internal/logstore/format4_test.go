@@ -4,10 +4,12 @@ package logstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -248,8 +250,8 @@ func TestRedactFormat3Block(t *testing.T) {
 }
 
 // TestHashBitsForms: hash bits of every kind of block (one kind of
-// event, runs, mixed kinds, whole hashes at the ends) encode in the
-// smaller form and decode to themselves.
+// event, runs, mixed kinds) encode in the smaller form and decode to
+// themselves; TestHashBitsWholeHashes has the whole hashes.
 func TestHashBitsForms(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{1, 2, 5, 64, 1000, 4096} {
@@ -278,6 +280,56 @@ func TestHashBitsForms(t *testing.T) {
 			}
 			if _, _, err := decodeRetry(enc, n); err == nil {
 				t.Fatalf("n %d kind %d: a section cut before its whole hashes decodes", n, kind)
+			}
+		}
+	}
+}
+
+// TestHashBitsWholeHashes: a block whose id section keeps several whole
+// content hashes (side by side, at both ends, spread out, every row)
+// gives each back for its own row, and the other rows' bits.
+func TestHashBitsWholeHashes(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		full []int
+	}{
+		{1, []int{0}},
+		{64, []int{0, 1, 2}},
+		{64, []int{0, 31, 63}},
+		{64, []int{5, 6, 40, 41, 42, 63}},
+		{1000, []int{0, 1, 127, 128, 500, 998, 999}},
+		{7, []int{0, 1, 2, 3, 4, 5, 6}},
+	} {
+		events := sealEvents(t, "a", c.n)
+		for i := range events { // each event's bytes give its hash back
+			h, err := storedHash(events[i].data, hashBits(i)&storedBits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			events[i].hash, events[i].bits = h, hashBits(i)&storedBits|bitsKnown
+		}
+		want := map[int][32]byte{}
+		for _, r := range c.full {
+			h := sha256.Sum256([]byte{byte(r), byte(r >> 8), 'w'})
+			events[r].hash, events[r].bits = h, hashFull
+			want[r] = h
+		}
+		sec := encodeIDs4(events)
+		restLen := int(binary.LittleEndian.Uint32(sec[4*c.n:]))
+		rest := sec[4*c.n+4 : 4*c.n+4+restLen]
+		flags, whole, err := decodeRetry(rest, c.n)
+		if err != nil {
+			t.Fatalf("n %d, whole hashes at %v: %v", c.n, c.full, err)
+		}
+		if !maps.Equal(whole, want) {
+			t.Fatalf("n %d: whole hashes at rows %v, want %v", c.n, slices.Sorted(maps.Keys(whole)), c.full)
+		}
+		for i := range events {
+			if _, ok := want[i]; ok {
+				continue
+			}
+			if b, ok := events[i].retryBits(); !ok || flags[i] != b {
+				t.Fatalf("n %d: row %d decoded bits %d, want %d (%v)", c.n, i, flags[i], b, ok)
 			}
 		}
 	}

@@ -86,9 +86,9 @@ func (s *Store) Prune(ctx context.Context, org string, cutoff time.Time) (audit.
 	last := gone[len(gone)-1]
 	to := last.first + last.n
 	o.mu.RLock()
-	groups := dropPrunedIDs(o.ids.groups, to) // only seals change them, and sealMu is held
+	groups, trimmed := dropPrunedIDs(o.ids.groups, to) // only seals change them, and sealMu is held
 	o.mu.RUnlock()
-	if err := s.cat.writePrune(ctx, num, gone, leaves, daily, to, groups); err != nil {
+	if err := s.cat.writePrune(ctx, num, gone, leaves, daily, to, groups, trimmed); err != nil {
 		return audit.PruneResult{}, err
 	}
 	o.mu.Lock()
@@ -141,10 +141,12 @@ func (s *Store) pruneData(gone []*blockRef) ([][]byte, map[dayCat]int64, error) 
 }
 
 // writePrune is one catalog transaction: the pruned leaves in, the block
-// rows out, the daily counts down, the id filter rows those of the groups
-// left (so that Open does not find them stale and rebuild them from every
-// block).
-func (c *catalog) writePrune(ctx context.Context, org int64, gone []*blockRef, leaves [][]byte, daily map[dayCat]int64, to int64, groups []idGroup) error {
+// rows out, the daily counts down, the id filter rows of the pruned
+// groups out and, if cut, the row of the first group left (which lost
+// blocks) written again, so that Open does not find the rows stale and
+// rebuild them from every block. The rows of the groups after it are
+// unchanged.
+func (c *catalog) writePrune(ctx context.Context, org int64, gone []*blockRef, leaves [][]byte, daily map[dayCat]int64, to int64, groups []idGroup, cut bool) error {
 	tx, err := c.w.BeginTx(ctx, nil)
 	if err != nil {
 		return sqlite.StoreErr("pruning", err)
@@ -165,11 +167,13 @@ func (c *catalog) writePrune(ctx context.Context, org int64, gone []*blockRef, l
 	if err := addCounts(ctx, tx, org, less); err != nil {
 		return sqlite.StoreErr("pruning: counting", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM idfilters WHERE org = ?`, org); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM idfilters WHERE org = ? AND first < ?`, org, to); err != nil {
 		return sqlite.StoreErr("pruning: the id filters", err)
 	}
-	if err := writeIDs(ctx, tx, org, groups, 0); err != nil {
-		return sqlite.StoreErr("pruning: the id filters", err)
+	if cut {
+		if err := insertIDs(ctx, tx, org, groups[:1]); err != nil {
+			return sqlite.StoreErr("pruning: the id filters", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return sqlite.StoreErr("pruning", err)
@@ -214,9 +218,10 @@ func (c *leafCache) prunedLeaf(seq int64) (ledger.Hash, error) {
 }
 
 // dropPrunedIDs removes pruned blocks from the id filters' groups (the
-// filters keep their bits: a pruned id only costs a false positive).
-func dropPrunedIDs(groups []idGroup, p int64) []idGroup {
-	var out []idGroup
+// filters keep their bits: a pruned id only costs a false positive); cut
+// says whether the first group left lost blocks (the groups are
+// consecutive: only that one can, and those after it are unchanged).
+func dropPrunedIDs(groups []idGroup, p int64) (out []idGroup, cut bool) {
 	for _, g := range groups {
 		var kept []*blockRef
 		for _, b := range g.blocks {
@@ -225,9 +230,10 @@ func dropPrunedIDs(groups []idGroup, p int64) []idGroup {
 			}
 		}
 		if len(kept) > 0 {
+			cut = cut || len(out) == 0 && len(kept) < len(g.blocks)
 			g.blocks = kept
 			out = append(out, g)
 		}
 	}
-	return out
+	return out, cut
 }

@@ -47,7 +47,10 @@ type reclaimer struct {
 	pending []retired      // oldest first (epochs increase)
 	sweep   bool           // every block file is to be checked (Open)
 	kick    chan struct{}
-	readers *os.File // READERS
+	// released is closed (and replaced) whenever retired blocks gave
+	// their bytes back: awaitReleased waits on it.
+	released chan struct{}
+	readers  *os.File // READERS
 }
 
 // retired is a set of blocks out of the log since epoch.
@@ -77,7 +80,7 @@ func (r *reclaimer) openReaders(dir string, reader bool) error {
 			return fmt.Errorf("logstore: locking %s shared: %w", f.Name(), err)
 		}
 	}
-	r.readers, r.pins, r.kick = f, map[uint64]int{}, make(chan struct{}, 1)
+	r.readers, r.pins, r.kick, r.released = f, map[uint64]int{}, make(chan struct{}, 1), make(chan struct{})
 	return nil
 }
 
@@ -145,6 +148,15 @@ func (r *reclaimer) oldestPin() uint64 {
 		oldest = min(oldest, e)
 	}
 	return oldest
+}
+
+// heldUpTo reports whether a block retired at or before epoch upto has
+// not given its bytes back yet, and returns the channel closed when more
+// retired blocks do.
+func (r *reclaimer) heldUpTo(upto uint64) (bool, <-chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pending) > 0 && r.pending[0].epoch <= upto, r.released
 }
 
 func (s *Store) kickReclaim() {
@@ -235,6 +247,10 @@ func (s *Store) reclaimReady(closing bool) (blocked bool) {
 	r.pending = slices.Delete(r.pending, 0, n) // only appended to meanwhile
 	if sweep {
 		r.sweep = false
+	}
+	if n > 0 {
+		close(r.released)
+		r.released = make(chan struct{})
 	}
 	r.mu.Unlock()
 	return false

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -411,5 +412,66 @@ func TestOpenGivesBackRetiredSpace(t *testing.T) {
 		if err := errors.Join(rl.checkWalk(ctx, org, audit.Asc), rl.checkRoot(ctx, org)); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestAwaitReleasedWakes has an erasure's wait for its old blocks
+// (SaveErasure's awaitReleased) outlast a read that holds them: it returns
+// when the read ends and the reclaimer gives them back, long before its
+// limit, and it returns at once when its context is cancelled.
+func TestAwaitReleasedWakes(t *testing.T) {
+	const n, blockEvents = 256, 64
+	l := newRaceLog(t, Options{BlockEvents: blockEvents, PageEvents: 16, ManualSeal: true}, n)
+	defer l.s.Close()
+	ctx := context.Background()
+	const limit = time.Hour
+	erase := func(seq int64) uint64 {
+		t.Helper()
+		pin := l.s.pinEpoch() // a read that began before the erasure
+		if err := l.s.Redact(ctx, "acme", []audit.Redaction{l.redaction("acme", seq)}); err != nil {
+			t.Fatal(err)
+		}
+		if held, _ := l.s.reclaim.heldUpTo(math.MaxUint64); !held {
+			t.Fatal("the erasure's old block was released while a read held it")
+		}
+		return pin
+	}
+
+	pin := erase(3)
+	done := make(chan error, 1)
+	go func() { done <- l.s.awaitReleased(ctx, limit) }()
+	select {
+	case err := <-done:
+		t.Fatalf("awaitReleased returned (%v) while a read held the old block", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	l.s.unpinEpoch(pin)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("awaitReleased still waits 30 s after the read ended")
+	}
+	if held, _ := l.s.reclaim.heldUpTo(math.MaxUint64); held {
+		t.Fatal("awaitReleased returned before the old block was released")
+	}
+
+	pin = erase(70)
+	cctx, cancel := context.WithCancel(ctx)
+	go func() { done <- l.s.awaitReleased(cctx, limit) }()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("awaitReleased with its context cancelled: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("awaitReleased still waits 30 s after its context was cancelled")
+	}
+	l.s.unpinEpoch(pin)
+	if err := l.s.awaitReleased(ctx, limit); err != nil {
+		t.Fatal(err)
 	}
 }

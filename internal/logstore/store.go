@@ -111,6 +111,7 @@ type Store struct {
 	reclaim reclaimer  // retired blocks not released yet (reclaim.go)
 	kick    chan struct{}
 	stop    chan struct{}
+	warmed  chan struct{} // closed when Open's warmIDs is done; nil in a reader
 	done    sync.WaitGroup
 	sealErr error // the last background seal failure, for Ping
 }
@@ -176,8 +177,10 @@ func Open(dir string, opts Options) (*Store, error) {
 			orgs = append(orgs, o)
 		}
 		s.done.Add(1)
+		s.warmed = make(chan struct{})
 		go func() {
 			defer s.done.Done()
+			defer close(s.warmed)
 			s.warmIDs(orgs)
 		}()
 	}

@@ -234,52 +234,87 @@ func TestReplayPauseResumeDelete(t *testing.T) {
 	}
 }
 
-// TestPauseWaitsForDeliveryInFlight: Pause returns only once the delivery
-// the worker has in flight is over, and nothing is sent after it.
-func TestPauseWaitsForDeliveryInFlight(t *testing.T) {
-	e := newEnv(t, stream.Config{AllowPrivate: true})
-	r := newReceiver(t)
-	entered, release := make(chan struct{}, 1), make(chan struct{})
-	var once sync.Once
-	open := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(open) // before the receiver closes: never leave it blocked
-	r.check = func([]byte, http.Header) error {
-		select {
-		case entered <- struct{}{}:
-		default:
-		}
-		<-release
-		return nil
+// TestChangesWaitForDeliveryInFlight: Pause, Replay and Delete return
+// only once the delivery the worker has in flight is over; after Pause
+// and Delete nothing is sent, and the delivery after the one in flight
+// starts at the replayed seq (neither the in flight one again nor the
+// seq after it).
+func TestChangesWaitForDeliveryInFlight(t *testing.T) {
+	from := int64(2)
+	for _, c := range []struct {
+		name   string
+		change func(e *env, id string) error
+		after  func(t *testing.T, e *env, r *receiver, n int)
+	}{
+		{"pause", func(e *env, id string) error {
+			_, err := e.m.Pause(t.Context(), "acme", id, admin)
+			return err
+		}, sendsNothing},
+		{"delete", func(e *env, id string) error {
+			return e.m.Delete(t.Context(), "acme", id, admin)
+		}, sendsNothing},
+		{"replay", func(e *env, id string) error {
+			_, err := e.m.Replay(t.Context(), "acme", id, admin, stream.ReplayFrom{FromSeq: &from})
+			return err
+		}, func(t *testing.T, e *env, r *receiver, n int) {
+			// The delivery in flight was the first; the replayed ones may
+			// come before Replay returns.
+			eventually(t, "a delivery after the one in flight", func() bool { return len(r.deliveries()) > 1 })
+			if d := r.deliveries()[1]; d.First != from {
+				t.Errorf("the delivery after the one in flight starts at seq %d, want %d (replayed)", d.First, from)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, stream.Config{AllowPrivate: true})
+			r := newReceiver(t)
+			entered, release := make(chan struct{}, 1), make(chan struct{})
+			var once sync.Once
+			open := func() { once.Do(func() { close(release) }) }
+			t.Cleanup(open) // before the receiver closes: never leave it blocked
+			r.check = func([]byte, http.Header) error {
+				select {
+				case entered <- struct{}{}:
+				default:
+				}
+				<-release
+				return nil
+			}
+			v, _ := e.create("acme", `{"name":"siem","kind":"webhook","url":"`+r.srv.URL+`"}`)
+			e.ingest("acme", 5)
+			select {
+			case <-entered:
+			case <-time.After(30 * time.Second):
+				t.Fatal("no delivery started")
+			}
+			changed := make(chan error, 1)
+			go func() { changed <- c.change(e, v.ID) }()
+			select {
+			case err := <-changed:
+				t.Fatalf("%s returned (%v) while a delivery was in flight", c.name, err)
+			case <-time.After(100 * time.Millisecond):
+			}
+			open()
+			if err := <-changed; err != nil {
+				t.Fatal(err)
+			}
+			n := len(r.deliveries())
+			if n == 0 {
+				t.Fatal("the delivery in flight was not accepted")
+			}
+			c.after(t, e, r, n)
+		})
 	}
-	v, _ := e.create("acme", `{"name":"siem","kind":"webhook","url":"`+r.srv.URL+`"}`)
+}
+
+// sendsNothing checks that a stream paused or deleted sends nothing
+// more: n deliveries were received when the call returned.
+func sendsNothing(t *testing.T, e *env, r *receiver, n int) {
+	t.Helper()
 	e.ingest("acme", 5)
-	select {
-	case <-entered:
-	case <-time.After(30 * time.Second):
-		t.Fatal("no delivery started")
-	}
-	paused := make(chan error, 1)
-	go func() {
-		_, err := e.m.Pause(t.Context(), "acme", v.ID, admin)
-		paused <- err
-	}()
-	select {
-	case err := <-paused:
-		t.Fatalf("Pause returned (%v) while a delivery was in flight", err)
-	case <-time.After(100 * time.Millisecond):
-	}
-	open()
-	if err := <-paused; err != nil {
-		t.Fatal(err)
-	}
-	n := len(r.deliveries())
-	if n == 0 {
-		t.Fatal("the delivery in flight was not accepted")
-	}
-	e.ingest("acme", 5)
-	time.Sleep(200 * time.Millisecond) // a paused stream sends nothing: no event to wait for
+	time.Sleep(200 * time.Millisecond) // nothing is sent: no event to wait for
 	if got := len(r.deliveries()); got != n {
-		t.Errorf("a paused stream sent %d more deliveries", got-n)
+		t.Errorf("%d more deliveries", got-n)
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/trailaudit/trail/internal/audit"
-	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/ledger/ledgertest"
 	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/stream"
 	"github.com/trailaudit/trail/verify"
@@ -61,14 +61,7 @@ func newIdleEnv(t testing.TB, cfg stream.Config) *env {
 
 func newEnvOn(t testing.TB, store audit.Store, cfg stream.Config) *env {
 	t.Helper()
-	skey, vkey, err := ledger.GenerateKey("trail.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ledger.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, vkey := ledgertest.Signer(t)
 	svc := audit.NewService(audit.Config{Store: store, Logger: quiet(),
 		Integrity: audit.IntegrityConfig{Signer: signer, Every: 20 * time.Millisecond}})
 	t.Cleanup(svc.Close)

@@ -24,7 +24,7 @@ import (
 	"github.com/trailaudit/trail/internal/catalog"
 	"github.com/trailaudit/trail/internal/geo"
 	"github.com/trailaudit/trail/internal/geo/geotest"
-	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/ledger/ledgertest"
 	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/ratelimit"
 	"github.com/trailaudit/trail/internal/sqlite"
@@ -112,13 +112,7 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 	a := api.New(api.Config{Logger: log, Viewers: e.Viewers, Limits: opts.limits})
 	var integrity audit.IntegrityConfig
 	if opts.sign {
-		skey, _, err := ledger.GenerateKey("trail.test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if integrity.Signer, err = ledger.NewSigner(skey); err != nil {
-			t.Fatal(err)
-		}
+		integrity.Signer, _ = ledgertest.Signer(t)
 	}
 	e.Svc = audit.NewService(audit.Config{Store: store, Locator: locator, Logger: log, Metrics: a.Metrics(), Integrity: integrity, Catalog: opts.catalog})
 	a.SetService(e.Svc)

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
-	"github.com/trailaudit/trail/internal/ledger"
+	"github.com/trailaudit/trail/internal/ledger/ledgertest"
 	"github.com/trailaudit/trail/internal/logstore"
 	"github.com/trailaudit/trail/internal/stream"
 )
@@ -41,14 +41,7 @@ func New(t testing.TB) *Log {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	skey, vkey, err := ledger.GenerateKey("trail.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ledger.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, vkey := ledgertest.Signer(t)
 	svc := audit.NewService(audit.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Integrity: audit.IntegrityConfig{Signer: signer}})
 	t.Cleanup(svc.Close)
