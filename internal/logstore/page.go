@@ -46,7 +46,7 @@ var (
 	// SpeedBetterCompression's fixed cost per frame (its tables) was most of
 	// a small block's, and the frames came out the same size (92.89 vs
 	// 92.90 block bytes per event, BenchmarkSeal).
-	zenc, _  = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(sealWorkers))
+	zenc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(sealWorkers))
 	// zpage: SpeedBetterCompression with the page dictionary
 	// (PageLevelBetter).
 	zpage, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(sealWorkers),
