@@ -458,7 +458,7 @@ func writeIDs(ctx context.Context, tx writer, org int64, groups []idGroup, from 
 }
 
 // insertIDs adds the id filter rows of groups.
-func insertIDs(ctx context.Context, tx *sql.Tx, org int64, groups []idGroup) error {
+func insertIDs(ctx context.Context, tx writer, org int64, groups []idGroup) error {
 	for _, g := range groups {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO idfilters (org, first, end, nblocks, tier, data) VALUES (?, ?, ?, ?, ?, ?)`,
 			org, g.first(), g.end(), len(g.blocks), g.tier, encodeIDFilter(org, g)); err != nil {
