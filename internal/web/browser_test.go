@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -181,10 +182,15 @@ func (tb *tab) eval(expr string, out any) {
 	tb.run(chromedp.Evaluate(expr, out))
 }
 
+// text is the innerText of the element sel selects, read by the selector
+// in the page (not by a node id, which goes stale when a form's answer
+// replaces the document between the query and the read: "No node with
+// given id found").
 func (tb *tab) text(sel string) string {
 	tb.t.Helper()
 	var s string
-	tb.run(chromedp.Text(sel, &s, chromedp.ByQuery))
+	tb.run(chromedp.WaitReady(sel, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector(`+strconv.Quote(sel)+`).innerText`, &s))
 	return s
 }
 
