@@ -458,8 +458,8 @@ func decodePage(comp []byte, version byte, p *pageInfo, buf []byte) ([][]byte, [
 // decodePageInto is decodePage appending the events to events (reused by
 // a walk: readBufs).
 func decodePageInto(comp []byte, version byte, p *pageInfo, buf []byte, events [][]byte) ([][]byte, []byte, error) {
-	if crc32.Checksum(comp, castagnoli) != p.crc {
-		return nil, buf, fmt.Errorf("page CRC mismatch")
+	if err := p.checkCRC(comp); err != nil {
+		return nil, buf, err
 	}
 	var raw []byte
 	var err error
@@ -484,6 +484,14 @@ func decodePageInto(comp []byte, version byte, p *pageInfo, buf []byte, events [
 		r.err = fmt.Errorf("page holds %d events, its header says %d", len(events), p.n)
 	}
 	return events, raw, r.err
+}
+
+// checkCRC checks a page's compressed bytes against its CRC-32C.
+func (p *pageInfo) checkCRC(comp []byte) error {
+	if crc32.Checksum(comp, castagnoli) != p.crc {
+		return fmt.Errorf("page CRC mismatch")
+	}
+	return nil
 }
 
 // Version 3 pages hold each event without the digits of its seq (the

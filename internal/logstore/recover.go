@@ -44,9 +44,10 @@ func (s *Store) recover() error {
 	var rebuiltSums []orgBlocks
 	defer func() { s.rebuilt = len(repaired) }()
 	s.rebuiltSums = 0
+	var buf []byte // the last blocks' bytes, one after the other
 	for _, co := range orgs {
 		sums := s.restoreSummaries(co)
-		o, repair, err := s.loadOrg(co)
+		o, repair, err := s.loadOrg(co, &buf)
 		if err != nil {
 			return err
 		}
@@ -101,8 +102,9 @@ func (s *Store) recover() error {
 // counts and tiles, its id filters and its tree's edge as stored by the
 // seals (rebuilt from the blocks only if missing or damaged: repair then
 // says the org's rows are to be written again). It reads one block, the
-// last, to check it: a damaged one keeps the org from taking appends.
-func (s *Store) loadOrg(co *catalogOrg) (o *orgLog, repair bool, err error) {
+// last, to check it (into *buf): a damaged one keeps the org from taking
+// appends.
+func (s *Store) loadOrg(co *catalogOrg, buf *[]byte) (o *orgLog, repair bool, err error) {
 	o = newOrgLog(co.name)
 	o.num, o.blocks, o.daily = co.num, co.blocks, co.daily
 	o.sealed, o.pruned = co.pruned, co.pruned
@@ -117,7 +119,7 @@ func (s *Store) loadOrg(co *catalogOrg) (o *orgLog, repair bool, err error) {
 		return nil, false, err
 	}
 	if len(o.blocks) > 0 {
-		if err := s.checkBlock(o.blocks[len(o.blocks)-1]); err != nil {
+		if *buf, err = s.checkBlock(o.blocks[len(o.blocks)-1], *buf); err != nil {
 			// A damaged block: the org stays readable where it can be and
 			// refuses appends; the service quarantines it (its root does
 			// not come out) and trail check names the block.
@@ -222,27 +224,36 @@ func (s *Store) computeEdge(o *orgLog) (*ledger.Edge, error) {
 	return ledger.NewEdge(o.sealed, hashes)
 }
 
-// checkBlock reads a block whole and checks its header, id section and
-// pages (their CRC-32C and that they decode).
-func (s *Store) checkBlock(b *blockRef) error {
+// checkBlock checks a block for damage, as far as its checksums go: its
+// header (CRC, and the seqs the catalog gives it), its id section (CRC
+// and layout) and the CRC-32C of each page, in two reads (the header,
+// kept in the header cache, then the rest of the block into buf, which
+// it returns for the next block). It does not decompress the pages: a
+// page whose CRC matches holds the bytes its seal wrote and fdatasync'd
+// before the block's catalog row was committed. trail check decodes
+// every page (it re-derives each org's tree from its events), and every
+// read decodes the pages it needs, naming a damaged one.
+func (s *Store) checkBlock(b *blockRef, buf []byte) ([]byte, error) {
 	h, err := s.blocks.header(b)
 	if err != nil {
-		return err
+		return buf, err
 	}
-	if _, err := s.blocks.ids(b, h); err != nil {
-		return err
-	}
-	pages, err := s.blocks.pagesOf(b, h)
+	at := h.idsOff(h.hl)
+	rest, err := s.blocks.readInto(b, at, b.size-at, buf)
 	if err != nil {
-		return err
+		return buf, err
 	}
-	var buf []byte
+	buf = keepRead(rest, 1)
+	if _, err := decodeIDs(rest[:h.idsSize()], h.version, h.n); err != nil {
+		return buf, damaged(b, err)
+	}
 	for p := range h.pages {
-		if _, buf, err = s.blocks.pageInto(b, h, p, pages, buf); err != nil {
-			return err
+		pi := &h.pages[p]
+		if err := pi.checkCRC(rest[pi.off-at : pi.off-at+pi.size]); err != nil {
+			return buf, pageDamaged(b, p, pi, err)
 		}
 	}
-	return nil
+	return buf, nil
 }
 
 // replay reads every log segment, rebuilding the tails, then starts a new
