@@ -5,6 +5,7 @@ package logstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
@@ -283,25 +284,42 @@ func (s *Store) replay() error {
 
 func (s *Store) replaySegment(seg *walSeg, last bool, buf []byte) ([]byte, error) {
 	path := filepath.Join(s.wal.dir, segName(seg.num))
-	data, err := readInto(path, buf)
+	f, err := os.Open(path)
 	if err != nil {
 		return buf, fmt.Errorf("logstore: reading the log: %w", err)
 	}
-	return data, s.replayRecords(seg, last, path, data)
+	defer f.Close()
+	r := &segReader{f: f, buf: buf}
+	err = s.replayRecords(seg, last, path, r)
+	return r.buf, err
 }
 
-func (s *Store) replayRecords(seg *walSeg, last bool, path string, data []byte) error {
-	for off := 0; off < len(data); {
-		payload, n, err := readFrame(data[off:])
+func (s *Store) replayRecords(seg *walSeg, last bool, path string, r *segReader) error {
+	for off := 0; ; {
+		var err error
+		if off, err = r.have(off, frameHeader); err == nil && len(r.data)-off >= frameHeader {
+			off, err = r.have(off, frameLen(r.data[off:]))
+		}
+		if err != nil {
+			return fmt.Errorf("logstore: reading the log: %w", err)
+		}
+		if off == len(r.data) {
+			return nil
+		}
+		at := r.base + int64(off) // the record's place in the segment
+		payload, n, err := readFrame(r.data[off:])
 		if err != nil {
 			if s.reader && last {
 				return nil // the owner may be writing here
 			}
-			if next, ok := nextIntact(data[off+1:]); ok || !last {
-				return s.damage(path, off, next, ok)
+			if off, err = r.all(off); err != nil {
+				return fmt.Errorf("logstore: reading the log: %w", err)
+			}
+			if next, ok := nextIntact(r.data[off+1:]); ok || !last {
+				return s.damage(path, at, next, ok)
 			}
 			// A torn write: cut it off so no later record follows it.
-			if err := os.Truncate(path, int64(off)); err != nil {
+			if err := os.Truncate(path, at); err != nil {
 				return fmt.Errorf("logstore: cutting a torn record off the log: %w", err)
 			}
 			return nil
@@ -312,13 +330,70 @@ func (s *Store) replayRecords(seg *walSeg, last bool, path string, data []byte) 
 		}
 		g, err := decodeGroup(payload)
 		if err != nil {
-			return fmt.Errorf("logstore: %s at %d: an intact record does not decode: %w", path, off-n, err)
+			return fmt.Errorf("logstore: %s at %d: an intact record does not decode: %w", path, at, err)
 		}
 		if err := s.apply(g, seg); err != nil {
-			return fmt.Errorf("logstore: %s at %d: %w", path, off-n, err)
+			return fmt.Errorf("logstore: %s at %d: %w", path, at, err)
 		}
 	}
-	return nil
+}
+
+// replayRead is how much of a log segment replay reads at a time (more
+// when a record is longer): replayed events are copied out of it, so one
+// buffer of this size serves every segment.
+var replayRead = 4 << 20
+
+// segReader is a log segment read piece by piece: data holds its bytes
+// from base on, in buf's memory.
+type segReader struct {
+	f    *os.File
+	buf  []byte
+	data []byte
+	base int64
+	eof  bool
+}
+
+// have makes data[off:] hold at least n bytes, or all that is left of the
+// segment, dropping the bytes before off; it returns off's new place.
+func (r *segReader) have(off, n int) (int, error) {
+	if len(r.data)-off >= n || r.eof {
+		return off, nil
+	}
+	keep := len(r.data) - off
+	if size := max(n, replayRead); cap(r.buf) < size {
+		buf := make([]byte, size)
+		copy(buf, r.data[off:])
+		r.buf = buf
+	} else {
+		copy(r.buf[:keep], r.data[off:])
+	}
+	r.base += int64(off)
+	m, err := io.ReadFull(r.f, r.buf[keep:cap(r.buf)])
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		r.eof, err = true, nil
+	}
+	r.data = r.buf[:keep+m]
+	return 0, err
+}
+
+// frameLen is the length of the record b starts with, as its frame says
+// (a frame's header only, if that says nothing readFrame would take).
+func frameLen(b []byte) int {
+	size := binary.LittleEndian.Uint32(b)
+	if size == 0 || size > maxRecord {
+		return frameHeader
+	}
+	return frameHeader + int(size)
+}
+
+// all makes data[off:] hold the rest of the segment (to look past a
+// damaged record); it returns off's new place.
+func (r *segReader) all(off int) (int, error) {
+	rest, err := io.ReadAll(r.f)
+	r.data = append(r.data[off:], rest...)
+	r.base += int64(off)
+	r.eof = true
+	return 0, err
 }
 
 // apply adds a replayed group's unsealed events to the tails.
@@ -340,13 +415,13 @@ func (s *Store) apply(g walGroup, seg *walSeg) error {
 			}
 			// A copy: the tail must not keep the whole segment's bytes.
 			data := bytes.Clone(we.data)
-			// Only the fields the daily counts need: the doc with the
-			// words is made when the event is sealed or searched.
-			d, err := scanFields(data)
+			// Only the id and the fields the daily counts need: the doc
+			// with the words is made when the event is sealed or searched.
+			id, d, err := countFields(data)
 			if err != nil {
 				return fmt.Errorf("org %s seq %d: %w", wo.name, seq, err)
 			}
-			e := &tailEvent{data: data, hash: we.hash, leaf: ledger.LeafHash(data), id: replayedID(data)}
+			e := &tailEvent{data: data, hash: we.hash, leaf: ledger.LeafHash(data), id: id}
 			o.tail = append(o.tail, e)
 			o.tailID[e.id] = seq
 			o.daily[dayCat{dayOf(d.occurred), d.category}]++
@@ -376,7 +451,7 @@ func nextIntact(b []byte) (walGroup, bool) {
 
 // damage is the error for a damaged record that acknowledged data
 // follows: it names what the next intact record shows is missing.
-func (s *Store) damage(path string, off int, next walGroup, ok bool) error {
+func (s *Store) damage(path string, off int64, next walGroup, ok bool) error {
 	msg := fmt.Sprintf("logstore: the log %s is damaged at byte %d (a record fails its CRC) and intact records follow it: acknowledged events are unreadable", path, off)
 	if ok && len(next.orgs) == 0 {
 		msg += "; they are the newest events of the orgs whose size is short of their last checkpoint"
@@ -409,26 +484,4 @@ func replayedID(data []byte) string {
 		return id
 	}
 	return eventID(data)
-}
-
-// readInto reads a whole file into buf's memory (grown if it is short).
-func readInto(path string, buf []byte) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return buf, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return buf, err
-	}
-	if int64(cap(buf)) < fi.Size() {
-		buf = make([]byte, fi.Size())
-	}
-	buf = buf[:fi.Size()]
-	n, err := io.ReadFull(f, buf)
-	if err == io.ErrUnexpectedEOF {
-		err = nil // a reader beside the owner: the segment is as long as it was
-	}
-	return buf[:n], err
 }

@@ -230,6 +230,7 @@ func TestDamageToAcknowledgedRecordsIsReported(t *testing.T) {
 			data, _ := os.ReadFile(seg)
 			_, first, _ := readFrame(data)
 			_, second, _ := readFrame(data[first:])
+			at := first // the damaged record's place
 			if c.damage != nil {
 				c.damage(data, first, second)
 			} else {
@@ -243,14 +244,15 @@ func TestDamageToAcknowledgedRecordsIsReported(t *testing.T) {
 					}
 				}
 				data[prev+frameHeader+3] ^= 1
+				at = prev
 			}
 			os.WriteFile(seg, data, 0o600)
 			_, err := Open(dir, Options{ManualSeal: true})
 			if err == nil {
 				t.Fatal("Open of a log with damaged acknowledged records: no error")
 			}
-			if msg := audit.ErrorMessage(err); !strings.Contains(msg, "damaged") || !strings.Contains(msg, "org acme: seqs") {
-				t.Errorf("error %q does not say the log is damaged and which org and seqs", msg)
+			if msg := audit.ErrorMessage(err); !strings.Contains(msg, fmt.Sprintf("damaged at byte %d ", at)) || !strings.Contains(msg, "org acme: seqs") {
+				t.Errorf("error %q does not say the log is damaged at byte %d and which org and seqs", msg, at)
 			}
 			t.Log(audit.ErrorMessage(err))
 			if after, _ := os.ReadFile(seg); !bytes.Equal(after, data) {
@@ -258,6 +260,17 @@ func TestDamageToAcknowledgedRecordsIsReported(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReplayInPieces runs the replay tests with a read buffer smaller
+// than any record, so that every record crosses the end of a read.
+func TestReplayInPieces(t *testing.T) {
+	defer func(n int) { replayRead = n }(replayRead)
+	replayRead = 100
+	t.Run("reopen", TestReopenAfterCloseAndCrash)
+	t.Run("torn", TestTornTailIsDropped)
+	t.Run("damage", TestDamageToAcknowledgedRecordsIsReported)
+	t.Run("reader", TestReaderBesideOwner)
 }
 
 func TestDamagedBlockIsNamed(t *testing.T) {
