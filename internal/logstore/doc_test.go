@@ -61,6 +61,7 @@ func TestFastDocOnDemoAndTrickyEvents(t *testing.T) {
 	escaped.Actor.Type, escaped.Actor.ID, escaped.Actor.Name = "user\t", "a\\b", "n\"m"
 	escaped.Targets = append(escaped.Targets, audit.Target{Type: "t\"y", ID: "i\u0001", Name: "x\ny"})
 	escaped.Location = &audit.Location{CountryCode: "C\"H", Country: "S\\w"}
+	escaped.Client = &audit.Client{IP: "192.0.2.1", UserAgent: "ua \"x\" \\ y"}
 	datas := [][]byte{tricky.AppendCanonical(nil), escaped.AppendCanonical(nil)}
 	s.Scan(ctx, "acme", 0, 1<<40, audit.Filter{}, func(_ int64, data []byte) error {
 		datas = append(datas, bytes.Clone(data))
@@ -86,6 +87,7 @@ func TestFastDocOnDemoAndTrickyEvents(t *testing.T) {
 	}{
 		{bytes.Replace(datas[1], []byte(`user\t`), []byte(`user\q`), 1), true},
 		{bytes.Replace(datas[1], []byte(`i\u0001`), []byte(`i\u00zz`), 1), true},
+		{bytes.Replace(datas[1], []byte(`ua \"x`), []byte(`ua \qx`), 1), true},
 		{bytes.Replace(datas[1], []byte(`"type":"user\t"`), []byte(`"type":7`), 1), true},
 		{last[:len(last)/2], true},
 		{last[:bytes.Index(last, []byte(`"received_at"`))+20], true},

@@ -269,18 +269,18 @@ func (s *cscan) time() int64 {
 }
 
 // walk visits a JSON value, calling fn with each object key and string,
-// in order.
+// in order; with fn nil the strings are passed without being made.
 func (s *cscan) walk(fn func(string)) {
 	switch s.peek() {
 	case '"':
-		fn(s.str())
+		s.visit(fn)
 	case '{':
 		s.i++
 		for s.ok && s.peek() != '}' {
 			if s.b[s.i] == ',' {
 				s.i++
 			}
-			fn(s.str())
+			s.visit(fn)
 			s.lit(`:`)
 			s.walk(fn)
 		}
@@ -299,7 +299,16 @@ func (s *cscan) walk(fn func(string)) {
 	}
 }
 
-func (s *cscan) skipValue() { s.walk(func(string) {}) }
+func (s *cscan) skipValue() { s.walk(nil) }
+
+// visit reads a string for walk.
+func (s *cscan) visit(fn func(string)) {
+	if fn == nil {
+		s.skip()
+		return
+	}
+	fn(s.str())
+}
 
 // skipScalar passes a number, true, false or null.
 func (s *cscan) skipScalar() {
