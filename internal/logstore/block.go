@@ -485,6 +485,14 @@ func decodePageInto(comp []byte, version byte, p *pageInfo, buf []byte, events [
 	return events, out, nil
 }
 
+// checkCRC checks a page's compressed bytes against its CRC-32C.
+func (p *pageInfo) checkCRC(comp []byte) error {
+	if crc32.Checksum(comp, castagnoli) != p.crc {
+		return fmt.Errorf("page CRC mismatch")
+	}
+	return nil
+}
+
 // Version 3 pages hold each event without the digits of its seq (the
 // page's first seq plus its index: appendPageEvent), which
 // decodePageInto and a walk's pages (search.go) put back

@@ -251,9 +251,14 @@ func (f *blockFiles) readPage(b *blockRef, version byte, p int, pi *pageInfo, co
 	}
 	events, buf, err := decodePage(comp, version, pi, buf)
 	if err != nil {
-		return nil, buf, damaged(b, fmt.Errorf("page %d (seqs %d…%d): %w", p, pi.first, pi.first+int64(pi.n)-1, err))
+		return nil, buf, pageDamaged(b, p, pi, err)
 	}
 	return events, buf, nil
+}
+
+// pageDamaged is the error for page p of b, placed as pi says.
+func pageDamaged(b *blockRef, p int, pi *pageInfo, err error) error {
+	return damaged(b, fmt.Errorf("page %d (seqs %d…%d): %w", p, pi.first, pi.first+int64(pi.n)-1, err))
 }
 
 // pagesOf reads the bytes of all of the block's pages.

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
-	"hash/crc32"
 	"slices"
 	"strconv"
 
@@ -98,8 +97,8 @@ func (e pageEncoder) encode(raw, dst []byte) []byte {
 // version 3 page's content holds each event without its seq's digits
 // (splitPage gives their places), an older page's its events as they are.
 func pageContent(comp []byte, version byte, p *pageInfo, buf []byte) ([]byte, error) {
-	if crc32.Checksum(comp, castagnoli) != p.crc {
-		return buf, fmt.Errorf("page CRC mismatch")
+	if err := p.checkCRC(comp); err != nil {
+		return buf, err
 	}
 	raw, err := zdec.DecodeAll(comp, buf[:0])
 	if err != nil {

@@ -5,6 +5,7 @@ package logstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,10 +45,11 @@ func (s *Store) recover() error {
 	var rebuiltSums []orgBlocks
 	defer func() { s.rebuilt = len(repaired) }()
 	s.rebuiltSums, s.upgradedSums = 0, 0
+	var buf []byte // the last blocks' bytes, one after the other
 	for _, co := range orgs {
 		sums, upgraded := s.restoreSummaries(co)
 		s.upgradedSums += upgraded
-		o, repair, err := s.loadOrg(co)
+		o, repair, err := s.loadOrg(co, &buf)
 		if err != nil {
 			return err
 		}
@@ -105,8 +107,9 @@ func (s *Store) recover() error {
 // counts and tiles, its id filters and its tree's edge as stored by the
 // seals (rebuilt from the blocks only if missing or damaged: repair then
 // says the org's rows are to be written again). It reads one block, the
-// last, to check it: a damaged one keeps the org from taking appends.
-func (s *Store) loadOrg(co *catalogOrg) (o *orgLog, repair bool, err error) {
+// last, to check it (into *buf): a damaged one keeps the org from taking
+// appends.
+func (s *Store) loadOrg(co *catalogOrg, buf *[]byte) (o *orgLog, repair bool, err error) {
 	o = newOrgLog(co.name)
 	o.num, o.blocks, o.daily = co.num, co.blocks, co.daily
 	o.sealed, o.pruned = co.pruned, co.pruned
@@ -121,7 +124,7 @@ func (s *Store) loadOrg(co *catalogOrg) (o *orgLog, repair bool, err error) {
 		return nil, false, err
 	}
 	if len(o.blocks) > 0 {
-		if err := s.checkBlock(o.blocks[len(o.blocks)-1]); err != nil {
+		if *buf, err = s.checkBlock(o.blocks[len(o.blocks)-1], *buf); err != nil {
 			// A damaged block: the org stays readable where it can be and
 			// refuses appends; the service quarantines it (its root does
 			// not come out) and trail check names the block.
@@ -238,27 +241,36 @@ func (s *Store) computeEdge(o *orgLog) (*ledger.Edge, error) {
 	return ledger.NewEdge(o.sealed, hashes)
 }
 
-// checkBlock reads a block whole and checks its header, id section and
-// pages (their CRC-32C and that they decode).
-func (s *Store) checkBlock(b *blockRef) error {
+// checkBlock checks a block for damage, as far as its checksums go: its
+// header (CRC, and the seqs the catalog gives it), its id section (CRC
+// and layout) and the CRC-32C of each page, in two reads (the header,
+// kept in the header cache, then the rest of the block into buf, which
+// it returns for the next block). It does not decompress the pages: a
+// page whose CRC matches holds the bytes its seal wrote and fdatasync'd
+// before the block's catalog row was committed. trail check decodes
+// every page (it re-derives each org's tree from its events), and every
+// read decodes the pages it needs, naming a damaged one.
+func (s *Store) checkBlock(b *blockRef, buf []byte) ([]byte, error) {
 	h, err := s.blocks.header(b)
 	if err != nil {
-		return err
+		return buf, err
 	}
-	if _, err := s.blocks.ids(b, h); err != nil {
-		return err
-	}
-	pages, err := s.blocks.pagesOf(b, h)
+	at := h.idsOff(h.hl)
+	rest, err := s.blocks.readInto(b, at, b.size-at, buf)
 	if err != nil {
-		return err
+		return buf, err
 	}
-	var buf []byte
+	buf = keepRead(rest, 1)
+	if _, err := decodeIDs(rest[:h.idsSize()], h.version, h.n); err != nil {
+		return buf, damaged(b, err)
+	}
 	for p := range h.pages {
-		if _, buf, err = s.blocks.pageInto(b, h, p, pages, buf); err != nil {
-			return err
+		pi := &h.pages[p]
+		if err := pi.checkCRC(rest[pi.off-at : pi.off-at+pi.size]); err != nil {
+			return buf, pageDamaged(b, p, pi, err)
 		}
 	}
-	return nil
+	return buf, nil
 }
 
 // replay reads every log segment, rebuilding the tails, then starts a new
@@ -288,25 +300,42 @@ func (s *Store) replay() error {
 
 func (s *Store) replaySegment(seg *walSeg, last bool, buf []byte) ([]byte, error) {
 	path := filepath.Join(s.wal.dir, segName(seg.num))
-	data, err := readInto(path, buf)
+	f, err := os.Open(path)
 	if err != nil {
 		return buf, fmt.Errorf("logstore: reading the log: %w", err)
 	}
-	return data, s.replayRecords(seg, last, path, data)
+	defer f.Close()
+	r := &segReader{f: f, buf: buf}
+	err = s.replayRecords(seg, last, path, r)
+	return r.buf, err
 }
 
-func (s *Store) replayRecords(seg *walSeg, last bool, path string, data []byte) error {
-	for off := 0; off < len(data); {
-		payload, n, err := readFrame(data[off:])
+func (s *Store) replayRecords(seg *walSeg, last bool, path string, r *segReader) error {
+	for off := 0; ; {
+		var err error
+		if off, err = r.have(off, frameHeader); err == nil && len(r.data)-off >= frameHeader {
+			off, err = r.have(off, frameLen(r.data[off:]))
+		}
+		if err != nil {
+			return fmt.Errorf("logstore: reading the log: %w", err)
+		}
+		if off == len(r.data) {
+			return nil
+		}
+		at := r.base + int64(off) // the record's place in the segment
+		payload, n, err := readFrame(r.data[off:])
 		if err != nil {
 			if s.reader && last {
 				return nil // the owner may be writing here
 			}
-			if next, ok := nextIntact(data[off+1:]); ok || !last {
-				return s.damage(path, off, next, ok)
+			if off, err = r.all(off); err != nil {
+				return fmt.Errorf("logstore: reading the log: %w", err)
+			}
+			if next, ok := nextIntact(r.data[off+1:]); ok || !last {
+				return s.damage(path, at, next, ok)
 			}
 			// A torn write: cut it off so no later record follows it.
-			if err := os.Truncate(path, int64(off)); err != nil {
+			if err := os.Truncate(path, at); err != nil {
 				return fmt.Errorf("logstore: cutting a torn record off the log: %w", err)
 			}
 			return nil
@@ -317,13 +346,70 @@ func (s *Store) replayRecords(seg *walSeg, last bool, path string, data []byte) 
 		}
 		g, err := decodeGroup(payload)
 		if err != nil {
-			return fmt.Errorf("logstore: %s at %d: an intact record does not decode: %w", path, off-n, err)
+			return fmt.Errorf("logstore: %s at %d: an intact record does not decode: %w", path, at, err)
 		}
 		if err := s.apply(g, seg); err != nil {
-			return fmt.Errorf("logstore: %s at %d: %w", path, off-n, err)
+			return fmt.Errorf("logstore: %s at %d: %w", path, at, err)
 		}
 	}
-	return nil
+}
+
+// replayRead is how much of a log segment replay reads at a time (more
+// when a record is longer): replayed events are copied out of it, so one
+// buffer of this size serves every segment.
+var replayRead = 4 << 20
+
+// segReader is a log segment read piece by piece: data holds its bytes
+// from base on, in buf's memory.
+type segReader struct {
+	f    *os.File
+	buf  []byte
+	data []byte
+	base int64
+	eof  bool
+}
+
+// have makes data[off:] hold at least n bytes, or all that is left of the
+// segment, dropping the bytes before off; it returns off's new place.
+func (r *segReader) have(off, n int) (int, error) {
+	if len(r.data)-off >= n || r.eof {
+		return off, nil
+	}
+	keep := len(r.data) - off
+	if size := max(n, replayRead); cap(r.buf) < size {
+		buf := make([]byte, size)
+		copy(buf, r.data[off:])
+		r.buf = buf
+	} else {
+		copy(r.buf[:keep], r.data[off:])
+	}
+	r.base += int64(off)
+	m, err := io.ReadFull(r.f, r.buf[keep:cap(r.buf)])
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		r.eof, err = true, nil
+	}
+	r.data = r.buf[:keep+m]
+	return 0, err
+}
+
+// frameLen is the length of the record b starts with, as its frame says
+// (a frame's header only, if that says nothing readFrame would take).
+func frameLen(b []byte) int {
+	size := binary.LittleEndian.Uint32(b)
+	if size == 0 || size > maxRecord {
+		return frameHeader
+	}
+	return frameHeader + int(size)
+}
+
+// all makes data[off:] hold the rest of the segment (to look past a
+// damaged record); it returns off's new place.
+func (r *segReader) all(off int) (int, error) {
+	rest, err := io.ReadAll(r.f)
+	r.data = append(r.data[off:], rest...)
+	r.base += int64(off)
+	r.eof = true
+	return 0, err
 }
 
 // apply adds a replayed group's unsealed events to the tails.
@@ -345,13 +431,13 @@ func (s *Store) apply(g walGroup, seg *walSeg) error {
 			}
 			// A copy: the tail must not keep the whole segment's bytes.
 			data := bytes.Clone(we.data)
-			// Only the fields the daily counts need: the doc with the
-			// words is made when the event is sealed or searched.
-			d, err := scanFields(data)
+			// Only the id and the fields the daily counts need: the doc
+			// with the words is made when the event is sealed or searched.
+			id, d, err := countFields(data)
 			if err != nil {
 				return fmt.Errorf("org %s seq %d: %w", wo.name, seq, err)
 			}
-			e := &tailEvent{data: data, hash: we.hash, leaf: ledger.LeafHash(data), id: replayedID(data)}
+			e := &tailEvent{data: data, hash: we.hash, leaf: ledger.LeafHash(data), id: id}
 			o.tail = append(o.tail, e)
 			o.tailID[e.id] = seq
 			o.daily[dayCat{dayOf(d.occurred), d.category}]++
@@ -381,7 +467,7 @@ func nextIntact(b []byte) (walGroup, bool) {
 
 // damage is the error for a damaged record that acknowledged data
 // follows: it names what the next intact record shows is missing.
-func (s *Store) damage(path string, off int, next walGroup, ok bool) error {
+func (s *Store) damage(path string, off int64, next walGroup, ok bool) error {
 	msg := fmt.Sprintf("logstore: the log %s is damaged at byte %d (a record fails its CRC) and intact records follow it: acknowledged events are unreadable", path, off)
 	if ok && len(next.orgs) == 0 {
 		msg += "; they are the newest events of the orgs whose size is short of their last checkpoint"
@@ -414,26 +500,4 @@ func replayedID(data []byte) string {
 		return id
 	}
 	return eventID(data)
-}
-
-// readInto reads a whole file into buf's memory (grown if it is short).
-func readInto(path string, buf []byte) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return buf, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return buf, err
-	}
-	if int64(cap(buf)) < fi.Size() {
-		buf = make([]byte, fi.Size())
-	}
-	buf = buf[:fi.Size()]
-	n, err := io.ReadFull(f, buf)
-	if err == io.ErrUnexpectedEOF {
-		err = nil // a reader beside the owner: the segment is as long as it was
-	}
-	return buf[:n], err
 }

@@ -230,6 +230,7 @@ func TestDamageToAcknowledgedRecordsIsReported(t *testing.T) {
 			data, _ := os.ReadFile(seg)
 			_, first, _ := readFrame(data)
 			_, second, _ := readFrame(data[first:])
+			at := first // the damaged record's place
 			if c.damage != nil {
 				c.damage(data, first, second)
 			} else {
@@ -243,14 +244,15 @@ func TestDamageToAcknowledgedRecordsIsReported(t *testing.T) {
 					}
 				}
 				data[prev+frameHeader+3] ^= 1
+				at = prev
 			}
 			os.WriteFile(seg, data, 0o600)
 			_, err := Open(dir, Options{ManualSeal: true})
 			if err == nil {
 				t.Fatal("Open of a log with damaged acknowledged records: no error")
 			}
-			if msg := audit.ErrorMessage(err); !strings.Contains(msg, "damaged") || !strings.Contains(msg, "org acme: seqs") {
-				t.Errorf("error %q does not say the log is damaged and which org and seqs", msg)
+			if msg := audit.ErrorMessage(err); !strings.Contains(msg, fmt.Sprintf("damaged at byte %d ", at)) || !strings.Contains(msg, "org acme: seqs") {
+				t.Errorf("error %q does not say the log is damaged at byte %d and which org and seqs", msg, at)
 			}
 			t.Log(audit.ErrorMessage(err))
 			if after, _ := os.ReadFile(seg); !bytes.Equal(after, data) {
@@ -258,6 +260,17 @@ func TestDamageToAcknowledgedRecordsIsReported(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReplayInPieces runs the replay tests with a read buffer smaller
+// than any record, so that every record crosses the end of a read.
+func TestReplayInPieces(t *testing.T) {
+	defer func(n int) { replayRead = n }(replayRead)
+	replayRead = 100
+	t.Run("reopen", TestReopenAfterCloseAndCrash)
+	t.Run("torn", TestTornTailIsDropped)
+	t.Run("damage", TestDamageToAcknowledgedRecordsIsReported)
+	t.Run("reader", TestReaderBesideOwner)
 }
 
 func TestDamagedBlockIsNamed(t *testing.T) {
@@ -285,6 +298,74 @@ func TestDamagedBlockIsNamed(t *testing.T) {
 	err = s.Scan(context.Background(), "acme", 0, 200, audit.Filter{}, func(int64, []byte) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "block of seqs 100…119") || !strings.Contains(err.Error(), "CRC") {
 		t.Errorf("Scan over a damaged block: err = %v, want one naming the block's seqs and the CRC", err)
+	}
+}
+
+// TestDamagedLastBlockParts: Open checks every part of an org's last
+// block that a CRC covers without decompressing its pages; a flipped bit
+// in its header, its id section or any of its pages (the first, a middle
+// one, the last) keeps the org from taking appends, and the error names
+// the block (and the page's seqs). An earlier block is not read at Open.
+func TestDamagedLastBlockParts(t *testing.T) {
+	base := t.TempDir()
+	s, _ := Open(base, small)
+	fill(t, s, []string{"acme", "other"}, 0, 120)
+	s.Seal(context.Background())
+	o := s.org("acme")
+	last, first := o.blocks[len(o.blocks)-1], o.blocks[0]
+	s.Close()
+	path := filepath.Join("blocks", blockFileName(last.file))
+	data, _ := os.ReadFile(filepath.Join(base, path))
+	h, hl, err := decodeHeader(data[last.off:last.off+last.size], last.size)
+	if err != nil || len(h.pages) < 3 {
+		t.Fatalf("the last block's header: %v, %d pages", err, len(h.pages))
+	}
+	at := func(p int) int64 { return last.off + h.pages[p].off + h.pages[p].size/2 }
+	for _, c := range []struct {
+		name string
+		off  int64
+		want string
+	}{
+		{"header", last.off + blockPrefix + int64(hl)/2, "header CRC"},
+		{"id section", last.off + h.idsOff(hl) + 2, "id section CRC"},
+		{"first page", at(0), fmt.Sprintf("page 0 (seqs %d…%d): page CRC", h.pages[0].first, h.pages[0].first+int64(h.pages[0].n)-1)},
+		{"middle page", at(1), "page 1 (seqs"},
+		{"last page", at(len(h.pages) - 1), fmt.Sprintf("page %d (seqs", len(h.pages)-1)},
+		{"an earlier block", first.off + first.size - 3, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := copyFixture(t, base)
+			damaged := bytes.Clone(data)
+			damaged[c.off] ^= 0x10
+			os.WriteFile(filepath.Join(dir, path), damaged, 0o600)
+			s, err := Open(dir, small)
+			if err != nil {
+				t.Fatalf("Open with a damaged block: %v", err)
+			}
+			defer s.Close()
+			b := &audit.Batch{Org: "acme", Events: []*audit.Pending{pendingOf(testEvent("acme", 500))}}
+			if err := s.Append(context.Background(), []*audit.Batch{b}); err != nil {
+				t.Fatal(err)
+			}
+			broken := s.org("acme").broken
+			if c.want == "" {
+				if b.Err != nil || broken != nil {
+					t.Errorf("a damaged earlier block: append %v, broken %v; want the append taken (Open reads only the last block)", b.Err, broken)
+				}
+				return
+			}
+			if audit.ErrorCode(b.Err) != audit.CodeUnavailable {
+				t.Errorf("Append to an org with a damaged last block: %v; want it refused", b.Err)
+			}
+			name := fmt.Sprintf("block of seqs %d…%d", last.first, last.first+last.n-1)
+			if broken == nil || !strings.Contains(broken.Error(), name) || !strings.Contains(broken.Error(), c.want) {
+				t.Errorf("the org's damage: %v; want it to name %q and %q", broken, name, c.want)
+			}
+			other := &audit.Batch{Org: "other", Events: []*audit.Pending{pendingOf(testEvent("other", 500))}}
+			if err := s.Append(context.Background(), []*audit.Batch{other}); err != nil || other.Err != nil {
+				t.Errorf("Append to an undamaged org: %v, %v", err, other.Err)
+			}
+		})
 	}
 }
 

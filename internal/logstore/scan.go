@@ -35,55 +35,85 @@ func scanFields(data []byte) (*doc, error) {
 	return parseDoc(data)
 }
 
+// countFields reads what replaying an event into a tail needs — its id,
+// and its category and occurred_at day for the daily counts — and fails
+// where scanFields fails (the same scan, or the same JSON decoding of
+// bytes it does not recognise), without making the other fields.
+func countFields(data []byte) (id string, d *doc, err error) {
+	s := &cscan{b: data, ok: true, counts: true}
+	if d, ok := s.doc(false); ok {
+		return s.id, d, nil
+	}
+	d, err = parseDoc(data)
+	return replayedID(data), d, err
+}
+
 type cscan struct {
 	b  []byte
 	i  int
 	ok bool
+	// counts is set by countFields: the id, category and times are made,
+	// every other value is passed (and checked) as it would be read.
+	counts bool
+	id     string // the event's id, when counts is set
 }
 
 func fastDoc(b []byte, withWords bool) (*doc, bool) {
-	s := &cscan{b: b, ok: true}
+	return (&cscan{b: b, ok: true}).doc(withWords)
+}
+
+func (s *cscan) doc(withWords bool) (*doc, bool) {
 	d := &doc{}
 	s.lit(`{"id":`)
-	s.str()
+	if s.counts {
+		s.id = s.str()
+	} else {
+		s.skip()
+	}
 	s.lit(`,"org":`)
-	s.str()
+	s.skip()
 	s.lit(`,"seq":`)
 	s.skipValue()
 	s.lit(`,"type":`)
-	d.typ = s.str()
+	d.typ = s.val()
 	s.lit(`,"category":`)
 	d.category = s.str()
 	s.lit(`,"actor":{"type":`)
-	s.str()
+	s.skip()
 	s.lit(`,"id":`)
-	d.actor = []string{s.str(), ""}
+	actorID := s.val()
 	s.lit(`,"name":`)
-	d.actor[1] = s.str()
+	actorName := s.val()
+	if !s.counts {
+		d.actor = []string{actorID, actorName}
+	}
 	s.lit(`},"targets":[`)
-	for s.ok && s.peek() != ']' {
-		if len(d.targets) > 0 {
+	for n := 0; s.ok && s.peek() != ']'; n++ {
+		if n > 0 {
 			s.lit(`,`)
 		}
 		s.lit(`{"type":`)
-		s.str()
+		s.skip()
 		s.lit(`,"id":`)
-		id := s.str()
+		id := s.val()
 		s.lit(`,"name":`)
-		d.targets = append(d.targets, id, s.str())
+		name := s.val()
+		if !s.counts {
+			d.targets = append(d.targets, id, name)
+		}
 		s.lit(`}`)
 	}
 	s.lit(`],"description":`)
-	desc := s.str()
+	desc := s.val()
 	s.lit(`,"client":`)
 	s.skipValue()
 	s.lit(`,"location":`)
 	if s.peek() == '{' {
 		s.lit(`{"country_code":`)
-		d.country = s.str()
+		d.country = s.val()
 		for s.ok && s.peek() == ',' {
 			s.lit(`,`)
-			s.str()
+			s.skip()
 			s.lit(`:`)
 			s.skipValue()
 		}
@@ -128,6 +158,36 @@ func (s *cscan) lit(l string) {
 	if s.ok && len(s.b)-s.i >= len(l) && string(s.b[s.i:s.i+len(l)]) == l {
 		s.i += len(l)
 		return
+	}
+	s.ok = false
+}
+
+// val is str for a value the doc keeps, passed when only the counts'
+// fields are made (countFields).
+func (s *cscan) val() string {
+	if s.counts {
+		s.skip()
+		return ""
+	}
+	return s.str()
+}
+
+// skip passes a JSON string as str reads it (and fails where str fails),
+// without making it.
+func (s *cscan) skip() {
+	if s.peek() != '"' {
+		s.ok = false
+		return
+	}
+	for j := s.i + 1; j < len(s.b); j++ {
+		switch s.b[j] {
+		case '\\':
+			s.str() // escapes: checked as str checks them
+			return
+		case '"':
+			s.i = j + 1
+			return
+		}
 	}
 	s.ok = false
 }
@@ -209,18 +269,18 @@ func (s *cscan) time() int64 {
 }
 
 // walk visits a JSON value, calling fn with each object key and string,
-// in order.
+// in order; with fn nil the strings are passed without being made.
 func (s *cscan) walk(fn func(string)) {
 	switch s.peek() {
 	case '"':
-		fn(s.str())
+		s.visit(fn)
 	case '{':
 		s.i++
 		for s.ok && s.peek() != '}' {
 			if s.b[s.i] == ',' {
 				s.i++
 			}
-			fn(s.str())
+			s.visit(fn)
 			s.lit(`:`)
 			s.walk(fn)
 		}
@@ -239,7 +299,16 @@ func (s *cscan) walk(fn func(string)) {
 	}
 }
 
-func (s *cscan) skipValue() { s.walk(func(string) {}) }
+func (s *cscan) skipValue() { s.walk(nil) }
+
+// visit reads a string for walk.
+func (s *cscan) visit(fn func(string)) {
+	if fn == nil {
+		s.skip()
+		return
+	}
+	fn(s.str())
+}
 
 // skipScalar passes a number, true, false or null.
 func (s *cscan) skipScalar() {
