@@ -344,7 +344,7 @@ func (c *catalog) writeSeal(ctx context.Context, st *sealTx) error {
 		return sqlite.StoreErr("sealing", err)
 	}
 	c.strs.learn(ids)
-	c.preparePending(ctx)
+	c.preparePending()
 	return nil
 }
 
@@ -404,17 +404,32 @@ func (c *catalog) prepared(query string) *sql.Stmt {
 }
 
 // preparePending prepares on c.w the statements prepared noted, when no
-// transaction holds its connection. One that does not prepare stays
-// nil: it runs as text.
-func (c *catalog) preparePending(ctx context.Context) {
+// transaction holds its connection (the caller's has ended). It waits for
+// that connection without holding stmtMu, so that a transaction holding
+// it and asking prepared for a statement cannot block on it; and without
+// the caller's context, which may end once the caller's transaction has
+// committed. A statement that does not prepare is noted again, to be
+// tried after the next transaction; until then it runs as text.
+func (c *catalog) preparePending() {
 	c.stmtMu.Lock()
-	defer c.stmtMu.Unlock()
-	for _, q := range c.pending {
-		if st, err := c.w.PrepareContext(ctx, q); err == nil {
-			c.stmts[q] = st
-		}
-	}
+	pending := c.pending
 	c.pending = nil
+	c.stmtMu.Unlock()
+	for _, q := range pending {
+		st, err := c.w.PrepareContext(context.Background(), q)
+		c.stmtMu.Lock()
+		switch {
+		case c.stmts == nil: // closed meanwhile
+			if err == nil {
+				st.Close()
+			}
+		case err == nil:
+			c.stmts[q] = st
+		default:
+			delete(c.stmts, q) // prepared notes it again
+		}
+		c.stmtMu.Unlock()
+	}
 }
 
 // setIDs returns the strs table's id of each value of b's summary's sets,

@@ -566,7 +566,7 @@ func TestSealStatementsPrepared(t *testing.T) {
 	prepared := 0
 	for q, st := range s.cat.stmts {
 		if st == nil {
-			t.Errorf("statement not prepared after 10 seals: %s", q)
+			t.Errorf("statement not prepared after a seal: %s", q)
 		}
 		prepared++
 	}

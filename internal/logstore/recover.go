@@ -155,20 +155,26 @@ func (s *Store) loadOrg(co *catalogOrg, buf *[]byte) (o *orgLog, repair bool, er
 // before summary version 3 is read and given its pages' sets from the
 // block's header (upgraded counts those). It returns the blocks whose
 // summaries were rebuilt or upgraded, to be stored again. A block whose
-// header or pages cannot be read keeps no summary: a search reading it
-// fails, naming it.
+// header or pages cannot be read keeps no summary (or, if its row is of
+// an older version, the row's): a search reading it fails, naming it.
 func (s *Store) restoreSummaries(co *catalogOrg) (rebuilt []*blockRef, upgraded int) {
 	for i, b := range co.blocks {
 		sum, err := decodeBlockSum(co.num, b, co.sums[i], s.cat.strs)
 		if err == nil && sum.pageBits == nil {
-			// Stored before version 3: the pages' sets from the header.
-			var h *blockHeader
-			if h, err = s.blocks.peekHeader(b); err == nil {
+			// Stored before version 3: the pages' sets from the header. A
+			// header that cannot be read now leaves the summary as it is
+			// (a walk of the block reads the header); one that describes
+			// other pages or sets makes the summary rebuilt.
+			h, herr := s.blocks.peekHeader(b)
+			switch {
+			case herr != nil:
+				slog.Warn("logstore: a block's summary cannot be given its pages' sets", "org", co.name, "err", herr)
+			case !sum.describes(h):
+				err = fmt.Errorf("the summary does not describe the block's header")
+			default:
 				sum.setPageBits(h)
-				b.sum = sum
 				rebuilt = append(rebuilt, b)
 				upgraded++
-				continue
 			}
 		}
 		if err == nil {

@@ -5,7 +5,6 @@ package logstore
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"runtime"
 	"slices"
 	"sync"
@@ -378,7 +377,7 @@ func (w *walker) release(j *pageJob) {
 func (w *walker) run(j *pageJob) {
 	b, pi := j.b, &j.pi
 	fail := func(err error) {
-		j.err = damaged(b, fmt.Errorf("page %d (seqs %d…%d): %w", j.p, pi.first, pi.first+int64(pi.n)-1, err))
+		j.err = pageDamaged(b, j.p, pi, err)
 	}
 	comp := j.pages
 	if comp != nil {

@@ -85,6 +85,13 @@ func (s *blockSum) pageSets(p int) (bits [3][]byte) {
 	return bits
 }
 
+// describes reports whether h, its block's header, has the pages and
+// set sizes s has (setPageBits takes the pages' sets from it).
+func (s *blockSum) describes(h *blockHeader) bool {
+	return len(h.pages) == len(s.pages) && len(h.sum.types) == len(s.sets[0]) &&
+		len(h.sum.categories) == len(s.sets[1]) && len(h.sum.countries) == len(s.sets[2])
+}
+
 // setPageBits fills s.pageBits from the pages' summaries of its block's
 // header h.
 func (s *blockSum) setPageBits(h *blockHeader) {

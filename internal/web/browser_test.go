@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -188,10 +187,20 @@ func (tb *tab) eval(expr string, out any) {
 // given id found").
 func (tb *tab) text(sel string) string {
 	tb.t.Helper()
-	var s string
-	tb.run(chromedp.WaitReady(sel, chromedp.ByQuery),
-		chromedp.Evaluate(`document.querySelector(`+strconv.Quote(sel)+`).innerText`, &s))
-	return s
+	q, _ := json.Marshal(sel)
+	expr := `(e => e ? e.innerText : null)(document.querySelector(` + string(q) + `))`
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var s *string
+		tb.run(chromedp.Evaluate(expr, &s))
+		if s != nil {
+			return *s
+		}
+		if time.Now().After(deadline) {
+			tb.t.Fatalf("browser: no element %s", sel)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // waitURL waits until the tab's URL contains s and the page is loaded.
