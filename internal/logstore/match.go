@@ -362,29 +362,21 @@ func (t *term) summaryMay(s *summary, words int) bool {
 // block's sorted set (dict's) of the values that match its positive form,
 // in masks (reused): pageMay tests a page's sets with them.
 func (m *matcher) pageMasks(dict *summary, masks [][]byte) [][]byte {
-	masks = slices.Grow(masks[:0], len(m.terms))[:len(m.terms)]
-	for i := range m.terms {
-		t := &m.terms[i]
-		kind := t.setKind()
-		if kind < 0 {
-			continue
-		}
-		set := [3][]string{dict.types, dict.categories, dict.countries}[kind]
-		mask := slices.Grow(masks[i][:0], (len(set)+7)/8)[:(len(set)+7)/8]
-		clear(mask)
-		for j, v := range set {
-			if t.valueMatches(v) {
-				mask[j/8] |= 1 << (j % 8)
-			}
-		}
-		masks[i] = mask
-	}
-	return masks
+	sets := [3][]string{dict.types, dict.categories, dict.countries}
+	return m.setMasks(masks, func(kind int) int { return len(sets[kind]) },
+		func(t *term, kind, j int) bool { return t.valueMatches(sets[kind][j]) })
 }
 
 // sumMasks is pageMasks for a block's in-memory summary (its sets are
 // strTable indexes).
 func (m *matcher) sumMasks(s *blockSum, tab *strTable, masks [][]byte) [][]byte {
+	return m.setMasks(masks, func(kind int) int { return len(s.sets[kind]) },
+		func(t *term, kind, j int) bool { return t.idMatches(s.sets[kind][j], tab) })
+}
+
+// setMasks makes pageMasks' bitsets: size tells how many values a set
+// kind has, matches whether value j of it matches a term.
+func (m *matcher) setMasks(masks [][]byte, size func(kind int) int, matches func(t *term, kind, j int) bool) [][]byte {
 	masks = slices.Grow(masks[:0], len(m.terms))[:len(m.terms)]
 	for i := range m.terms {
 		t := &m.terms[i]
@@ -392,11 +384,11 @@ func (m *matcher) sumMasks(s *blockSum, tab *strTable, masks [][]byte) [][]byte 
 		if kind < 0 {
 			continue
 		}
-		set := s.sets[kind]
-		mask := slices.Grow(masks[i][:0], (len(set)+7)/8)[:(len(set)+7)/8]
+		n := size(kind)
+		mask := slices.Grow(masks[i][:0], (n+7)/8)[:(n+7)/8]
 		clear(mask)
-		for j, id := range set {
-			if t.idMatches(id, tab) {
+		for j := range n {
+			if matches(t, kind, j) {
 				mask[j/8] |= 1 << (j % 8)
 			}
 		}
