@@ -311,7 +311,11 @@ func (s *Store) replaySegment(seg *walSeg, last bool, buf []byte) ([]byte, error
 		return buf, fmt.Errorf("logstore: reading the log: %w", err)
 	}
 	defer f.Close()
-	r := &segReader{f: f, buf: buf}
+	fi, err := f.Stat()
+	if err != nil {
+		return buf, fmt.Errorf("logstore: reading the log: %w", err)
+	}
+	r := &segReader{f: f, buf: buf, size: fi.Size()}
 	err = s.replayRecords(seg, last, path, r)
 	return r.buf, err
 }
@@ -369,6 +373,7 @@ var replayRead = 4 << 20
 // from base on, in buf's memory.
 type segReader struct {
 	f    *os.File
+	size int64 // the segment's, when replay began
 	buf  []byte
 	data []byte
 	base int64
@@ -376,8 +381,13 @@ type segReader struct {
 }
 
 // have makes data[off:] hold at least n bytes, or all that is left of the
-// segment, dropping the bytes before off; it returns off's new place.
+// segment, dropping the bytes before off; it returns off's new place. n
+// is cut to what is left: a damaged frame's length (up to maxRecord)
+// makes no buffer bigger than the segment.
 func (r *segReader) have(off, n int) (int, error) {
+	if left := r.size - r.base - int64(off); int64(n) > left {
+		n = int(max(left, 0))
+	}
 	if len(r.data)-off >= n || r.eof {
 		return off, nil
 	}

@@ -577,3 +577,35 @@ func TestBlockFsyncFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestSegReaderBounded: a frame length that says more than the segment
+// holds (a damaged length: up to maxRecord, 1 GiB) reads what is left of
+// the segment into a buffer of the usual size, not one of that length.
+func TestSegReaderBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "seg")
+	want := bytes.Repeat([]byte("0123456789"), 100)
+	if err := os.WriteFile(path, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	defer func(n int) { replayRead = n }(replayRead)
+	replayRead = 100 // so that the first read does not reach the end
+	r := &segReader{f: f, size: int64(len(want))}
+	off, err := r.have(0, frameHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off, err = r.have(off+10, 1<<29); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(r.data[off:], want[10:]) {
+		t.Errorf("read %d bytes, want the %d after the first 10", len(r.data[off:]), len(want)-10)
+	}
+	if cap(r.buf) > len(want) {
+		t.Errorf("a %d-byte buffer for a %d-byte segment", cap(r.buf), len(want))
+	}
+}
