@@ -22,6 +22,9 @@ func TestLogOptions(t *testing.T) {
 	if opts, err = logOptions("log:"); err != nil || opts.PageLevel != logstore.PageLevelDefault {
 		t.Errorf("no options: %+v, %v; want the default page level", opts, err)
 	}
+	if opts, err = logOptions("log:?page-level=fast"); err != nil || opts.PageLevel != logstore.PageLevelFast {
+		t.Errorf("page-level=fast: %+v, %v; want the fast page level", opts, err)
+	}
 	for store, want := range map[string]string{
 		"log:?page-level=best":    "page-level must be default",
 		"log:?page-events=0":      "page-events must be a number from 1 to 65536",

@@ -23,7 +23,7 @@ func storeFlag(fs *flag.FlagSet) *string {
 	return fs.String("store", env("TRAIL_STORE", ""),
 		"the store: empty (default) for the embedded log engine in --data (a SQLite data directory of an "+
 			"earlier version found there is converted first; docs/storage.md); log:DIR for the log engine in "+
-			"DIR (log: alone: in --data; tuning after ?: block-events=N, page-events=N, page-level=default|better, "+
+			"DIR (log: alone: in --data; tuning after ?: block-events=N, page-events=N, page-level=default|better|fast, "+
 			"docs/storage.md); sqlite:DIR for the SQLite engine in DIR (sqlite: alone: in --data), "+
 			"kept selectable for now; or a PostgreSQL `URL` (postgres://user@host:5432/db) that every replica "+
 			"shares; with PostgreSQL, --data keeps only this machine's files, such as the signing key (env TRAIL_STORE)")
@@ -106,7 +106,7 @@ func logOptions(store string) (logstore.Options, error) {
 	for name, v := range values {
 		if name == "page-level" {
 			if opts.PageLevel, err = logstore.ParsePageLevel(v[len(v)-1]); err != nil {
-				return opts, usagef("--store %q: page-level must be default (the default) or better", store)
+				return opts, usagef("--store %q: page-level must be default (the default), better or fast", store)
 			}
 			continue
 		}
@@ -119,7 +119,7 @@ func logOptions(store string) (logstore.Options, error) {
 		case name == "page-events":
 			opts.PageEvents = n
 		default:
-			return opts, usagef("--store %q: unknown option %q (block-events and page-events, each 1 to 65536, and page-level, default or better, are known)", store, name)
+			return opts, usagef("--store %q: unknown option %q (block-events and page-events, each 1 to 65536, and page-level, default, better or fast, are known)", store, name)
 		}
 	}
 	return opts, nil

@@ -74,6 +74,7 @@ func TestPageFrames(t *testing.T) {
 	}{
 		{PageLevelDefault, func(n int) bool { return n < plainFrom }},
 		{PageLevelBetter, func(int) bool { return true }},
+		{PageLevelFast, func(int) bool { return true }},
 	} {
 		data, h, err := buildBlockOf(blockVersion, 0, events, 128, c.level.encoder())
 		if err != nil {

@@ -440,29 +440,39 @@ func (s *Store) commit(ctx context.Context, j *sealJob) error {
 // quick to decode) and small ones at SpeedDefault with it;
 // PageLevelBetter compresses every page at SpeedBetterCompression with
 // the dictionary: ~4.7 bytes per event smaller, ~1.3 µs more per event
-// to seal, ~1.5 times slower to decode.
+// to seal, ~1.5 times slower to decode; PageLevelFast every page at
+// SpeedDefault with the dictionary (the default before): ~3.3 bytes per
+// event bigger, ~2 µs per event less to seal, ~1.6 times slower to
+// decode, for an ingest that the sealer's CPU limits.
 type PageLevel int
 
 const (
 	PageLevelDefault PageLevel = iota // the default
 	PageLevelBetter                   // smaller, slower to decode
+	PageLevelFast                     // less CPU to seal, bigger, slower to decode
 )
 
-// ParsePageLevel reads a page level by name: "better" or "default".
+// ParsePageLevel reads a page level by name: "default", "better" or
+// "fast".
 func ParsePageLevel(name string) (PageLevel, error) {
 	switch name {
 	case "better":
 		return PageLevelBetter, nil
 	case "default":
 		return PageLevelDefault, nil
+	case "fast":
+		return PageLevelFast, nil
 	}
-	return 0, fmt.Errorf("logstore: unknown page level %q (better and default are known)", name)
+	return 0, fmt.Errorf("logstore: unknown page level %q (default, better and fast are known)", name)
 }
 
 // encoder is the page encoder of the level.
 func (l PageLevel) encoder() pageEncoder {
-	if l == PageLevelBetter {
+	switch l {
+	case PageLevelBetter:
 		return pageEncoder{small: zpage}
+	case PageLevelFast:
+		return pageEncoder{small: zpageDefault}
 	}
 	return pageEncoder{small: zpageDefault, large: zpagePlain}
 }

@@ -53,8 +53,8 @@ type Options struct {
 	// ManualSeal turns off background sealing (tests seal with Seal).
 	ManualSeal bool
 	// PageLevel is the zstd level new pages are compressed at:
-	// PageLevelDefault (the default) or PageLevelBetter, which saves the
-	// disk ~8 bytes per event for ~60% more sealing CPU (seal.go).
+	// PageLevelDefault (the default), PageLevelBetter (smaller, more
+	// sealing CPU) or PageLevelFast (less sealing CPU, bigger): seal.go.
 	// Readers do not depend on it.
 	PageLevel PageLevel
 }
