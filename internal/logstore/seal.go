@@ -434,8 +434,8 @@ func (s *Store) commit(ctx context.Context, j *sealJob) error {
 }
 
 // PageLevel is how sealed pages are compressed (Options.PageLevel; the
-// encoders and their measures are in page.go). Both give frames any
-// reader of format 3 decodes. PageLevelDefault compresses full pages at
+// encoders and their measures are in page.go). Every level gives frames
+// any reader of format 3 decodes. PageLevelDefault compresses full pages at
 // zstd's SpeedBetterCompression without the page dictionary (small,
 // quick to decode) and small ones at SpeedDefault with it;
 // PageLevelBetter compresses every page at SpeedBetterCompression with
