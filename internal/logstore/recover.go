@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"os"
@@ -269,6 +270,15 @@ func (s *Store) checkBlock(b *blockRef, buf []byte) ([]byte, error) {
 	buf = keepRead(rest, 1)
 	if _, err := decodeIDs(rest[:h.idsSize()], h.version, h.n); err != nil {
 		return buf, damaged(b, err)
+	}
+	for _, sec := range []struct {
+		section
+		what string
+	}{{h.pairs, "pair filter"}, {h.dict, "word dictionary"}, {h.columns, "columns"}} {
+		// Format 2 on; a format 1 block has none (size 0).
+		if sec.size > 0 && crc32.Checksum(rest[sec.off-at:sec.off-at+sec.size], castagnoli) != sec.crc {
+			return buf, damaged(b, fmt.Errorf("%s CRC mismatch", sec.what))
+		}
 	}
 	for p := range h.pages {
 		pi := &h.pages[p]

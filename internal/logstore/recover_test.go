@@ -328,6 +328,9 @@ func TestDamagedLastBlockParts(t *testing.T) {
 	}{
 		{"header", last.off + blockPrefix + int64(hl)/2, "header CRC"},
 		{"id section", last.off + h.idsOff(hl) + 2, "id section CRC"},
+		{"pair filter", last.off + h.pairs.off + h.pairs.size/2, "pair filter CRC"},
+		{"word dictionary", last.off + h.dict.off + h.dict.size/2, "word dictionary CRC"},
+		{"columns", last.off + h.columns.off + h.columns.size/2, "columns CRC"},
 		{"first page", at(0), fmt.Sprintf("page 0 (seqs %d…%d): page CRC", h.pages[0].first, h.pages[0].first+int64(h.pages[0].n)-1)},
 		{"middle page", at(1), "page 1 (seqs"},
 		{"last page", at(len(h.pages) - 1), fmt.Sprintf("page %d (seqs", len(h.pages)-1)},
