@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/trailaudit/trail/internal/audit"
+	"github.com/trailaudit/trail/internal/ledger"
 )
 
 // BenchmarkFirstPages measures the first page (50 events, newest first)
@@ -255,4 +257,60 @@ func words1(s string) []string {
 		}
 	}
 	return out
+}
+
+// BenchmarkProofsOf times inclusion proofs of 300 random events of a store
+// written by trail bench (TRAIL_QUERY_DIR, a copy; org TRAIL_QUERY_ORG,
+// default "bench"), in-process: the event found by its id, then its proof
+// (what GET …/events/{id}/proof does in the store), two rounds after
+// Open's pass over the id sections has ended, wall p50/p99/max per round:
+//
+//	TRAIL_QUERY_DIR=/tmp/copy go test -run '^$' -bench ProofsOf -benchtime 1x -v ./internal/logstore/
+func BenchmarkProofsOf(b *testing.B) {
+	dir := os.Getenv("TRAIL_QUERY_DIR")
+	if dir == "" {
+		b.Skip("TRAIL_QUERY_DIR (a copy of a store written by trail bench) is not set")
+	}
+	org := cmp.Or(os.Getenv("TRAIL_QUERY_ORG"), "bench")
+	s, err := Open(dir, Options{ManualSeal: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	size, err := s.Size(ctx, org)
+	if err != nil || size == 0 {
+		b.Fatalf("org %q: %d events, %v", org, size, err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	var ids []string
+	for range 300 {
+		seq := r.Int64N(size)
+		p, err := s.Query(ctx, org, audit.Query{Before: seq + 1, After: seq - 1, Limit: 1})
+		if err != nil || len(p.Events) != 1 {
+			b.Fatalf("event %d: %v", seq, err)
+		}
+		ids = append(ids, eventID(p.Events[0]))
+	}
+	<-s.warmed
+	b.ResetTimer()
+	for range b.N {
+		for round := range 2 {
+			var lat []time.Duration
+			for _, id := range ids {
+				t0 := time.Now()
+				seq, _, err := s.Event(ctx, org, id)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := ledger.ProveInclusion(seq, size, audit.HashReader(ctx, s, org)); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			slices.Sort(lat)
+			b.Logf("round %d: %d proofs, wall p50 %.2f p99 %.2f max %.2f ms", round, len(lat),
+				ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]), ms(lat[len(lat)-1]))
+		}
+	}
 }
