@@ -21,10 +21,11 @@ import (
 //	id section, version 4: n xxh64(id) cut to 32 bits (u32) in row order | the rest's length (u32) |
 //	       the rest: each event's hash bits (encodeFlags) and the full content hashes of the events
 //	       whose bytes do not give theirs back (a redacted event) | CRC-32C (u32); see ids.go
-//	version 2: pair filter (Bloom) | word dictionary (zstd frame) | columns (zstd frame)
+//	versions 2 to 4: pair filter (Bloom) | word dictionary (zstd frame) | columns (zstd frame)
 //	pages: each the zstd frame of up to PageEvents events (uvarint length + canonical bytes each);
-//	       version 3: with the dictionary pagedict1.zdict (page.go), and each event's bytes
-//	       without the digits of its seq (appendPageEvent)
+//	       versions 3 and 4: with the dictionary pagedict1.zdict or without one, page by page
+//	       (the page level's pageEncoder, page.go), and each event's bytes without the digits
+//	       of its seq (appendPageEvent)
 //
 // Integers are little-endian; the header is uvarint/varint encoded. Each
 // page's offset, length and CRC-32C are in the header, with its summary;
@@ -446,21 +447,15 @@ func decodeHeader(b []byte, size int64) (*blockHeader, int, error) {
 	return h, hl, r.err
 }
 
-// decodePage checks and decompresses page i of h and splits it into
-// events, which alias the returned buffer.
+// decodePage checks and decompresses page p of a block of format version
+// and splits it into events, which alias the returned buffer (buf, grown).
 func decodePage(comp []byte, version byte, p *pageInfo, buf []byte) ([][]byte, []byte, error) {
-	return decodePageInto(comp, version, p, buf, nil)
-}
-
-// decodePageInto is decodePage appending the events to events (reused by
-// a walk: readBufs).
-func decodePageInto(comp []byte, version byte, p *pageInfo, buf []byte, events [][]byte) ([][]byte, []byte, error) {
 	if version < 3 {
-		raw, err := pageContent(comp, version, p, buf)
+		raw, err := pageContent(comp, p, buf)
 		if err != nil {
 			return nil, buf, err
 		}
-		events, _, err = splitPage(raw, version, p, events, nil)
+		events, _, err := splitPage(raw, version, p, nil, nil)
 		return events, raw, err
 	}
 	// Version 3: the content into scratch, then each event with its seq's
@@ -468,14 +463,14 @@ func decodePageInto(comp []byte, version byte, p *pageInfo, buf []byte, events [
 	scratch := pageScratch.Get().(*pageParts)
 	defer pageScratch.Put(scratch)
 	var err error
-	if scratch.content, err = pageContent(comp, version, p, scratch.content); err != nil {
+	if scratch.content, err = pageContent(comp, p, scratch.content); err != nil {
 		return nil, buf, err
 	}
 	if scratch.events, scratch.at, err = splitPage(scratch.content, version, p, scratch.events, scratch.at); err != nil {
 		return nil, buf, err
 	}
 	out := slices.Grow(buf[:0], len(scratch.content)+20*len(scratch.events))
-	events = slices.Grow(events[:0], len(scratch.events))
+	events := make([][]byte, 0, len(scratch.events))
 	for i, e := range scratch.events {
 		start := len(out)
 		out = appendWithSeq(out, e, scratch.at[i], p.first+int64(i))

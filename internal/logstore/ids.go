@@ -414,13 +414,16 @@ func (e *sealEvent) retryBits() (hashBits, bool) {
 		return 0, false
 	}
 	tries := [4]hashBits{bitRendered, bitRendered | bitDefaulted, 0, bitDefaulted}
-	if e.bits&bitsKnown != 0 {
-		known := e.bits & storedBits
+	known, tried := e.bits&storedBits, e.bits&bitsKnown != 0
+	if tried {
 		if h, err := storedHash(e.data, known); err == nil && h == e.hash {
 			return known, true
 		}
 	}
 	for _, b := range tries {
+		if tried && b == known {
+			continue // hashed just above
+		}
 		if h, err := storedHash(e.data, b); err == nil && h == e.hash {
 			return b, true
 		}

@@ -29,6 +29,11 @@ type matcher struct {
 	// head: a positive type, type prefix or category term's values are
 	// all plain (headMay).
 	head bool
+	// setsOnly: every term is a type, category or country term, and the
+	// block's columns would not skip more than its pages' sets
+	// (columnsPay): then a page's sets decide whether it may match, and a
+	// walk needs no block header to pick its pages (walker.blockBySum).
+	setsOnly bool
 }
 
 type term struct {
@@ -44,9 +49,6 @@ type term struct {
 	plain    bool     // a positive set term whose values are all plain (fieldsMay)
 	literal  bool     // a positive actor or target term whose values are all literal (fieldsMay)
 	alts     []uint64 // their keys: a matching event has one of them in its filter
-	// ids, once idsLooked: hasID's
-	ids       []uint32
-	idsLooked bool
 	// known caches valueMatches of the summaries' interned values
 	// (strTable index): 0 not tested yet, 1 matches, 2 does not.
 	known []byte
@@ -113,6 +115,7 @@ func compile(f audit.Filter) *matcher {
 		}
 		m.terms = append(m.terms, c)
 	}
+	m.setsOnly = m.onlySets()
 	return m
 }
 
@@ -397,11 +400,8 @@ func (m *matcher) setMasks(masks [][]byte, size func(kind int) int, matches func
 	return masks
 }
 
-// setsOnly reports whether every term is a type, category or country
-// term, and the block's columns would not skip more than its pages'
-// sets (columnsPay): then a page's sets decide whether it may match, and
-// a walk needs no block header to pick its pages (walker.blockBySum).
-func (m *matcher) setsOnly() bool {
+// onlySets is matcher.setsOnly, worked out once by compile.
+func (m *matcher) onlySets() bool {
 	if m.empty {
 		return false
 	}
@@ -445,32 +445,6 @@ func (m *matcher) setsMay(sets *[3][]byte, masks [][]byte) bool {
 	return true
 }
 
-// hasID reports whether a positive type, category or country term (not
-// a prefix) has a value among the interned ids (a block summary's set):
-// its values' ids are looked up once, and a value not interned is in no
-// set of a block of the walk's view (a block's values are interned
-// before it is in a view).
-func (t *term) hasID(ids []uint32, tab *strTable) bool {
-	if !t.idsLooked {
-		t.idsLooked = true
-		tab.mu.RLock()
-		for _, v := range t.values {
-			if id, ok := tab.ids[v]; ok {
-				t.ids = append(t.ids, id)
-			}
-		}
-		tab.mu.RUnlock()
-	}
-	for _, id := range ids {
-		for _, w := range t.ids {
-			if id == w {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // mayMatchBlock tests a block's summary (summary.go) as mayMatch tests
 // its header's: no event of a block it is false for matches.
 func (m *matcher) mayMatchBlock(s *blockSum, tab *strTable) bool {
@@ -483,13 +457,14 @@ func (m *matcher) mayMatchBlock(s *blockSum, tab *strTable) bool {
 		case audit.FieldReceived:
 			ok = t.rangeMay(s.minRec, s.maxRec)
 		default:
-			if kind := t.setKind(); kind >= 0 && !t.Negate && t.Field != audit.FieldTypePrefix {
-				ok = t.hasID(s.sets[kind], tab)
-			} else if kind >= 0 {
+			if kind := t.setKind(); kind >= 0 {
 				all, any := true, false
 				for _, id := range s.sets[kind] {
 					p := t.idMatches(id, tab)
 					all, any = all && p, any || p
+					if any && !t.Negate {
+						break // a positive term needs one
+					}
 				}
 				ok = t.decide(all, any)
 			} else {

@@ -96,7 +96,7 @@ func (e pageEncoder) encode(raw, dst []byte) []byte {
 // pageContent checks page p's CRC and decompresses it into buf: a
 // version 3 page's content holds each event without its seq's digits
 // (splitPage gives their places), an older page's its events as they are.
-func pageContent(comp []byte, version byte, p *pageInfo, buf []byte) ([]byte, error) {
+func pageContent(comp []byte, p *pageInfo, buf []byte) ([]byte, error) {
 	if err := p.checkCRC(comp); err != nil {
 		return buf, err
 	}

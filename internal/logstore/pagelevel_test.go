@@ -87,7 +87,7 @@ func TestPageFrames(t *testing.T) {
 			if err := fh.Decode(comp); err != nil {
 				t.Fatal(err)
 			}
-			content, err := pageContent(comp, h.version, &p, nil)
+			content, err := pageContent(comp, &p, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -197,7 +197,7 @@ func (w *walker) block(b *blockRef, lo, hi int64, desc bool) error {
 	if b.sum != nil && !skipSummaries && !w.m.mayMatchBlock(b.sum, w.s.cat.strs) {
 		return nil
 	}
-	if b.sum != nil && b.sum.pageBits != nil && !skipSummaries && w.m.setsOnly() {
+	if b.sum != nil && b.sum.pageBits != nil && !skipSummaries && w.m.setsOnly {
 		return w.blockBySum(b, lo, hi, desc)
 	}
 	h, err := w.s.blocks.header(b)
@@ -392,7 +392,7 @@ func (w *walker) run(j *pageJob) {
 		j.comp = comp
 	}
 	var err error
-	if j.content, err = pageContent(comp, j.version, pi, j.content); err != nil {
+	if j.content, err = pageContent(comp, pi, j.content); err != nil {
 		fail(err)
 		return
 	}
@@ -400,9 +400,11 @@ func (w *walker) run(j *pageJob) {
 		fail(err)
 		return
 	}
-	// Room for every event with its seq: out is not moved while rows
-	// point into it.
-	j.out = slices.Grow(j.out[:0], len(j.content)+20*len(j.events))
+	if j.at != nil {
+		// Room for every event with its seq: out is not moved while rows
+		// point into it.
+		j.out = slices.Grow(j.out[:0], len(j.content)+20*len(j.events))
+	}
 	for k := 0; k < len(j.events) && len(j.rows) < j.max; k++ {
 		i := k
 		if j.desc {

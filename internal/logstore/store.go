@@ -111,7 +111,7 @@ type Store struct {
 	reclaim reclaimer  // retired blocks not released yet (reclaim.go)
 	kick    chan struct{}
 	stop    chan struct{}
-	warmed  chan struct{} // closed when Open's warmIDs is done; nil in a reader
+	warmed  chan struct{} // closed when Open's warmIDs is done; nil in a reader (tests and benchmarks wait on it)
 	done    sync.WaitGroup
 	sealErr error // the last background seal failure, for Ping
 }
